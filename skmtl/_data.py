@@ -1,0 +1,522 @@
+"""The one place that turns user input into the multi-task view.
+
+Every skmtl estimator calls :func:`validate_fit_data` in ``fit`` and
+:func:`validate_predict_data` in ``predict``; both layouts of DESIGN.md §1 are
+therefore handled identically everywhere.
+
+Layouts
+-------
+``"stacked"``
+    ``task_column`` names a column of ``X`` holding each row's task label and ``y``
+    is 1-D. Internally: ``X`` (features only), ``y`` (n,), integer task codes
+    ``task`` (n,). Nothing of size ``n_samples * n_tasks`` is ever built.
+``"shared"``
+    ``task_column=None`` and 2-D ``y`` ``(n_samples, n_tasks)``: every task sees
+    the same rows. ``NaN`` in ``y`` marks a missing target; ``mask`` holds the
+    observed entries (``None`` when all are observed).
+``"single"``
+    ``task_column=None`` and 1-D ``y``: one task; handled as a stacked problem whose
+    task codes are all zero.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    column_or_1d,
+    validate_data,
+)
+
+__all__ = [
+    "TaskData",
+    "resolve_task_column",
+    "split_task_column",
+    "encode_task_labels",
+    "encode_known_tasks",
+    "validate_fit_data",
+    "validate_predict_data",
+]
+
+_MAX_LABELS_IN_MESSAGE = 10
+
+
+def _is_pandas_df(X):
+    return hasattr(X, "columns") and hasattr(X, "iloc")
+
+
+@dataclass
+class TaskData:
+    """Validated multi-task training data.
+
+    Attributes
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Features only (the task column removed), finite, float.
+    y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        Targets. In the shared layout missing entries are set to 0 and flagged by
+        ``mask``.
+    task : ndarray of shape (n_samples,) or None
+        Integer task code of each row (stacked and single layouts).
+    mask : ndarray of shape (n_samples, n_tasks) of bool or None
+        Observed entries of ``y`` in the shared layout; ``None`` when all observed.
+    sample_weight : ndarray of shape (n_samples,)
+        Non-negative row weights (ones when none were given).
+    tasks : ndarray of shape (n_tasks,)
+        The task labels; ``tasks[k]`` is the label of code ``k``.
+    layout : {"stacked", "shared", "single"}
+    """
+
+    X: object
+    y: np.ndarray
+    task: np.ndarray | None
+    mask: np.ndarray | None
+    sample_weight: np.ndarray
+    tasks: np.ndarray
+    layout: str
+    _groups: list | None = field(default=None, repr=False)
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
+    @property
+    def n_tasks(self):
+        return len(self.tasks)
+
+    def task_indices(self):
+        """List of row-index arrays, one per task (rows with an observed target)."""
+        if self._groups is None:
+            if self.layout == "shared":
+                if self.mask is None:
+                    rows = np.arange(self.n_samples)
+                    self._groups = [rows] * self.n_tasks
+                else:
+                    self._groups = [np.flatnonzero(m) for m in self.mask.T]
+            else:
+                order = np.argsort(self.task, kind="stable")
+                bounds = np.cumsum(np.bincount(self.task, minlength=self.n_tasks))
+                self._groups = np.split(order, bounds[:-1])
+        return self._groups
+
+    def task_sizes(self):
+        """Number of rows with an observed target, per task."""
+        if self.layout == "shared":
+            if self.mask is None:
+                return np.full(self.n_tasks, self.n_samples)
+            return self.mask.sum(axis=0)
+        return np.bincount(self.task, minlength=self.n_tasks)
+
+    def task_weight_sums(self):
+        """Sum of the sample weights of each task's observed rows."""
+        sw = self.sample_weight
+        if self.layout == "shared":
+            if self.mask is None:
+                return np.full(self.n_tasks, sw.sum())
+            return sw @ self.mask
+        return np.bincount(self.task, weights=sw, minlength=self.n_tasks)
+
+    def task_subset(self, t):
+        """``(X_t, y_t, sample_weight_t)`` for task code ``t``."""
+        rows = self.task_indices()[t]
+        y = self.y[rows, t] if self.layout == "shared" else self.y[rows]
+        return _take_rows(self.X, rows), y, self.sample_weight[rows]
+
+
+# --------------------------------------------------------------------------- tasks
+def resolve_task_column(task_column, X, n_columns=None):
+    """Return the integer position of ``task_column`` in ``X`` (or None).
+
+    An int is a position (negative counts from the end); any other value is a column
+    name and needs a pandas DataFrame.
+    """
+    if task_column is None:
+        return None
+    if n_columns is None:
+        n_columns = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
+    if isinstance(task_column, numbers.Integral) and not isinstance(task_column, bool):
+        if n_columns is None:
+            raise ValueError(
+                "task_column needs a 2-D X; got an input with shape "
+                f"{getattr(X, 'shape', None)}."
+            )
+        if not -n_columns <= task_column < n_columns:
+            raise ValueError(
+                f"task_column={task_column} is out of range for X with {n_columns} "
+                "columns."
+            )
+        return int(task_column) % n_columns
+    if _is_pandas_df(X):
+        columns = list(X.columns)
+        if task_column not in columns:
+            raise ValueError(
+                f"task_column={task_column!r} is not a column of X; columns are "
+                f"{columns[:20]}{' ...' if len(columns) > 20 else ''}."
+            )
+        return columns.index(task_column)
+    raise ValueError(
+        f"task_column={task_column!r} is a column name, which needs X to be a pandas "
+        "DataFrame; with an array give the column position as an int."
+    )
+
+
+def split_task_column(X, position):
+    """Return ``(labels, features)`` where ``features`` is ``X`` without the column.
+
+    ``X`` is not modified. ``features`` keeps the container type (DataFrame,
+    sparse matrix or ndarray) so that it can be validated afterwards.
+    """
+    if _is_pandas_df(X):
+        labels = X.iloc[:, position].to_numpy()
+        keep = [i for i in range(X.shape[1]) if i != position]
+        return labels, X.iloc[:, keep]
+    if sp.issparse(X):
+        X = X.tocsc() if X.format not in ("csr", "csc") else X
+        labels = X[:, [position]].toarray().ravel()
+        keep = np.delete(np.arange(X.shape[1]), position)
+        return labels, X[:, keep]
+    X = np.asarray(X) if not hasattr(X, "dtype") else X
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D X holding a task column; got shape {np.shape(X)}."
+        )
+    labels = X[:, position]
+    if position == 0:
+        features = X[:, 1:]
+    elif position == X.shape[1] - 1:
+        features = X[:, :-1]
+    else:
+        features = np.delete(X, position, axis=1)
+    return labels, features
+
+
+def _normalise_labels(labels):
+    """Task labels as an int64 or a str array; clear errors for missing or mixed."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError("Task labels must be one value per row.")
+    if labels.dtype.kind in "biuf":
+        if labels.dtype.kind == "f":
+            if not np.all(np.isfinite(labels)):
+                raise ValueError(
+                    "The task column contains NaN or infinite labels; every row needs "
+                    "a task label."
+                )
+            if np.all(labels == np.round(labels)):
+                return labels.astype(np.int64)
+            return labels.astype(np.float64)
+        return labels.astype(np.int64)
+    if labels.dtype.kind in "US":
+        return labels.astype(str)
+    # object: python values of possibly mixed type
+    values = labels.tolist()
+    if any(v is None or (isinstance(v, float) and v != v) for v in values):
+        raise ValueError(
+            "The task column contains missing labels (None/NaN); every row needs a "
+            "task label."
+        )
+    if all(isinstance(v, str) for v in values):
+        return labels.astype(str)
+    if all(isinstance(v, numbers.Number) and not isinstance(v, bool) for v in values):
+        return _normalise_labels(np.asarray(values, dtype=float))
+    kinds = sorted({type(v).__name__ for v in values})
+    raise ValueError(
+        f"Task labels must be all numbers or all strings; got a mix of {kinds}."
+    )
+
+
+def encode_task_labels(labels):
+    """Sorted unique task labels and the integer code of each row."""
+    labels = _normalise_labels(labels)
+    if labels.size == 0:
+        raise ValueError("Found 0 samples: no task labels.")
+    tasks, codes = np.unique(labels, return_inverse=True)
+    if tasks.dtype.kind == "U":
+        tasks = tasks.astype(object)
+    return tasks, codes.astype(np.intp)
+
+
+def encode_known_tasks(labels, tasks):
+    """Codes of ``labels`` in the fitted ``tasks``; ValueError naming unknown ones."""
+    labels = _normalise_labels(labels)
+    known = np.asarray(tasks)
+    if labels.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    if known.dtype == object:
+        known = known.astype(str)
+    if (labels.dtype.kind == "U") != (known.dtype.kind == "U"):
+        unknown = np.unique(labels)
+    else:
+        codes = np.searchsorted(known, labels)
+        codes = np.minimum(codes, len(known) - 1)
+        bad = known[codes] != labels
+        if not bad.any():
+            return codes.astype(np.intp)
+        unknown = np.unique(labels[bad])
+    shown = ", ".join(
+        repr(v.item() if hasattr(v, "item") else v)
+        for v in unknown[:_MAX_LABELS_IN_MESSAGE]
+    )
+    more = (
+        f" (and {len(unknown) - _MAX_LABELS_IN_MESSAGE} more)"
+        if len(unknown) > _MAX_LABELS_IN_MESSAGE
+        else ""
+    )
+    raise ValueError(
+        f"Unknown task label(s) {shown}{more}: these tasks were not seen in fit. "
+        f"Fitted tasks: {len(known)} labels, e.g. "
+        f"{[k.item() if hasattr(k, 'item') else k for k in known[:5]]}."
+    )
+
+
+# --------------------------------------------------------------------------- fit
+def _take_rows(X, rows):
+    return X[rows] if not sp.issparse(X) else X[rows]
+
+
+def _check_2d(X):
+    """Reject 1-D (or 3-D) X with scikit-learn's usual message."""
+    if _is_pandas_df(X) or sp.issparse(X):
+        return
+    shape = getattr(X, "shape", None)
+    if (len(shape) if shape is not None else np.asarray(X).ndim) != 2:
+        check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+
+
+def _check_features(
+    X, *, dtype, accept_sparse, ensure_min_samples=1, ensure_all_finite=True
+):
+    return check_array(
+        X,
+        accept_sparse=accept_sparse,
+        dtype=dtype,
+        ensure_all_finite=ensure_all_finite,
+        ensure_min_samples=ensure_min_samples,
+        input_name="X",
+    )
+
+
+def _check_y_stacked(y, n_samples, classification):
+    y = np.asarray(y) if not hasattr(y, "dtype") else y
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    if y.ndim == 2 and y.shape[1] != 1:
+        raise ValueError(
+            "With task_column set (stacked layout), y must be 1-D with one target per "
+            f"row; got y with shape {y.shape}. For one column per task, use "
+            "task_column=None (shared-design layout)."
+        )
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"X has {n_samples} rows but y has {y.shape[0]}; they must match."
+        )
+    if classification:
+        check_classification_targets(y)
+    else:
+        y = _as_float_target(y)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(
+                "Input y contains NaN or infinity. NaN marks a missing target only in "
+                "the shared-design layout (2-D y); in the stacked layout drop those "
+                "rows."
+            )
+    return y
+
+
+def _as_float_target(y, dtype=np.float64):
+    try:
+        return np.asarray(y, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"y must be numeric for a regressor: {exc}") from None
+
+
+def _check_y_shared(y, n_samples, classification, allow_missing, dtype):
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    y = np.asarray(y)
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"X has {n_samples} rows but y has {y.shape[0]}; they must match."
+        )
+    if y.shape[1] == 0:
+        raise ValueError("y has 0 columns: the shared-design layout needs >= 1 task.")
+    mask = None
+    if y.dtype.kind == "f" or not classification:
+        y = _as_float_target(y, dtype)
+        if np.isinf(y).any():
+            raise ValueError("Input y contains infinity.")
+        nan = np.isnan(y)
+        if nan.any():
+            if not allow_missing:
+                raise ValueError(
+                    "Input y contains NaN; this estimator does not accept missing "
+                    "targets."
+                )
+            mask = ~nan
+            empty = np.flatnonzero(~mask.any(axis=0))
+            if empty.size:
+                raise ValueError(
+                    f"Task column(s) {empty.tolist()[:10]} of y have no observed "
+                    "(non-NaN) target; every task needs at least one row."
+                )
+            y = np.where(mask, y, 0.0).astype(dtype, copy=False)
+    if classification:
+        for t in range(y.shape[1]):
+            col = y[:, t] if mask is None else y[mask[:, t], t]
+            check_classification_targets(col)
+    return y, mask
+
+
+def validate_fit_data(
+    estimator,
+    X,
+    y,
+    sample_weight=None,
+    *,
+    classification=False,
+    allow_missing=True,
+    dtype=(np.float64, np.float32),
+    accept_sparse=("csr", "csc"),
+    ensure_all_finite=True,
+):
+    """Validate training data and record the task layout on ``estimator``.
+
+    Sets ``n_features_in_``, ``feature_names_in_`` (describing ``X`` as passed, task
+    column included), ``tasks_``, ``n_tasks_`` and the private ``_task_position`` and
+    ``_layout`` used by :func:`validate_predict_data`.
+
+    Parameters
+    ----------
+    estimator : estimator with a ``task_column`` parameter
+    X, y, sample_weight : the arguments of ``fit``
+    classification : bool
+        Keep ``y`` as labels (checked with ``check_classification_targets``) instead of
+        converting it to float.
+    allow_missing : bool
+        Accept NaN targets in the shared layout (treated as missing).
+    dtype, accept_sparse, ensure_all_finite : passed to
+        :func:`sklearn.utils.check_array` for the features.
+
+    Returns
+    -------
+    data : TaskData
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y "
+            "is None."
+        )
+    _check_2d(X)
+    validate_data(estimator, X, reset=True, skip_check_array=True)
+    position = resolve_task_column(getattr(estimator, "task_column", None), X)
+    if position is not None:
+        labels, features = split_task_column(X, position)
+    else:
+        features = X
+    Xf = _check_features(
+        features,
+        dtype=dtype,
+        accept_sparse=accept_sparse,
+        ensure_all_finite=ensure_all_finite,
+    )
+    n = Xf.shape[0]
+    y_arr = y if hasattr(y, "shape") else np.asarray(y)
+    mask, task = None, None
+    if position is not None:
+        y_arr = _check_y_stacked(y_arr, n, classification)
+        tasks, task = encode_task_labels(labels)
+        layout = "stacked"
+    elif y_arr.ndim == 2 and (y_arr.shape[1] > 1 or _tags_multi_output(estimator)):
+        y_arr, mask = _check_y_shared(y_arr, n, classification, allow_missing, Xf.dtype)
+        tasks = np.arange(y_arr.shape[1])
+        layout = "shared"
+    else:
+        y_arr = _check_y_stacked(y_arr, n, classification)
+        tasks = np.array([0])
+        task = np.zeros(n, dtype=np.intp)
+        layout = "single"
+    if not classification and y_arr.dtype != Xf.dtype:
+        y_arr = y_arr.astype(Xf.dtype)
+    sw = _check_sample_weight(
+        sample_weight, Xf, dtype=Xf.dtype, ensure_non_negative=True
+    )
+    data = TaskData(Xf, y_arr, task, mask, sw, tasks, layout)
+    _check_task_weights(data)
+    estimator.tasks_ = tasks
+    estimator.n_tasks_ = len(tasks)
+    estimator._task_position = position
+    estimator._layout = layout
+    return data
+
+
+def _tags_multi_output(estimator):
+    try:
+        return estimator.__sklearn_tags__().target_tags.multi_output
+    except AttributeError:
+        return False
+
+
+def _check_task_weights(data):
+    zero = np.flatnonzero(data.task_weight_sums() <= 0)
+    if zero.size:
+        names = [
+            data.tasks[t].item() if hasattr(data.tasks[t], "item") else data.tasks[t]
+            for t in zero[:10]
+        ]
+        raise ValueError(
+            f"Task(s) {names} have zero total sample_weight; every task needs "
+            "positive weight."
+        )
+
+
+# --------------------------------------------------------------------------- predict
+def validate_predict_data(
+    estimator,
+    X,
+    *,
+    dtype=(np.float64, np.float32),
+    accept_sparse=("csr", "csc"),
+    ensure_all_finite=True,
+):
+    """Validate prediction data against what ``fit`` saw.
+
+    Returns
+    -------
+    X : ndarray or sparse matrix
+        Features only (task column removed).
+    task : ndarray of int or None
+        Task code of each row in the stacked layout (a ValueError names labels unseen
+        in fit); zeros in the single layout; ``None`` in the shared layout.
+    """
+    _check_2d(X)
+    validate_data(estimator, X, reset=False, skip_check_array=True)
+    position = estimator._task_position
+    if position is not None:
+        labels, features = split_task_column(X, position)
+    else:
+        features = X
+    Xf = _check_features(
+        features,
+        dtype=dtype,
+        accept_sparse=accept_sparse,
+        ensure_min_samples=1,
+        ensure_all_finite=ensure_all_finite,
+    )
+    if estimator._layout == "stacked":
+        task = encode_known_tasks(labels, estimator.tasks_)
+    elif estimator._layout == "single":
+        task = np.zeros(Xf.shape[0], dtype=np.intp)
+    else:
+        task = None
+    return Xf, task

@@ -1,0 +1,83 @@
+"""Per-task linear algebra on the stacked layout, vectorised over rows and tasks.
+
+In the stacked layout row ``i`` belongs to task ``task[i]`` and is multiplied by that
+task's weight vector. The two primitives below are the forward and adjoint of that
+block-diagonal design; they never build an ``(n_samples, n_tasks)`` array and never
+loop in Python over samples.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["task_dot", "task_scatter", "task_indicator"]
+
+# rows per block in dense task_dot: bounds the gathered W[task] temporary to ~32 MB
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def task_dot(X, W, task):
+    """Row-wise product with each row's own task weights.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    W : ndarray of shape (n_tasks, n_features) or (n_tasks, n_features, k)
+    task : ndarray of int of shape (n_samples,)
+
+    Returns
+    -------
+    F : ndarray of shape (n_samples,) or (n_samples, k)
+        ``F[i] = X[i] @ W[task[i]]``.
+    """
+    n = X.shape[0]
+    if sp.issparse(X):
+        X = X.tocsr()
+        rows = np.repeat(np.arange(n), np.diff(X.indptr))
+        vals = W[task[rows], X.indices]
+        if W.ndim == 2:
+            return np.bincount(rows, weights=X.data * vals, minlength=n).astype(
+                W.dtype, copy=False
+            )
+        prod = X.data[:, None] * vals
+        out = np.zeros((n, W.shape[2]), dtype=W.dtype)
+        np.add.at(out, rows, prod)
+        return out
+    d = max(X.shape[1], 1)
+    k = 1 if W.ndim == 2 else W.shape[2]
+    block = max(1, _BLOCK_ELEMENTS // (d * k))
+    out = np.empty((n,) if W.ndim == 2 else (n, k), dtype=np.result_type(X, W))
+    spec = "ij,ij->i" if W.ndim == 2 else "ij,ijk->ik"
+    for start in range(0, n, block):
+        sl = slice(start, start + block)
+        out[sl] = np.einsum(spec, X[sl], W[task[sl]])
+    return out
+
+
+def task_indicator(task, n_tasks, values=None, dtype=np.float64):
+    """Sparse ``(n_tasks, n_samples)`` matrix with ``values[i]`` at ``(task[i], i)``."""
+    n = task.shape[0]
+    if values is None:
+        values = np.ones(n, dtype=dtype)
+    return sp.csr_matrix((values, (task, np.arange(n))), shape=(n_tasks, n))
+
+
+def task_scatter(X, R, task, n_tasks):
+    """Adjoint of :func:`task_dot`: per-task sums of ``R[i] * X[i]``.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    R : ndarray of shape (n_samples,)
+    task : ndarray of int of shape (n_samples,)
+    n_tasks : int
+
+    Returns
+    -------
+    G : ndarray of shape (n_tasks, n_features)
+        ``G[t] = sum_{i : task[i] = t} R[i] * X[i]``.
+    """
+    S = task_indicator(task, n_tasks, values=np.asarray(R))
+    G = S @ X
+    if sp.issparse(G):
+        G = G.toarray()
+    return np.asarray(G)

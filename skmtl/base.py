@@ -1,0 +1,71 @@
+"""Mixins shared by skmtl estimators: tags, scoring, linear prediction."""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import check_is_fitted
+
+from ._data import validate_predict_data
+from ._ops import task_dot
+
+__all__ = [
+    "MultiTaskMixin",
+    "MultiTaskRegressorMixin",
+    "LinearMultiTaskMixin",
+    "multitask_r2_score",
+]
+
+
+class MultiTaskMixin:
+    """Tags every skmtl estimator shares: 2-D targets (shared layout), sparse X."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
+        return tags
+
+
+def multitask_r2_score(y_true, y_pred, sample_weight=None):
+    """R^2 that skips missing (NaN) targets of a 2-D ``y_true``.
+
+    With 1-D ``y_true`` or no NaN this is ``sklearn.metrics.r2_score`` (uniform
+    average over tasks). With NaN in a 2-D ``y_true``, each task's R^2 uses only its
+    observed rows, and the task R^2 are averaged uniformly.
+    """
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    if y_true.ndim == 1 or not np.isnan(y_true).any():
+        return r2_score(y_true, y_pred, sample_weight=sample_weight)
+    scores = []
+    for t in range(y_true.shape[1]):
+        obs = ~np.isnan(y_true[:, t])
+        sw = None if sample_weight is None else np.asarray(sample_weight)[obs]
+        scores.append(r2_score(y_true[obs, t], y_pred[obs, t], sample_weight=sw))
+    return float(np.mean(scores))
+
+
+class MultiTaskRegressorMixin(RegressorMixin):
+    """``RegressorMixin`` whose ``score`` ignores missing (NaN) targets."""
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the predictions, averaged uniformly over tasks in the shared layout.
+
+        In the stacked layout this is the R^2 over all rows (pooled). NaN entries of a
+        2-D ``y`` are treated as missing and skipped.
+        """
+        return multitask_r2_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+class LinearMultiTaskMixin:
+    """Prediction from ``coef_`` (n_tasks, n_features) and ``intercept_`` (n_tasks,)."""
+
+    def _decision_function(self, X):
+        check_is_fitted(self)
+        Xf, task = validate_predict_data(self, X)
+        coef = self.coef_.astype(Xf.dtype, copy=False)
+        intercept = np.asarray(self.intercept_, dtype=Xf.dtype)
+        if task is None:
+            return safe_sparse_dot(Xf, coef.T, dense_output=True) + intercept
+        return task_dot(Xf, coef, task) + intercept[task]

@@ -1,0 +1,103 @@
+"""What the two baseline meta-estimators share: type delegation, validation, scoring."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
+from sklearn.metrics import accuracy_score
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import has_fit_parameter
+
+from .._data import validate_fit_data, validate_predict_data
+from ..base import multitask_r2_score
+
+TASK_COLUMN_CONSTRAINT = [Integral, str, None]
+
+
+class _BaselineBase(MetaEstimatorMixin, BaseEstimator):
+    """A meta-estimator that is a classifier or a regressor like its ``estimator``."""
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "task_column": TASK_COLUMN_CONSTRAINT,
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.target_tags.multi_output = True
+        tags.target_tags.required = True
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        return tags
+
+    # -- validation ---------------------------------------------------------------
+    def _finite(self):
+        return "allow-nan" if get_tags(self.estimator).input_tags.allow_nan else True
+
+    def _validate_fit(self, X, y, sample_weight):
+        if sample_weight is not None and not has_fit_parameter(
+            self.estimator, "sample_weight"
+        ):
+            raise ValueError(
+                f"{type(self.estimator).__name__} does not accept sample_weight."
+            )
+        data = validate_fit_data(
+            self,
+            X,
+            y,
+            sample_weight,
+            classification=is_classifier(self.estimator),
+            dtype=(np.float64, np.float32),
+            ensure_all_finite=self._finite(),
+        )
+        return data
+
+    def _validate_predict(self, X):
+        return validate_predict_data(self, X, ensure_all_finite=self._finite())
+
+    # -- scoring ------------------------------------------------------------------
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classifiers) or R^2 (regressors) of ``predict(X)``.
+
+        Over all rows in the stacked layout; averaged uniformly over tasks in the
+        shared layout, where NaN targets count as missing.
+        """
+        y_pred = self.predict(X)
+        if is_classifier(self):
+            return accuracy_score(
+                np.asarray(y).ravel(),
+                np.asarray(y_pred).ravel(),
+                sample_weight=None if np.ndim(y) > 1 else sample_weight,
+            )
+        return multitask_r2_score(y, y_pred, sample_weight=sample_weight)
+
+
+def fit_estimator(estimator, X, y, sample_weight, label):
+    """Fit ``estimator`` on one task's rows; errors name the task."""
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+    try:
+        return estimator.fit(X, y, **kwargs)
+    except ValueError as exc:
+        raise ValueError(f"Fitting task {label!r} failed: {exc}") from exc
+
+
+def task_label(tasks, t):
+    label = tasks[t]
+    return label.item() if hasattr(label, "item") else label
+
+
+def union_classes(class_lists):
+    """Sorted union of per-task class arrays."""
+    return np.unique(np.concatenate([np.asarray(c) for c in class_lists]))
+
+
+def scatter_proba(proba, task_classes, all_classes):
+    """Place one task's ``predict_proba`` columns into the union of all classes."""
+    out = np.zeros((proba.shape[0], len(all_classes)), dtype=proba.dtype)
+    out[:, np.searchsorted(all_classes, task_classes)] = proba
+    return out

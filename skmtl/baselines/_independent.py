@@ -1,0 +1,183 @@
+"""One clone of a scikit-learn estimator per task."""
+
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import _fit_context, clone, is_classifier
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import (
+    _BaselineBase,
+    fit_estimator,
+    scatter_proba,
+    task_label,
+    union_classes,
+)
+
+
+def _inner_has(name):
+    def check(self):
+        getattr(self.estimator, name)
+        return True
+
+    return check
+
+
+class IndependentTaskEstimator(_BaselineBase):
+    """Fit one independent copy of ``estimator`` per task (no sharing at all).
+
+    This is the "no transfer" baseline: task ``t`` gets ``clone(estimator)`` fitted on
+    its own rows only, so ``IndependentTaskEstimator(Ridge())`` predicts exactly what
+    per-task ``Ridge`` fits predict. It is a classifier or a regressor like
+    ``estimator``.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A scikit-learn regressor or classifier, cloned once per task.
+    task_column : int, str or None, default=None
+        Column of ``X`` holding the task label (stacked layout; an int position,
+        negative allowed, or a DataFrame column name). ``None``: ``y`` is 2-D with one
+        column per task (shared-design layout, NaN = missing) or 1-D (one task).
+    n_jobs : int, default=None
+        Number of tasks fitted in parallel with joblib (``None``: 1 unless in a
+        ``joblib.parallel_backend`` context; ``-1``: all processors).
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        ``estimators_[k]`` is fitted on task ``tasks_[k]``.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels seen in ``fit`` (sorted), or ``arange(n_tasks)`` in the shared
+        layout.
+    n_tasks_ : int
+    classes_ : ndarray or list of ndarray
+        Classifiers only. Stacked and single layouts: the sorted union of the classes
+        of all tasks (``predict_proba`` has one column per class, zero for classes a
+        task never saw). Shared layout: one array per task (like
+        ``MultiOutputClassifier``).
+    n_features_in_ : int
+        Number of columns of ``X`` in ``fit`` (task column included).
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` when it is a DataFrame with string column names.
+
+    See Also
+    --------
+    PooledTaskEstimator : one model for all tasks.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from skmtl.baselines import IndependentTaskEstimator
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=20, random_state=0)
+    >>> model = IndependentTaskEstimator(Ridge(), task_column=0).fit(X, y)
+    >>> len(model.estimators_)
+    3
+    >>> model.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **_BaselineBase._parameter_constraints,
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, estimator, *, task_column=None, n_jobs=None):
+        self.estimator = estimator
+        self.task_column = task_column
+        self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit one clone of ``estimator`` on each task's rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to each clone's ``fit`` (the estimator must accept it).
+
+        Returns
+        -------
+        self : object
+        """
+        data = self._validate_fit(X, y, sample_weight)
+        sw = None if sample_weight is None else data.sample_weight
+        jobs = []
+        for t in range(data.n_tasks):
+            X_t, y_t, sw_t = data.task_subset(t)
+            jobs.append(
+                delayed(fit_estimator)(
+                    clone(self.estimator),
+                    X_t,
+                    y_t,
+                    None if sw is None else sw_t,
+                    task_label(data.tasks, t),
+                )
+            )
+        self.estimators_ = Parallel(n_jobs=self.n_jobs)(jobs)
+        if is_classifier(self.estimator):
+            per_task = [e.classes_ for e in self.estimators_]
+            self.classes_ = (
+                per_task if self._layout == "shared" else union_classes(per_task)
+            )
+        return self
+
+    def _per_task(self, X, method):
+        """Apply ``method`` of each task's estimator to that task's rows."""
+        check_is_fitted(self)
+        Xf, task = self._validate_predict(X)
+        if task is None:  # shared layout: every estimator sees every row
+            return [getattr(e, method)(Xf) for e in self.estimators_], None
+        results = {}
+        for t in np.unique(task):
+            rows = np.flatnonzero(task == t)
+            results[t] = (rows, getattr(self.estimators_[t], method)(Xf[rows]))
+        return results, task
+
+    def predict(self, X):
+        """Predict each row with its own task's estimator.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            ``(n_samples, n_tasks)`` in the shared layout.
+        """
+        results, task = self._per_task(X, "predict")
+        if task is None:
+            return np.column_stack(results)
+        first = next(iter(results.values()))[1]
+        out = np.empty(
+            task.shape[0],
+            dtype=first.dtype
+            if not is_classifier(self)
+            else np.asarray(self.classes_).dtype,
+        )
+        for rows, pred in results.values():
+            out[rows] = pred
+        return out
+
+    @available_if(_inner_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from each row's own task estimator.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or list of ndarray
+            Stacked and single layouts: columns follow ``classes_`` (the union over
+            tasks; a class unseen by a row's task has probability 0). Shared layout:
+            one ``(n_samples, n_classes_t)`` array per task.
+        """
+        results, task = self._per_task(X, "predict_proba")
+        if task is None:
+            return results
+        out = np.zeros((task.shape[0], len(self.classes_)))
+        for t, (rows, proba) in results.items():
+            out[rows] = scatter_proba(
+                proba, self.estimators_[t].classes_, self.classes_
+            )
+        return out

@@ -1,0 +1,161 @@
+"""One scikit-learn estimator for the rows of all tasks."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import _fit_context, clone, is_classifier
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _BaselineBase, fit_estimator
+from ._independent import _inner_has
+
+
+def _with_indicators(X, task, n_tasks):
+    """Append one-hot task indicator columns to ``X``."""
+    n = X.shape[0]
+    onehot = sp.csr_matrix(
+        (np.ones(n, dtype=X.dtype), (np.arange(n), task)), shape=(n, n_tasks)
+    )
+    if sp.issparse(X):
+        return sp.hstack([X, onehot], format="csr")
+    return np.hstack([X, onehot.toarray()])
+
+
+class PooledTaskEstimator(_BaselineBase):
+    """Fit one copy of ``estimator`` on the rows of all tasks together.
+
+    This is the "full sharing" baseline: the task label is dropped and every task gets
+    the same model. With ``task_intercepts=True``, one-hot task indicators are appended
+    to the features so that each task gets its own offset (a strong baseline on real
+    data: for a linear estimator it is a per-task intercept; a penalised estimator
+    such as ``Ridge`` shrinks these offsets like any coefficient, which amounts to a
+    random-intercept model).
+
+    In the shared-design layout the rows of ``X`` are repeated once per task and
+    stacked (only the observed, non-NaN targets are kept), so the pooled training set
+    has up to ``n_samples * n_tasks`` rows.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A scikit-learn regressor or classifier.
+    task_column : int, str or None, default=None
+        Column of ``X`` holding the task label (stacked layout). ``None``: ``y`` is
+        2-D with one column per task (shared layout) or 1-D (one task).
+    task_intercepts : bool, default=False
+        Append one indicator column per task to the features.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted pooled model.
+    tasks_ : ndarray of shape (n_tasks,)
+    n_tasks_ : int
+    classes_ : ndarray
+        Classifiers only: the classes of ``estimator_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    IndependentTaskEstimator : one model per task.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from skmtl.baselines import PooledTaskEstimator
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=20, random_state=0)
+    >>> model = PooledTaskEstimator(Ridge(), task_column=0, task_intercepts=True)
+    >>> model.fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **_BaselineBase._parameter_constraints,
+        "task_intercepts": ["boolean"],
+    }
+
+    def __init__(self, estimator, *, task_column=None, task_intercepts=False):
+        self.estimator = estimator
+        self.task_column = task_column
+        self.task_intercepts = task_intercepts
+
+    def _design(self, X, task):
+        if self.task_intercepts:
+            return _with_indicators(X, task, self.n_tasks_)
+        return X
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the pooled model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        data = self._validate_fit(X, y, sample_weight)
+        if data.layout == "shared":
+            groups = data.task_indices()
+            rows = np.concatenate(groups)
+            task = np.repeat(np.arange(data.n_tasks), [len(g) for g in groups])
+            Xp = data.X[rows]
+            yp = data.y[rows, task]
+            sw = data.sample_weight[rows]
+        else:
+            Xp, yp, task, sw = data.X, data.y, data.task, data.sample_weight
+        self.estimator_ = fit_estimator(
+            clone(self.estimator),
+            self._design(Xp, task),
+            yp,
+            None if sample_weight is None else sw,
+            "all (pooled)",
+        )
+        if is_classifier(self.estimator):
+            self.classes_ = self.estimator_.classes_
+        return self
+
+    def _apply(self, X, method):
+        check_is_fitted(self)
+        Xf, task = self._validate_predict(X)
+        fn = getattr(self.estimator_, method)
+        if task is not None:
+            return fn(self._design(Xf, task))
+        if not self.task_intercepts:
+            out = fn(Xf)
+            return (
+                [out] * self.n_tasks_
+                if method == "predict_proba"
+                else (np.repeat(out[:, None], self.n_tasks_, axis=1))
+            )
+        outs = [
+            fn(self._design(Xf, np.full(Xf.shape[0], t))) for t in range(self.n_tasks_)
+        ]
+        return outs if method == "predict_proba" else np.column_stack(outs)
+
+    def predict(self, X):
+        """Predict with the pooled model.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            ``(n_samples, n_tasks)`` in the shared layout.
+        """
+        return self._apply(X, "predict")
+
+    @available_if(_inner_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of the pooled model.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or list of ndarray
+            A list with one array per task in the shared layout.
+        """
+        return self._apply(X, "predict_proba")

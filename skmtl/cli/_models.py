@@ -1,0 +1,66 @@
+"""Models that ``skmtl demo`` and ``skmtl compare`` know, by name.
+
+Each entry maps a name to a :class:`ModelSpec` whose ``factory(task_column, kind)``
+returns an unfitted estimator taking the task label at ``task_column`` (``kind`` is
+``"regression"`` or ``"classification"``). Families add their models here.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, RidgeCV
+
+from ..baselines import IndependentTaskEstimator, PooledTaskEstimator
+
+ALPHAS = np.logspace(-3, 4, 15)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    factory: Callable
+    kinds: tuple
+    description: str
+    default: bool = True
+
+
+def _base(kind):
+    if kind == "regression":
+        return RidgeCV(alphas=ALPHAS)
+    return LogisticRegression(max_iter=1000)
+
+
+MODELS = {
+    "independent": ModelSpec(
+        lambda tc, kind: IndependentTaskEstimator(_base(kind), task_column=tc),
+        ("regression", "classification"),
+        "one ridge (logistic) model per task, alpha by leave-one-out CV",
+    ),
+    "pooled": ModelSpec(
+        lambda tc, kind: PooledTaskEstimator(_base(kind), task_column=tc),
+        ("regression", "classification"),
+        "one ridge (logistic) model for all tasks, task label dropped",
+    ),
+    "pooled_intercepts": ModelSpec(
+        lambda tc, kind: PooledTaskEstimator(
+            _base(kind), task_column=tc, task_intercepts=True
+        ),
+        ("regression", "classification"),
+        "pooled model plus one-hot task indicators (a shrunken intercept per task)",
+    ),
+}
+
+
+def select_models(names, kind):
+    """``{name: spec}`` for ``names`` (default models when None) supporting ``kind``."""
+    if names is None:
+        names = [n for n, s in MODELS.items() if s.default and kind in s.kinds]
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        raise SystemExit(
+            f"skmtl: unknown model(s) {unknown}; choose from {sorted(MODELS)}."
+        )
+    wrong = [n for n in names if kind not in MODELS[n].kinds]
+    if wrong:
+        raise SystemExit(f"skmtl: model(s) {wrong} do not support {kind}.")
+    return {n: MODELS[n] for n in names}

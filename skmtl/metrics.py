@@ -1,0 +1,459 @@
+"""Per-task scores and the task-averaged metrics of the multi-task literature.
+
+Papers report "explained variance", "nMSE" and "RMSE" on multi-task data with
+different formulas that can move a result by more than 20 points. Every function here
+writes its formula out and offers the variants through ``average``:
+
+========== ============================================================================
+average    formula (``t`` runs over tasks, ``n_t`` rows in task ``t``, ``n`` in all)
+========== ============================================================================
+uniform    mean over tasks of the per-task score
+weighted   per-task scores averaged with weights ``n_t / n``
+pooled     the score computed on all rows at once, ignoring tasks
+ratio      ``nmse``/explained variance only: ``mean_t MSE_t / mean_t Var_t``
+None       the per-task scores, ordered by sorted task label
+========== ============================================================================
+
+``MSE_t = mean_i (y_i - yhat_i)^2`` and ``Var_t = mean_i (y_i - mean_t(y))^2``
+(population variance, ``ddof=0``) over the rows of task ``t``. With
+``sample_weight``, every mean and count is weighted.
+
+Inputs come in either layout: stacked (1-D ``y`` plus a ``tasks`` array of labels)
+or shared (2-D ``y`` with one column per task, ``NaN`` marking a missing target).
+"""
+
+import warnings
+
+import numpy as np
+from sklearn import metrics as skm
+
+from ._data import encode_task_labels, resolve_task_column, split_task_column
+
+__all__ = [
+    "per_task_scores",
+    "nmse",
+    "explained_variance_per_task",
+    "mean_task_rmse",
+    "make_task_scorer",
+]
+
+_AVERAGES = ("uniform", "weighted", "pooled", "ratio", None)
+
+
+# --------------------------------------------------------------------------- layout
+def _as_stacked(y_true, y_pred, tasks, sample_weight):
+    """Flatten either layout to ``(labels, codes, y_true, y_pred, weights)``."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.shape[0] != y_pred.shape[0]:
+        raise ValueError(
+            f"y_true has {y_true.shape[0]} rows but y_pred has {y_pred.shape[0]}."
+        )
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if y_true.ndim == 2 and tasks is None:
+        if y_pred.shape != y_true.shape:
+            raise ValueError(
+                f"y_pred has shape {y_pred.shape}; expected {y_true.shape} like y_true."
+            )
+        observed = ~_isnan(y_true)
+        rows, cols = np.nonzero(observed)
+        w = None if sw is None else sw[rows]
+        return (
+            np.arange(y_true.shape[1]),
+            cols,
+            y_true[rows, cols],
+            y_pred[rows, cols],
+            w,
+        )
+    y_true = y_true.ravel() if y_true.ndim == 2 and y_true.shape[1] == 1 else y_true
+    if y_true.ndim != 1:
+        raise ValueError(
+            "With tasks given, y_true must be 1-D (stacked layout); got shape "
+            f"{y_true.shape}."
+        )
+    if tasks is None:
+        tasks = np.zeros(y_true.shape[0], dtype=int)
+    tasks = np.asarray(tasks)
+    if tasks.shape[0] != y_true.shape[0]:
+        raise ValueError(
+            f"tasks has {tasks.shape[0]} labels for {y_true.shape[0]} rows."
+        )
+    labels, codes = encode_task_labels(tasks)
+    return labels, codes, y_true, y_pred, sw
+
+
+def _isnan(y):
+    return np.isnan(y) if y.dtype.kind == "f" else np.zeros(y.shape, dtype=bool)
+
+
+def _task_moments(y_true, y_pred, tasks, sample_weight):
+    """Per-task weight sums, SSE and SST (about the task mean), plus pooled SST."""
+    labels, codes, yt, yp, w = _as_stacked(y_true, y_pred, tasks, sample_weight)
+    yt = yt.astype(float)
+    yp = yp.astype(float).reshape(yt.shape)
+    T = len(labels)
+    w = np.ones_like(yt) if w is None else w
+    n_t = np.bincount(codes, weights=w, minlength=T)
+    mean_t = np.bincount(codes, weights=w * yt, minlength=T) / n_t
+    sse_t = np.bincount(codes, weights=w * (yt - yp) ** 2, minlength=T)
+    sst_t = np.bincount(codes, weights=w * (yt - mean_t[codes]) ** 2, minlength=T)
+    sst_pooled = np.sum(w * (yt - np.average(yt, weights=w)) ** 2)
+    return labels, n_t, sse_t, sst_t, sst_pooled
+
+
+def _check_average(average, allowed):
+    if average not in allowed:
+        raise ValueError(f"average must be one of {list(allowed)}; got {average!r}.")
+
+
+def _ratio(num, den, what):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den
+    if np.any(den == 0):
+        warnings.warn(
+            f"{int(np.sum(den == 0))} task(s) have zero target variance; their {what} "
+            "is inf or nan.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- metrics
+def nmse(y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None):
+    """Normalised mean squared error of multi-task predictions.
+
+    ========== =========================================================
+    average    formula
+    ========== =========================================================
+    uniform    ``mean_t (MSE_t / Var_t)``
+    weighted   ``sum_t (n_t / n) * MSE_t / Var_t``
+    pooled     ``sum_i (y_i - yhat_i)^2 / sum_i (y_i - mean(y))^2`` over all rows
+    ratio      ``mean_t MSE_t / mean_t Var_t``
+    None       array of ``MSE_t / Var_t``, ordered by sorted task label
+    ========== =========================================================
+
+    ``Var_t`` is the population variance (``ddof=0``) of task ``t``'s targets. A task
+    with constant targets has an infinite (or nan) nMSE and triggers a warning.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        2-D: shared layout, NaN = missing.
+    y_pred : array-like of the same shape
+    tasks : array-like of shape (n_samples,), default=None
+        Task label of each row (stacked layout). None with 1-D ``y_true``: one task.
+    average : {"uniform", "weighted", "pooled", "ratio"} or None, default="uniform"
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_tasks,)
+
+    Examples
+    --------
+    >>> from skmtl.metrics import nmse
+    >>> y, pred, tasks = [1., 2., 3., 10., 20.], [1., 2., 2., 10., 10.], [0, 0, 0, 1, 1]
+    >>> round(nmse(y, pred, tasks), 4), round(nmse(y, pred, tasks, average="pooled"), 4)
+    (1.25, 0.3964)
+    """
+    _check_average(average, _AVERAGES)
+    _, n_t, sse_t, sst_t, sst_pooled = _task_moments(
+        y_true, y_pred, tasks, sample_weight
+    )
+    if average == "pooled":
+        return float(_ratio(sse_t.sum(), sst_pooled, "nMSE"))
+    if average == "ratio":
+        return float(_ratio(np.mean(sse_t / n_t), np.mean(sst_t / n_t), "nMSE"))
+    per_task = _ratio(sse_t, sst_t, "nMSE")
+    if average is None:
+        return per_task
+    if average == "weighted":
+        return float(np.sum(per_task * n_t) / n_t.sum())
+    return float(np.mean(per_task))
+
+
+def explained_variance_per_task(
+    y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None
+):
+    """Explained variance ``1 - nMSE`` (an R^2) of multi-task predictions.
+
+    ========== =========================================================
+    average    formula
+    ========== =========================================================
+    uniform    ``mean_t (1 - MSE_t / Var_t)`` (the mean per-task R^2)
+    weighted   ``sum_t (n_t / n) * (1 - MSE_t / Var_t)``
+    pooled     ``1 - SSE / SST`` over all rows, SST about the overall mean
+               (Argyriou et al. 2008's "explained variance" on School)
+    ratio      ``1 - mean_t MSE_t / mean_t Var_t``
+    None       array of ``1 - MSE_t / Var_t``, ordered by sorted task label
+    ========== =========================================================
+
+    This is an R^2 (``1 - MSE / Var``), not scikit-learn's
+    ``explained_variance_score`` (which subtracts the mean residual first). Pooled and
+    per-task values differ because pooled SST also contains the variance between the
+    task means. Parameters and return as in :func:`nmse`.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+    y_pred : array-like of the same shape
+    tasks : array-like of shape (n_samples,), default=None
+    average : {"uniform", "weighted", "pooled", "ratio"} or None, default="uniform"
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_tasks,)
+
+    Examples
+    --------
+    >>> from skmtl.metrics import explained_variance_per_task
+    >>> y, pred, tasks = [1., 2., 3., 10., 20.], [1., 2., 2., 10., 10.], [0, 0, 0, 1, 1]
+    >>> explained_variance_per_task(y, pred, tasks, average=None).round(2)
+    array([ 0.5, -1. ])
+    """
+    value = nmse(y_true, y_pred, tasks, average=average, sample_weight=sample_weight)
+    return 1.0 - value
+
+
+def mean_task_rmse(
+    y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None
+):
+    """Root mean squared error averaged over tasks.
+
+    ========== =========================================================
+    average    formula
+    ========== =========================================================
+    uniform    ``mean_t RMSE_t``
+    weighted   ``sum_t (n_t / n) * RMSE_t`` (MALSAR's ``eval_MTL_mse``)
+    pooled     ``sqrt(sum_i (y_i - yhat_i)^2 / n)`` over all rows
+    None       array of ``RMSE_t``, ordered by sorted task label
+    ========== =========================================================
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+    y_pred : array-like of the same shape
+    tasks : array-like of shape (n_samples,), default=None
+    average : {"uniform", "weighted", "pooled"} or None, default="uniform"
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_tasks,)
+
+    Examples
+    --------
+    >>> from skmtl.metrics import mean_task_rmse
+    >>> y, pred, tasks = [1., 2., 3., 10., 20.], [1., 2., 2., 10., 10.], [0, 0, 0, 1, 1]
+    >>> round(mean_task_rmse(y, pred, tasks), 4)
+    3.8242
+    """
+    _check_average(average, ("uniform", "weighted", "pooled", None))
+    _, n_t, sse_t, _, _ = _task_moments(y_true, y_pred, tasks, sample_weight)
+    if average == "pooled":
+        return float(np.sqrt(sse_t.sum() / n_t.sum()))
+    rmse_t = np.sqrt(sse_t / n_t)
+    if average is None:
+        return rmse_t
+    if average == "weighted":
+        return float(np.sum(rmse_t * n_t) / n_t.sum())
+    return float(np.mean(rmse_t))
+
+
+# --------------------------------------------------------------------------- per task
+def _mse(y_true, y_pred, sample_weight=None):
+    return skm.mean_squared_error(y_true, y_pred, sample_weight=sample_weight)
+
+
+def _rmse(y_true, y_pred, sample_weight=None):
+    return np.sqrt(_mse(y_true, y_pred, sample_weight))
+
+
+def _nmse_single(y_true, y_pred, sample_weight=None):
+    return float(nmse(y_true, y_pred, sample_weight=sample_weight))
+
+
+def _roc_auc(y_true, y_score, sample_weight=None):
+    y_score = np.asarray(y_score)
+    if y_score.ndim == 2 and y_score.shape[1] == 2:
+        y_score = y_score[:, 1]
+    return skm.roc_auc_score(y_true, y_score, sample_weight=sample_weight)
+
+
+# name -> (function, greater_is_better, response_method)
+METRICS = {
+    "r2": (skm.r2_score, True, "predict"),
+    "explained_variance": (skm.r2_score, True, "predict"),  # 1 - MSE_t / Var_t
+    "nmse": (_nmse_single, False, "predict"),
+    "mse": (_mse, False, "predict"),
+    "rmse": (_rmse, False, "predict"),
+    "mae": (skm.mean_absolute_error, False, "predict"),
+    "accuracy": (skm.accuracy_score, True, "predict"),
+    "balanced_accuracy": (skm.balanced_accuracy_score, True, "predict"),
+    "f1": (skm.f1_score, True, "predict"),
+    "roc_auc": (_roc_auc, True, ("decision_function", "predict_proba")),
+}
+
+
+def _resolve_metric(metric):
+    if callable(metric):
+        return metric, True, "predict"
+    if metric not in METRICS:
+        raise ValueError(
+            f"Unknown metric {metric!r}; use a callable or one of {sorted(METRICS)}."
+        )
+    return METRICS[metric]
+
+
+def per_task_scores(y_true, y_pred, tasks=None, metric="r2", *, sample_weight=None):
+    """Score each task separately.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        2-D: shared layout (one column per task), NaN = missing.
+    y_pred : array-like
+        Predictions (or scores) aligned with ``y_true``.
+    tasks : array-like of shape (n_samples,), default=None
+        Task label of each row (stacked layout).
+    metric : str or callable, default="r2"
+        ``metric(y_true_t, y_pred_t)`` (with ``sample_weight=`` when given) or one of
+        ``"r2"``, ``"explained_variance"`` (``1 - MSE_t/Var_t``, the same as ``"r2"``
+        per task; not scikit-learn's ``explained_variance_score``), ``"nmse"``,
+        ``"mse"``,
+        ``"rmse"``, ``"mae"``, ``"accuracy"``, ``"balanced_accuracy"``, ``"f1"``,
+        ``"roc_auc"``.
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    scores : dict
+        ``{task label: score}`` in sorted label order (column index in the shared
+        layout).
+
+    Examples
+    --------
+    >>> from skmtl.metrics import per_task_scores
+    >>> per_task_scores([1, 2, 3, 4], [1, 2, 3, 5], tasks=["a", "a", "b", "b"],
+    ...                 metric="mae")
+    {'a': 0.0, 'b': 0.5}
+    """
+    func = _resolve_metric(metric)[0]
+    labels, codes, yt, yp, w = _as_stacked(y_true, y_pred, tasks, sample_weight)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(labels)))[:-1]
+    scores = {}
+    for k, rows in enumerate(np.split(order, bounds)):
+        kwargs = {} if w is None else {"sample_weight": w[rows]}
+        label = labels[k].item() if hasattr(labels[k], "item") else labels[k]
+        scores[label] = float(func(yt[rows], yp[rows], **kwargs))
+    return scores
+
+
+# --------------------------------------------------------------------------- scorer
+class _TaskScorer:
+    """``scoring=`` callable that averages a metric over the tasks found in ``X``."""
+
+    def __init__(self, metric, task_column, average, sign, response_method):
+        self.metric = metric
+        self.task_column = task_column
+        self.average = average
+        self.sign = sign
+        self.response_method = response_method
+
+    def _response(self, estimator, X):
+        methods = self.response_method
+        methods = (methods,) if isinstance(methods, str) else methods
+        for name in methods:
+            if hasattr(estimator, name):
+                return getattr(estimator, name)(X)
+        raise AttributeError(f"{type(estimator).__name__} has none of {methods}.")
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        y_pred = self._response(estimator, X)
+        tasks = None
+        position = resolve_task_column(self.task_column, X)
+        if position is not None:
+            tasks = split_task_column(X, position)[0]
+        scores = per_task_scores(
+            y, y_pred, tasks, self.metric, sample_weight=sample_weight
+        )
+        values = np.fromiter(scores.values(), dtype=float)
+        if self.average == "weighted":
+            _, codes, _, _, w = _as_stacked(y, y_pred, tasks, sample_weight)
+            sizes = np.bincount(codes, weights=w, minlength=len(values))
+            return self.sign * float(np.sum(values * sizes) / sizes.sum())
+        return self.sign * float(np.mean(values))
+
+    def __repr__(self):
+        return (
+            f"make_task_scorer({self.metric!r}, task_column={self.task_column!r}, "
+            f"average={self.average!r}, greater_is_better={self.sign > 0})"
+        )
+
+
+def make_task_scorer(
+    metric,
+    *,
+    task_column=None,
+    average="uniform",
+    greater_is_better=None,
+    response_method=None,
+):
+    """Make a ``scoring=`` callable that averages a metric over tasks.
+
+    The scorer reads each row's task from the task column of the ``X`` it is given
+    (no metadata routing needed), scores each task with ``metric`` and averages the
+    per-task scores. Like scikit-learn's scorers it returns ``-score`` for a metric
+    where lower is better, so that greater is always better.
+
+    Parameters
+    ----------
+    metric : str or callable
+        A name of :func:`per_task_scores` (e.g. ``"r2"``, ``"explained_variance"``,
+        ``"nmse"``, ``"rmse"``, ``"accuracy"``, ``"roc_auc"``) or
+        ``metric(y_true_t, y_pred_t)``.
+    task_column : int, str or None, default=None
+        Task column of the raw ``X`` passed to ``score`` (before any Pipeline step).
+        None: ``y`` is 2-D (one column per task, NaN = missing) or a single task.
+    average : {"uniform", "weighted"}, default="uniform"
+        ``"uniform"``: mean of the per-task scores; ``"weighted"``: weighted by the
+        number of rows (or total sample weight) of each task.
+    greater_is_better : bool, default=None
+        None: known for named metrics (e.g. False for ``"rmse"``), True for callables.
+    response_method : str or tuple of str, default=None
+        Estimator method giving the values scored; default ``"predict"`` (for
+        ``"roc_auc"``: ``decision_function`` or else ``predict_proba``).
+
+    Returns
+    -------
+    scorer : callable ``scorer(estimator, X, y, sample_weight=None) -> float``
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from skmtl.baselines import IndependentTaskEstimator
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.metrics import make_task_scorer
+    >>> from skmtl.model_selection import TaskStratifiedKFold
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, random_state=0)
+    >>> scorer = make_task_scorer("rmse", task_column=0)
+    >>> scores = cross_val_score(IndependentTaskEstimator(Ridge(), task_column=0), X, y,
+    ...                          cv=TaskStratifiedKFold(3, task_column=0),
+    ...                          scoring=scorer)
+    >>> bool((scores < 0).all())
+    True
+    """
+    func, default_gib, default_method = _resolve_metric(metric)
+    _check_average(average, ("uniform", "weighted"))
+    gib = default_gib if greater_is_better is None else greater_is_better
+    return _TaskScorer(
+        metric,
+        task_column,
+        average,
+        1.0 if gib else -1.0,
+        response_method or default_method,
+    )

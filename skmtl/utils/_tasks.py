@@ -1,0 +1,119 @@
+"""Convert between the stacked layout and per-task lists (MALSAR's cell arrays)."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._data import encode_task_labels, resolve_task_column, split_task_column
+
+__all__ = ["stack_tasks", "split_tasks"]
+
+
+def stack_tasks(X_list, y_list, labels=None):
+    """Stack per-task data into the stacked layout, task column first.
+
+    Parameters
+    ----------
+    X_list : list of array-like or sparse matrices, each (n_t, n_features)
+    y_list : list of array-like, each (n_t,)
+    labels : sequence of length n_tasks, default=None
+        Task labels (ints or strings); ``range(n_tasks)`` when None. With string
+        labels the result is an object array.
+
+    Returns
+    -------
+    X : ndarray or sparse matrix of shape (sum n_t, 1 + n_features)
+        Column 0 holds the task label; use ``task_column=0``.
+    y : ndarray of shape (sum n_t,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import stack_tasks
+    >>> X, y = stack_tasks([np.ones((2, 3)), np.zeros((1, 3))], [[1, 2], [3]])
+    >>> X[:, 0], y
+    (array([0., 0., 1.]), array([1, 2, 3]))
+    """
+    if len(X_list) != len(y_list):
+        raise ValueError(
+            f"X_list has {len(X_list)} tasks but y_list has {len(y_list)}."
+        )
+    if len(X_list) == 0:
+        raise ValueError("stack_tasks needs at least one task.")
+    labels = list(range(len(X_list))) if labels is None else list(labels)
+    if len(labels) != len(X_list):
+        raise ValueError(f"Got {len(labels)} labels for {len(X_list)} tasks.")
+    if len(set(labels)) != len(labels):
+        raise ValueError("Task labels must be unique.")
+    ys = [np.asarray(y).ravel() for y in y_list]
+    sparse = any(sp.issparse(X) for X in X_list)
+    Xs = [X if sp.issparse(X) else np.atleast_2d(np.asarray(X)) for X in X_list]
+    widths = {X.shape[1] for X in Xs}
+    if len(widths) != 1:
+        raise ValueError(f"Tasks have different numbers of features: {sorted(widths)}.")
+    for k, (X, y) in enumerate(zip(Xs, ys)):
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"Task {labels[k]!r}: X has {X.shape[0]} rows but y has {y.shape[0]}."
+            )
+    col = np.concatenate(
+        [np.full(X.shape[0], lab, dtype=object) for X, lab in zip(Xs, labels)]
+    )
+    string_labels = any(isinstance(lab, str) for lab in labels)
+    if sparse:
+        if string_labels:
+            raise ValueError("String task labels cannot be stored in a sparse X.")
+        X = sp.hstack(
+            [
+                sp.csr_matrix(col.astype(float)[:, None]),
+                sp.vstack([sp.csr_matrix(X) for X in Xs]),
+            ],
+            format="csr",
+        )
+    elif string_labels:
+        X = np.column_stack([col, np.vstack(Xs).astype(object)])
+    else:
+        X = np.column_stack([col.astype(float), np.vstack(Xs)])
+    return X, np.concatenate(ys)
+
+
+def split_tasks(X, y, task_column=0):
+    """Split stacked-layout data into per-task lists.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+    y : array-like of shape (n_samples,)
+    task_column : int or str, default=0
+
+    Returns
+    -------
+    labels : ndarray of shape (n_tasks,)
+        Sorted unique task labels.
+    X_list : list of arrays (task column removed), in the order of ``labels``
+    y_list : list of arrays
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import split_tasks
+    >>> X = np.array([[1, 0.5], [0, 1.5], [1, 2.5]])
+    >>> labels, X_list, y_list = split_tasks(X, np.array([1, 2, 3]))
+    >>> labels.tolist(), [x.ravel().tolist() for x in X_list]
+    ([0, 1], [[1.5], [0.5, 2.5]])
+    >>> [v.tolist() for v in y_list]
+    [[2], [1, 3]]
+    """
+    position = resolve_task_column(task_column, X)
+    if position is None:
+        raise ValueError("split_tasks needs a task_column.")
+    task_labels, features = split_task_column(X, position)
+    if hasattr(features, "to_numpy"):
+        features = features.to_numpy()
+    y = np.asarray(y)
+    if y.shape[0] != features.shape[0]:
+        raise ValueError(f"X has {features.shape[0]} rows but y has {y.shape[0]}.")
+    labels, codes = encode_task_labels(task_labels)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(labels)))[:-1]
+    groups = np.split(order, bounds)
+    return labels, [features[g] for g in groups], [y[g] for g in groups]

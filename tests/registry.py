@@ -1,0 +1,50 @@
+"""Every public estimator registers here, once, with small constructor parameters.
+
+``ENTRIES[class name]`` lists the instances that ``test_common.py`` feeds to
+scikit-learn's ``parametrize_with_checks`` (``task_column`` left at None, as the checks
+expect) and that ``test_layouts.py`` re-parametrises with a ``task_column`` to check
+the multi-task layout invariants. ``rtol`` is the tolerance of those invariants for
+iterative solvers (row order changes floating-point summation order); ``xfail`` maps
+a sklearn check name to the one-line reason it is expected to fail.
+"""
+
+from dataclasses import dataclass, field
+
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
+
+
+@dataclass
+class Entry:
+    instances: list
+    rtol: float = 1e-7
+    xfail: dict = field(default_factory=dict)
+
+
+ENTRIES = {
+    "IndependentTaskEstimator": Entry(
+        [
+            IndependentTaskEstimator(Ridge()),
+            IndependentTaskEstimator(LogisticRegression()),
+        ]
+    ),
+    "PooledTaskEstimator": Entry(
+        [
+            PooledTaskEstimator(Ridge()),
+            PooledTaskEstimator(LogisticRegression(), task_intercepts=True),
+        ]
+    ),
+}
+
+
+def all_instances():
+    return [est for entry in ENTRIES.values() for est in entry.instances]
+
+
+def expected_failed_checks(estimator):
+    return ENTRIES[type(estimator).__name__].xfail
+
+
+def rtol(estimator):
+    return ENTRIES[type(estimator).__name__].rtol
