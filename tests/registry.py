@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
+from skmtl.linear_model import MultiTaskLasso
 
 
 @dataclass
@@ -35,6 +36,8 @@ ENTRIES = {
             PooledTaskEstimator(LogisticRegression(), task_intercepts=True),
         ]
     ),
+    # ---- skmtl.linear_model
+    "MultiTaskLasso": Entry([MultiTaskLasso(alpha=0.01, tol=1e-10)], rtol=1e-6),
 }
 
 

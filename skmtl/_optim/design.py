@@ -1,0 +1,147 @@
+"""The multi-task linear operator ``W -> F`` of both layouts, with per-task weights.
+
+Every linear multi-task model evaluates ``F = A(W)`` where row ``i`` of task ``t``
+gets ``F_i = x_i @ w_t`` (stacked layout: ``F`` is ``(n_samples,)``; shared layout:
+``F`` is ``(n_samples, n_tasks)`` with ``F[i, t] = x_i @ w_t``), and the adjoint
+``A*(G)`` whose row ``t`` is ``sum_{i in t} G_i x_i``. Solvers only talk to this class
+and to a datafit on ``F``; they never see which layout they solve.
+
+Loss weights: ``omega_i = sample_weight_i / sum_{j in task(i)} sample_weight_j``, so
+that each task's loss is its (weighted) mean, as in DESIGN.md §2. In the shared layout
+``omega`` is ``(n_samples, n_tasks)`` and zero on missing targets.
+
+Centring (``center=True``, for the squared loss with an intercept): features and
+targets are centred per task with ``omega`` (implicitly: a sparse ``X`` stays sparse),
+which removes the unpenalised intercepts exactly; ``intercept(W)`` recovers them.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._ops import task_dot, task_scatter
+
+__all__ = ["MultiTaskDesign"]
+
+
+class MultiTaskDesign:
+    """Layout-aware linear operator, loss weights and per-task centring.
+
+    Parameters
+    ----------
+    data : skmtl._data.TaskData
+    center : bool
+        Centre features and targets per task (squared loss with intercept).
+    """
+
+    def __init__(self, data, center=False):
+        self.data = data
+        self.X = data.X
+        self.shared = data.layout == "shared"
+        self.task = data.task
+        self.n_tasks = data.n_tasks
+        self.n_features = data.X.shape[1]
+        self.dtype = data.X.dtype
+        sums = data.task_weight_sums().astype(self.dtype)
+        sw = data.sample_weight.astype(self.dtype)
+        if self.shared:
+            mask = np.ones(data.y.shape, dtype=bool) if data.mask is None else data.mask
+            self.omega = (sw[:, None] * mask) / sums[None, :]
+        else:
+            self.omega = sw / sums[self.task]
+        self.Y = data.y.astype(self.dtype, copy=False)
+        self.center = center
+        zeros_t = np.zeros(self.n_tasks, dtype=self.dtype)
+        self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)
+        self.y_mean = zeros_t
+        if center:
+            self.X_mean = self._raw_adjoint(self.omega)
+            self.y_mean = self.task_sum(self.omega * self.Y)
+            self.Y = self.Y - self.per_row(self.y_mean)
+            if self.shared:
+                self.Y = self.Y * (self.omega > 0)
+
+    # ------------------------------------------------------------ per-task helpers
+    def per_row(self, v):
+        """Broadcast a per-task vector to the shape of ``F``."""
+        return v[None, :] if self.shared else v[self.task]
+
+    def task_sum(self, G):
+        """Per-task sums of an output-space array ``G``: shape (n_tasks,)."""
+        if self.shared:
+            return G.sum(axis=0)
+        return np.bincount(self.task, weights=G, minlength=self.n_tasks).astype(
+            self.dtype, copy=False
+        )
+
+    def _raw_adjoint(self, G):
+        if self.shared:
+            out = G.T @ self.X if not sp.issparse(self.X) else (self.X.T @ G).T
+            return np.asarray(out)
+        return task_scatter(self.X, G, self.task, self.n_tasks)
+
+    # ------------------------------------------------------------ operator
+    def forward(self, W):
+        """``F = A(W)`` (centred when ``center``), shape of ``Y``."""
+        if self.shared:
+            F = np.asarray(self.X @ W.T)
+        else:
+            F = task_dot(self.X, W, self.task)
+        if self.center:
+            F = F - self.per_row(np.einsum("td,td->t", self.X_mean, W))
+        return F
+
+    def adjoint(self, G):
+        """``A*(G)``: row ``t`` is ``sum_{i in t} G_i x_i`` (centred), (n_tasks, d)."""
+        out = self._raw_adjoint(G)
+        if self.center:
+            out = out - self.X_mean * self.task_sum(G)[:, None]
+        return out
+
+    def intercept(self, W):
+        """Intercepts that centring removed: ``b_t = ybar_t - xbar_t @ w_t``."""
+        return self.y_mean - np.einsum("td,td->t", self.X_mean, W)
+
+    # ------------------------------------------------------------ curvature
+    def column_curvature(self):
+        """``c[t, j] = sum_{i in t} omega_i (x_ij - xbar_tj)^2``, shape (n_tasks, d)."""
+        X2 = self.X.multiply(self.X).tocsr() if sp.issparse(self.X) else self.X**2
+        if self.shared:
+            c = np.asarray((X2.T @ self.omega).T)
+        else:
+            c = task_scatter(X2, self.omega, self.task, self.n_tasks)
+        if self.center:
+            c = c - self.X_mean**2  # sum of omega over a task is 1
+        return np.maximum(c, 0.0)
+
+    def task_lipschitz(self, n_iter=100, tol=1e-6, intercept=False, random_state=0):
+        """Largest eigenvalue of ``X_t^T Omega_t X_t`` for every task at once.
+
+        Power iteration on the block-diagonal operator ``A* Omega A``, one vector per
+        task, normalised per task. With ``intercept=True`` a column of ones is
+        appended to each ``X_t`` (for solvers that update intercepts jointly).
+        Returns an upper bound: the estimate times ``1 + 10 tol`` (power iteration
+        approaches from below; the margin keeps step sizes safe).
+        """
+        rng = np.random.default_rng(random_state)
+        T, d = self.n_tasks, self.n_features
+        V = rng.standard_normal((T, d)).astype(self.dtype)
+        v0 = np.ones(T, dtype=self.dtype) if intercept else None
+        lam = np.zeros(T)
+        for _ in range(n_iter):
+            norm = np.sqrt(np.sum(V**2, axis=1) + (v0**2 if intercept else 0.0))
+            norm[norm == 0] = 1.0
+            V = V / norm[:, None]
+            F = self.forward(V)
+            if intercept:
+                v0 = v0 / norm
+                F = F + self.per_row(v0)
+            G = self.omega * F
+            V = self.adjoint(G)
+            if intercept:
+                v0 = self.task_sum(G)
+            new = np.sqrt(np.sum(V**2, axis=1) + (v0**2 if intercept else 0.0))
+            if np.all(np.abs(new - lam) <= tol * np.maximum(new, 1e-300)):
+                lam = new
+                break
+            lam = new
+        return lam * (1 + 10 * tol)

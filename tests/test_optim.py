@@ -1,0 +1,140 @@
+"""The shared optimisation engine: operator, datafits, penalties, FISTA."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+
+from skmtl._data import TaskData
+from skmtl._optim.datafits import Logistic, Quadratic
+from skmtl._optim.design import MultiTaskDesign
+from skmtl._optim.penalties import L1, L21, L21Ridge, SparseGroupL1L21, TraceNorm
+from skmtl._optim.prox_grad import duality_gap, fista
+
+RNG = np.random.default_rng(0)
+PENALTIES = [
+    L21(0.3),
+    L1(0.3),
+    L21Ridge(0.3, 0.6),
+    SparseGroupL1L21(0.3, 0.4),
+    TraceNorm(0.3),
+]
+
+
+def _stacked(n=60, d=5, T=3, sparse=False, weights=False):
+    X = RNG.standard_normal((n, d))
+    if sparse:
+        X[RNG.random((n, d)) < 0.5] = 0
+        X = sp.csr_matrix(X)
+    task = RNG.integers(0, T, n)
+    task[:T] = np.arange(T)
+    sw = RNG.uniform(0.5, 2, n) if weights else np.ones(n)
+    return TaskData(X, RNG.standard_normal(n), task, None, sw, np.arange(T), "stacked")
+
+
+def _shared(n=40, d=5, T=3):
+    X = RNG.standard_normal((n, d))
+    Y = RNG.standard_normal((n, T))
+    mask = RNG.random((n, T)) > 0.2
+    return TaskData(
+        X, np.where(mask, Y, 0), None, mask, np.ones(n), np.arange(T), "shared"
+    )
+
+
+DATA = {
+    "stacked": _stacked,
+    "stacked-sparse": lambda: _stacked(sparse=True),
+    "weighted": lambda: _stacked(weights=True),
+    "shared-missing": _shared,
+}
+
+
+@pytest.mark.parametrize("make", DATA.values(), ids=DATA.keys())
+@pytest.mark.parametrize("center", [False, True])
+def test_adjoint_identity(make, center):
+    """<A W, G> == <W, A* G> for random W and G."""
+    design = MultiTaskDesign(make(), center=center)
+    W = RNG.standard_normal((design.n_tasks, design.n_features))
+    G = RNG.standard_normal(design.Y.shape)
+    assert_allclose(
+        np.sum(design.forward(W) * G), np.sum(W * design.adjoint(G)), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("make", DATA.values(), ids=DATA.keys())
+def test_operator_matches_per_task_loop(make):
+    data = make()
+    design = MultiTaskDesign(data, center=True)
+    W = RNG.standard_normal((design.n_tasks, design.n_features))
+    F = design.forward(W)
+    curv = design.column_curvature()
+    lips = design.task_lipschitz(n_iter=500, tol=1e-10)
+    for t, rows in enumerate(data.task_indices()):
+        Xt = data.X[rows].toarray() if sp.issparse(data.X) else data.X[rows]
+        om = design.omega[rows, t] if design.shared else design.omega[rows]
+        assert_allclose(om.sum(), 1.0)
+        Xc = Xt - om @ Xt
+        f = F[rows, t] if design.shared else F[rows]
+        assert_allclose(f, Xc @ W[t], atol=1e-12)
+        assert_allclose(curv[t], om @ Xc**2, atol=1e-12)
+        top = np.linalg.eigvalsh(Xc.T @ (om[:, None] * Xc))[-1]
+        assert top <= lips[t] <= top * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("datafit", [Quadratic(), Logistic()])
+def test_datafit_gradient_finite_differences(datafit):
+    Y = RNG.integers(0, 2, 30).astype(float)
+    omega = RNG.uniform(0, 1, 30)
+    F = RNG.standard_normal(30)
+    E = RNG.standard_normal(30)
+    h = 1e-6
+    fd = (datafit.value(F + h * E, Y, omega) - datafit.value(F - h * E, Y, omega)) / (
+        2 * h
+    )
+    assert_allclose(fd, np.sum(datafit.gradient(F, Y, omega) * E), rtol=1e-6)
+
+
+@pytest.mark.parametrize("penalty", PENALTIES, ids=lambda p: type(p).__name__)
+def test_prox_is_the_minimiser(penalty):
+    """prox(W) beats random perturbations of itself on the prox objective."""
+    W = RNG.standard_normal((4, 6))
+    step = 0.7
+    P = penalty.prox(W, step)
+
+    def objective(U):
+        return 0.5 * np.sum((U - W) ** 2) + step * penalty.value(U)
+
+    best = objective(P)
+    for scale in (1e-1, 1e-3, 1e-5):
+        for _ in range(50):
+            assert objective(P + scale * RNG.standard_normal(W.shape)) >= best - 1e-12
+
+
+@pytest.mark.parametrize(
+    "penalty",
+    [L21(0.3), L1(0.3), TraceNorm(0.3), SparseGroupL1L21(0.3, 0.4)],
+    ids=lambda p: type(p).__name__,
+)
+def test_moreau_identity_norm_penalties(penalty):
+    """For a norm penalty, prox(W) + projection of W onto the dual ball == W."""
+    W = 2 * RNG.standard_normal((4, 6))
+    residual = W - penalty.prox(W, 1.0)
+    # the residual lies in the alpha dual ball, on its boundary where W was shrunk
+    assert penalty.dual_scale(residual) == pytest.approx(1.0)
+    assert penalty.dual_norm(residual) <= penalty.alpha * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("make", DATA.values(), ids=DATA.keys())
+@pytest.mark.parametrize("penalty", PENALTIES, ids=lambda p: type(p).__name__)
+def test_fista_reaches_certified_optimum(make, penalty):
+    design = MultiTaskDesign(make(), center=True)
+    W0 = np.zeros((design.n_tasks, design.n_features))
+    res = fista(design, Quadratic(), penalty, W0, max_iter=20000, tol=1e-12)
+    assert res.converged
+    gap, primal, _ = duality_gap(design, Quadratic(), penalty, res.W)
+    assert -1e-14 <= gap <= 1e-10  # gap >= 0 up to rounding
+    # no random perturbation improves the objective by more than the gap
+    for _ in range(20):
+        Wp = res.W + 1e-3 * RNG.standard_normal(res.W.shape)
+        _, p2, _ = duality_gap(design, Quadratic(), penalty, Wp)
+        assert p2 >= primal - gap - 1e-12
