@@ -82,7 +82,7 @@ def _fold_scores(model, X, y, train, test, kind):
     return scores, per_task
 
 
-def evaluate(models, X, y, splits, kind, n_jobs=None, log=sys.stderr):
+def evaluate(models, X, y, splits, kind, n_jobs=None, log=None):
     """Fit every model on every split; return ``{name: (fold scores, per-task)}``.
 
     ``models`` maps names to pipelines taking ``X`` whose last column is the task.
@@ -91,6 +91,7 @@ def evaluate(models, X, y, splits, kind, n_jobs=None, log=sys.stderr):
     run = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_fold_scores)(models[name], X, y, *splits[k], kind) for name, k in jobs
     )
+    log = sys.stderr if log is None else log
     results = {name: ([], []) for name in models}
     for done, ((name, k), (scores, per_task)) in enumerate(zip(jobs, run), start=1):
         results[name][0].append(scores)

@@ -12,11 +12,11 @@ STRUCTURES = ("row_sparse", "low_rank", "clustered", "mean", "independent")
 
 
 def _task_sizes(n_samples, n_tasks, layout):
-    sizes = np.broadcast_to(np.asarray(n_samples), (n_tasks,)).astype(int)
     if np.ndim(n_samples) and len(np.ravel(n_samples)) != n_tasks:
         raise ValueError(
             f"n_samples has {len(np.ravel(n_samples))} task sizes for {n_tasks} tasks."
         )
+    sizes = np.broadcast_to(np.asarray(n_samples), (n_tasks,)).astype(int)
     if np.any(sizes < 1):
         raise ValueError("Every task needs at least 1 sample.")
     if layout == "shared" and np.ndim(n_samples):

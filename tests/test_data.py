@@ -1,0 +1,262 @@
+"""The data layer: layouts, task columns, labels and clear errors on bad input."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+from sklearn.base import BaseEstimator
+
+from skmtl._data import (
+    encode_known_tasks,
+    encode_task_labels,
+    resolve_task_column,
+    validate_fit_data,
+    validate_predict_data,
+)
+from skmtl.base import MultiTaskMixin
+
+pd = pytest.importorskip("pandas")
+
+
+class Probe(MultiTaskMixin, BaseEstimator):
+    """Minimal estimator exposing the data layer."""
+
+    def __init__(self, task_column=None):
+        self.task_column = task_column
+
+
+def _stacked(n=12, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.arange(n) % 3, rng.standard_normal((n, d))])
+    return X, rng.standard_normal(n)
+
+
+def test_stacked_layout():
+    X, y = _stacked()
+    est = Probe(task_column=0)
+    data = validate_fit_data(est, X, y)
+    assert data.layout == "stacked"
+    assert data.X.shape == (12, 3)
+    assert_array_equal(est.tasks_, [0, 1, 2])
+    assert est.n_tasks_ == 3 and est.n_features_in_ == 4
+    assert_array_equal(data.task, X[:, 0].astype(int))
+    assert_array_equal(data.task_sizes(), [4, 4, 4])
+    Xp, task = validate_predict_data(est, X[:5])
+    assert_array_equal(task, [0, 1, 2, 0, 1])
+    assert Xp.shape == (5, 3)
+
+
+def test_shared_layout_with_missing_targets():
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
+    Y[[1, 4], 0] = np.nan
+    est = Probe()
+    data = validate_fit_data(est, X, Y)
+    assert data.layout == "shared" and est.n_tasks_ == 2
+    assert_array_equal(data.task_sizes(), [8, 10])
+    assert not data.mask[1, 0] and data.mask[1, 1]
+    assert np.isfinite(data.y).all()  # missing entries zeroed and masked
+    X_t, y_t, _ = data.task_subset(0)
+    assert X_t.shape == (8, 3) and np.isfinite(y_t).all()
+    assert validate_predict_data(est, X)[1] is None
+
+
+def test_single_task_layout():
+    X, y = np.random.default_rng(0).standard_normal((6, 2)), np.arange(6.0)
+    est = Probe()
+    data = validate_fit_data(est, X, y)
+    assert data.layout == "single" and est.n_tasks_ == 1
+    assert_array_equal(validate_predict_data(est, X)[1], np.zeros(6))
+
+
+@pytest.mark.parametrize("task_column, expected", [(0, 0), (-1, 3), (2, 2), (-4, 0)])
+def test_resolve_task_column_positions(task_column, expected):
+    assert resolve_task_column(task_column, np.zeros((2, 4))) == expected
+
+
+@pytest.mark.parametrize("task_column", [4, -5])
+def test_task_column_out_of_range(task_column):
+    X, y = _stacked()
+    with pytest.raises(ValueError, match="out of range"):
+        validate_fit_data(Probe(task_column=task_column), X, y)
+
+
+def test_task_column_name_needs_dataframe():
+    X, y = _stacked()
+    with pytest.raises(ValueError, match="DataFrame"):
+        validate_fit_data(Probe(task_column="school"), X, y)
+    df = pd.DataFrame(X, columns=["school", "a", "b", "c"])
+    with pytest.raises(ValueError, match="not a column"):
+        validate_fit_data(Probe(task_column="region"), df, y)
+
+
+def test_dataframe_string_labels_and_feature_names():
+    X, y = _stacked()
+    df = pd.DataFrame(X[:, 1:], columns=["a", "b", "c"])
+    df.insert(1, "school", np.array(["x", "y", "z"])[X[:, 0].astype(int)])
+    df["school"] = df["school"].astype("category")
+    est = Probe(task_column="school")
+    data = validate_fit_data(est, df, y)
+    assert list(est.tasks_) == ["x", "y", "z"]
+    assert list(est.feature_names_in_) == ["a", "school", "b", "c"]
+    assert data.X.dtype == np.float64 and data.X.shape == (12, 3)
+    # the same columns as an ndarray at predict: position is remembered
+    with pytest.warns(UserWarning, match="feature names"):
+        _, task = validate_predict_data(est, df.to_numpy())
+    assert_array_equal(task, X[:, 0].astype(int))
+
+
+def test_object_array_with_string_labels():
+    X, y = _stacked()
+    Xo = X.astype(object)
+    Xo[:, 0] = np.array(["b", "a", "c"])[X[:, 0].astype(int)]
+    est = Probe(task_column=0)
+    data = validate_fit_data(est, Xo, y)
+    assert list(est.tasks_) == ["a", "b", "c"]
+    assert data.X.dtype == np.float64
+
+
+def test_mixed_label_types_rejected():
+    with pytest.raises(ValueError, match="all numbers or all strings"):
+        encode_task_labels(np.array([1, "a", 2], dtype=object))
+
+
+@pytest.mark.parametrize("bad", [np.nan, None])
+def test_missing_task_label_rejected(bad):
+    labels = np.array([1.0, bad, 2.0], dtype=object if bad is None else float)
+    with pytest.raises(ValueError, match="task label"):
+        encode_task_labels(labels)
+
+
+def test_float_labels_that_are_integers_become_ints():
+    tasks, codes = encode_task_labels(np.array([3.0, 1.0, 3.0]))
+    assert tasks.dtype == np.int64 and list(tasks) == [1, 3]
+    assert list(codes) == [1, 0, 1]
+
+
+def test_unknown_labels_named_in_error():
+    tasks = np.array(["a", "b"], dtype=object)
+    with pytest.raises(ValueError, match=r"'zz'.*not seen in fit"):
+        encode_known_tasks(np.array(["a", "zz"]), tasks)
+    with pytest.raises(ValueError, match="3"):
+        encode_known_tasks(np.array([3]), np.array([0, 1]))
+    many = np.arange(100, 130)
+    with pytest.raises(ValueError, match="and 20 more"):
+        encode_known_tasks(many, np.array([0, 1]))
+
+
+@pytest.mark.parametrize("value, word", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_nonfinite_features_rejected(value, word):
+    X, y = _stacked()
+    X[3, 2] = value
+    with pytest.raises(ValueError, match=word):
+        validate_fit_data(Probe(task_column=0), X, y)
+
+
+def test_nan_target_in_stacked_layout_is_an_error():
+    X, y = _stacked()
+    y[0] = np.nan
+    with pytest.raises(ValueError, match="shared-design layout"):
+        validate_fit_data(Probe(task_column=0), X, y)
+
+
+def test_inf_target_in_shared_layout_is_an_error():
+    Y = np.ones((5, 2))
+    Y[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        validate_fit_data(Probe(), np.ones((5, 2)), Y)
+
+
+def test_task_with_no_observed_target_is_an_error():
+    Y = np.ones((5, 3))
+    Y[:, 1] = np.nan
+    with pytest.raises(ValueError, match=r"Task column\(s\) \[1\]"):
+        validate_fit_data(Probe(), np.ones((5, 2)), Y)
+
+
+def test_stacked_layout_rejects_2d_y():
+    X, _ = _stacked()
+    with pytest.raises(ValueError, match="must be 1-D"):
+        validate_fit_data(Probe(task_column=0), X, np.ones((12, 2)))
+
+
+def test_row_count_mismatch():
+    X, y = _stacked()
+    with pytest.raises(ValueError, match="12 rows but y has 11"):
+        validate_fit_data(Probe(task_column=0), X, y[:-1])
+
+
+def test_zero_weight_task_is_an_error():
+    X, y = _stacked()
+    sw = np.ones(12)
+    sw[X[:, 0] == 1] = 0
+    with pytest.raises(ValueError, match=r"Task\(s\) \[1\] have zero total"):
+        validate_fit_data(Probe(task_column=0), X, y, sample_weight=sw)
+
+
+def test_negative_sample_weight_rejected():
+    X, y = _stacked()
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        validate_fit_data(Probe(task_column=0), X, y, sample_weight=-np.ones(12))
+
+
+def test_only_task_column_means_no_features():
+    X, y = _stacked()
+    with pytest.raises(ValueError, match="0 feature"):
+        validate_fit_data(Probe(task_column=0), X[:, :1], y)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_sparse_input_stays_sparse(fmt):
+    X, y = _stacked()
+    est = Probe(task_column=0)
+    data = validate_fit_data(est, sp.csr_matrix(X).asformat(fmt), y)
+    assert sp.issparse(data.X) and data.X.shape == (12, 3)
+    assert_array_equal(data.X.toarray(), X[:, 1:])
+    assert_array_equal(est.tasks_, [0, 1, 2])
+
+
+def test_float32_kept():
+    X, y = _stacked()
+    data = validate_fit_data(Probe(task_column=0), X.astype(np.float32), y)
+    assert data.X.dtype == np.float32 and data.y.dtype == np.float32
+
+
+def test_inputs_not_modified():
+    X, y = _stacked()
+    Y = np.column_stack([y, y])
+    Y[0, 1] = np.nan
+    copies = X.copy(), y.copy(), Y.copy()
+    validate_fit_data(Probe(task_column=0), X, y)
+    validate_fit_data(Probe(), X, Y)
+    assert_array_equal(X, copies[0])
+    assert_array_equal(y, copies[1])
+    assert_array_equal(Y, copies[2])
+
+
+def test_one_sample_task_accepted():
+    X, y = _stacked()
+    X = np.vstack([X, [[7, 0.0, 1.0, 2.0]]])
+    est = Probe(task_column=0)
+    data = validate_fit_data(est, X, np.append(y, 1.0))
+    assert_array_equal(data.task_sizes(), [4, 4, 4, 1])
+
+
+def test_stacked_layout_memory_is_linear():
+    """Nothing of size n_samples * n_tasks is allocated (2,000 tasks x 5 rows)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n_tasks, rows, d = 2000, 5, 4
+    X = np.column_stack(
+        [np.repeat(np.arange(n_tasks), rows), rng.standard_normal((n_tasks * rows, d))]
+    )
+    y = rng.standard_normal(n_tasks * rows)
+    tracemalloc.start()
+    data = validate_fit_data(Probe(task_column=0), X, y)
+    data.task_indices(), data.task_sizes(), data.task_weight_sums()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    n = n_tasks * rows
+    assert peak < 20 * X.nbytes  # O(n d); an (n, T) float array alone is 400x X
+    assert peak < n * n_tasks * 8 / 50

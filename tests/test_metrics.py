@@ -1,0 +1,172 @@
+"""Every metric variant against its formula computed by a plain per-task loop."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import mean_squared_error, r2_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
+
+from skmtl.baselines import IndependentTaskEstimator
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.metrics import (
+    explained_variance_per_task,
+    make_task_scorer,
+    mean_task_rmse,
+    nmse,
+    per_task_scores,
+)
+from skmtl.model_selection import TaskStratifiedKFold
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.fixture
+def stacked():
+    tasks = np.repeat(["a", "b", "c"], [5, 20, 75])
+    offset = np.array([0.0, 5.0, -3.0])[np.searchsorted(["a", "b", "c"], tasks)]
+    y = offset + RNG.standard_normal(100) * np.where(tasks == "a", 0.5, 2.0)
+    pred = y + RNG.standard_normal(100)
+    return y, pred, tasks
+
+
+def _loop(y, pred, tasks):
+    """Per-task MSE, variance (ddof=0) and size, by plain loops."""
+    out = []
+    for t in np.unique(tasks):
+        r = tasks == t
+        out.append((mean_squared_error(y[r], pred[r]), np.var(y[r]), r.sum()))
+    return np.array(out).T
+
+
+def test_nmse_variants(stacked):
+    y, pred, tasks = stacked
+    mse, var, n = _loop(y, pred, tasks)
+    assert nmse(y, pred, tasks) == pytest.approx(np.mean(mse / var))
+    assert nmse(y, pred, tasks, average="weighted") == pytest.approx(
+        np.sum(n * mse / var) / n.sum()
+    )
+    assert nmse(y, pred, tasks, average="pooled") == pytest.approx(
+        np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2)
+    )
+    assert nmse(y, pred, tasks, average="ratio") == pytest.approx(
+        np.mean(mse) / np.mean(var)
+    )
+    assert_allclose(nmse(y, pred, tasks, average=None), mse / var)
+
+
+def test_variants_really_differ(stacked):
+    """The formulas the literature mixes up give different numbers here."""
+    y, pred, tasks = stacked
+    values = [
+        explained_variance_per_task(y, pred, tasks, average=a)
+        for a in ("uniform", "weighted", "pooled", "ratio")
+    ]
+    assert np.ptp(values) > 0.05
+
+
+def test_explained_variance_is_per_task_r2(stacked):
+    y, pred, tasks = stacked
+    per_task = [r2_score(y[tasks == t], pred[tasks == t]) for t in "abc"]
+    assert_allclose(explained_variance_per_task(y, pred, tasks, average=None), per_task)
+    assert explained_variance_per_task(y, pred, tasks, average="pooled") == (
+        pytest.approx(r2_score(y, pred))
+    )
+
+
+def test_mean_task_rmse_variants(stacked):
+    y, pred, tasks = stacked
+    mse, _, n = _loop(y, pred, tasks)
+    assert mean_task_rmse(y, pred, tasks) == pytest.approx(np.mean(np.sqrt(mse)))
+    assert mean_task_rmse(y, pred, tasks, average="weighted") == pytest.approx(
+        np.sum(n * np.sqrt(mse)) / n.sum()
+    )
+    assert mean_task_rmse(y, pred, tasks, average="pooled") == pytest.approx(
+        np.sqrt(np.mean((y - pred) ** 2))
+    )
+    with pytest.raises(ValueError, match="average"):
+        mean_task_rmse(y, pred, tasks, average="ratio")
+
+
+def test_sample_weight_equals_repetition(stacked):
+    y, pred, tasks = stacked
+    w = RNG.integers(1, 4, len(y))
+    rep = np.repeat(np.arange(len(y)), w)
+    for average in ("uniform", "weighted", "pooled", "ratio"):
+        assert nmse(y, pred, tasks, average=average, sample_weight=w) == (
+            pytest.approx(nmse(y[rep], pred[rep], tasks[rep], average=average))
+        )
+
+
+def test_shared_layout_equals_stacked_with_missing():
+    Y = RNG.standard_normal((30, 3))
+    P = Y + 0.5 * RNG.standard_normal((30, 3))
+    Y[:4, 1] = np.nan
+    obs = ~np.isnan(Y)
+    rows, cols = np.nonzero(obs)
+    for average in ("uniform", "weighted", "pooled", "ratio", None):
+        assert_allclose(
+            nmse(Y, P, average=average),
+            nmse(Y[rows, cols], P[rows, cols], cols, average=average),
+        )
+    scores = per_task_scores(Y, P, metric="mae")
+    assert list(scores) == [0, 1, 2]
+    assert scores[1] == pytest.approx(np.mean(np.abs(Y[4:, 1] - P[4:, 1])))
+
+
+def test_constant_task_warns():
+    y = np.array([1.0, 1.0, 2.0, 3.0])
+    with pytest.warns(RuntimeWarning, match="zero target variance"):
+        out = nmse(y, y + 0.1, [0, 0, 1, 1], average=None)
+    assert np.isinf(out[0])
+
+
+def test_shape_errors():
+    with pytest.raises(ValueError, match="rows"):
+        nmse([1.0, 2.0], [1.0], [0, 0])
+    with pytest.raises(ValueError, match="labels"):
+        nmse([1.0, 2.0], [1.0, 2.0], [0])
+    with pytest.raises(ValueError, match="Unknown metric"):
+        per_task_scores([1.0], [1.0], metric="nope")
+
+
+def test_task_scorer_in_cross_val_score():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=[20, 30, 40], random_state=0)
+    model = IndependentTaskEstimator(Ridge(), task_column=0)
+    cv = TaskStratifiedKFold(3, task_column=0)
+    scores = cross_val_score(
+        model, X, y, cv=cv, scoring=make_task_scorer("rmse", task_column=0)
+    )
+    manual = []
+    for train, test in cv.split(X):
+        pred = model.fit(X[train], y[train]).predict(X[test])
+        manual.append(-mean_task_rmse(y[test], pred, X[test, 0]))
+    assert_allclose(scores, manual)
+    weighted = make_task_scorer("mse", task_column=0, average="weighted")
+    fitted = model.fit(X, y)
+    assert weighted(fitted, X, y) == pytest.approx(
+        -mean_squared_error(y, fitted.predict(X))
+    )
+
+
+def test_task_scorer_roc_auc_uses_probabilities():
+    X, y = make_multitask_classification(n_tasks=2, n_samples=50, random_state=0)
+    model = IndependentTaskEstimator(LogisticRegression(), task_column=0).fit(X, y)
+    scorer = make_task_scorer("roc_auc", task_column=0)
+    proba = model.predict_proba(X)[:, 1]
+    expected = np.mean(
+        [roc_auc_score(y[X[:, 0] == t], proba[X[:, 0] == t]) for t in (0, 1)]
+    )
+    assert scorer(model, X, y) == pytest.approx(expected)
+
+
+def test_task_scorer_gridsearch_picks_best_and_callable_metric():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=30, random_state=0)
+    search = GridSearchCV(
+        IndependentTaskEstimator(Ridge(), task_column=0),
+        {"estimator__alpha": [1e-3, 1e4]},
+        cv=TaskStratifiedKFold(3, task_column=0),
+        scoring=make_task_scorer(lambda a, b: -np.max(np.abs(a - b)), task_column=0),
+    ).fit(X, y)
+    assert search.best_params_ == {"estimator__alpha": 1e-3}
+    assert "make_task_scorer" in repr(make_task_scorer("r2"))
