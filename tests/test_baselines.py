@@ -178,3 +178,26 @@ def test_score_ignores_missing_targets():
         [r2_score(Y[10:, 0], pred[10:, 0]), r2_score(Y[:, 1], pred[:, 1])]
     )
     assert model.score(X, Y_missing) == pytest.approx(expected)
+
+
+def test_pooled_many_tasks_uses_sparse_indicators(monkeypatch):
+    """No dense n_samples x n_tasks block when the estimator accepts sparse input."""
+    from skmtl.baselines import _pooled
+
+    monkeypatch.setattr(_pooled, "DENSE_INDICATOR_MAX_TASKS", 2)
+    X, y = make_multitask_regression(n_tasks=5, n_samples=10, n_features=3,
+                                     random_state=0)
+    seen = {}
+
+    class Spy(Ridge):
+        def fit(self, X, y, sample_weight=None):
+            seen["sparse"] = sp.issparse(X)
+            return super().fit(X, y, sample_weight)
+
+    exact = {"alpha": 0.1, "solver": "lsqr", "tol": 1e-14}
+    pred = PooledTaskEstimator(Spy(**exact), task_column=0, task_intercepts=True).fit(
+        X, y).predict(X)
+    assert seen["sparse"]
+    dense = PooledTaskEstimator(Ridge(**exact), task_column=0, task_intercepts=True)
+    monkeypatch.setattr(_pooled, "DENSE_INDICATOR_MAX_TASKS", 64)
+    assert_allclose(pred, dense.fit(X, y).predict(X), rtol=1e-8)

@@ -3,21 +3,30 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context, clone, is_classifier
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaselineBase, fit_estimator
 from ._independent import _inner_has
 
+# above this many tasks a dense X gets its indicator block as a sparse matrix
+DENSE_INDICATOR_MAX_TASKS = 64
 
-def _with_indicators(X, task, n_tasks):
-    """Append one-hot task indicator columns to ``X``."""
+
+def _with_indicators(X, task, n_tasks, sparse_ok):
+    """Append one-hot task indicator columns to ``X``.
+
+    The block is dense for a dense ``X`` with few tasks; otherwise (many tasks and an
+    estimator that accepts sparse input) the result is sparse, so that memory stays
+    O(n_samples * n_features + n_samples) instead of O(n_samples * n_tasks).
+    """
     n = X.shape[0]
     onehot = sp.csr_matrix(
         (np.ones(n, dtype=X.dtype), (np.arange(n), task)), shape=(n, n_tasks)
     )
-    if sp.issparse(X):
-        return sp.hstack([X, onehot], format="csr")
+    if sp.issparse(X) or (sparse_ok and n_tasks > DENSE_INDICATOR_MAX_TASKS):
+        return sp.hstack([sp.csr_matrix(X), onehot], format="csr")
     return np.hstack([X, onehot.toarray()])
 
 
@@ -29,7 +38,11 @@ class PooledTaskEstimator(_BaselineBase):
     to the features so that each task gets its own offset (a strong baseline on real
     data: for a linear estimator it is a per-task intercept; a penalised estimator
     such as ``Ridge`` shrinks these offsets like any coefficient, which amounts to a
-    random-intercept model).
+    random-intercept model). With more than 64 tasks and an ``estimator`` that
+    accepts sparse input, the features and indicators are passed as one sparse
+    matrix, so memory grows with ``n_samples``, not ``n_samples * n_tasks`` (an
+    estimator without sparse support gets a dense ``n_samples x (n_features +
+    n_tasks)`` design).
 
     In the shared-design layout the rows of ``X`` are repeated once per task and
     stacked (only the observed, non-NaN targets are kept), so the pooled training set
@@ -83,7 +96,8 @@ class PooledTaskEstimator(_BaselineBase):
 
     def _design(self, X, task):
         if self.task_intercepts:
-            return _with_indicators(X, task, self.n_tasks_)
+            sparse_ok = get_tags(self.estimator).input_tags.sparse
+            return _with_indicators(X, task, self.n_tasks_, sparse_ok)
         return X
 
     @_fit_context(prefer_skip_nested_validation=False)
