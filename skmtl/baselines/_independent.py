@@ -133,10 +133,12 @@ class IndependentTaskEstimator(_BaselineBase):
         Xf, task = self._validate_predict(X)
         if task is None:  # shared layout: every estimator sees every row
             return [getattr(e, method)(Xf) for e in self.estimators_], None
+        order = np.argsort(task, kind="stable")
+        bounds = np.cumsum(np.bincount(task, minlength=self.n_tasks_))[:-1]
         results = {}
-        for t in np.unique(task):
-            rows = np.flatnonzero(task == t)
-            results[t] = (rows, getattr(self.estimators_[t], method)(Xf[rows]))
+        for t, rows in enumerate(np.split(order, bounds)):
+            if rows.size:
+                results[t] = (rows, getattr(self.estimators_[t], method)(Xf[rows]))
         return results, task
 
     def predict(self, X):
