@@ -201,7 +201,11 @@ def split_task_column(X, position):
 
 
 def _normalise_labels(labels):
-    """Task labels as an int64 or a str array; clear errors for missing or mixed."""
+    """Task labels as an int64, float64 or object-of-str array.
+
+    Clear errors for missing (None/NaN) labels and for a mix of strings and numbers.
+    Type checks run at C speed (``set(map(type, ...))``), not per row in Python.
+    """
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError("Task labels must be one value per row.")
@@ -217,22 +221,35 @@ def _normalise_labels(labels):
             return labels.astype(np.float64)
         return labels.astype(np.int64)
     if labels.dtype.kind in "US":
-        return labels.astype(str)
-    # object: python values of possibly mixed type
-    values = labels.tolist()
-    if any(v is None or (isinstance(v, float) and v != v) for v in values):
+        return labels.astype(object)
+    kinds = set(map(type, labels))
+    if all(issubclass(k, str) for k in kinds):
+        return labels
+    if all(issubclass(k, numbers.Number) and not issubclass(k, (bool, np.bool_))
+           for k in kinds):
+        return _normalise_labels(labels.astype(np.float64))
+    # error path only: look for None / NaN among the values
+    if type(None) in kinds or any(isinstance(v, float) and v != v for v in labels):
         raise ValueError(
             "The task column contains missing labels (None/NaN); every row needs a "
             "task label."
         )
-    if all(isinstance(v, str) for v in values):
-        return labels.astype(str)
-    if all(isinstance(v, numbers.Number) and not isinstance(v, bool) for v in values):
-        return _normalise_labels(np.asarray(values, dtype=float))
-    kinds = sorted({type(v).__name__ for v in values})
+    names = sorted(k.__name__ for k in kinds)
     raise ValueError(
-        f"Task labels must be all numbers or all strings; got a mix of {kinds}."
+        f"Task labels must be all numbers or all strings; got a mix of {names}."
     )
+
+
+def _factorize_strings(labels):
+    """Sorted unique strings and codes, by hashing (much faster than sorting rows)."""
+    index = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in labels),
+                        dtype=np.intp, count=labels.shape[0])
+    uniques = np.array(list(index), dtype=object)
+    order = np.argsort(uniques.astype(str), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return uniques[order], rank[codes]
 
 
 def encode_task_labels(labels):
@@ -240,9 +257,9 @@ def encode_task_labels(labels):
     labels = _normalise_labels(labels)
     if labels.size == 0:
         raise ValueError("Found 0 samples: no task labels.")
+    if labels.dtype == object:
+        return _factorize_strings(labels)
     tasks, codes = np.unique(labels, return_inverse=True)
-    if tasks.dtype.kind == "U":
-        tasks = tasks.astype(object)
     return tasks, codes.astype(np.intp)
 
 
@@ -252,21 +269,19 @@ def encode_known_tasks(labels, tasks):
     known = np.asarray(tasks)
     if labels.size == 0:
         return np.zeros(0, dtype=np.intp)
-    if known.dtype == object:
-        known = known.astype(str)
-    if (labels.dtype.kind == "U") != (known.dtype.kind == "U"):
-        unknown = np.unique(labels)
+    if (labels.dtype == object) != (known.dtype == object):
+        codes = np.full(labels.shape[0], -1)
+    elif labels.dtype == object:
+        lookup = {label: k for k, label in enumerate(known)}
+        codes = np.fromiter((lookup.get(v, -1) for v in labels), dtype=np.intp,
+                            count=labels.shape[0])
     else:
-        codes = np.searchsorted(known, labels)
-        codes = np.minimum(codes, len(known) - 1)
-        bad = known[codes] != labels
-        if not bad.any():
-            return codes.astype(np.intp)
-        unknown = np.unique(labels[bad])
-    shown = ", ".join(
-        repr(v.item() if hasattr(v, "item") else v)
-        for v in unknown[:_MAX_LABELS_IN_MESSAGE]
-    )
+        codes = np.minimum(np.searchsorted(known, labels), len(known) - 1)
+        codes[known[codes] != labels] = -1
+    if np.all(codes >= 0):
+        return codes.astype(np.intp)
+    unknown = list(dict.fromkeys(labels[codes < 0].tolist()))
+    shown = ", ".join(repr(v) for v in unknown[:_MAX_LABELS_IN_MESSAGE])
     more = (
         f" (and {len(unknown) - _MAX_LABELS_IN_MESSAGE} more)"
         if len(unknown) > _MAX_LABELS_IN_MESSAGE
@@ -274,8 +289,7 @@ def encode_known_tasks(labels, tasks):
     )
     raise ValueError(
         f"Unknown task label(s) {shown}{more}: these tasks were not seen in fit. "
-        f"Fitted tasks: {len(known)} labels, e.g. "
-        f"{[k.item() if hasattr(k, 'item') else k for k in known[:5]]}."
+        f"Fitted tasks: {len(known)} labels, e.g. {known[:5].tolist()}."
     )
 
 

@@ -260,3 +260,19 @@ def test_stacked_layout_memory_is_linear():
     n = n_tasks * rows
     assert peak < 20 * X.nbytes  # O(n d); an (n, T) float array alone is 400x X
     assert peak < n * n_tasks * 8 / 50
+
+
+def test_mixed_strings_and_floats_is_not_called_missing():
+    with pytest.raises(ValueError, match="all numbers or all strings"):
+        encode_task_labels(np.array(["a", 1.5], dtype=object))
+    with pytest.raises(ValueError, match="missing labels"):
+        encode_task_labels(np.array(["a", np.nan], dtype=object))
+
+
+def test_string_labels_sorted_and_round_trip():
+    labels = np.array(["b", "a", "c", "a"], dtype=object)
+    tasks, codes = encode_task_labels(labels)
+    assert list(tasks) == ["a", "b", "c"] and list(codes) == [1, 0, 2, 0]
+    assert_array_equal(encode_known_tasks(np.array(["c", "a"]), tasks), [2, 0])
+    with pytest.raises(ValueError, match="Unknown"):
+        encode_known_tasks(np.array([1, 2]), tasks)
