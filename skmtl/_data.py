@@ -225,8 +225,10 @@ def _normalise_labels(labels):
     kinds = set(map(type, labels))
     if all(issubclass(k, str) for k in kinds):
         return labels
-    if all(issubclass(k, numbers.Number) and not issubclass(k, (bool, np.bool_))
-           for k in kinds):
+    if all(
+        issubclass(k, numbers.Number) and not issubclass(k, (bool, np.bool_))
+        for k in kinds
+    ):
         return _normalise_labels(labels.astype(np.float64))
     # error path only: look for None / NaN among the values
     if type(None) in kinds or any(isinstance(v, float) and v != v for v in labels):
@@ -243,8 +245,11 @@ def _normalise_labels(labels):
 def _factorize_strings(labels):
     """Sorted unique strings and codes, by hashing (much faster than sorting rows)."""
     index = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) for v in labels),
-                        dtype=np.intp, count=labels.shape[0])
+    codes = np.fromiter(
+        (index.setdefault(v, len(index)) for v in labels),
+        dtype=np.intp,
+        count=labels.shape[0],
+    )
     uniques = np.array(list(index), dtype=object)
     order = np.argsort(uniques.astype(str), kind="stable")
     rank = np.empty_like(order)
@@ -273,8 +278,9 @@ def encode_known_tasks(labels, tasks):
         codes = np.full(labels.shape[0], -1)
     elif labels.dtype == object:
         lookup = {label: k for k, label in enumerate(known)}
-        codes = np.fromiter((lookup.get(v, -1) for v in labels), dtype=np.intp,
-                            count=labels.shape[0])
+        codes = np.fromiter(
+            (lookup.get(v, -1) for v in labels), dtype=np.intp, count=labels.shape[0]
+        )
     else:
         codes = np.minimum(np.searchsorted(known, labels), len(known) - 1)
         codes[known[codes] != labels] = -1

@@ -48,11 +48,28 @@ def _true_coef(
     return W
 
 
-def _design(sizes, n_features, layout, rng):
+def _problem(
+    n_tasks,
+    n_samples,
+    n_features,
+    structure,
+    n_informative,
+    rank,
+    n_clusters,
+    spread,
+    layout,
+    random_state,
+):
+    """Random state, task sizes, true weights, features and task codes."""
+    rng = check_random_state(random_state)
+    sizes = _task_sizes(n_samples, n_tasks, layout)
+    W = _true_coef(
+        structure, n_tasks, n_features, n_informative, rank, n_clusters, spread, rng
+    )
     if layout == "shared":
-        return rng.standard_normal((sizes[0], n_features)), None
-    task = np.repeat(np.arange(len(sizes)), sizes)
-    return rng.standard_normal((task.size, n_features)), task
+        return rng, sizes, W, rng.standard_normal((sizes[0], n_features)), None
+    task = np.repeat(np.arange(n_tasks), sizes)
+    return rng, sizes, W, rng.standard_normal((task.size, n_features)), task
 
 
 _COMMON = {
@@ -155,12 +172,18 @@ def make_multitask_regression(
     >>> X.shape, y.shape, W.shape
     ((100, 7), (100,), (4, 6))
     """
-    rng = check_random_state(random_state)
-    sizes = _task_sizes(n_samples, n_tasks, layout)
-    W = _true_coef(
-        structure, n_tasks, n_features, n_informative, rank, n_clusters, spread, rng
+    rng, sizes, W, X, task = _problem(
+        n_tasks,
+        n_samples,
+        n_features,
+        structure,
+        n_informative,
+        rank,
+        n_clusters,
+        spread,
+        layout,
+        random_state,
     )
-    X, task = _design(sizes, n_features, layout, rng)
     if layout == "shared":
         y = X @ W.T + noise * rng.standard_normal((X.shape[0], n_tasks))
     else:
@@ -239,14 +262,20 @@ def make_multitask_classification(
     >>> X.shape, sorted(set(y.tolist()))
     ((150, 21), [0, 1])
     """
-    rng = check_random_state(random_state)
-    sizes = _task_sizes(n_samples, n_tasks, layout)
-    W = _true_coef(
-        structure, n_tasks, n_features, n_informative, rank, n_clusters, spread, rng
+    rng, sizes, W, X, task = _problem(
+        n_tasks,
+        n_samples,
+        n_features,
+        structure,
+        n_informative,
+        rank,
+        n_clusters,
+        spread,
+        layout,
+        random_state,
     )
     norms = np.linalg.norm(W, axis=1)
     Wn = W / np.where(norms > 0, norms, 1.0)[:, None]
-    X, task = _design(sizes, n_features, layout, rng)
     if layout == "shared":
         scores = class_sep * X @ Wn.T + noise * rng.standard_normal(
             (X.shape[0], n_tasks)
