@@ -9,12 +9,18 @@ Each estimator registered in ``registry.py`` is re-parametrised with a
 - ``task_column`` by position (0, middle, negative) == by DataFrame column name;
 - a label unseen in fit raises a ValueError naming it;
 - inputs are never modified;
+- sparse X gives the dense result; float32 input works;
+- a task with one sample (and, for classifiers, one class) is fitted or refused
+  with a clear error that names the problem;
 - Pipeline + ColumnTransformer + GridSearchCV with TaskStratifiedKFold and a task
   scorer works end to end.
 """
 
+import re
+
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from registry import all_instances, rtol
 from sklearn.base import clone, is_classifier
@@ -179,3 +185,76 @@ def test_pipeline_gridsearch_with_task_cv_and_scorer(estimator):
     ).fit(X, y)
     assert np.isfinite(search.best_score_)
     assert search.predict(X).shape == y.shape
+
+
+def _outputs(estimator, X):
+    """Probabilities for classifiers that have them, else predictions."""
+    if is_classifier(estimator) and hasattr(estimator, "predict_proba"):
+        return np.asarray(estimator.predict_proba(X))
+    return estimator.predict(X)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_sparse_equals_dense(estimator):
+    X, y = _stacked_data(estimator)
+    X = X.astype(float)
+    X[:, 1:][np.abs(X[:, 1:]) < 0.5] = 0.0  # a genuinely sparse matrix
+    dense = clone(estimator).set_params(task_column=0).fit(X, y)
+    sparse = clone(estimator).set_params(task_column=0).fit(sp.csr_matrix(X), y)
+    out_dense = _outputs(dense, X)
+    assert_allclose(
+        _outputs(sparse, sp.csr_matrix(X)),
+        out_dense,
+        rtol=max(rtol(estimator), 1e-6),
+        atol=1e-6 * max(np.abs(out_dense).max(), 1.0),
+    )
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_float32_input(estimator):
+    X, y = _stacked_data(estimator)
+    X = X.astype(float)
+    ref = clone(estimator).set_params(task_column=0).fit(X, y)
+    est = clone(estimator).set_params(task_column=0).fit(X.astype(np.float32), y)
+    out = _outputs(est, X.astype(np.float32))
+    assert np.all(np.isfinite(out))
+    out_ref = _outputs(ref, X)
+    # float32 carries ~7 digits; iterative solvers stop at their tolerance
+    assert_allclose(out, out_ref, rtol=1e-3, atol=1e-3 * np.abs(out_ref).max())
+
+
+def _add_task(X, y, label, rows, values):
+    extra = np.column_stack([np.full(len(rows), label, dtype=float), X[rows, 1:]])
+    return np.vstack([X, extra]), np.concatenate([y, values])
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_task_with_one_sample(estimator):
+    X, y = _stacked_data(estimator)
+    X, y = _add_task(X.astype(float), y, 9, [0], y[:1])
+    est = clone(estimator).set_params(task_column=0)
+    try:
+        est.fit(X, y)
+    except ValueError as exc:  # refusing is fine if the message says why
+        assert re.search(r"9|sample|one", str(exc)), str(exc)
+        return
+    assert np.all(np.isfinite(_outputs(est, X[-1:]).astype(float)))
+
+
+@pytest.mark.parametrize(
+    "estimator", [e for e in ESTIMATORS if is_classifier(e.values[0])]
+)
+def test_task_with_one_class(estimator):
+    X, y = _stacked_data(estimator)
+    rows = np.arange(5)
+    X, y = _add_task(X.astype(float), y, 9, rows, np.full(5, y[0]))
+    est = clone(estimator).set_params(task_column=0)
+    try:
+        est.fit(X, y)
+    except ValueError as exc:
+        assert re.search(r"9|class", str(exc)), str(exc)
+        return
+    # a model that shares strength may still predict other classes for this task
+    assert set(est.predict(X[-5:])) <= set(np.unique(y))
+    if hasattr(est, "predict_proba"):
+        assert_allclose(np.asarray(est.predict_proba(X[-5:])).sum(axis=1), 1.0)
