@@ -9,7 +9,7 @@ loop in Python over samples.
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["task_dot", "task_scatter", "task_indicator"]
+__all__ = ["task_dot", "task_scatter", "task_sum", "task_indicator"]
 
 # rows per block in dense task_dot: bounds the gathered W[task] temporary to ~32 MB
 _BLOCK_ELEMENTS = 1 << 22
@@ -67,17 +67,53 @@ def task_scatter(X, R, task, n_tasks):
     Parameters
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
-    R : ndarray of shape (n_samples,)
+    R : ndarray of shape (n_samples,) or (n_samples, k)
     task : ndarray of int of shape (n_samples,)
     n_tasks : int
 
     Returns
     -------
-    G : ndarray of shape (n_tasks, n_features)
-        ``G[t] = sum_{i : task[i] = t} R[i] * X[i]``.
+    G : ndarray of shape (n_tasks, n_features) or (n_tasks, n_features, k)
+        ``G[t] = sum_{i : task[i] = t} R[i] * X[i]`` for 1-D ``R``, and
+        ``G[t] = sum_{i : task[i] = t} outer(X[i], R[i])`` for 2-D ``R`` (the adjoint
+        of :func:`task_dot` with a 3-D ``W``: the gradient of ``sum_i R[i] @ F[i]``
+        with respect to ``W`` when ``F = task_dot(X, W, task)``).
     """
-    S = task_indicator(task, n_tasks, values=np.asarray(R))
-    G = S @ X
-    if sp.issparse(G):
-        G = G.toarray()
-    return np.asarray(G)
+    R = np.asarray(R)
+    if R.ndim == 1:
+        S = task_indicator(task, n_tasks, values=R)
+        G = S @ X
+        if sp.issparse(G):
+            G = G.toarray()
+        return np.asarray(G)
+    # one sparse row per (task, output) pair: Q[t * k + c, i] = R[i, c] if task[i] = t
+    n, k = R.shape
+    rows = (np.asarray(task)[:, None] * k + np.arange(k)).ravel()
+    cols = np.repeat(np.arange(n), k)
+    Q = sp.csr_matrix((R.ravel(), (rows, cols)), shape=(n_tasks * k, n))
+    G = Q @ X
+    G = G.toarray() if sp.issparse(G) else np.asarray(G)
+    return G.reshape(n_tasks, k, X.shape[1]).transpose(0, 2, 1)
+
+
+def task_sum(R, task, n_tasks):
+    """Per-task sums of the rows of ``R`` (a segment sum by task).
+
+    Parameters
+    ----------
+    R : ndarray of shape (n_samples,) or (n_samples, k)
+    task : ndarray of int of shape (n_samples,)
+    n_tasks : int
+
+    Returns
+    -------
+    S : ndarray of shape (n_tasks,) or (n_tasks, k)
+        ``S[t] = sum_{i : task[i] = t} R[i]``, in the dtype of ``R``.
+    """
+    R = np.asarray(R)
+    if R.ndim == 1:
+        return np.bincount(task, weights=R, minlength=n_tasks).astype(
+            R.dtype, copy=False
+        )
+    S = task_indicator(task, n_tasks, dtype=R.dtype) @ R
+    return np.asarray(S)
