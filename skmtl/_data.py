@@ -490,7 +490,7 @@ def _tags_multi_output(estimator):
 
 
 def _check_same_layout(estimator, data):
-    """``reset=False``: the layout and number of tasks must be those of the first fit."""
+    """``reset=False``: the layout and number of tasks must be the first fit's."""
     if data.layout != estimator._layout or (
         data.layout == "shared" and data.n_tasks != estimator.n_tasks_
     ):

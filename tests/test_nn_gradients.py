@@ -27,6 +27,19 @@ from skmtl.neural_network._weighting import (
 )
 
 N_ROWS, N_FEATURES, N_TASKS = 14, 4, 3
+
+
+@pytest.fixture(params=["select", "gather"], autouse=True)
+def stacked_path(request, monkeypatch):
+    """Both evaluations of the stacked layout's first head layer: all heads in one
+    product then pick each row's (few tasks), or gather each row's weights."""
+    import skmtl.neural_network._network as network
+
+    if request.param == "gather":
+        monkeypatch.setattr(network, "_SELECT_MAX_UNITS", 0)
+    return request.param
+
+
 N_CLASSES = np.array([1, 2, 3])  # a one-class, a binary and a 3-class task
 
 
@@ -173,7 +186,11 @@ def test_full_batch_objective_matches_independent_formula_regression(weighting):
     )
     sw = np.random.RandomState(0).uniform(0.5, 2, len(y))
     model = MultiTaskMLPRegressor(
-        (6,), task_column=0, alpha=0.3, max_iter=3, task_weighting=weighting,
+        (6,),
+        task_column=0,
+        alpha=0.3,
+        max_iter=3,
+        task_weighting=weighting,
         random_state=0,
     )
     with pytest.warns(Warning):
@@ -219,8 +236,9 @@ def test_full_batch_objective_matches_sklearn_log_loss_per_task():
         if len(cols) == 1:
             L.append(0.0)
         else:
-            L.append(log_loss(y[rows], proba[rows][:, cols],
-                              labels=model.task_classes_[t]))
+            L.append(
+                log_loss(y[rows], proba[rows][:, cols], labels=model.task_classes_[t])
+            )
     expected = np.mean(L) + _penalty(model, len(y))
     local = np.where(task == 0, 0, y)  # tasks 1 and 2: classes 0..k-1 are local codes
     ts = TrainingSet(X[:, 1:], local, task, np.ones(len(y)), 3)
@@ -231,7 +249,9 @@ def test_weighting_formulas():
     sizes = np.array([10.0, 30.0, 0.0, 60.0])
     assert_allclose(static_weights("equal", sizes), [1 / 3, 1 / 3, 0, 1 / 3])
     assert_allclose(static_weights("size", sizes), [0.1, 0.3, 0, 0.6])
-    assert_allclose(static_weights(np.array([1, 1, 5, 2.0]), sizes), [.25, .25, 0, .5])
+    assert_allclose(
+        static_weights(np.array([1, 1, 5, 2.0]), sizes), [0.25, 0.25, 0, 0.5]
+    )
     # DWA, Liu et al. eq. 2 (normalised to one): exp(r_t / T) / sum_s exp(r_s / T)
     hist = [np.array([4.0, 2.0, np.nan, 1.0]), np.array([2.0, 2.0, np.nan, 0.9])]
     r = np.array([0.5, 1.0, 0.9])

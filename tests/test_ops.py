@@ -1,4 +1,4 @@
-"""Per-task primitives of skmtl._ops against per-row loops and their adjoint identity."""
+"""Per-task primitives of skmtl._ops against per-row loops and the adjoint identity."""
 
 import numpy as np
 import pytest
@@ -43,6 +43,20 @@ def test_task_scatter_matches_row_loop_and_is_adjoint(sparse, k):
     W = rng.standard_normal(G.shape)
     lhs = np.sum(task_dot(Xin, W, task) * R)
     assert_allclose(lhs, np.sum(W * G), rtol=1e-12)
+
+
+def test_task_scatter_blocked_equals_unblocked(monkeypatch):
+    import skmtl._ops
+
+    _, X, task, rng = _data(False, seed=3)
+    R = rng.standard_normal((N, K))
+    full = task_scatter(X, R, task, T)
+    monkeypatch.setattr(skmtl._ops, "_BLOCK_ELEMENTS", 2 * P * K)  # 2 rows a block
+    assert_allclose(task_scatter(X, R, task, T), full, rtol=1e-12)
+    assert (
+        task_scatter(X.astype(np.float32), R.astype(np.float32), task, T).dtype
+        == np.float32
+    )
 
 
 @pytest.mark.parametrize("shape", [(N,), (N, K)])

@@ -56,7 +56,7 @@ def inplace_tanh_derivative(A, delta):
 
 def inplace_relu_derivative(A, delta):
     """``f'(z) = 1 if z > 0 else 0`` (0 at the kink, as scikit-learn)."""
-    delta[A == 0] = 0
+    np.multiply(delta, A > 0, out=delta)
 
 
 DERIVATIVES = {

@@ -56,8 +56,9 @@ class TrainingSet:
             return None
         task = None if self.task is None else self.task[idx]
         weight = (self.total / total) * self.beta[idx].ravel()
-        return Batch(self.X[idx], task, self.y[idx].ravel(), weight, total,
-                     self.n_tasks)
+        return Batch(
+            self.X[idx], task, self.y[idx].ravel(), weight, total, self.n_tasks
+        )
 
     def subset(self, rows):
         task = None if self.task is None else self.task[rows]
@@ -69,8 +70,9 @@ class TrainingSet:
         """Weighted mean of per-entry ``values`` (shaped like ``y``) in each task."""
         if self.task is None:
             return (values * self.beta).sum(axis=0)
-        return np.bincount(self.task, weights=self.beta * values,
-                           minlength=self.n_tasks)
+        return np.bincount(
+            self.task, weights=self.beta * values, minlength=self.n_tasks
+        )
 
     def entry_tasks(self):
         if self.task is None:
@@ -93,7 +95,10 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
     """Shared trunk + one head per task, trained by mini-batch SGD or Adam."""
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "head_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "task_column": [Integral, str, None],
         "task_weighting": [StrOptions(set(SCHEMES)), "array-like"],
@@ -101,7 +106,10 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "solver": [StrOptions({"sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -159,7 +167,9 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
             classification=is_classifier(self),
             reset=first_pass,
         )
-        train = self._training_set(data, self._encode_targets(data, first_pass, classes))
+        train = self._training_set(
+            data, self._encode_targets(data, first_pass, classes)
+        )
         weighting = self.task_weighting
         if not isinstance(weighting, str):
             weighting = check_weights(weighting, self.n_tasks_)
@@ -203,8 +213,9 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
 
         units = [n_features] + trunk
         layers = [draw(a, b) for a, b in pairwise(units)]
-        layers += [draw(a, b, (n_tasks,)) for a, b in pairwise(units[-1:] + heads +
-                                                                 [width])]
+        layers += [
+            draw(a, b, (n_tasks,)) for a, b in pairwise(units[-1:] + heads + [width])
+        ]
         self.coefs_ = [c for c, _ in layers]
         self.intercepts_ = [b for _, b in layers]
         unused = np.arange(width) >= self._loss.n_units[:, None]
@@ -317,8 +328,9 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
                 self._update_no_improvement_count(val, net)
                 self._optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
-                    if self._optimizer.trigger_stopping(self._stall_message(),
-                                                        self.verbose):
+                    if self._optimizer.trigger_stopping(
+                        self._stall_message(), self.verbose
+                    ):
                         break
                     self._no_improvement_count = 0
                 if incremental:

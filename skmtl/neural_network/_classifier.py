@@ -327,7 +327,5 @@ def _per_task_classes(classes, n_tasks):
 
 MultiTaskMLPClassifier.__doc__ = fill(
     MultiTaskMLPClassifier.__doc__,
-    validation=(
-        "the mean over tasks of the per-task accuracy on the held-out rows."
-    ),
+    validation=("the mean over tasks of the per-task accuracy on the held-out rows."),
 )

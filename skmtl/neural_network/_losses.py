@@ -1,9 +1,10 @@
 """Per-entry losses on the output of the task heads.
 
 A loss sees the head outputs ``Z`` of shape ``(n_entries, n_units)`` (one entry per
-``(row, task)`` pair the batch trains on), the targets ``y`` and the task code of each
-entry. ``value_grad`` returns the per-entry loss ``l_e`` and its gradient with respect
-to ``Z``; the network multiplies them by the entry weights (see ``_network.py``).
+``(row, task)`` pair the batch trains on), the targets ``y`` and the batch (whose
+``entry_task`` gives the task code of each entry). ``value_grad`` returns the
+per-entry loss ``l_e`` and its gradient with respect to ``Z``; the network multiplies
+them by the entry weights (see ``_network.py``).
 
 This follows the weighting convention of DESIGN.md: each task's loss is the weighted
 mean of its entries, ``L_t = sum_{e in t} s_e l_e / sum_{e in t} s_e``.
@@ -21,7 +22,7 @@ class SquaredLoss:
         self.n_units = np.ones(n_tasks, dtype=np.intp)
         self.width = 1
 
-    def value_grad(self, Z, y, task):
+    def value_grad(self, Z, y, batch):
         diff = Z[:, 0] - y
         return 0.5 * diff * diff, diff[:, None]
 
@@ -71,7 +72,8 @@ class TaskLogLoss:
         P /= total
         return L, P, top[:, 0] + np.log(total[:, 0])
 
-    def value_grad(self, Z, y, task):
+    def value_grad(self, Z, y, batch):
+        task = batch.entry_task
         L, P, log_norm = self._softmax(Z, task)
         rows = np.arange(Z.shape[0])
         col = y + self.offset[task]

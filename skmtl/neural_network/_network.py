@@ -39,6 +39,7 @@ grow with the number of tasks. With one task this is scikit-learn's MLP objectiv
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
 from .._ops import task_dot, task_scatter, task_sum
@@ -46,6 +47,10 @@ from ._activations import ACTIVATIONS, DERIVATIVES
 from ._weighting import uncertainty_terms
 
 __all__ = ["MultiTaskNetwork", "Batch"]
+
+# stacked layout: up to this many head units (n_tasks * fan_out) in the first head
+# layer, all heads are evaluated with one dense product (see _select)
+_SELECT_MAX_UNITS = 32
 
 
 class Batch:
@@ -72,13 +77,31 @@ class Batch:
         self.weight = weight
         self.total = total
         self.n_tasks = n_tasks
-        n = X.shape[0]
         if task is None:
-            self.entry_task = np.tile(np.arange(n_tasks), n)
             self.rows = None
+            return
+        if n_tasks <= 8 * task.shape[0]:
+            present = np.bincount(task, minlength=n_tasks) > 0
+            rows = np.flatnonzero(present)
+            self.local = (np.cumsum(present) - 1)[task]
         else:
-            self.entry_task = task
-            self.rows, self.local = np.unique(task, return_inverse=True)
+            rows, self.local = np.unique(task, return_inverse=True)
+        self.n_present = rows.shape[0]
+        # rows: the tasks whose heads get a gradient (None: all of them)
+        self.rows = None if rows.shape[0] == n_tasks else rows
+
+    @property
+    def entry_task(self):
+        """Task code of each entry."""
+        if self.task is not None:
+            return self.task
+        return np.tile(np.arange(self.n_tasks), self.X.shape[0])
+
+    def per_entry(self, v):
+        """A per-task vector ``v`` spread over the entries."""
+        if self.task is not None:
+            return v[self.task]
+        return np.tile(v, self.X.shape[0])
 
     def per_task(self, v):
         """Sum of the per-entry values ``v`` by task, shape (n_tasks,)."""
@@ -112,6 +135,13 @@ class MultiTaskNetwork:
     def n_tasks(self):
         return self.coefs[-1].shape[0]
 
+    def _select(self, layer):
+        """Stacked layout, first head layer, few tasks: compute every head on every
+        row with one matrix product and pick each row's own (cheaper than gathering
+        while ``n_tasks * fan_out`` is small)."""
+        W = self.coefs[layer]
+        return layer == self.n_trunk and W.shape[0] * W.shape[2] <= _SELECT_MAX_UNITS
+
     # ------------------------------------------------------------------ forward
     def forward(self, X, task=None):
         """Activations of every layer, ``[X, trunk..., heads...]``.
@@ -125,15 +155,19 @@ class MultiTaskNetwork:
         last = len(self.coefs) - 1
         for layer, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
             if layer < self.n_trunk:
-                Z = safe_sparse_dot(A, W, dense_output=True)
+                Z = _dot(A, W)
                 Z += b
-            elif task is not None:
+            elif task is not None and not self._select(layer):
                 Z = task_dot(A, W, task)
+                Z += b[task]
+            elif task is not None:  # few tasks: every head in one product, then pick
+                T, g, k = W.shape
+                Z = _dot(A, _concat_heads(W)).reshape(-1, T, k)
+                Z = Z[np.arange(Z.shape[0]), task]
                 Z += b[task]
             elif layer == self.n_trunk:
                 T, g, k = W.shape
-                Z = safe_sparse_dot(A, _concat_heads(W), dense_output=True)
-                Z = Z.reshape(-1, T, k)
+                Z = _dot(A, _concat_heads(W)).reshape(-1, T, k)
                 Z += b
             else:
                 Z = np.matmul(A.transpose(1, 0, 2), W).transpose(1, 0, 2)
@@ -152,8 +186,8 @@ class MultiTaskNetwork:
     def backward(self, acts, D, batch):
         """Gradients of ``sum(D * output)`` with respect to every layer.
 
-        Head gradients cover only ``batch.rows`` (the tasks present) on the gathered
-        path, all tasks on the dense one.
+        Head gradients cover only the tasks present in the batch (``batch.rows``;
+        all tasks when ``rows`` is None).
         """
         derivative = DERIVATIVES[self.activation]
         n_layers = len(self.coefs)
@@ -163,11 +197,21 @@ class MultiTaskNetwork:
             A, W = acts[layer], self.coefs[layer]
             need_input = layer > 0
             if layer < self.n_trunk:
-                coef_grads[layer] = safe_sparse_dot(A.T, D, dense_output=True)
+                coef_grads[layer] = _dot(A.T, D)
                 intercept_grads[layer] = D.sum(axis=0)
                 dA = D @ W.T if need_input else None
+            elif batch.task is not None and self._select(layer):
+                T, g, k = W.shape
+                D_all = np.zeros((D.shape[0], T, k), dtype=D.dtype)
+                D_all[np.arange(D.shape[0]), batch.task] = D
+                D2 = D_all.reshape(-1, T * k)
+                G = _dot(A.T, D2).reshape(g, T, k).transpose(1, 0, 2)
+                present = slice(None) if batch.rows is None else batch.rows
+                coef_grads[layer] = G[present]
+                intercept_grads[layer] = D_all.sum(axis=0)[present]
+                dA = D2 @ _concat_heads(W).T if need_input else None
             elif batch.task is not None:
-                n_u = batch.rows.shape[0]
+                n_u = batch.n_present
                 coef_grads[layer] = task_scatter(A, D, batch.local, n_u)
                 intercept_grads[layer] = task_sum(D, batch.local, n_u)
                 dA = (
@@ -178,7 +222,7 @@ class MultiTaskNetwork:
             elif layer == self.n_trunk:
                 T, g, k = W.shape
                 D2 = D.reshape(-1, T * k)
-                G = safe_sparse_dot(A.T, D2, dense_output=True)
+                G = _dot(A.T, D2)
                 coef_grads[layer] = G.reshape(g, T, k).transpose(1, 0, 2)
                 intercept_grads[layer] = D.sum(axis=0)
                 dA = D2 @ _concat_heads(W).T if need_input else None
@@ -223,9 +267,7 @@ class MultiTaskNetwork:
         """
         acts = self.forward(batch.X, batch.task)
         out = acts[-1]
-        loss_e, dZ = self.loss.value_grad(
-            self.output_entries(acts), batch.y, batch.entry_task
-        )
+        loss_e, dZ = self.loss.value_grad(self.output_entries(acts), batch.y, batch)
         task_loss = batch.per_task(batch.weight * loss_e)
         rho = batch.per_task(batch.weight)
         if log_vars is not None:
@@ -234,7 +276,7 @@ class MultiTaskNetwork:
             )
         else:
             value = float(lam @ task_loss)
-        omega = (lam[batch.entry_task] * batch.weight).astype(dZ.dtype, copy=False)
+        omega = (batch.per_entry(lam) * batch.weight).astype(dZ.dtype, copy=False)
         dZ *= omega[:, None]
         coef_grads, intercept_grads = self.backward(acts, dZ.reshape(out.shape), batch)
         value += self._add_penalty(coef_grads, rho, batch, alpha)
@@ -265,6 +307,11 @@ class MultiTaskNetwork:
             value += float(r @ np.einsum("tij,tij->t", Wr, Wr))
             coef_grads[layer] += (scale * r)[:, None, None].astype(W.dtype) * Wr
         return 0.5 * scale * value
+
+
+def _dot(A, B):
+    """``A @ B`` as a dense array (``A`` may be sparse)."""
+    return safe_sparse_dot(A, B, dense_output=True) if sp.issparse(A) else A @ B
 
 
 def _concat_heads(W):

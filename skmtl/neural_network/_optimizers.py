@@ -115,8 +115,10 @@ class SGDOptimizer(BaseOptimizer):
             return True
         self.learning_rate /= 5.0
         if verbose:
-            print(msg + f" Setting learning rate to {self.learning_rate:f}",
-                  file=sys.stderr)
+            print(
+                msg + f" Setting learning rate to {self.learning_rate:f}",
+                file=sys.stderr,
+            )
         return False
 
     def _step(self, k, param, grad, r):
@@ -148,8 +150,19 @@ class AdamOptimizer(BaseOptimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
-        self.ms = [np.zeros_like(p) for p in params]
-        self.vs = [np.zeros_like(p) for p in params]
+        # first and second moments side by side: a lazy step gathers and scatters
+        # both with one fancy-indexing operation each
+        self.moments = [np.zeros((2,) + p.shape, dtype=p.dtype) for p in params]
+
+    @property
+    def ms(self):
+        """First moment estimates (views)."""
+        return [mv[0] for mv in self.moments]
+
+    @property
+    def vs(self):
+        """Second moment estimates (views)."""
+        return [mv[1] for mv in self.moments]
 
     def _start_step(self):
         self.t += 1
@@ -160,14 +173,17 @@ class AdamOptimizer(BaseOptimizer):
         )
 
     def _step(self, k, param, grad, r):
-        m = _state(self.ms[k], r)
+        if r is None:
+            m, v = self.moments[k]
+        else:
+            mv = np.take(self.moments[k], r, axis=1)
+            m, v = mv
         m *= self.beta_1
         m += (1 - self.beta_1) * grad
-        v = _state(self.vs[k], r)
         v *= self.beta_2
         v += (1 - self.beta_2) * (grad * grad)
-        _write(self.ms[k], r, m)
-        _write(self.vs[k], r, v)
+        if r is not None:
+            self.moments[k][:, r] = mv
         denom = np.sqrt(v)
         denom += self.epsilon
         update = -self.learning_rate * m
