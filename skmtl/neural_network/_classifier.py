@@ -278,11 +278,13 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
         return out
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba` (``-inf`` for a class that a row's
+        task does not have)."""
         proba = self.predict_proba(X)
-        if isinstance(proba, list):
-            return [np.log(p) for p in proba]
-        return np.log(proba)
+        with np.errstate(divide="ignore"):
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
 
     def predict(self, X):
         """Predict each row's class with its own task's head.
