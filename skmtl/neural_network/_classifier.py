@@ -51,8 +51,9 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
     >>> from skmtl.neural_network import MultiTaskMLPClassifier
     >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4,
     ...                                      random_state=0)
-    >>> clf = MultiTaskMLPClassifier((16,), task_column=0, learning_rate_init=0.01,
-    ...                              max_iter=300, random_state=0).fit(X, y)
+    >>> clf = MultiTaskMLPClassifier((16,), task_column=0, alpha=0.1,
+    ...                              learning_rate_init=0.01, max_iter=300,
+    ...                              random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape  # one row per sample, one column per class
     (2, 2)
     >>> [c.tolist() for c in clf.task_classes_]
