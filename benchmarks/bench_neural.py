@@ -54,10 +54,11 @@ def _data(n_rows, n_features, n_tasks, seed=0):
 
 
 # ----------------------------------------------------------------------- runners
-def _skmtl(args, X, y, task_column):
+def _skmtl(args, X, y, task_column, heads=()):
     def run(epochs):
         est = MultiTaskMLPRegressor(
             args.hidden,
+            head_layer_sizes=heads,
             task_column=task_column,
             batch_size=args.batch,
             max_iter=epochs,
@@ -170,17 +171,17 @@ def shared_layout(args):
 
 
 def stacked_layout(args):
-    runs, labels = {}, {}
+    use_torch = torch is not None and not args.heads
+    runs = {}
     X, _, y, _ = _data(args.rows, args.features, 1)
-    runs["one shared head"] = _skmtl(args, X, y, None)
-    if torch is not None:
+    runs["one shared head"] = _skmtl(args, X, y, None, args.heads)
+    if use_torch:
         runs["torch, one shared head"] = _torch(args, X, y, None, 1, True)
     for T in args.tasks:
         X, task, y, _ = _data(args.rows, args.features, T)
         Xs = np.column_stack([task, X])
-        runs[f"{T} tasks"] = _skmtl(args, Xs, y, 0)
-        labels[f"{T} tasks"] = T
-        if torch is not None:
+        runs[f"{T} tasks"] = _skmtl(args, Xs, y, 0, args.heads)
+        if use_torch:
             runs[f"torch, {T} tasks"] = _torch(args, X, y, task, T, False)
     best = _time(runs, args)
     rows = []
@@ -189,9 +190,10 @@ def stacked_layout(args):
             "torch, one shared head" if name.startswith("torch") else "one shared head"
         ]
         rows.append([name, f"{1e3 * t:.1f}", f"{t / base:.2f}"])
+    heads = f"heads {args.heads}" if args.heads else "linear heads"
     _table(
         f"Stacked layout: {args.rows} rows, {args.features} features, trunk "
-        f"{args.hidden}, linear heads, batch {args.batch}",
+        f"{args.hidden}, {heads}, batch {args.batch}",
         rows,
         ["model", "ms / epoch", "ratio to one shared head (same library)"],
     )
@@ -202,6 +204,13 @@ def main():
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--hidden", type=int, nargs="+", default=[100])
+    parser.add_argument(
+        "--heads",
+        type=int,
+        nargs="*",
+        default=[],
+        help="hidden layers of every task head (stacked table; torch skipped)",
+    )
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--shared-tasks", type=int, default=10)
     parser.add_argument("--tasks", type=int, nargs="+", default=[10, 100, 1000])
@@ -211,6 +220,7 @@ def main():
     parser.add_argument("--skip-shared", action="store_true")
     args = parser.parse_args()
     args.hidden = tuple(args.hidden)
+    args.heads = tuple(args.heads)
     warnings.simplefilter("ignore", ConvergenceWarning)
     if torch is not None:
         torch.set_num_threads(args.threads)

@@ -46,10 +46,12 @@ def task_dot(X, W, task):
     k = 1 if W.ndim == 2 else W.shape[2]
     block = max(1, _BLOCK_ELEMENTS // (d * k))
     out = np.empty((n,) if W.ndim == 2 else (n, k), dtype=np.result_type(X, W))
-    spec = "ij,ij->i" if W.ndim == 2 else "ij,ijk->ik"
     for start in range(0, n, block):
         sl = slice(start, start + block)
-        out[sl] = np.einsum(spec, X[sl], W[task[sl]])
+        if W.ndim == 2:
+            out[sl] = np.einsum("ij,ij->i", X[sl], W[task[sl]])
+        else:  # a batched (1, p) @ (p, k) product: BLAS-backed, ~2x einsum's speed
+            out[sl] = np.matmul(X[sl][:, None, :], W[task[sl]])[:, 0, :]
     return out
 
 
@@ -96,8 +98,21 @@ def task_scatter(X, R, task, n_tasks):
         )
         G = (Q @ X).toarray()
         return G.reshape(n_tasks, k, p).transpose(0, 2, 1)
-    # dense: one flat bincount of the outer products over (task, feature, output)
-    # cells -- exact (float64 accumulation) and as fast for 1,000 tasks as for 1
+    if k > 2:
+        # block-row design: row i holds X[i] in the columns of task[i]'s block (already
+        # in CSR order, nothing to sort); G = design.T @ R costs n * p * k
+        design = sp.csr_matrix(
+            (
+                np.ascontiguousarray(X).ravel(),
+                (np.asarray(task)[:, None] * p + np.arange(p)).ravel(),
+                np.arange(0, n * p + 1, p),
+            ),
+            shape=(n, n_tasks * p),
+        )
+        G = np.asarray(design.T @ R)
+        return G.reshape(n_tasks, p, k).astype(np.result_type(X, R), copy=False)
+    # few outputs: one flat bincount of the outer products over (task, feature,
+    # output) cells -- exact (float64 accumulation), as fast for 1,000 tasks as for 1
     size = p * k
     out = None
     cell = np.arange(size)

@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose
 
 from skmtl._ops import task_dot, task_scatter, task_sum
 
-N, P, K, T = 37, 6, 3, 5
+N, P, K, T = 37, 6, 3, 5  # K > 2 and K in (1, None) cover both scatter algorithms
 
 
 def _data(sparse, seed=0):
@@ -28,7 +28,7 @@ def test_task_dot_matches_row_loop(sparse, k):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("k", [None, 1, K])
+@pytest.mark.parametrize("k", [None, 1, 2, K])
 def test_task_scatter_matches_row_loop_and_is_adjoint(sparse, k):
     Xin, X, task, rng = _data(sparse, seed=1)
     R = rng.standard_normal(N if k is None else (N, k))

@@ -48,9 +48,12 @@ from ._weighting import uncertainty_terms
 
 __all__ = ["MultiTaskNetwork", "Batch"]
 
-# stacked layout: up to this many head units (n_tasks * fan_out) in the first head
-# layer, all heads are evaluated with one dense product (see _select)
-_SELECT_MAX_UNITS = 32
+# stacked layout: with at most this many tasks and head units (n_tasks * fan_out) in
+# the first head layer, all heads are evaluated with one dense product (see _select);
+# measured crossover with the gather path: ~24 tasks for linear heads, ~10 tasks for
+# 16-unit heads (trunk of 100 units, batches of 200 rows)
+_SELECT_MAX_TASKS = 16
+_SELECT_MAX_UNITS = 128
 
 
 class Batch:
@@ -140,7 +143,11 @@ class MultiTaskNetwork:
         row with one matrix product and pick each row's own (cheaper than gathering
         while ``n_tasks * fan_out`` is small)."""
         W = self.coefs[layer]
-        return layer == self.n_trunk and W.shape[0] * W.shape[2] <= _SELECT_MAX_UNITS
+        return (
+            layer == self.n_trunk
+            and W.shape[0] <= _SELECT_MAX_TASKS
+            and W.shape[0] * W.shape[2] <= _SELECT_MAX_UNITS
+        )
 
     # ------------------------------------------------------------------ forward
     def forward(self, X, task=None):
