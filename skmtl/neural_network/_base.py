@@ -7,6 +7,7 @@ from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches, shuffle
@@ -192,13 +193,14 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
 
     def _training_set(self, data, y):
         sw = data.sample_weight
+        X = data.X.tocsr() if sp.issparse(data.X) else data.X  # row batches
         if data.layout == "stacked":
-            return TrainingSet(data.X, y, data.task, sw, data.n_tasks)
+            return TrainingSet(X, y, data.task, sw, data.n_tasks)
         y = y.reshape(data.n_samples, -1)
         weight = np.repeat(sw[:, None], y.shape[1], axis=1)
         if data.mask is not None:
             weight = weight * data.mask
-        return TrainingSet(data.X, y, None, weight, data.n_tasks)
+        return TrainingSet(X, y, None, weight, data.n_tasks)
 
     def _initialize(self, n_features, trunk, heads, dtype):
         rs = self._random_state
