@@ -409,12 +409,19 @@ def validate_fit_data(
     dtype=(np.float64, np.float32),
     accept_sparse=("csr", "csc"),
     ensure_all_finite=True,
+    reset=True,
 ):
     """Validate training data and record the task layout on ``estimator``.
 
     Sets ``n_features_in_``, ``feature_names_in_`` (describing ``X`` as passed, task
     column included), ``tasks_``, ``n_tasks_`` and the private ``_task_position`` and
     ``_layout`` used by :func:`validate_predict_data`.
+
+    With ``reset=False`` (``partial_fit``, warm starts) nothing is recorded: ``X`` is
+    checked against what the first call recorded (number and names of the columns,
+    position of the task column, layout) and the task labels are encoded against the
+    fitted ``tasks_`` (a label unseen before raises a ValueError naming it). A call
+    may then hold only some of the tasks; ``data.tasks`` is the fitted ``tasks_``.
 
     Parameters
     ----------
@@ -427,6 +434,8 @@ def validate_fit_data(
         Accept NaN targets in the shared layout (treated as missing).
     dtype, accept_sparse, ensure_all_finite : passed to
         :func:`sklearn.utils.check_array` for the features.
+    reset : bool, default=True
+        Record the layout (``fit``) or check against the recorded one (``False``).
 
     Returns
     -------
@@ -438,8 +447,14 @@ def validate_fit_data(
             "is None."
         )
     _check_2d(X)
-    validate_data(estimator, X, reset=True, skip_check_array=True)
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
     position = resolve_task_column(getattr(estimator, "task_column", None), X)
+    if not reset and position != estimator._task_position:
+        raise ValueError(
+            f"task_column={estimator.task_column!r} points at column {position}, but "
+            f"the first fit used column {estimator._task_position}; it must not change "
+            "between partial fits."
+        )
     if position is not None:
         labels, features = split_task_column(X, position)
     else:
@@ -455,7 +470,10 @@ def validate_fit_data(
     mask, task = None, None
     if position is not None:
         y_arr = _check_y_stacked(y_arr, n, classification)
-        tasks, task = encode_task_labels(labels)
+        if reset:
+            tasks, task = encode_task_labels(labels)
+        else:
+            tasks, task = estimator.tasks_, encode_known_tasks(labels, estimator.tasks_)
         layout = "stacked"
     elif y_arr.ndim == 2 and (y_arr.shape[1] > 1 or _tags_multi_output(estimator)):
         y_arr, mask = _check_y_shared(y_arr, n, classification, allow_missing, Xf.dtype)
@@ -472,6 +490,10 @@ def validate_fit_data(
         sample_weight, Xf, dtype=Xf.dtype, ensure_non_negative=True
     )
     data = TaskData(Xf, y_arr, task, mask, sw, tasks, layout)
+    if not reset:
+        _check_same_layout(estimator, data)
+        _check_task_weights(data)
+        return data
     _check_task_weights(data)
     estimator.tasks_ = tasks
     estimator.n_tasks_ = len(tasks)
@@ -487,8 +509,25 @@ def _tags_multi_output(estimator):
         return False
 
 
+def _check_same_layout(estimator, data):
+    """``reset=False``: the layout and number of tasks must be the first fit's."""
+    if data.layout != estimator._layout or (
+        data.layout == "shared" and data.n_tasks != estimator.n_tasks_
+    ):
+        shape = (
+            f"y with {data.n_tasks} columns" if data.layout == "shared" else "1-D y"
+        )
+        raise ValueError(
+            f"This call has the {data.layout!r} layout ({shape}), but the estimator "
+            f"was fitted on the {estimator._layout!r} layout with "
+            f"{estimator.n_tasks_} task(s); the layout must not change between fits."
+        )
+
+
 def _check_task_weights(data):
-    zero = np.flatnonzero(data.task_weight_sums() <= 0)
+    # tasks without rows (possible in a partial fit) are fine; tasks with rows need
+    # a positive total weight
+    zero = np.flatnonzero((data.task_weight_sums() <= 0) & (data.task_sizes() > 0))
     if zero.size:
         names = [
             data.tasks[t].item() if hasattr(data.tasks[t], "item") else data.tasks[t]

@@ -1,8 +1,8 @@
 """Mixins shared by skmtl estimators: tags, scoring, linear prediction."""
 
 import numpy as np
-from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
@@ -12,8 +12,10 @@ from ._ops import task_dot
 __all__ = [
     "MultiTaskMixin",
     "MultiTaskRegressorMixin",
+    "MultiTaskClassifierMixin",
     "LinearMultiTaskMixin",
     "multitask_r2_score",
+    "multitask_accuracy_score",
 ]
 
 
@@ -56,6 +58,42 @@ class MultiTaskRegressorMixin(RegressorMixin):
         2-D ``y`` are treated as missing and skipped.
         """
         return multitask_r2_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+def multitask_accuracy_score(y_true, y_pred, sample_weight=None):
+    """Accuracy over every observed entry; NaN in a float ``y_true`` is missing.
+
+    1-D ``y_true``: ``sklearn.metrics.accuracy_score``. 2-D ``y_true`` (shared
+    layout): the fraction of observed ``(row, task)`` entries predicted right, a row's
+    ``sample_weight`` applying to each of its entries.
+    """
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.ndim == 1:
+        return accuracy_score(y_true, y_pred.ravel(), sample_weight=sample_weight)
+    y_pred = y_pred.reshape(y_true.shape)
+    sw = np.ones(y_true.shape[0]) if sample_weight is None else sample_weight
+    sw = np.broadcast_to(np.asarray(sw, dtype=float)[:, None], y_true.shape)
+    observed = (
+        ~np.isnan(y_true)
+        if y_true.dtype.kind == "f"
+        else np.ones(y_true.shape, dtype=bool)
+    )
+    right = (y_true == y_pred) & observed
+    return float(np.sum(sw[right]) / np.sum(sw[observed]))
+
+
+class MultiTaskClassifierMixin(ClassifierMixin):
+    """``ClassifierMixin`` whose ``score`` handles 2-D targets and missing entries."""
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)``.
+
+        Over all rows in the stacked and single layouts; over all observed
+        ``(row, task)`` entries in the shared layout, where NaN in a float ``y`` marks
+        a missing target.
+        """
+        return multitask_accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
 
 class LinearMultiTaskMixin:

@@ -1,6 +1,7 @@
 """The skmtl command line: demo on School, compare on a user's CSV."""
 
 import csv
+import re
 import os
 import shutil
 import subprocess
@@ -57,7 +58,9 @@ def test_compare_regression_csv(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "| independent |" in out and "| pooled_intercepts |" in out
     assert "EV (task mean)" in out
-    assert "4 tasks" in err and "1 categorical" in err and "[9/9]" in err
+    assert (
+        "4 tasks" in err and "1 categorical" in err and re.search(r"\[(\d+)/\1\]", err)
+    )
     assert table.read_text().startswith("| model |")
     assert fig.stat().st_size > 1000
     # independent models fit the per-store slopes: far better than pooled

@@ -1,0 +1,452 @@
+"""The training loop shared by the multi-task MLP regressor and classifier."""
+
+import sys
+import warnings
+from abc import ABC, abstractmethod
+from itertools import pairwise
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state, gen_batches, shuffle
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._data import validate_fit_data, validate_predict_data
+from ..base import MultiTaskMixin
+from ..model_selection import _rank_within_task
+from ._network import Batch, MultiTaskNetwork
+from ._optimizers import AdamOptimizer, SGDOptimizer
+from ._weighting import SCHEMES, check_weights, dwa_weights, static_weights
+
+_SHOWN_TASKS = 10
+
+
+class TrainingSet:
+    """Rows, targets and loss weights of a training (or validation) set.
+
+    ``y`` and ``entry_weight`` are ``(n_rows,)`` with a task code per row (stacked
+    layout) or ``(n_rows, n_tasks)`` with ``task=None`` (dense: shared / single
+    layouts); ``entry_weight`` is the row's sample weight, 0 on a missing target.
+    ``beta = entry_weight / S_t`` makes each task's weights sum to one.
+    """
+
+    def __init__(self, X, y, task, entry_weight, n_tasks):
+        self.X, self.y, self.task, self.n_tasks = X, y, task, n_tasks
+        self.entry_weight = entry_weight
+        if task is None:
+            self.sizes = entry_weight.sum(axis=0, dtype=np.float64)
+            self.row_weight = entry_weight.sum(axis=1, dtype=np.float64)
+        else:
+            self.sizes = np.bincount(task, weights=entry_weight, minlength=n_tasks)
+            self.row_weight = entry_weight.astype(np.float64)
+        safe = np.where(self.sizes > 0, self.sizes, 1.0)
+        self.beta = entry_weight / (safe if task is None else safe[task])
+        self.total = float(self.row_weight.sum())
+
+    @property
+    def n_rows(self):
+        return self.X.shape[0]
+
+    def batch(self, idx):
+        """The :class:`Batch` of rows ``idx`` (None if they carry no weight)."""
+        total = float(self.row_weight[idx].sum())
+        if total <= 0:
+            return None
+        task = None if self.task is None else self.task[idx]
+        weight = (self.total / total) * self.beta[idx].ravel()
+        return Batch(
+            self.X[idx], task, self.y[idx].ravel(), weight, total, self.n_tasks
+        )
+
+    def subset(self, rows):
+        task = None if self.task is None else self.task[rows]
+        return TrainingSet(
+            self.X[rows], self.y[rows], task, self.entry_weight[rows], self.n_tasks
+        )
+
+    def per_task_mean(self, values):
+        """Weighted mean of per-entry ``values`` (shaped like ``y``) in each task."""
+        if self.task is None:
+            return (values * self.beta).sum(axis=0)
+        return np.bincount(
+            self.task, weights=self.beta * values, minlength=self.n_tasks
+        )
+
+    def entry_tasks(self):
+        if self.task is None:
+            return np.broadcast_to(np.arange(self.n_tasks), self.y.shape).ravel()
+        return self.task
+
+
+def _layer_sizes(value, name):
+    sizes = list(value) if hasattr(value, "__iter__") else [value]
+    if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+        raise ValueError(f"{name} must be positive integers; got {value!r}.")
+    return [int(s) for s in sizes]
+
+
+def _label(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
+    """Shared trunk + one head per task, trained by mini-batch SGD or Adam."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "head_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "task_column": [Integral, str, None],
+        "task_weighting": [StrOptions(set(SCHEMES)), "array-like"],
+        "dwa_temperature": [Interval(Real, 0, None, closed="neither")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+    }
+
+    @abstractmethod
+    def __init__(self):
+        pass
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _encode_targets(self, data, first_pass, classes):
+        """Targets as the network sees them (shaped like ``data.y``, or ``(n, 1)`` in
+        the single layout); sets ``self._loss`` on the first pass."""
+
+    @abstractmethod
+    def _stratify_codes(self, train):
+        """Per-row codes the early-stopping split is stratified on."""
+
+    @abstractmethod
+    def _validation_score(self, entries, val):
+        """Score of the output entries on a validation set (higher is better)."""
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        trunk = _layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        heads = _layer_sizes(self.head_layer_sizes, "head_layer_sizes")
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        data = validate_fit_data(
+            self,
+            X,
+            y,
+            sample_weight,
+            classification=is_classifier(self),
+            reset=first_pass,
+        )
+        train = self._training_set(
+            data, self._encode_targets(data, first_pass, classes)
+        )
+        weighting = self.task_weighting
+        if not isinstance(weighting, str):
+            weighting = check_weights(weighting, self.n_tasks_)
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(data.n_features, trunk, heads, train.X.dtype)
+        else:
+            self._check_architecture(data.n_features, trunk, heads)
+        self._uncertainty = isinstance(weighting, str) and weighting == "uncertainty"
+        if self._uncertainty and self.task_log_variances_ is None:
+            self.task_log_variances_ = np.zeros(self.n_tasks_, train.X.dtype)
+        self._fit_stochastic(train, weighting, incremental)
+        params = self.coefs_ + self.intercepts_
+        if not all(np.isfinite(p).all() for p in params):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _training_set(self, data, y):
+        sw = data.sample_weight
+        X = data.X.tocsr() if sp.issparse(data.X) else data.X  # row batches
+        if data.layout == "stacked":
+            return TrainingSet(X, y, data.task, sw, data.n_tasks)
+        y = y.reshape(data.n_samples, -1)
+        weight = np.repeat(sw[:, None], y.shape[1], axis=1)
+        if data.mask is not None:
+            weight = weight * data.mask
+        return TrainingSet(X, y, None, weight, data.n_tasks)
+
+    def _initialize(self, n_features, trunk, heads, dtype):
+        rs = self._random_state
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        n_tasks, width = self.n_tasks_, self._loss.width
+
+        def draw(fan_in, fan_out, lead=()):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = rs.uniform(-bound, bound, lead + (fan_in, fan_out))
+            intercept = rs.uniform(-bound, bound, lead + (fan_out,))
+            return coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
+
+        units = [n_features] + trunk
+        layers = [draw(a, b) for a, b in pairwise(units)]
+        layers += [
+            draw(a, b, (n_tasks,)) for a, b in pairwise(units[-1:] + heads + [width])
+        ]
+        self.coefs_ = [c for c, _ in layers]
+        self.intercepts_ = [b for _, b in layers]
+        unused = np.arange(width) >= self._loss.n_units[:, None]
+        self.coefs_[-1][np.broadcast_to(unused[:, None, :], self.coefs_[-1].shape)] = 0
+        self.intercepts_[-1][unused] = 0
+        self._n_trunk = len(trunk)
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self._task_loss_history = []
+        self._task_weight_history = []
+        self.task_log_variances_ = None
+        self._init_stopping_state()
+
+    def _init_stopping_state(self):
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _check_architecture(self, n_features, trunk, heads):
+        fitted = [c.shape[-1] for c in self.coefs_[:-1]]
+        if fitted != trunk + heads or self._n_trunk != len(trunk):
+            raise ValueError(
+                f"warm_start/partial_fit needs the fitted architecture (trunk "
+                f"{fitted[: self._n_trunk]}, heads {fitted[self._n_trunk :]}); got "
+                f"hidden_layer_sizes={trunk}, head_layer_sizes={heads}."
+            )
+        if self.early_stopping != (self.validation_scores_ is not None):
+            self._init_stopping_state()
+
+    def _network(self):
+        return MultiTaskNetwork(
+            self.coefs_, self.intercepts_, self._n_trunk, self.activation, self._loss
+        )
+
+    def _params(self):
+        params = self.coefs_ + self.intercepts_
+        return params + [self.task_log_variances_] if self._uncertainty else params
+
+    def _make_optimizer(self, params):
+        if self.solver == "sgd":
+            return SGDOptimizer(
+                params,
+                self.learning_rate_init,
+                self.learning_rate,
+                self.momentum,
+                self.nesterovs_momentum,
+                self.power_t,
+            )
+        return AdamOptimizer(
+            params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
+        )
+
+    def _batch_size(self, n):
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going "
+                "to be clipped"
+            )
+        return int(np.clip(self.batch_size, 1, n))
+
+    def _fit_stochastic(self, train, weighting, incremental):
+        dwa = isinstance(weighting, str) and weighting == "dwa"
+        params = self._params()
+        optimizer = getattr(self, "_optimizer", None)
+        if not incremental or optimizer is None or _n_state(optimizer) != len(params):
+            self._optimizer = self._make_optimizer(params)
+        val = None
+        if self.early_stopping:
+            train, val = self._split_validation(train)
+        n = train.n_rows
+        batch_size = self._batch_size(n)
+        sample_idx = np.arange(n)
+        present = train.sizes > 0
+        lam = static_weights(weighting, train.sizes)
+        log_vars = self.task_log_variances_ if self._uncertainty else None
+        net = self._network()
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                if dwa:
+                    lam = dwa_weights(
+                        self._task_loss_history, train.sizes, self.dwa_temperature
+                    )
+                epoch_loss, task_loss = 0.0, np.zeros(self.n_tasks_)
+                for batch_slice in gen_batches(n, batch_size):
+                    idx = sample_idx[batch_slice] if self.shuffle else batch_slice
+                    batch = train.batch(idx)
+                    if batch is None:
+                        continue
+                    value, grads, rows, batch_task_loss = net.objective(
+                        batch, self.alpha, lam=lam, log_vars=log_vars, present=present
+                    )
+                    share = batch.total / train.total
+                    epoch_loss += value * share
+                    task_loss += batch_task_loss * share
+                    self._optimizer.update_params(params, grads, rows)
+                self._end_epoch(epoch_loss, task_loss, present, lam, log_vars, n)
+                self._update_no_improvement_count(val, net)
+                self._optimizer.iteration_ends(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if self._optimizer.trigger_stopping(
+                        self._stall_message(), self.verbose
+                    ):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                        "reached and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if val is not None:
+            for param, best in zip(params, self._best_params):
+                param[...] = best
+        self.task_loss_curves_ = np.array(self._task_loss_history).reshape(
+            -1, self.n_tasks_
+        )
+        self.task_weights_ = np.array(self._task_weight_history).reshape(
+            -1, self.n_tasks_
+        )
+
+    def _end_epoch(self, epoch_loss, task_loss, present, lam, log_vars, n):
+        self.n_iter_ += 1
+        self.t_ += n
+        self.loss_ = epoch_loss
+        self.loss_curve_.append(epoch_loss)
+        self._task_loss_history.append(np.where(present, task_loss, np.nan))
+        if log_vars is not None:
+            lam = np.where(present, np.exp(-log_vars.astype(np.float64)), 0.0)
+            lam /= present.sum()
+        self._task_weight_history.append(np.asarray(lam, dtype=np.float64))
+        if self.verbose:
+            self._print_epoch(self._task_loss_history[-1])
+
+    def _print_epoch(self, task_loss):
+        shown = ", ".join(
+            f"{_label(t)}: {v:.6f}"
+            for t, v in zip(self.tasks_[:_SHOWN_TASKS], task_loss[:_SHOWN_TASKS])
+        )
+        more = (
+            f", ... ({self.n_tasks_ - _SHOWN_TASKS} more)"
+            if self.n_tasks_ > _SHOWN_TASKS
+            else ""
+        )
+        print(
+            f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}; task losses: "
+            f"{shown}{more}",
+            file=sys.stderr,
+        )
+
+    def _stall_message(self):
+        what = "Validation score" if self.early_stopping else "Training loss"
+        return (
+            f"{what} did not improve more than tol={self.tol:f} for "
+            f"{self.n_iter_no_change} consecutive epochs."
+        )
+
+    def _update_no_improvement_count(self, val, net):
+        if val is None:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+            return
+        out = net.forward(val.X, val.task)
+        score = self._validation_score(net.output_entries(out), val)
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}", file=sys.stderr)
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_params = [p.copy() for p in self._params()]
+
+    def _split_validation(self, train):
+        """Hold out ``validation_fraction`` of the rows of every task (and class)."""
+        codes = self._stratify_codes(train)
+        _, codes = np.unique(codes, return_inverse=True)
+        rank, counts = _rank_within_task(codes, self._random_state)
+        n_val = np.where(
+            counts >= 2,
+            np.minimum(np.ceil(self.validation_fraction * counts), counts - 1),
+            0,
+        )
+        is_val = rank < n_val[codes]
+        if is_val.sum() < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or "
+                "the size of your dataset."
+            )
+        fit, val = train.subset(~is_val), train.subset(is_val)
+        self._best_params = [p.copy() for p in self._params()]
+        self._val_reference = self._validation_reference(fit)
+        return fit, val
+
+    def _validation_reference(self, fit):
+        return None
+
+    # ------------------------------------------------------------------ predict
+    def _forward_output(self, X):
+        """Output pre-activations for ``X`` and the task codes (None: dense)."""
+        check_is_fitted(self)
+        Xf, task = validate_predict_data(self, X)
+        task = task if self._layout == "stacked" else None
+        out = self._network().forward(Xf, task)[-1]
+        return out, task
+
+
+def _n_state(optimizer):
+    state = getattr(optimizer, "ms", None) or getattr(optimizer, "velocities", [])
+    return len(state)

@@ -1,0 +1,334 @@
+"""Multi-task MLP classifier: shared trunk, one softmax head per task."""
+
+import numpy as np
+from sklearn.base import _fit_context
+
+from ..base import MultiTaskClassifierMixin
+from ._base import BaseMultiTaskMLP, _label
+from ._docs import fill
+from ._losses import TaskLogLoss
+
+
+class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
+    """Multi-task multi-layer perceptron classifier (hard parameter sharing).
+
+    All tasks share the hidden layers of a trunk network; each task has its own head
+    and its own classes: a task with ``k >= 3`` classes has a softmax over ``k``
+    units, a binary task a single logistic unit (scikit-learn's binary output), a
+    task with one class none. Tasks may have different class sets (e.g. one task
+    ``{"a", "b"}``, another ``{0, 1, 2}``); ``task_classes_`` lists them.
+
+    %(objective)s
+
+    Here ``l`` is the cross-entropy of the task's softmax,
+    ``l(y, z) = -log softmax_t(z)[y]``.
+
+    Parameters
+    ----------
+    %(parameters)s
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Stacked and single layouts: the sorted union of the classes of all tasks
+        (the columns of ``predict_proba``). Shared-design layout: one array per
+        task, like ``MultiOutputClassifier``.
+    task_classes_ : list of ndarray
+        The classes of each task, in the order of ``tasks_``.
+    %(attributes)s
+
+    See Also
+    --------
+    MultiTaskMLPRegressor : the regressor.
+    sklearn.neural_network.MLPClassifier : the single-task network (what this model
+        is with one task, see the tests).
+
+    %(references)s
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.neural_network import MultiTaskMLPClassifier
+    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4,
+    ...                                      random_state=0)
+    >>> clf = MultiTaskMLPClassifier((16,), task_column=0, alpha=0.1,
+    ...                              learning_rate_init=0.01, max_iter=300,
+    ...                              random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape  # one row per sample, one column per class
+    (2, 2)
+    >>> [c.tolist() for c in clf.task_classes_]
+    [[0, 1], [0, 1], [0, 1]]
+    >>> bool(clf.score(X, y) > 0.9)
+    True
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        head_layer_sizes=(),
+        task_column=None,
+        task_weighting="equal",
+        dwa_temperature=2.0,
+        activation="relu",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.head_layer_sizes = head_layer_sizes
+        self.task_column = task_column
+        self.task_weighting = task_weighting
+        self.dwa_temperature = dwa_temperature
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+
+    # ------------------------------------------------------------------ classes
+    def _labels_by_task(self, data):
+        """Observed labels and their task codes, flattened."""
+        if data.layout != "shared":
+            return np.asarray(data.y), data.task
+        T = data.n_tasks
+        tasks = np.broadcast_to(np.arange(T), data.y.shape)
+        if data.mask is None:
+            return data.y.ravel(), tasks.ravel()
+        return data.y[data.mask], tasks[data.mask]
+
+    def _set_classes(self, labels, task, n_tasks, classes):
+        if classes is None:
+            union = np.unique(labels)
+            code = np.searchsorted(union, labels)
+            pairs = np.unique(task * len(union) + code)
+            per_task = np.split(
+                union[pairs % len(union)],
+                np.cumsum(np.bincount(pairs // len(union), minlength=n_tasks))[:-1],
+            )
+        else:
+            per_task = _per_task_classes(classes, n_tasks)
+            union = np.unique(np.concatenate(per_task))
+        self.task_classes_ = per_task
+        self._union = union
+        self.classes_ = per_task if self._layout == "shared" else union
+        n_classes = np.array([len(c) for c in per_task])
+        # union code of class j of task t, and local index of union class u in task t
+        self._class_codes = np.zeros((n_tasks, n_classes.max()), dtype=np.intp)
+        self._local = np.full((n_tasks, len(union)), -1, dtype=np.intp)
+        for t, c in enumerate(per_task):  # a loop over tasks, not samples
+            codes = np.searchsorted(union, c)
+            self._class_codes[t, : len(c)] = codes
+            self._local[t, codes] = np.arange(len(c))
+        self._loss = TaskLogLoss(n_classes)
+
+    def _encode_targets(self, data, first_pass, classes):
+        labels, task = self._labels_by_task(data)
+        if first_pass:
+            self._set_classes(labels, task, data.n_tasks, classes)
+        elif classes is not None:
+            given = _per_task_classes(classes, data.n_tasks)
+            if any(
+                len(a) != len(b) or np.any(a != b)
+                for a, b in zip(given, self.task_classes_)
+            ):
+                raise ValueError(
+                    "`classes` differs from the classes fixed by the first call: "
+                    f"{[c.tolist() for c in self.task_classes_][:5]}."
+                )
+        code = np.searchsorted(self._union, labels)
+        code = np.minimum(code, len(self._union) - 1)
+        local = np.where(self._union[code] == labels, self._local[task, code], -1)
+        if np.any(local < 0):
+            bad = np.flatnonzero(local < 0)[0]
+            raise ValueError(
+                f"Label {_label(labels[bad])!r} of task "
+                f"{_label(self.tasks_[task[bad]])!r} is not among that task's classes "
+                f"{self.task_classes_[task[bad]].tolist()}; they are fixed by the "
+                "first fit (or by `classes`)."
+            )
+        if data.layout != "shared":
+            return local
+        y = np.zeros(data.y.shape, dtype=np.intp)
+        if data.mask is None:
+            y[...] = local.reshape(data.y.shape)
+        else:
+            y[data.mask] = local
+        return y
+
+    # ------------------------------------------------------------------ hooks
+    def _stratify_codes(self, train):
+        if train.task is not None:
+            return train.task * self._class_codes.shape[1] + train.y
+        if train.y.shape[1] == 1:
+            return train.y[:, 0]
+        return np.zeros(train.n_rows, dtype=np.intp)
+
+    def _validation_score(self, entries, val):
+        """Per-task accuracy on the held-out rows, averaged over tasks."""
+        pred = self._loss.class_proba(entries, val.entry_tasks()).argmax(axis=1)
+        right = (pred == val.y.ravel()).astype(np.float64)
+        acc = val.per_task_mean(right.reshape(val.y.shape))
+        return float(np.mean(acc[val.sizes > 0]))
+
+    # ------------------------------------------------------------------ API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Features (and the task column in the stacked layout).
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Class labels; 2-D in the shared-design layout (NaN in a float ``y`` =
+            missing).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``, starting from the current weights.
+
+        Parameters
+        ----------
+        X, y, sample_weight : as in :meth:`fit`
+        classes : array-like or list of array-like, default=None
+            Required on the first call: the classes of every task (one array shared
+            by all tasks, or one array per task in the order of the sorted task
+            labels). The tasks are those of the first call's data.
+
+        Returns
+        -------
+        self : object
+        """
+        if classes is None and not hasattr(self, "coefs_"):
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _proba_entries(self, X):
+        out, task = self._forward_output(X)
+        if task is not None:
+            return self._loss.class_proba(out, task), task, out.shape[0]
+        n, T, width = out.shape
+        entry_task = np.tile(np.arange(T), n)
+        proba = self._loss.class_proba(out.reshape(n * T, width), entry_task)
+        return proba.reshape(n, T, -1), None, n
+
+    def predict_proba(self, X):
+        """Class probabilities of each row under its task's softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or list of ndarray
+            Stacked and single layouts: columns follow ``classes_`` (a class that
+            a row's task does not have gets probability 0). Shared layout: one
+            ``(n_samples, n_classes_t)`` array per task.
+        """
+        proba, task, n = self._proba_entries(X)
+        k = self._loss.n_classes
+        if task is None:
+            per_task = [proba[:, t, : k[t]] for t in range(len(k))]
+            return per_task if self._layout == "shared" else per_task[0]
+        out = np.zeros((n, len(self._union)), dtype=proba.dtype)
+        valid = np.arange(proba.shape[1]) < k[task][:, None]
+        rows = np.broadcast_to(np.arange(n)[:, None], valid.shape)
+        out[rows[valid], self._class_codes[task][valid]] = proba[valid]
+        return out
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (``-inf`` for a class that a row's
+        task does not have)."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
+
+    def predict(self, X):
+        """Predict each row's class with its own task's head.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            ``(n_samples, n_tasks)`` in the shared-design layout.
+        """
+        proba, task, n = self._proba_entries(X)
+        local = proba.argmax(axis=-1)
+        if task is not None:
+            return self._union[self._class_codes[task, local]]
+        T = local.shape[1]
+        pred = self._union[self._class_codes[np.arange(T), local]]
+        return pred.ravel() if self._layout == "single" else pred
+
+
+def _per_task_classes(classes, n_tasks):
+    """``classes`` of partial_fit as one sorted array per task."""
+    nested = isinstance(classes, (list, tuple)) and all(
+        np.ndim(c) == 1 for c in classes
+    )
+    if nested and len(classes) > 0:
+        if len(classes) != n_tasks:
+            raise ValueError(
+                f"classes has {len(classes)} arrays for {n_tasks} tasks; give one "
+                "array shared by all tasks or one per task."
+            )
+        per_task = [np.unique(np.asarray(c)) for c in classes]
+    else:
+        shared = np.unique(np.asarray(classes))
+        per_task = [shared] * n_tasks
+    if any(len(c) == 0 for c in per_task):
+        raise ValueError("Every task needs at least one class in `classes`.")
+    return per_task
+
+
+MultiTaskMLPClassifier.__doc__ = fill(
+    MultiTaskMLPClassifier.__doc__,
+    validation=("the mean over tasks of the per-task accuracy on the held-out rows."),
+)

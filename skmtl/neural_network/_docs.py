@@ -1,0 +1,179 @@
+"""Docstring fragments shared by the two estimators (substituted, not copied)."""
+
+OBJECTIVE = """
+    The network is a shared trunk ``h(x)`` (``hidden_layer_sizes``) feeding one head
+    per task (``head_layer_sizes`` hidden layers, then the output layer); row ``i``
+    of task ``t`` is predicted by ``f_t(x_i) = head_t(h(x_i))``. Training minimises,
+    by mini-batch SGD or Adam,
+
+    .. math::
+
+        J(\\theta) = \\sum_t \\lambda_t L_t(\\theta)
+                     + \\frac{\\alpha}{2 N} \\|\\theta_W\\|^2, \\qquad
+        L_t = \\frac{\\sum_{i \\in t} s_i \\, \\ell(y_i, f_t(x_i))}
+                   {\\sum_{i \\in t} s_i},
+
+    where ``L_t`` is task ``t``'s weighted mean loss (``s_i`` the sample weights; in
+    the shared-design layout the sums run over the rows where task ``t``'s target is
+    observed, NaN targets are left out), ``lambda_t`` the task weights chosen by
+    ``task_weighting``, ``theta_W`` all connection weights (trunk and heads, not the
+    intercepts) and ``N = sum_t sum_{i in t} s_i`` the total weight of the observed
+    targets. With one task this is exactly scikit-learn's MLP objective. On a
+    mini-batch of weight ``S_B`` the penalty is ``alpha / (2 S_B)`` as in
+    scikit-learn, each task's mean loss is estimated without bias from its rows in
+    the batch, and a task absent from the batch receives no gradient (its head is
+    not updated: "lazy" optimiser steps, see ``_optimizers.py``).
+"""
+
+PARAMETERS = """
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Units of the shared trunk's hidden layers (``()``: no trunk, the heads see
+        the features).
+    head_layer_sizes : array-like of int, default=()
+        Units of the hidden layers of every task head (``()``: linear heads, the
+        classic hard parameter sharing network).
+    task_column : int, str or None, default=None
+        Column of ``X`` holding the task label (stacked layout; an int position,
+        negative allowed, or a DataFrame column name). ``None``: ``y`` is 2-D with
+        one column per task (shared-design layout, NaN = missing target) or 1-D (a
+        single task).
+    task_weighting : {"equal", "size", "uncertainty", "dwa"} or array-like of shape \
+(n_tasks,), default="equal"
+        How the task losses are weighted (``lambda_t``, recorded in
+        ``task_weights_``):
+
+        - ``"equal"``: ``1 / T``;
+        - ``"size"``: proportional to the task's (weighted) number of targets,
+          i.e. the pooled mean loss;
+        - an array: fixed user weights in the order of ``tasks_``, normalised to
+          sum to one;
+        - ``"uncertainty"``: learned homoscedastic uncertainty (Kendall, Gal &
+          Cipolla 2018): the objective becomes
+          ``(1/T) sum_t [exp(-s_t) L_t + s_t / 2]`` with one learned log-variance
+          ``s_t`` per task (``task_log_variances_``), so noisy tasks are
+          down-weighted;
+        - ``"dwa"``: dynamic weight average (Liu, Johns & Davison 2019):
+          ``lambda_t`` proportional to ``exp(r_t / dwa_temperature)`` where ``r_t``
+          is the ratio of the task's mean training loss over the two previous
+          epochs, so slowly improving tasks get more weight.
+    dwa_temperature : float, default=2.0
+        Temperature of ``"dwa"`` (the paper's ``T = 2``); large values give equal
+        weights.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers (trunk and heads).
+    solver : {"adam", "sgd"}, default="adam"
+        ``"sgd"``: SGD with momentum (Nesterov's with ``nesterovs_momentum``).
+    alpha : float, default=0.0001
+        Strength of the L2 penalty (see the objective above).
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; ``"auto"`` is ``min(200, n_samples)``. In the
+        shared-design layout a row carries the targets of all tasks.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule of ``"sgd"`` (as in scikit-learn's MLP).
+    learning_rate_init : float, default=0.001
+        Initial step size.
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the data).
+    shuffle : bool, default=True
+        Shuffle the rows at every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffling and the early-stopping split.
+        With an int, fitting is deterministic.
+    tol : float, default=1e-4
+        Training stops when the training loss (or, with ``early_stopping``, the
+        validation score) does not improve by ``tol`` for ``n_iter_no_change``
+        consecutive epochs.
+    verbose : bool, default=False
+        Print each epoch's objective and per-task mean losses to stderr.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous solution (same tasks, features and
+        architecture).
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``.
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum for ``"sgd"``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows of *every* task (stratified by
+        task, and by class for the classifier) and stop when the validation score
+        stalls; the best weights are restored.
+    validation_fraction : float, default=0.1
+        Share of each task's rows held out (at least one row per task with two
+        rows or more; a task with one row keeps it for training).
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's decay rates of the first and second moment estimates.
+    epsilon : float, default=1e-8
+        Adam's numerical stability constant.
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` before stopping.
+"""
+
+ATTRIBUTES = """
+    coefs_ : list of ndarray
+        Connection weights, layer by layer: the trunk's ``(fan_in, fan_out)``
+        matrices first (``len(hidden_layer_sizes)`` of them), then the heads'
+        stacked ``(n_tasks, fan_in, fan_out)`` arrays (``coefs_[-1][t]`` is task
+        ``tasks_[t]``'s output layer).
+    intercepts_ : list of ndarray
+        Biases: ``(fan_out,)`` for the trunk, ``(n_tasks, fan_out)`` for the heads.
+    loss_ : float
+        Objective at the last epoch (mean of the mini-batch objectives).
+    loss_curve_ : list of float
+        Objective at every epoch since the first fit.
+    task_loss_curves_ : ndarray of shape (n_epochs, n_tasks)
+        Each task's mean training loss ``L_t`` at every epoch (NaN where a partial
+        fit had no row of the task).
+    task_weights_ : ndarray of shape (n_epochs, n_tasks)
+        The task weights ``lambda_t`` used at every epoch (constant rows for the
+        fixed schemes; for ``"uncertainty"`` the weights at the end of the epoch).
+    task_log_variances_ : ndarray of shape (n_tasks,) or None
+        The learned ``s_t = log sigma_t^2`` of ``"uncertainty"``; None otherwise.
+    best_loss_ : float or None
+        Lowest epoch objective (None with ``early_stopping``).
+    validation_scores_ : list of float or None
+        Validation score at every epoch with ``early_stopping`` (None otherwise):
+        %(validation)s
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_iter_ : int
+        Epochs run by the last call.
+    t_ : int
+        Rows seen during training (for ``"invscaling"``).
+    n_layers_ : int
+        Number of layers of a task's path, input and output included.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels seen in the first fit (sorted), ``arange(n_tasks)`` in the
+        shared layout.
+    n_tasks_ : int
+    n_features_in_ : int
+        Columns of ``X`` in ``fit`` (task column included).
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` when it is a DataFrame with string column names.
+"""
+
+REFERENCES = """
+    References
+    ----------
+    R. Caruana, "Multitask learning", Machine Learning 28, 1997 (hard parameter
+    sharing). A. Kendall, Y. Gal and R. Cipolla, "Multi-task learning using
+    uncertainty to weigh losses for scene geometry and semantics", CVPR 2018.
+    S. Liu, E. Johns and A. J. Davison, "End-to-end multi-task learning with
+    attention", CVPR 2019 (dynamic weight average).
+"""
+
+
+def fill(doc, **extra):
+    """Substitute the shared fragments (and ``extra``) into a docstring."""
+    parts = {
+        "objective": OBJECTIVE.strip("\n"),
+        "parameters": PARAMETERS.strip("\n"),
+        "attributes": ATTRIBUTES.strip("\n"),
+        "references": REFERENCES.strip("\n"),
+        **extra,
+    }
+    for key in ("attributes",):
+        parts[key] = parts[key].replace("%(validation)s", extra.get("validation", ""))
+    for key, value in parts.items():
+        doc = doc.replace(f"    %({key})s", value)
+    return doc

@@ -1,0 +1,329 @@
+"""The shared-trunk, per-task-head network: forward pass, objective and gradients.
+
+Parameters (the estimator's ``coefs_`` / ``intercepts_`` lists):
+
+- trunk layer ``l``: ``coefs[l]`` of shape ``(fan_in, fan_out)``, ``intercepts[l]``
+  of shape ``(fan_out,)`` -- exactly scikit-learn's ``MLPRegressor`` layers;
+- head layer ``l``: the weights of every task stacked, ``coefs[l]`` of shape
+  ``(n_tasks, fan_in, fan_out)`` and ``intercepts[l]`` of shape
+  ``(n_tasks, fan_out)``.
+
+Two evaluation paths, neither with a Python loop over rows or tasks:
+
+*dense* (``task=None``; shared-design and single-task layouts)
+    every row goes through every head: the first head layer of all tasks is one
+    matrix product ``A @ [V_1 ... V_T]`` (a single dense layer with ``T * fan_out``
+    units), later head layers are one batched ``matmul`` over tasks. Head
+    activations have shape ``(n_rows, n_tasks, fan_out)``.
+*gathered* (``task`` given; stacked layout)
+    row ``i`` goes through head ``task[i]`` only: ``Z[i] = A[i] @ V[task[i]]``
+    (:func:`skmtl._ops.task_dot`, a gather of the stacked weights) and the weight
+    gradient is the per-task segment sum :func:`skmtl._ops.task_scatter`, computed
+    only for the tasks present in the batch. The cost is that of one dense layer of
+    ``fan_out`` units, whatever the number of tasks. With few tasks (``_select``)
+    the first head layer is instead evaluated for every task with one matrix
+    product and each row picks its own task's output (BLAS beats the gather there).
+
+Objective of a mini-batch ``B`` (the entries ``e`` are the ``(row, task)`` pairs with
+an observed target; ``s_e`` the row's sample weight; ``S_t`` task ``t``'s total
+weight, ``N = sum_t S_t`` and ``S_B`` the batch's)::
+
+    J_B = sum_t lambda_t Lhat_t + alpha / (2 S_B) * (||W_trunk||^2
+                                                    + sum_t rho_t ||W_head_t||^2)
+    Lhat_t = (N / S_B) sum_{e in B, task t} (s_e / S_t) l_e
+    rho_t  = (N / S_B) sum_{e in B, task t} (s_e / S_t)
+
+On a full batch ``Lhat_t = L_t`` is task ``t``'s weighted mean loss and
+``rho_t = 1``; on a mini-batch both are unbiased estimates, and a task absent from the
+batch has ``rho_t = 0``: it gets no gradient at all, so the per-batch cost does not
+grow with the number of tasks. With one task this is scikit-learn's MLP objective
+(the mean loss of the batch plus ``alpha / (2 S_B) ||W||^2``).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.extmath import safe_sparse_dot
+
+from .._ops import task_dot, task_scatter, task_sum
+from ._activations import ACTIVATIONS, DERIVATIVES
+from ._weighting import uncertainty_terms
+
+__all__ = ["MultiTaskNetwork", "Batch"]
+
+# stacked layout: with at most this many tasks and head units (n_tasks * fan_out) in
+# the first head layer, all heads are evaluated with one dense product (see _select);
+# measured crossover with the gather path: ~24 tasks for linear heads, ~10 tasks for
+# 16-unit heads (trunk of 100 units, batches of 200 rows)
+_SELECT_MAX_TASKS = 16
+_SELECT_MAX_UNITS = 128
+
+
+class Batch:
+    """The rows of a mini-batch and its entries.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_rows, n_features)
+    task : ndarray of int of shape (n_rows,) or None
+        Task code of each row (gathered path); None: every row has every task.
+    y : ndarray of shape (n_entries,)
+        Target of each entry (row-major ``(n_rows, n_tasks)`` on the dense path).
+    weight : ndarray of shape (n_entries,)
+        ``(N / S_B) * s_e / S_t``, 0 for a missing target.
+    total : float
+        ``S_B``, the batch's total entry weight.
+    n_tasks : int
+    """
+
+    def __init__(self, X, task, y, weight, total, n_tasks):
+        self.X = X
+        self.task = task
+        self.y = y
+        self.weight = weight
+        self.total = total
+        self.n_tasks = n_tasks
+        if task is None:
+            self.rows = None
+            return
+        if n_tasks <= 8 * task.shape[0]:
+            present = np.bincount(task, minlength=n_tasks) > 0
+            rows = np.flatnonzero(present)
+            self.local = (np.cumsum(present) - 1)[task]
+        else:
+            rows, self.local = np.unique(task, return_inverse=True)
+        self.n_present = rows.shape[0]
+        # rows: the tasks whose heads get a gradient (None: all of them)
+        self.rows = None if rows.shape[0] == n_tasks else rows
+
+    @property
+    def entry_task(self):
+        """Task code of each entry."""
+        if self.task is not None:
+            return self.task
+        return np.tile(np.arange(self.n_tasks), self.X.shape[0])
+
+    def per_entry(self, v):
+        """A per-task vector ``v`` spread over the entries."""
+        if self.task is not None:
+            return v[self.task]
+        return np.tile(v, self.X.shape[0])
+
+    def per_task(self, v):
+        """Sum of the per-entry values ``v`` by task, shape (n_tasks,)."""
+        if self.task is None:
+            return v.reshape(-1, self.n_tasks).sum(axis=0)
+        return np.bincount(self.task, weights=v, minlength=self.n_tasks)
+
+
+class MultiTaskNetwork:
+    """Forward and backward passes over the estimator's parameter lists.
+
+    Parameters
+    ----------
+    coefs, intercepts : lists of ndarray
+        Shared with the estimator (updated in place by the optimiser).
+    n_trunk : int
+        Number of trunk layers (the first ``n_trunk`` entries of the lists).
+    activation : str
+        Hidden activation of trunk and head hidden layers.
+    loss : SquaredLoss or TaskLogLoss
+    """
+
+    def __init__(self, coefs, intercepts, n_trunk, activation, loss):
+        self.coefs = coefs
+        self.intercepts = intercepts
+        self.n_trunk = n_trunk
+        self.activation = activation
+        self.loss = loss
+
+    @property
+    def n_tasks(self):
+        return self.coefs[-1].shape[0]
+
+    def _select(self, layer):
+        """Stacked layout, first head layer, few tasks: compute every head on every
+        row with one matrix product and pick each row's own (cheaper than gathering
+        while ``n_tasks * fan_out`` is small)."""
+        W = self.coefs[layer]
+        return (
+            layer == self.n_trunk
+            and W.shape[0] <= _SELECT_MAX_TASKS
+            and W.shape[0] * W.shape[2] <= _SELECT_MAX_UNITS
+        )
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, X, task=None):
+        """Activations of every layer, ``[X, trunk..., heads...]``.
+
+        The last one is the output pre-activation: ``(n_rows, n_tasks, width)`` on
+        the dense path, ``(n_rows, width)`` on the gathered one.
+        """
+        hidden = ACTIVATIONS[self.activation]
+        acts = [X]
+        A = X
+        last = len(self.coefs) - 1
+        for layer, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
+            if layer < self.n_trunk:
+                Z = _dot(A, W)
+                Z += b
+            elif task is not None and not self._select(layer):
+                Z = task_dot(A, W, task)
+                Z += b[task]
+            elif task is not None:  # few tasks: every head in one product, then pick
+                T, g, k = W.shape
+                Z = _dot(A, _concat_heads(W)).reshape(-1, T, k)
+                Z = Z[np.arange(Z.shape[0]), task]
+                Z += b[task]
+            elif layer == self.n_trunk:
+                T, g, k = W.shape
+                Z = _dot(A, _concat_heads(W)).reshape(-1, T, k)
+                Z += b
+            else:
+                Z = np.matmul(A.transpose(1, 0, 2), W).transpose(1, 0, 2)
+                Z += b
+            if layer < last:
+                hidden(Z)
+            acts.append(Z)
+            A = Z
+        return acts
+
+    def output_entries(self, acts):
+        out = acts[-1]
+        return out.reshape(-1, out.shape[-1])
+
+    # ------------------------------------------------------------------ backward
+    def backward(self, acts, D, batch):
+        """Gradients of ``sum(D * output)`` with respect to every layer.
+
+        Head gradients cover only the tasks present in the batch (``batch.rows``;
+        all tasks when ``rows`` is None).
+        """
+        derivative = DERIVATIVES[self.activation]
+        n_layers = len(self.coefs)
+        coef_grads = [None] * n_layers
+        intercept_grads = [None] * n_layers
+        for layer in range(n_layers - 1, -1, -1):
+            A, W = acts[layer], self.coefs[layer]
+            need_input = layer > 0
+            if layer < self.n_trunk:
+                coef_grads[layer] = _dot(A.T, D)
+                intercept_grads[layer] = D.sum(axis=0)
+                dA = D @ W.T if need_input else None
+            elif batch.task is not None and self._select(layer):
+                T, g, k = W.shape
+                D_all = np.zeros((D.shape[0], T, k), dtype=D.dtype)
+                D_all[np.arange(D.shape[0]), batch.task] = D
+                D2 = D_all.reshape(-1, T * k)
+                G = _dot(A.T, D2).reshape(g, T, k).transpose(1, 0, 2)
+                present = slice(None) if batch.rows is None else batch.rows
+                coef_grads[layer] = G[present]
+                intercept_grads[layer] = D_all.sum(axis=0)[present]
+                dA = D2 @ _concat_heads(W).T if need_input else None
+            elif batch.task is not None:
+                n_u = batch.n_present
+                coef_grads[layer] = task_scatter(A, D, batch.local, n_u)
+                intercept_grads[layer] = task_sum(D, batch.local, n_u)
+                dA = (
+                    task_dot(D, W.transpose(0, 2, 1), batch.task)
+                    if need_input
+                    else None
+                )
+            elif layer == self.n_trunk:
+                T, g, k = W.shape
+                D2 = D.reshape(-1, T * k)
+                G = _dot(A.T, D2)
+                coef_grads[layer] = G.reshape(g, T, k).transpose(1, 0, 2)
+                intercept_grads[layer] = D.sum(axis=0)
+                dA = D2 @ _concat_heads(W).T if need_input else None
+            else:
+                Dt = D.transpose(1, 0, 2)
+                coef_grads[layer] = np.matmul(A.transpose(1, 2, 0), Dt)
+                intercept_grads[layer] = D.sum(axis=0)
+                dA = (
+                    np.matmul(Dt, W.transpose(0, 2, 1)).transpose(1, 0, 2)
+                    if need_input
+                    else None
+                )
+            if need_input:
+                derivative(acts[layer], dA)
+                D = dA
+        return coef_grads, intercept_grads
+
+    # ------------------------------------------------------------------ objective
+    def objective(self, batch, alpha, lam=None, log_vars=None, present=None):
+        """Batch objective, gradients and per-task losses.
+
+        Parameters
+        ----------
+        batch : Batch
+        alpha : float
+            L2 penalty strength.
+        lam : ndarray of shape (n_tasks,), optional
+            Task weights (fixed schemes).
+        log_vars, present : ndarray of shape (n_tasks,), optional
+            Uncertainty weighting: the log-variances ``s_t`` and the mask of tasks
+            with data (then ``lam`` is ``exp(-s) / T`` and ``s`` gets a gradient).
+
+        Returns
+        -------
+        value : float
+        grads : list of ndarray
+            ``coef_grads + intercept_grads (+ [log_var_grad])``.
+        rows : list of (ndarray or None)
+            Rows each gradient covers (see ``AdamOptimizer.update_params``).
+        task_loss : ndarray of shape (n_tasks,)
+            ``Lhat_t``, the batch estimate of each task's mean loss.
+        """
+        acts = self.forward(batch.X, batch.task)
+        out = acts[-1]
+        loss_e, dZ = self.loss.value_grad(self.output_entries(acts), batch.y, batch)
+        task_loss = batch.per_task(batch.weight * loss_e)
+        rho = batch.per_task(batch.weight)
+        if log_vars is not None:
+            lam, value, log_var_grad = uncertainty_terms(
+                log_vars, task_loss, rho, present
+            )
+        else:
+            value = float(lam @ task_loss)
+        omega = (batch.per_entry(lam) * batch.weight).astype(dZ.dtype, copy=False)
+        dZ *= omega[:, None]
+        coef_grads, intercept_grads = self.backward(acts, dZ.reshape(out.shape), batch)
+        value += self._add_penalty(coef_grads, rho, batch, alpha)
+        dtype = out.dtype
+        grads = [g.astype(dtype, copy=False) for g in coef_grads + intercept_grads]
+        head_rows = batch.rows
+        n_layers = len(self.coefs)
+        rows = ([None] * self.n_trunk + [head_rows] * (n_layers - self.n_trunk)) * 2
+        if log_vars is not None:
+            g = log_var_grad if head_rows is None else log_var_grad[head_rows]
+            grads.append(g.astype(log_vars.dtype, copy=False))
+            rows.append(head_rows)
+        return value, grads, rows, task_loss
+
+    def _add_penalty(self, coef_grads, rho, batch, alpha):
+        """Add the L2 term's gradient in place; return its value."""
+        if alpha == 0:
+            return 0.0
+        scale = alpha / batch.total
+        value = 0.0
+        for layer, W in enumerate(self.coefs):
+            if layer < self.n_trunk:
+                value += float(np.dot(W.ravel(), W.ravel()))
+                coef_grads[layer] += scale * W
+                continue
+            r = rho if batch.rows is None else rho[batch.rows]
+            Wr = W if batch.rows is None else W[batch.rows]
+            value += float(r @ np.einsum("tij,tij->t", Wr, Wr))
+            coef_grads[layer] += (scale * r)[:, None, None].astype(W.dtype) * Wr
+        return 0.5 * scale * value
+
+
+def _dot(A, B):
+    """``A @ B`` as a dense array (``A`` may be sparse)."""
+    return safe_sparse_dot(A, B, dense_output=True) if sp.issparse(A) else A @ B
+
+
+def _concat_heads(W):
+    """``(n_tasks, g, k)`` head weights as one ``(g, n_tasks * k)`` dense layer."""
+    T, g, k = W.shape
+    return W.transpose(1, 0, 2).reshape(g, T * k)

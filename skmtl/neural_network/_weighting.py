@@ -1,0 +1,108 @@
+"""Task-weighting schemes: how the per-task mean losses make one objective.
+
+Every scheme combines the per-task losses ``L_t`` (each the weighted mean loss of
+task ``t``'s entries) as ``sum_t lambda_t L_t`` over the tasks that have data:
+
+``"equal"``
+    ``lambda_t = 1 / T``.
+``"size"``
+    ``lambda_t = n_t / sum_s n_s`` (weighted task sizes): the pooled mean loss over
+    all entries, as if the tasks were one data set.
+array
+    User weights, renormalised to sum to one over the tasks with data.
+``"dwa"``
+    Dynamic weight average (Liu, Johns & Davison, CVPR 2019, eq. 2), with the
+    weights summing to one instead of ``T``:
+    ``lambda_t(e) = exp(r_t / tau) / sum_s exp(r_s / tau)`` where
+    ``r_t = L_t(e - 1) / L_t(e - 2)`` is the ratio of the task's mean training loss
+    over the two previous epochs (equal weights for the first two epochs). A task
+    whose loss falls slowly gets more weight.
+``"uncertainty"``
+    Homoscedastic uncertainty weighting (Kendall, Gal & Cipolla, CVPR 2018): one
+    learned log-variance ``s_t = log sigma_t^2`` per task and the objective
+    ``(1 / T) sum_t [exp(-s_t) L_t + s_t / 2]``, minimised jointly over the network
+    and ``s``; so ``lambda_t = exp(-s_t) / T``. With ``L_t`` half the mean squared
+    error this is Kendall et al.'s Gaussian likelihood (eq. 7: ``sigma_t^2`` tends to
+    the task's mean squared error); with the cross-entropy it is their eq. 10. At
+    ``s = 0`` it equals ``"equal"``.
+"""
+
+import numpy as np
+
+__all__ = ["SCHEMES", "check_weights", "static_weights", "dwa_weights"]
+
+SCHEMES = ("equal", "size", "uncertainty", "dwa")
+
+
+def check_weights(task_weighting, n_tasks):
+    """Validate an explicit weight array: shape (n_tasks,), finite, >= 0, sum > 0."""
+    w = np.asarray(task_weighting, dtype=np.float64)
+    if w.shape != (n_tasks,):
+        raise ValueError(
+            f"task_weighting as an array needs one weight per task: shape "
+            f"({n_tasks},) in the order of tasks_; got shape {w.shape}."
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError(
+            "task_weighting weights must be finite, non-negative and not all zero; "
+            f"got {w.tolist()[:10]}."
+        )
+    return w
+
+
+def static_weights(task_weighting, sizes):
+    """``lambda`` of the fixed schemes over the tasks with data (``sizes > 0``).
+
+    ``task_weighting`` is "equal", "dwa", "uncertainty" (all start equal), "size" or
+    a validated array; ``sizes`` are the weighted task sizes of the training data.
+    """
+    present = sizes > 0
+    if isinstance(task_weighting, str):
+        w = sizes if task_weighting == "size" else present
+    else:
+        w = np.where(present, task_weighting, 0.0)
+    w = np.asarray(w, dtype=np.float64)
+    if w.sum() <= 0:
+        raise ValueError(
+            "task_weighting gives zero weight to every task that has rows in this "
+            "call; nothing would be learned."
+        )
+    return w / w.sum()
+
+
+def dwa_weights(task_loss_history, sizes, temperature):
+    """Dynamic weight average from the per-epoch task losses seen so far.
+
+    Parameters
+    ----------
+    task_loss_history : list of ndarray of shape (n_tasks,)
+        Mean training loss of each task in each past epoch (NaN: task absent).
+    sizes : ndarray of shape (n_tasks,)
+        Weighted task sizes of the current training data (0: task absent).
+    temperature : float
+    """
+    present = sizes > 0
+    if len(task_loss_history) < 2:
+        return static_weights("equal", sizes)
+    last, before = task_loss_history[-1], task_loss_history[-2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = last / before
+    ratio = np.where(np.isfinite(ratio) & (before > 0), ratio, 1.0)
+    a = np.where(present, ratio / temperature, -np.inf)
+    w = np.exp(a - a[present].max())
+    return w / w.sum()
+
+
+def uncertainty_terms(log_vars, task_loss, rho, present):
+    """Value, weights and log-variance gradient of the uncertainty objective.
+
+    ``(1 / T) sum_t [exp(-s_t) L_t + rho_t s_t / 2]`` over the ``T`` tasks with data;
+    ``rho_t`` is the batch's share of task ``t`` relative to the task's share of the
+    data (1 on a full batch; 0 for a task absent from the batch), so that the
+    mini-batch objective is an unbiased estimate and absent tasks get no gradient.
+    """
+    scale = 1.0 / max(int(present.sum()), 1)
+    lam = np.where(present, np.exp(-log_vars) * scale, 0.0)
+    value = float(lam @ task_loss + 0.5 * scale * (rho @ log_vars))
+    grad = -lam * task_loss + 0.5 * scale * rho
+    return lam, value, grad

@@ -1,0 +1,72 @@
+"""Per-task primitives of skmtl._ops against per-row loops and the adjoint identity."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+
+from skmtl._ops import task_dot, task_scatter, task_sum
+
+N, P, K, T = 37, 6, 3, 5  # K > 2 and K in (1, None) cover both scatter algorithms
+
+
+def _data(sparse, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((N, P))
+    X[rng.rand(N, P) < 0.4] = 0.0
+    task = rng.randint(0, T - 1, size=N)  # task T-1 has no rows
+    return (sp.csr_matrix(X) if sparse else X), X, task, rng
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("k", [None, 1, K])
+def test_task_dot_matches_row_loop(sparse, k):
+    Xin, X, task, rng = _data(sparse)
+    W = rng.standard_normal((T, P) if k is None else (T, P, k))
+    expected = np.array([X[i] @ W[task[i]] for i in range(N)])
+    assert_allclose(task_dot(Xin, W, task), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("k", [None, 1, 2, K])
+def test_task_scatter_matches_row_loop_and_is_adjoint(sparse, k):
+    Xin, X, task, rng = _data(sparse, seed=1)
+    R = rng.standard_normal(N if k is None else (N, k))
+    G = task_scatter(Xin, R, task, T)
+    expected = np.zeros((T, P) if k is None else (T, P, k))
+    for i in range(N):
+        expected[task[i]] += X[i] * R[i] if k is None else np.outer(X[i], R[i])
+    assert G.shape == expected.shape
+    assert_allclose(G, expected, rtol=1e-12, atol=1e-12)
+    assert np.all(G[T - 1] == 0)  # a task without rows gets a zero gradient
+    # adjoint: <task_dot(X, W), R> == <W, task_scatter(X, R)>
+    W = rng.standard_normal(G.shape)
+    lhs = np.sum(task_dot(Xin, W, task) * R)
+    assert_allclose(lhs, np.sum(W * G), rtol=1e-12)
+
+
+def test_task_scatter_blocked_equals_unblocked(monkeypatch):
+    import skmtl._ops
+
+    _, X, task, rng = _data(False, seed=3)
+    R = rng.standard_normal((N, K))
+    full = task_scatter(X, R, task, T)
+    monkeypatch.setattr(skmtl._ops, "_BLOCK_ELEMENTS", 2 * P * K)  # 2 rows a block
+    assert_allclose(task_scatter(X, R, task, T), full, rtol=1e-12)
+    assert (
+        task_scatter(X.astype(np.float32), R.astype(np.float32), task, T).dtype
+        == np.float32
+    )
+
+
+@pytest.mark.parametrize("shape", [(N,), (N, K)])
+def test_task_sum_matches_row_loop(shape):
+    rng = np.random.RandomState(2)
+    R = rng.standard_normal(shape).astype(np.float32)
+    task = rng.randint(0, T, size=N)
+    S = task_sum(R, task, T)
+    expected = np.zeros((T,) + shape[1:])
+    for i in range(N):
+        expected[task[i]] += R[i]
+    assert S.dtype == np.float32
+    assert_allclose(S, expected, rtol=1e-5)
