@@ -1,8 +1,8 @@
 """The skmtl command line: demo on School, compare on a user's CSV."""
 
 import csv
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
