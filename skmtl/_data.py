@@ -313,6 +313,16 @@ def _check_2d(X):
         check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
 
 
+def _split_and_check(estimator, X, position, *, reset, **check_params):
+    """Record (``reset``) or check ``n_features_in_`` and the column names on X as
+    passed, then return the task labels (None without a task column) and the
+    validated features."""
+    _check_2d(X)
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    labels, features = (None, X) if position is None else split_task_column(X, position)
+    return labels, _check_features(features, **check_params)
+
+
 def _check_features(
     X, *, dtype, accept_sparse, ensure_min_samples=1, ensure_all_finite=True
 ):
@@ -446,8 +456,6 @@ def validate_fit_data(
             f"{type(estimator).__name__} requires y to be passed, but the target y "
             "is None."
         )
-    _check_2d(X)
-    validate_data(estimator, X, reset=reset, skip_check_array=True)
     position = resolve_task_column(getattr(estimator, "task_column", None), X)
     if not reset and position != estimator._task_position:
         raise ValueError(
@@ -455,12 +463,11 @@ def validate_fit_data(
             f"the first fit used column {estimator._task_position}; it must not change "
             "between partial fits."
         )
-    if position is not None:
-        labels, features = split_task_column(X, position)
-    else:
-        features = X
-    Xf = _check_features(
-        features,
+    labels, Xf = _split_and_check(
+        estimator,
+        X,
+        position,
+        reset=reset,
         dtype=dtype,
         accept_sparse=accept_sparse,
         ensure_all_finite=ensure_all_finite,
@@ -514,9 +521,7 @@ def _check_same_layout(estimator, data):
     if data.layout != estimator._layout or (
         data.layout == "shared" and data.n_tasks != estimator.n_tasks_
     ):
-        shape = (
-            f"y with {data.n_tasks} columns" if data.layout == "shared" else "1-D y"
-        )
+        shape = f"y with {data.n_tasks} columns" if data.layout == "shared" else "1-D y"
         raise ValueError(
             f"This call has the {data.layout!r} layout ({shape}), but the estimator "
             f"was fitted on the {estimator._layout!r} layout with "
@@ -558,18 +563,13 @@ def validate_predict_data(
         Task code of each row in the stacked layout (a ValueError names labels unseen
         in fit); zeros in the single layout; ``None`` in the shared layout.
     """
-    _check_2d(X)
-    validate_data(estimator, X, reset=False, skip_check_array=True)
-    position = estimator._task_position
-    if position is not None:
-        labels, features = split_task_column(X, position)
-    else:
-        features = X
-    Xf = _check_features(
-        features,
+    labels, Xf = _split_and_check(
+        estimator,
+        X,
+        estimator._task_position,
+        reset=False,
         dtype=dtype,
         accept_sparse=accept_sparse,
-        ensure_min_samples=1,
         ensure_all_finite=ensure_all_finite,
     )
     if estimator._layout == "stacked":
