@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
-from skmtl.linear_model import MultiTaskLasso
+from skmtl.linear_model import (
+    DirtyMultiTaskLasso,
+    MultiTaskElasticNet,
+    MultiTaskLasso,
+    MultiTaskLogisticLasso,
+    MultiTaskSparseGroupLasso,
+)
 
 
 @dataclass
@@ -38,6 +44,19 @@ ENTRIES = {
     ),
     # ---- skmtl.linear_model
     "MultiTaskLasso": Entry([MultiTaskLasso(alpha=0.01, tol=1e-10)], rtol=1e-6),
+    "MultiTaskElasticNet": Entry(
+        [MultiTaskElasticNet(alpha=0.01, l1_ratio=0.7, tol=1e-14)], rtol=1e-6
+    ),
+    "MultiTaskSparseGroupLasso": Entry(
+        [MultiTaskSparseGroupLasso(alpha=0.01, l1_ratio=0.3, tol=1e-10)], rtol=1e-6
+    ),
+    "DirtyMultiTaskLasso": Entry(
+        [DirtyMultiTaskLasso(alpha_shared=0.02, alpha_specific=0.01, tol=1e-10)],
+        rtol=1e-6,
+    ),
+    "MultiTaskLogisticLasso": Entry(
+        [MultiTaskLogisticLasso(alpha=0.01, tol=1e-13)], rtol=1e-6
+    ),
 }
 
 

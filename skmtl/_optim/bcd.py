@@ -107,20 +107,26 @@ class _Kernel:
         self.quadratic = isinstance(datafit, Quadratic)
         if not self.quadratic and design.center:
             raise ValueError("Only the squared loss is solved on a centred design.")
-        if self.quadratic and b is not None:
-            raise ValueError("The squared loss takes its intercepts from centring.")
+        if self.quadratic and b is not None and design.center:
+            raise ValueError("A centred design has no intercepts to update.")
         self.shared = design.shared
         self.sparse = sp.issparse(design.X)
         self.X = design.X.tocsc() if self.sparse else design.X
         self.T = design.n_tasks
         self.omega, self.Y, self.task = design.omega, design.Y, design.task
         self.center = design.center
-        self.rank_one = self.shared and design.data.mask is None
+        self.rank_one = (
+            self.shared
+            and design.data.mask is None
+            and not getattr(design, "reweighted", False)
+        )
         self.b = None if b is None else np.asarray(b, dtype=design.dtype).copy()
         self.dtype = design.dtype
         self._ger = get_blas_funcs("ger", dtype=self.dtype)
         self._gemm = get_blas_funcs("gemm", dtype=self.dtype)
         self.block_size = block_size
+        self._S = design.task_sum(self.omega)  # 1 per task unless reweighted
+        self._omega_sums = np.maximum(self._S, 1e-300)
         self.set_ws(np.zeros(0, dtype=np.intp))
 
     # ------------------------------------------------------------ working set
@@ -170,6 +176,25 @@ class _Kernel:
             ]
         return self._blocks
 
+    def ws_curvature(self):
+        """``sum_{i in t} omega_i (x_ik - xbar_tk)^2`` for the working-set
+        columns, shape (p, T)."""
+        if self.sparse:
+            X2 = self.Xs.multiply(self.Xs).tocsc()
+            if self.shared:
+                c = np.asarray(X2.T @ self.omega)
+            else:
+                c = task_scatter(X2, self.omega, self.task, self.T).T
+        else:
+            X2 = self.xs * self.xs
+            if self.shared:
+                c = X2 @ self.omega
+            else:
+                c = task_scatter(X2.T, self.omega, self.task, self.T).T
+        if self.center:
+            c = c - self._S * self.xbar**2
+        return np.maximum(c, 0.0)
+
     def _raw_forward(self, E):
         """``X_ws E`` in output space for ``E`` of shape (p, T)."""
         if self.shared:
@@ -196,6 +221,8 @@ class _Kernel:
             F = self.forward(E)
         if self.quadratic:
             R = self.Y - F
+            if self.b is not None:
+                R = R - self.design.per_row(self.b)
             if self.shared:
                 R = np.asfortranarray(R * (self.omega > 0))
                 self.R = R if self.rank_one else np.asfortranarray(self.omega * R)
@@ -274,12 +301,12 @@ class _Kernel:
                 g = np.bincount(
                     self.tsk[k], weights=self.datw[k] * self.R[i], minlength=self.T
                 )
-            return g + self.o * self.xbar[k] if self.center else g
+            return g + self._S * self.o * self.xbar[k] if self.center else g
         if self.rank_one:
             return self.xcw[k] @ self.R
         if self.shared:
             g = self.xs[k] @ self.R
-            return g + self.o * self.xbar[k] if self.center else g
+            return g + self._S * self.o * self.xbar[k] if self.center else g
         return np.bincount(self.task, weights=self.xcw[k] * self.R, minlength=self.T)
 
     def update(self, k, delta):
@@ -314,7 +341,21 @@ class _Kernel:
             self.R -= self.xc[k] * delta[self.task]
 
     def update_intercept(self):
-        """One majorise-minimise step on the intercepts (task weights sum to 1)."""
+        """Squared loss: exact minimisation over the intercepts. Other datafits: one
+        majorise-minimise step (task weights sum to 1)."""
+        if self.quadratic:
+            o = self.design.per_row(self.o) if self.center else 0.0
+            if self.shared and not self.rank_one:  # R holds omega * residual
+                num = self.design.task_sum(self.R + self.omega * o)
+            else:
+                num = self.design.task_sum(self.omega * (self.R + o))
+            db = num / self._omega_sums
+            self.b = self.b + db
+            if self.shared and not self.rank_one:
+                self.R -= self.omega * db
+            else:
+                self.R -= self.design.per_row(db)
+            return
         G = self.gradient()
         self.b = self.b - self.design.task_sum(G) / self.datafit.curvature
         self._G = None
@@ -525,6 +566,8 @@ class _Inner:
     def run(self, Wl, tol, max_epochs):
         """Epochs until the working-set gap is at most ``tol``; returns epochs."""
         kernel, m = self.kernel, self.m
+        if not kernel.quadratic:
+            return _newton(self, Wl, tol, max_epochs)
         El = Wl if m == 1 else np.ascontiguousarray(_effective(Wl.T, m).T)
         nz = np.any(Wl != 0, axis=1).tolist()
         V = np.zeros(
@@ -547,6 +590,92 @@ class _Inner:
             if self.gap(Wl, V) <= tol and self.gap(Wl) <= tol:
                 break
         return epochs
+
+
+class _NewtonDesign:
+    """The weighted least-squares model of a prox-Newton step on the working set
+    ``ws``: the design of ``base`` with loss weights ``H`` (the Hessian diagonal)
+    and target ``z`` (the working response), centred per task with the weights
+    ``H`` so that the intercepts drop out (they are ``zbar - xbar @ w``)."""
+
+    reweighted = True
+    center = True
+
+    def __init__(self, base, H, z, ws):
+        for key in ("data", "X", "shared", "task", "dtype", "n_tasks", "n_features"):
+            setattr(self, key, getattr(base, key))
+        self.per_row, self.task_sum = base.per_row, base.task_sum
+        S = np.maximum(base.task_sum(H), 1e-300)
+        self.zbar = base.task_sum(H * z) / S
+        self.omega = H
+        self.Y = (z - base.per_row(self.zbar)) * (H > 0)
+        Xs = self.X[:, ws]
+        if self.shared:
+            means = np.asarray(Xs.T @ H).T
+        else:
+            means = task_scatter(Xs, H, self.task, self.n_tasks)
+        self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)
+        self.X_mean[:, ws] = means / S[:, None]
+
+    def intercept(self, E, ws):
+        """Intercepts of effective weights ``E`` (p, T) on the working set."""
+        return self.zbar - np.einsum("kt,tk->t", E, self.X_mean[:, ws])
+
+
+def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
+    """Prox-Newton on the working set for a non-quadratic datafit (as skglm).
+
+    Each step solves the penalised weighted least-squares model of the datafit at
+    the current point (centred with the Hessian weights, so the intercepts are
+    exact) by block coordinate descent, then backtracks along the direction on the
+    true objective (Armijo)."""
+    kernel, penalty = inner.kernel, inner.penalty
+    datafit, Y, omega, design = kernel.datafit, kernel.Y, kernel.omega, kernel.design
+    epochs = 0
+    while epochs < max_epochs:
+        gap = inner.gap(Wl)
+        if gap <= tol:
+            break
+        Fo = kernel.output()
+        G = datafit.gradient(Fo, Y, omega)
+        H = np.maximum(datafit.hessian(Fo, Y, omega), 1e-12 * omega)
+        z = Fo - np.divide(G, H, out=np.zeros_like(G), where=H > 0)
+        sub_design = _NewtonDesign(design, H, z, kernel.ws)
+        sub = _Kernel(sub_design, _QUADRATIC)
+        sub.set_ws(kernel.ws)
+        sub.reset(Wl)
+        curv = np.ascontiguousarray(sub.ws_curvature())
+        W_new = Wl.copy()
+        sub_inner = _Inner(sub, penalty, curv, 1, anderson=0)
+        epochs += sub_inner.run(
+            W_new, 0.3 * min(gap, tol), min(max_sub_epochs, max_epochs - epochs)
+        )
+        dW = W_new - Wl
+        dF = kernel.forward(dW)
+        db = None
+        if kernel.b is not None:
+            db = sub_design.intercept(W_new, kernel.ws) - kernel.b
+            dF = dF + design.per_row(db)
+        g_old = penalty.value(Wl.T)
+        p_old = datafit.value(Fo, Y, omega) + g_old
+        decrease = float(np.sum(G * dF)) + penalty.value(W_new.T) - g_old
+        step = 1.0
+        for _ in range(30):
+            trial = Wl + step * dW
+            p_trial = datafit.value(Fo + step * dF, Y, omega) + penalty.value(trial.T)
+            if p_trial <= p_old + 0.5 * step * min(decrease, 0.0):
+                break
+            step *= 0.5
+        else:
+            break  # no descent: the direction is numerically zero
+        Wl[:] = trial
+        if db is not None:
+            kernel.b = kernel.b + step * db
+        kernel.reset(Wl)
+    return max(epochs, 1)
+
+
+_QUADRATIC = Quadratic()
 
 
 def _curvatures(design, datafit):
@@ -665,6 +794,8 @@ def bcd(
         if equal:
             curv = curv.tolist()  # python floats: the scalar closed form
         inner = _Inner(kernel, penalty, curv, m, anderson)
-        n_epochs += inner.run(Wl, inner_ratio * gap, max_iter - n_epochs)
+        # a working set holding every unscreened feature is the whole problem
+        tol_in = inner_ratio * gap if ws_size < n_free else 0.5 * threshold
+        n_epochs += inner.run(Wl, tol_in, max_iter - n_epochs)
         W[:, ws] = Wl.T
     return SolverResult(W, kernel.b, max(n_epochs, 1), gap, primal, converged)

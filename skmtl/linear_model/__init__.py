@@ -1,5 +1,17 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
-from ._sparse import MultiTaskLasso
+from ._sparse import (
+    DirtyMultiTaskLasso,
+    MultiTaskElasticNet,
+    MultiTaskLasso,
+    MultiTaskLogisticLasso,
+    MultiTaskSparseGroupLasso,
+)
 
-__all__ = ["MultiTaskLasso"]
+__all__ = [
+    "DirtyMultiTaskLasso",
+    "MultiTaskElasticNet",
+    "MultiTaskLasso",
+    "MultiTaskLogisticLasso",
+    "MultiTaskSparseGroupLasso",
+]
