@@ -42,7 +42,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import MultiTaskLasso as SkMultiTaskLasso  # noqa: E402
 from sklearn.linear_model import enet_path  # noqa: E402
