@@ -593,10 +593,11 @@ class _Inner:
             Wl.shape[0] if self.fused else (Wl.shape[0], kernel.T), dtype=Wl.dtype
         )
         history = [Wl.ravel().copy()]
-        epochs = 0
+        epochs, wait, waited = 0, 1, 0
         while epochs < max_epochs:
             self.epoch(Wl, El, nz, V)
             epochs += 1
+            waited += 1
             if epochs % self.reset_every == 0:
                 kernel.reset(El)  # no drift
             if self.anderson:
@@ -606,8 +607,13 @@ class _Inner:
                     history = [Wl.ravel().copy()]
                     if taken:
                         continue  # V is stale
-            if self.gap(Wl, V) <= tol and self.gap(Wl) <= tol:
-                break
+            # the estimate from V lags (columns updated early in the epoch have
+            # moved since): confirm exactly, and after a failed confirmation wait
+            # longer before the next one (each costs a product with X_ws)
+            if waited >= wait and self.gap(Wl, V) <= tol:
+                if self.gap(Wl) <= tol:
+                    break
+                wait, waited = min(2 * wait, 8), 0
         return epochs
 
 
@@ -726,6 +732,7 @@ def _bcd(
     anderson=5,
     screening=True,
     inner_ratio=0.3,
+    full_ratio=0.5,
 ):
     """Minimise ``f(A E(W) + b) + g(W)`` from ``(W0, b0)``; see the module docstring.
 
@@ -749,6 +756,9 @@ def _bcd(
         Gap-safe screening of the features.
     inner_ratio : float
         The working-set problem is solved to ``inner_ratio`` times the outer gap.
+    full_ratio : float
+        A working set of more than this fraction of the unscreened features is
+        extended to all of them and solved to ``tol`` directly.
 
     Returns
     -------
@@ -815,6 +825,8 @@ def _bcd(
         priority[screened] = np.inf
         n_free = d - int(screened.sum())
         ws_size = min(n_free, max(ws_min, 2 * int(active.sum()), ws_size))
+        if ws_size > full_ratio * n_free:  # not worth the outer iterations
+            ws_size = n_free
         if ws_size == 0:
             break
         ws = np.sort(np.argpartition(priority, ws_size - 1)[:ws_size])
