@@ -814,7 +814,9 @@ def _bcd(
             break
         margin = penalty.column_margin(scale * Vb)
         if screening and np.isfinite(gap):
-            radius = math.sqrt(max(gap, 0.0) * radius_unit)
+            # a gap at rounding level must not shrink the safe sphere to nothing
+            slack = 10 * np.finfo(W.dtype).eps * abs(primal)
+            radius = math.sqrt((max(gap, 0.0) + slack) * radius_unit)
             screened |= margin > radius * colnorm
         active = np.any(W != 0, axis=0)
         if np.any(active & screened):  # cannot happen at the optimum; be safe
