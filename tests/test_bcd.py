@@ -226,6 +226,7 @@ def test_blocked_epoch_equals_plain_epoch():
     runs = []
     for block in (1, 7):
         kernel = bcd_module._Kernel(design, Quadratic(), block_size=block)
+        kernel.curv_array = design.column_curvature()[0]
         kernel.set_ws(np.arange(40))
         W = np.zeros((40, 3))
         kernel.reset(W)

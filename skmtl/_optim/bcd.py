@@ -438,41 +438,38 @@ def _epoch_group_shared(kernel, Wl, curv, nz, vnorm, lam, ridge):
 
 
 def _epoch_group_shared_blocked(kernel, Wl, curv, nz, vnorm, lam, ridge):
-    """``_epoch_group_shared`` by blocks of columns: the gradients of a block come
-    from one product ``X_B^T R`` kept current inside the block with the block's Gram
-    matrix (``O(b T)`` per column instead of ``O(n T)``), and ``R`` is updated once
-    per block: BLAS-3 products instead of BLAS-2 ones, the same iterates."""
+    """``_epoch_group_shared`` by blocks of columns: the block's
+    ``U = X_B^T Omega R + c W_B`` comes from one product and is kept current inside
+    the block with the block's Gram matrix (``O(b T)`` per column instead of
+    ``O(n T)``); ``R`` is updated once per block: BLAS-3 products instead of BLAS-2
+    ones, the same iterates."""
     xc, xcw, R = kernel.xc, kernel.xcw, kernel.R
     ger, gemm = kernel._ger, kernel._gemm
     sqrt = math.sqrt
+    c_all = kernel.curv_array
     for start, gram in kernel.blocks():
         stop = start + gram.shape[0]
-        GB = np.asfortranarray(xcw[start:stop] @ R)
         W_old = Wl[start:stop].copy()
+        UB = xcw[start:stop] @ R
+        UB += c_all[start:stop, None] * W_old
+        UB = np.asfortranarray(UB)
         changed = False
         for i in range(stop - start):
             k = start + i
-            u = GB[i]
-            if nz[k]:
-                w = Wl[k]
-                ck = curv[k]
-                u = u + ck * w
+            u = UB[i]
             nu = sqrt(u @ u)
             if nu <= lam:
                 vnorm[k] = nu
                 if nz[k]:
-                    ger(1.0, gram[i], w, a=GB, overwrite_a=1)
+                    ger(1.0, gram[i], Wl[k], a=UB, overwrite_a=1)
                     Wl[k] = 0.0
                     nz[k] = False
                     changed = True
                 continue
-            if not nz[k]:
-                w = Wl[k]
-                ck = curv[k]
-            scale = (1.0 - lam / nu) / (ck + ridge)
-            u = u * scale
-            ger(-1.0, gram[i], u - w, a=GB, overwrite_a=1)
-            Wl[k] = u
+            scale = (1.0 - lam / nu) / (curv[k] + ridge)
+            new = u * scale
+            ger(-1.0, gram[i], new - Wl[k], a=UB, overwrite_a=1)
+            Wl[k] = new
             vnorm[k] = lam + ridge * scale * nu
             nz[k] = True
             changed = True
@@ -506,6 +503,7 @@ class _Inner:
 
     def epoch(self, Wl, El, nz, V):
         if self.fused is not None:
+            self.kernel.curv_array = np.asarray(self.curv)
             epoch = (
                 _epoch_group_shared_blocked
                 if self.kernel.block_size > 1
