@@ -48,9 +48,9 @@ train, test = within < N_TRAIN, within >= N_TRAIN
 X, y, X_test, y_test = X_all[train], y_all[train], X_all[test], y_all[test]
 
 models = {
-    "MultiTaskLassoCV": MultiTaskLassoCV(alphas=30, task_column=0),
+    "MultiTaskLassoCV": MultiTaskLassoCV(alphas=20, eps=1e-2, cv=3, task_column=0),
     "LassoCV per task": IndependentTaskEstimator(
-        LassoCV(alphas=30, cv=5), task_column=0
+        LassoCV(alphas=20, eps=1e-2, cv=3), task_column=0
     ),
 }
 true_support = W_true != 0
@@ -87,14 +87,16 @@ def f1(found):
     return 2 * tp / (found.sum() + true_support.sum())
 
 
-ratios = np.geomspace(1, 1e-3, 40)
-mtl_alphas, mtl_coefs, _ = multitask_lasso_path(X, y, task_column=0, alphas=40)
+ratios = np.geomspace(1, 1e-2, 30)
+mtl_alphas, mtl_coefs, _ = multitask_lasso_path(
+    X, y, task_column=0, alphas=30, eps=1e-2
+)
 mtl_f1 = [f1(mtl_coefs[:, :, k] != 0) for k in range(len(ratios))]
 per_task = []
 for t in range(N_TASKS):
     rows = X[:, 0] == t
     Xt, yt = X[rows, 1:] - X[rows, 1:].mean(0), y[rows] - y[rows].mean()
-    per_task.append(lasso_path(Xt, yt, eps=1e-3, alphas=40)[1])  # (d, n_alphas)
+    per_task.append(lasso_path(Xt, yt, eps=1e-2, alphas=30)[1])  # (d, n_alphas)
 ind_f1 = [f1(np.array([c[:, k] for c in per_task]) != 0) for k in range(len(ratios))]
 print(
     f"best F1 along the path: multi-task {max(mtl_f1):.2f}, per task {max(ind_f1):.2f}"

@@ -22,9 +22,15 @@ coordinate descent (``bcd``):
 Column ``j`` of ``W`` (feature ``j`` across tasks) is what the L2,1 norm groups.
 """
 
+import math
+
 import numpy as np
 
 __all__ = ["L21", "L1", "L21Ridge", "SparseGroupL1L21", "TraceNorm", "group_shrink"]
+
+
+def _norm(w):
+    return None if w is None else math.sqrt(float(w @ w))
 
 
 def _col_norms(W):
@@ -43,35 +49,41 @@ def soft_threshold(W, threshold):
     return np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
 
 
-def group_shrink(u, c, lam, n_iter=50, rtol=1e-13):
+def group_shrink(u, c, lam, rho0=None, n_iter=50, rtol=1e-12):
     """``argmin_w sum_t c_t w_t^2 / 2 - u_t w_t + lam ||w||_2`` for one column.
 
     With a scalar curvature ``c`` this is the group soft-threshold of ``u / c``. With
     per-task curvatures ``c`` (T,) the solution is ``w_t = u_t rho / (c_t rho + lam)``
     where ``rho = ||w|| > 0`` solves ``h(rho) = sum_t u_t^2 / (c_t rho + lam)^2 = 1``.
-    ``h^{-1/2}`` is increasing and concave in ``rho`` (linear for equal curvatures),
-    so Newton's method started at the lower bound ``(||u|| - lam) / max(c)`` rises
-    monotonically to the root; it takes a handful of steps.
+    ``phi = h^{-1/2} - 1`` is increasing and concave in ``rho`` (linear for equal
+    curvatures), so Newton's method from a point left of the root rises
+    monotonically to it, and from a point right of it lands left of it in one step.
+    It starts at ``rho0`` (the norm of the previous value of the block, close to the
+    root once coordinate descent settles) or at the lower bound
+    ``(||u|| - lam) / max(c)``, and takes a handful of steps.
     Entries with ``c_t = 0`` must have ``u_t = 0`` (a feature constant in task t).
     """
-    nu = float(np.sqrt(u @ u))
+    nu = math.sqrt(float(u @ u))
     if nu <= lam:
         return np.zeros_like(u)
     if lam == 0:
         return np.divide(u, c, out=np.zeros_like(u), where=np.asarray(c) > 0)
     if np.ndim(c) == 0:
         return u * ((1.0 - lam / nu) / c)
-    rho = (nu - lam) / float(np.max(c))
+    low = (nu - lam) / float(c.max())
+    rho = low if rho0 is None or not rho0 > low else rho0
     for _ in range(n_iter):
         d = c * rho + lam
         q = u / d
         h = float(q @ q)
-        s = 1.0 / np.sqrt(h)
-        slope = s**3 * float(q @ (q * c / d))  # d/drho of h^{-1/2}
+        s = 1.0 / math.sqrt(h)
+        slope = s**3 * float((q * q) @ (c / d))  # d/drho of h^{-1/2}
         step = (s - 1.0) / slope
-        rho -= step
-        if step >= -rtol * rho:  # the iterates increase to the root
+        new = max(rho - step, low)
+        if abs(new - rho) <= rtol * new:
+            rho = new
             break
+        rho = new
     return u * (rho / (c * rho + lam))
 
 
@@ -98,7 +110,7 @@ class L21:
         return 0.0
 
     def block_prox(self, u, c, w=None):
-        return group_shrink(u, c, self.alpha)
+        return group_shrink(u, c, self.alpha, _norm(w))
 
     def column_margin(self, V):
         return self.alpha - _col_norms(V)
@@ -167,7 +179,7 @@ class L21Ridge:
         return float(np.sum(excess**2) / (2.0 * self._ridge))
 
     def block_prox(self, u, c, w=None):
-        return group_shrink(u, c + self._ridge, self._l21.alpha)
+        return group_shrink(u, c + self._ridge, self._l21.alpha, _norm(w))
 
     def column_margin(self, V):
         return self._l21.alpha - _col_norms(V)
@@ -237,7 +249,7 @@ class SparseGroupL1L21:
         return 0.0
 
     def block_prox(self, u, c, w=None):
-        return group_shrink(soft_threshold(u, self._l1), c, self._l21)
+        return group_shrink(soft_threshold(u, self._l1), c, self._l21, _norm(w))
 
     def column_margin(self, V):
         return self._l21 - _col_norms(soft_threshold(V, self._l1))
