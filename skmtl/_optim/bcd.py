@@ -168,22 +168,52 @@ class _Kernel:
                 self.tsk = [self.task[i] for i in self.idx]
                 self.datw = [d * self.omega[i] for i, d in zip(self.idx, self.dat)]
             return
-        xs = np.ascontiguousarray(self.X[:, ws].T)  # (p, n): column k is row k
-        self.xs = xs
-        if not self.quadratic or not self.center:
-            self.xc = xs
-        elif self.rank_one:
-            self.xc = xs - xbar[:, :1]  # equal task means without missing targets
-        elif not self.shared:
-            self.xc = xs - xbar[:, self.task]
-        else:
-            self.xc = xs  # masked shared layout: centring by offsets
-        if self.quadratic:
-            if self.rank_one:
-                self.xcw = self.xc * self.omega[:, 0]
-            elif not self.shared:
-                self.xcw = self.xc * self.omega
+        prev = getattr(self, "_dense_ws", None)
+        arrays = None
+        if prev is not None and len(prev[0]) and len(ws):
+            # rows of features already in the previous working set are copied
+            # (contiguous), not gathered and centred again
+            pos = np.minimum(np.searchsorted(prev[0], ws), len(prev[0]) - 1)
+            kept = prev[0][pos] == ws
+            if kept.any():
+                fresh = self._dense_rows(ws[~kept], xbar[~kept])
+                arrays = []
+                for old_rows, new_rows in zip(prev[1], fresh):
+                    if old_rows is None:
+                        arrays.append(None)
+                        continue
+                    out = np.empty((len(ws), old_rows.shape[1]), dtype=old_rows.dtype)
+                    out[kept] = old_rows[pos[kept]]
+                    out[~kept] = new_rows
+                    arrays.append(out)
+        if arrays is None:
+            arrays = self._dense_rows(ws, xbar)
+        self.xs, xc, self.xcw = arrays
+        self.xc = self.xs if xc is None else xc
+        self._dense_ws = (ws, arrays)
         self._blocks = None
+
+    def _dense_rows(self, feats, xbar):
+        """``(xs, xc, xcw)``: raw, centred and weighted-centred rows (one per
+        feature in ``feats``); ``xc`` is None when equal to ``xs``, ``xcw`` when
+        not used."""
+        xs = np.ascontiguousarray(self.X[:, feats].T)  # (p, n): column k is row k
+        if not self.quadratic or not self.center:
+            xc = None
+        elif self.rank_one:
+            xc = xs - xbar[:, :1]  # equal task means without missing targets
+        elif not self.shared:
+            xc = xs - xbar[:, self.task]
+        else:
+            xc = None  # masked shared layout: centring by offsets
+        xcw = None
+        if self.quadratic:
+            base = xs if xc is None else xc
+            if self.rank_one:
+                xcw = base * self.omega[:, 0]
+            elif not self.shared:
+                xcw = base * self.omega
+        return xs, xc, xcw
 
     def blocks(self):
         """``(start, Gram)`` of consecutive working-set column blocks (dense,
