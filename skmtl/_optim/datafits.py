@@ -26,6 +26,10 @@ class Quadratic:
     def gradient(self, F, Y, omega):
         return omega * (F - Y)
 
+    def hessian(self, F, Y, omega):
+        """Diagonal of the Hessian in ``F``."""
+        return omega
+
     def dual_value(self, Theta, Y, omega):
         """``-f*(-Theta) = sum Theta y - Theta^2 / (2 omega)`` (0 where omega = 0)."""
         safe = np.where(omega > 0, omega, 1.0)
@@ -46,6 +50,11 @@ class Logistic:
 
     def gradient(self, F, Y, omega):
         return omega * (expit(F) - Y)
+
+    def hessian(self, F, Y, omega):
+        """Diagonal of the Hessian in ``F``: ``omega p (1 - p)``."""
+        p = expit(F)
+        return omega * p * (1 - p)
 
     def dual_value(self, Theta, Y, omega):
         """``-sum omega h*(y - Theta / omega)``, ``h*(p) = p log p + (1-p) log(1-p)``.

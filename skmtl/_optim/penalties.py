@@ -9,12 +9,28 @@ Each penalty holds its regularisation strength and offers:
 - ``conjugate(V)``: ``g*(V)``, for ``V`` made feasible by ``dual_scale``;
 - ``dual_norm(V)`` for norm penalties (``alpha_max = dual_norm(A* grad f(0))``).
 
+Penalties that are separable over the columns of ``W`` also offer, for block
+coordinate descent (``bcd``):
+
+- ``block_prox(u, c, w)``: ``argmin_w sum_t c_t w_t^2 / 2 - u_t w_t + g_j(w)`` for one
+  column ``j`` with per-task curvatures ``c`` (a scalar when all tasks share it);
+- ``column_margin(V)``: per column, a 1-Lipschitz (in the Euclidean norm of
+  ``V[:, j]``) function that is ``>= 0`` on the dual feasible set and such that
+  ``column_margin(A* Theta_opt)[j] > 0`` implies ``W_opt[:, j] = 0`` (gap-safe
+  screening and working-set priorities).
+
 Column ``j`` of ``W`` (feature ``j`` across tasks) is what the L2,1 norm groups.
 """
 
+import math
+
 import numpy as np
 
-__all__ = ["L21", "L1", "L21Ridge", "SparseGroupL1L21", "TraceNorm"]
+__all__ = ["L21", "L1", "L21Ridge", "SparseGroupL1L21", "TraceNorm", "group_shrink"]
+
+
+def _norm(w):
+    return None if w is None else math.sqrt(float(w @ w))
 
 
 def _col_norms(W):
@@ -31,6 +47,44 @@ def group_soft_threshold(W, threshold):
 
 def soft_threshold(W, threshold):
     return np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
+
+
+def group_shrink(u, c, lam, rho0=None, n_iter=50, rtol=1e-12):
+    """``argmin_w sum_t c_t w_t^2 / 2 - u_t w_t + lam ||w||_2`` for one column.
+
+    With a scalar curvature ``c`` this is the group soft-threshold of ``u / c``. With
+    per-task curvatures ``c`` (T,) the solution is ``w_t = u_t rho / (c_t rho + lam)``
+    where ``rho = ||w|| > 0`` solves ``h(rho) = sum_t u_t^2 / (c_t rho + lam)^2 = 1``.
+    ``phi = h^{-1/2} - 1`` is increasing and concave in ``rho`` (linear for equal
+    curvatures), so Newton's method from a point left of the root rises
+    monotonically to it, and from a point right of it lands left of it in one step.
+    It starts at ``rho0`` (the norm of the previous value of the block, close to the
+    root once coordinate descent settles) or at the lower bound
+    ``(||u|| - lam) / max(c)``, and takes a handful of steps.
+    Entries with ``c_t = 0`` must have ``u_t = 0`` (a feature constant in task t).
+    """
+    nu = math.sqrt(float(u @ u))
+    if nu <= lam:
+        return np.zeros_like(u)
+    if lam == 0:
+        return np.divide(u, c, out=np.zeros_like(u), where=np.asarray(c) > 0)
+    if np.ndim(c) == 0:
+        return u * ((1.0 - lam / nu) / c)
+    low = (nu - lam) / float(c.max())
+    rho = low if rho0 is None or not rho0 > low else rho0
+    for _ in range(n_iter):
+        d = c * rho + lam
+        q = u / d
+        h = float(q @ q)
+        s = 1.0 / math.sqrt(h)
+        slope = s**3 * float((q * q) @ (c / d))  # d/drho of h^{-1/2}
+        step = (s - 1.0) / slope
+        new = max(rho - step, low)
+        if abs(new - rho) <= rtol * new:
+            rho = new
+            break
+        rho = new
+    return u * (rho / (c * rho + lam))
 
 
 class L21:
@@ -55,6 +109,12 @@ class L21:
     def conjugate(self, V):
         return 0.0
 
+    def block_prox(self, u, c, w=None):
+        return group_shrink(u, c, self.alpha, _norm(w))
+
+    def column_margin(self, V):
+        return self.alpha - _col_norms(V)
+
 
 class L1:
     """``alpha * sum_tj |W[t, j]|``."""
@@ -77,6 +137,15 @@ class L1:
 
     def conjugate(self, V):
         return 0.0
+
+    def block_prox(self, u, c, w=None):
+        shrunk = soft_threshold(u, self.alpha)
+        if np.ndim(c) == 0:
+            return shrunk / c
+        return np.divide(shrunk, c, out=np.zeros_like(shrunk), where=c > 0)
+
+    def column_margin(self, V):
+        return self.alpha - np.max(np.abs(V), axis=0, initial=0.0)
 
 
 class L21Ridge:
@@ -108,6 +177,12 @@ class L21Ridge:
             return 0.0
         excess = np.maximum(_col_norms(V) - self._l21.alpha, 0.0)
         return float(np.sum(excess**2) / (2.0 * self._ridge))
+
+    def block_prox(self, u, c, w=None):
+        return group_shrink(u, c + self._ridge, self._l21.alpha, _norm(w))
+
+    def column_margin(self, V):
+        return self._l21.alpha - _col_norms(V)
 
 
 class SparseGroupL1L21:
@@ -172,6 +247,12 @@ class SparseGroupL1L21:
 
     def conjugate(self, V):
         return 0.0
+
+    def block_prox(self, u, c, w=None):
+        return group_shrink(soft_threshold(u, self._l1), c, self._l21, _norm(w))
+
+    def column_margin(self, V):
+        return self._l21 - _col_norms(soft_threshold(V, self._l1))
 
 
 class TraceNorm:

@@ -14,6 +14,11 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.preprocessing import StandardScaler
 
 from ..baselines import IndependentTaskEstimator, PooledTaskEstimator
+from ..linear_model import (
+    MultiTaskElasticNetCV,
+    MultiTaskLassoCV,
+    MultiTaskLogisticLasso,
+)
 from ..neural_network import MultiTaskMLPClassifier, MultiTaskMLPRegressor
 
 ALPHAS = np.logspace(-3, 4, 15)
@@ -73,6 +78,26 @@ MODELS = {
         ("regression", "classification"),
         "multi-task MLP: shared trunk of 32 ReLU units, one linear head per task "
         "(alpha=1, early stopping on 10% of each task's rows; standardised target)",
+    ),
+    "mtl_lasso": ModelSpec(
+        lambda tc, kind: MultiTaskLassoCV(alphas=20, cv=3, task_column=tc),
+        ("regression",),
+        "multi-task Lasso: features selected jointly (L2,1), alpha by 3-fold "
+        "task-stratified CV",
+    ),
+    "mtl_enet": ModelSpec(
+        lambda tc, kind: MultiTaskElasticNetCV(
+            l1_ratio=[0.5, 0.9, 1.0], alphas=15, cv=3, task_column=tc
+        ),
+        ("regression",),
+        "multi-task elastic net (L2,1 + ridge), alpha and l1_ratio by 3-fold CV",
+        default=False,
+    ),
+    "mtl_logistic_lasso": ModelSpec(
+        lambda tc, kind: MultiTaskLogisticLasso(alpha=0.01, task_column=tc),
+        ("classification",),
+        "per-task logistic regressions with features selected jointly (L2,1, "
+        "alpha=0.01 on standardised features)",
     ),
 }
 

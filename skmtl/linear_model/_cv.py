@@ -1,0 +1,360 @@
+"""Cross-validated MultiTaskLasso / MultiTaskElasticNet along warm-started paths."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import Interval
+
+from .._data import TaskData, validate_fit_data
+from .._ops import task_dot
+from .._optim.bcd import bcd
+from .._optim.datafits import Quadratic
+from .._optim.design import MultiTaskDesign
+from .._optim.penalties import L21, L21Ridge
+from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
+from ..model_selection import TaskStratifiedKFold
+from ._base import COMMON_CONSTRAINTS
+from ._path import alpha_grid, alpha_max_from_data, path_on_data
+
+__all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV"]
+
+
+def _subset(data, rows):
+    """The rows ``rows`` of validated data, every task kept (codes unchanged)."""
+    sub = TaskData(
+        data.X[rows],
+        data.y[rows],
+        None if data.task is None else data.task[rows],
+        None if data.mask is None else data.mask[rows],
+        data.sample_weight[rows],
+        data.tasks,
+        data.layout,
+    )
+    return sub
+
+
+def _check_fold(sub, k):
+    empty = np.flatnonzero(sub.task_weight_sums() <= 0)
+    if empty.size:
+        labels = [sub.tasks[t] for t in empty[:10]]
+        raise ValueError(
+            f"Training fold {k} has no rows (of positive weight) for task(s) "
+            f"{labels}; every task needs training rows in every fold. Use "
+            "skmtl.model_selection.TaskStratifiedKFold."
+        )
+
+
+def _predict(data, coef, intercept):
+    if data.layout == "shared":
+        return np.asarray(data.X @ coef.T) + intercept
+    return task_dot(data.X, coef, data.task) + intercept[data.task]
+
+
+def task_mse(data, pred):
+    """Mean over tasks (those with test rows) of each task's weighted MSE."""
+    sw = data.sample_weight
+    if data.layout == "shared":
+        obs = np.ones(data.y.shape, bool) if data.mask is None else data.mask
+        w = sw[:, None] * obs
+        num = np.sum(w * (data.y - pred) ** 2, axis=0)
+        den = w.sum(axis=0)
+    else:
+        T = data.n_tasks
+        num = np.bincount(data.task, weights=sw * (data.y - pred) ** 2, minlength=T)
+        den = np.bincount(data.task, weights=sw, minlength=T)
+    present = den > 0
+    return float(np.mean(num[present] / den[present]))
+
+
+def _fold_path(data, train, test, k, alphas, l1_ratio, params):
+    sub = _subset(data, train)
+    _check_fold(sub, k)
+    coefs, intercepts, _, _ = path_on_data(sub, alphas, l1_ratio=l1_ratio, **params)
+    held_out = _subset(data, test)
+    errors = [
+        task_mse(held_out, _predict(held_out, c, b)) for c, b in zip(coefs, intercepts)
+    ]
+    return np.array(errors)
+
+
+class _MultiTaskLinearCV(
+    MultiTaskMixin, MultiTaskRegressorMixin, LinearMultiTaskMixin, BaseEstimator
+):
+    """Shared fit of the cross-validated L2,1 models."""
+
+    _parameter_constraints = {
+        **{k: v for k, v in COMMON_CONSTRAINTS.items() if k != "warm_start"},
+        "eps": [Interval(Real, 0, None, closed="neither")],
+        "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "cv": ["cv_object"],
+        "n_jobs": [Integral, None],
+    }
+
+    def _l1_ratios(self):
+        return np.atleast_1d(np.asarray(getattr(self, "l1_ratio", 1.0), dtype=float))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose ``alpha`` (and ``l1_ratio``) by cross-validation, then refit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training loss and of the held-out errors.
+
+        Returns
+        -------
+        self : object
+        """
+        data = validate_fit_data(self, X, y, sample_weight)
+        ratios = self._l1_ratios()
+        if isinstance(self.alphas, Integral):
+            grids = [
+                alpha_grid(
+                    alpha_max_from_data(data, r, fit_intercept=self.fit_intercept),
+                    self.alphas,
+                    self.eps,
+                )
+                for r in ratios
+            ]
+        else:
+            grid = np.sort(np.asarray(self.alphas, dtype=float).ravel())[::-1]
+            grids = [grid] * len(ratios)
+        cv = self.cv if self.cv is not None else 5
+        if isinstance(cv, Integral):
+            cv = TaskStratifiedKFold(cv, task_column=self.task_column)
+        cv = check_cv(cv)
+        folds = list(cv.split(X, y))
+        params = dict(
+            fit_intercept=self.fit_intercept,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=max(self.verbose - 1, 0),
+        )
+        jobs = (
+            delayed(_fold_path)(data, train, test, k, grids[r], ratios[r], params)
+            for r in range(len(ratios))
+            for k, (train, test) in enumerate(folds)
+        )
+        mse = np.array(Parallel(n_jobs=self.n_jobs)(jobs))
+        mse = mse.reshape(len(ratios), len(folds), -1).transpose(0, 2, 1)
+        mean = mse.mean(axis=2)
+        best_r, best_a = np.unravel_index(np.argmin(mean), mean.shape)
+        self.alpha_ = float(grids[best_r][best_a])
+        self._set_path_attributes(ratios, best_r, np.array(grids), mse)
+        self._refit(data, ratios[best_r])
+        return self
+
+    def _refit(self, data, l1_ratio):
+        design = MultiTaskDesign(data, center=self.fit_intercept)
+        penalty = L21(self.alpha_) if l1_ratio == 1 else L21Ridge(self.alpha_, l1_ratio)
+        W0 = np.zeros((data.n_tasks, data.n_features), dtype=data.X.dtype)
+        result = bcd(
+            design,
+            Quadratic(),
+            penalty,
+            W0,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+        self.coef_ = result.W
+        self.intercept_ = (
+            design.intercept(result.W)
+            if self.fit_intercept
+            else np.zeros(data.n_tasks, dtype=data.X.dtype)
+        )
+        self.dual_gap_ = result.gap
+        self.n_iter_ = result.n_iter
+
+    def predict(self, X):
+        """Predict each row with its task's weights (see :class:`MultiTaskLasso`)."""
+        return self._decision_function(X)
+
+
+_CV_DOC = """
+    alphas : int or array-like, default=100
+        Number of alphas on the automatic grid (log-spaced from ``alpha_max`` down
+        to ``eps * alpha_max``, computed on the whole data), or the alphas.
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max`` of the automatic grid.
+    task_column : int, str or None, default=None
+        Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
+        ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
+    fit_intercept : bool, default=True
+    max_iter : int, default=1000
+        Maximum epochs per alpha.
+    tol : float, default=1e-4
+        Relative duality-gap tolerance per alpha (see ``MultiTaskLasso``).
+    cv : int, cross-validation generator or iterable, default=None
+        None or an int ``k`` (5 when None):
+        ``TaskStratifiedKFold(k, task_column=task_column)``, which keeps every
+        task in every training fold (plain K-fold over rows in the shared-design
+        layout). Any scikit-learn splitter also works as long as every task has
+        training rows in every fold (else a ValueError names the task).
+    verbose : int, default=0
+    n_jobs : int, default=None
+        Folds (and ``l1_ratio`` values) run in parallel with joblib.
+"""
+
+_CV_ATTRIBUTES = """
+    alpha_ : float
+        The alpha with the lowest mean held-out error.
+    alphas_ : ndarray of shape (n_alphas,) or (n_l1_ratio, n_alphas)
+        The alpha grid (decreasing).
+    mse_path_ : ndarray of shape (n_alphas, n_folds) or \
+(n_l1_ratio, n_alphas, n_folds)
+        Held-out error of each alpha on each fold: the mean over tasks of each
+        task's (sample-weighted) mean squared error on its held-out rows, the
+        convention of the objective (every task counts equally).
+    coef_ : ndarray of shape (n_tasks, n_features)
+        Refitted on all the data with ``alpha_``.
+    intercept_ : ndarray of shape (n_tasks,)
+    dual_gap_ : float
+    n_iter_ : int
+    tasks_ : ndarray of shape (n_tasks,)
+    n_tasks_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+"""
+
+
+class MultiTaskLassoCV(_MultiTaskLinearCV):
+    """Multi-task Lasso with ``alpha`` chosen by cross-validation.
+
+    For every training fold the problem of :class:`MultiTaskLasso` is solved
+    along a decreasing grid of alphas, each solve warm-started from the previous
+    one; the alpha with the lowest mean held-out error over the folds is refitted
+    on all the data. Both layouts and missing targets work as in
+    :class:`MultiTaskLasso`; by default the folds keep every task in every
+    training set (:class:`~skmtl.model_selection.TaskStratifiedKFold`).
+
+    Parameters
+    ----------%(params)s
+    Attributes
+    ----------%(attributes)s
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import MultiTaskLassoCV
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=40, n_features=10,
+    ...                                  n_informative=3, random_state=0)
+    >>> model = MultiTaskLassoCV(alphas=10, task_column=0).fit(X, y)
+    >>> model.mse_path_.shape
+    (10, 5)
+    >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
+    3
+    """
+
+    def __init__(
+        self,
+        *,
+        alphas=100,
+        eps=1e-3,
+        task_column=None,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-4,
+        cv=None,
+        verbose=0,
+        n_jobs=None,
+    ):
+        self.alphas = alphas
+        self.eps = eps
+        self.task_column = task_column
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.cv = cv
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+
+    def _set_path_attributes(self, ratios, best_r, grids, mse):
+        self.alphas_ = grids[0]
+        self.mse_path_ = mse[0]
+
+
+class MultiTaskElasticNetCV(_MultiTaskLinearCV):
+    """Multi-task elastic net with ``alpha`` and ``l1_ratio`` chosen by
+    cross-validation.
+
+    As :class:`MultiTaskLassoCV` for the problem of :class:`MultiTaskElasticNet`;
+    with a list of ``l1_ratio`` every value gets its own path and grid.
+
+    Parameters
+    ----------
+    l1_ratio : float or list of float, default=0.5
+        Candidate ``l1_ratio`` values in (0, 1].%(params)s
+    Attributes
+    ----------
+    l1_ratio_ : float
+        The chosen ``l1_ratio``.%(attributes)s
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import MultiTaskElasticNetCV
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=40, n_features=10,
+    ...                                  n_informative=3, random_state=0)
+    >>> model = MultiTaskElasticNetCV(l1_ratio=[0.5, 1.0], alphas=8,
+    ...                               task_column=0).fit(X, y)
+    >>> model.mse_path_.shape
+    (2, 8, 5)
+    """
+
+    _parameter_constraints = {
+        **_MultiTaskLinearCV._parameter_constraints,
+        "l1_ratio": [Interval(Real, 0, 1, closed="right"), "array-like"],
+    }
+
+    def __init__(
+        self,
+        *,
+        l1_ratio=0.5,
+        alphas=100,
+        eps=1e-3,
+        task_column=None,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-4,
+        cv=None,
+        verbose=0,
+        n_jobs=None,
+    ):
+        self.l1_ratio = l1_ratio
+        self.alphas = alphas
+        self.eps = eps
+        self.task_column = task_column
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.cv = cv
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+
+    def _l1_ratios(self):
+        ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=float))
+        if np.any((ratios <= 0) | (ratios > 1)):
+            raise ValueError(f"l1_ratio values must be in (0, 1]; got {self.l1_ratio}.")
+        return ratios
+
+    def _set_path_attributes(self, ratios, best_r, grids, mse):
+        self.l1_ratio_ = float(ratios[best_r])
+        if np.ndim(self.l1_ratio) == 0:
+            self.alphas_, self.mse_path_ = grids[0], mse[0]
+        else:
+            self.alphas_, self.mse_path_ = grids, mse
+
+
+MultiTaskLassoCV.__doc__ = MultiTaskLassoCV.__doc__ % {
+    "params": _CV_DOC,
+    "attributes": _CV_ATTRIBUTES,
+}
+MultiTaskElasticNetCV.__doc__ = MultiTaskElasticNetCV.__doc__ % {
+    "params": _CV_DOC,
+    "attributes": _CV_ATTRIBUTES,
+}

@@ -1,0 +1,331 @@
+"""Regularisation paths of the L2,1 models and their ``alpha_max``."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from .._data import validate_fit_data
+from .._optim.bcd import bcd
+from .._optim.datafits import Logistic, Quadratic
+from .._optim.design import MultiTaskDesign
+from .._optim.penalties import L21, L21Ridge
+from ..base import MultiTaskMixin
+from ._base import encode_binary_targets
+
+__all__ = ["alpha_max", "multitask_enet_path", "multitask_lasso_path"]
+
+
+class _Problem(MultiTaskMixin, BaseEstimator):
+    """Holder of ``task_column`` for the data layer (functions have no estimator)."""
+
+    def __init__(self, task_column=None):
+        self.task_column = task_column
+
+
+def _validate(X, y, task_column, sample_weight, classification=False):
+    return validate_fit_data(
+        _Problem(task_column), X, y, sample_weight, classification=classification
+    )
+
+
+def alpha_max_from_data(data, l1_ratio=1.0, loss="squared", fit_intercept=True):
+    """``alpha_max`` of validated ``TaskData`` (its ``y`` already encoded)."""
+    if loss == "logistic":
+        datafit, center = Logistic(), False
+    else:
+        datafit, center = Quadratic(), fit_intercept
+    design = MultiTaskDesign(data, center=center)
+    F = np.zeros_like(design.Y)
+    if fit_intercept and not center:
+        F = F + design.per_row(
+            datafit.optimal_offsets(F, design.Y, design.omega, design)
+        )
+    V = design.adjoint(-datafit.gradient(F, design.Y, design.omega))
+    return L21(1.0).dual_norm(V) / l1_ratio
+
+
+@validate_params(
+    {
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "task_column": [Integral, str, None],
+        "l1_ratio": [Interval(Real, 0, 1, closed="right")],
+        "loss": [StrOptions({"squared", "logistic"})],
+        "fit_intercept": ["boolean"],
+        "sample_weight": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def alpha_max(
+    X,
+    y,
+    *,
+    task_column=None,
+    l1_ratio=1.0,
+    loss="squared",
+    fit_intercept=True,
+    sample_weight=None,
+):
+    """The smallest ``alpha`` for which the L2,1 models have ``W = 0``.
+
+    At ``W = 0`` (with the best intercepts) the optimality conditions of
+    ``MultiTaskLasso`` hold iff ``alpha >= max_j ||A_j* Theta_0||_2`` where
+    ``Theta_0 = -grad f`` is the negative gradient of the datafit on the model
+    output, i.e. ``(A_j* Theta_0)_t = 1/n_t sum_{i in t} x_ij (y_i - ybar_t)`` for the
+    squared loss. For ``MultiTaskElasticNet`` divide by ``l1_ratio``.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+    y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+    task_column : int, str or None, default=None
+        See :class:`MultiTaskLasso`.
+    l1_ratio : float in (0, 1], default=1.0
+        The ``l1_ratio`` of :class:`MultiTaskElasticNet` (1: the Lasso).
+    loss : {"squared", "logistic"}, default="squared"
+        ``"logistic"`` for :class:`MultiTaskLogisticLasso` (binary labels).
+    fit_intercept : bool, default=True
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    alpha_max : float
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import MultiTaskLasso, alpha_max
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=20, random_state=0)
+    >>> a = alpha_max(X, y, task_column=0)
+    >>> bool(abs(MultiTaskLasso(alpha=a, task_column=0).fit(X, y).coef_).max() == 0)
+    True
+    """
+    data = _validate(
+        X, y, task_column, sample_weight, classification=loss == "logistic"
+    )
+    if loss == "logistic":
+        data.y = encode_binary_targets(data)[1]
+    return alpha_max_from_data(data, l1_ratio, loss, fit_intercept)
+
+
+def alpha_grid(amax, n_alphas, eps):
+    """``n_alphas`` values from ``amax`` down to ``eps * amax`` (log scale)."""
+    if amax <= 0:
+        return np.full(n_alphas, np.finfo(float).resolution)
+    return amax * np.geomspace(1.0, eps, n_alphas)
+
+
+def path_on_data(
+    data,
+    alphas,
+    *,
+    l1_ratio=1.0,
+    fit_intercept=True,
+    max_iter=1000,
+    tol=1e-4,
+    coef_init=None,
+    verbose=0,
+):
+    """Warm-started solutions along ``alphas`` (taken in the given order).
+
+    Returns ``coefs`` (n_alphas, n_tasks, n_features), ``intercepts``
+    (n_alphas, n_tasks), ``gaps`` and ``n_iters`` (n_alphas,).
+    """
+    design = MultiTaskDesign(data, center=fit_intercept)
+    T, d = data.n_tasks, data.n_features
+    W = (
+        np.zeros((T, d), dtype=data.X.dtype)
+        if coef_init is None
+        else np.asarray(coef_init, dtype=data.X.dtype)
+    )
+    n = len(alphas)
+    coefs = np.zeros((n, T, d), dtype=data.X.dtype)
+    intercepts = np.zeros((n, T), dtype=data.X.dtype)
+    gaps, n_iters = np.zeros(n), np.zeros(n, dtype=int)
+    for i, alpha in enumerate(alphas):
+        penalty = L21(alpha) if l1_ratio == 1 else L21Ridge(alpha, l1_ratio)
+        result = bcd(
+            design,
+            Quadratic(),
+            penalty,
+            W,
+            max_iter=max_iter,
+            tol=tol,
+            verbose=verbose,
+        )
+        if not result.converged:
+            warnings.warn(
+                f"The path did not converge at alpha={alpha:.4g} in "
+                f"max_iter={max_iter} epochs: duality gap {result.gap:.3e}.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        W = result.W
+        coefs[i] = W
+        if fit_intercept:
+            intercepts[i] = design.intercept(W)
+        gaps[i], n_iters[i] = result.gap, result.n_iter
+    return coefs, intercepts, gaps, n_iters
+
+
+_PATH_PARAMS = {
+    "X": ["array-like", "sparse matrix"],
+    "y": ["array-like"],
+    "task_column": [Integral, str, None],
+    "l1_ratio": [Interval(Real, 0, 1, closed="right")],
+    "eps": [Interval(Real, 0, None, closed="neither")],
+    "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+    "fit_intercept": ["boolean"],
+    "sample_weight": ["array-like", None],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "coef_init": ["array-like", None],
+    "return_intercept": ["boolean"],
+    "return_n_iter": ["boolean"],
+    "verbose": ["verbose"],
+}
+
+
+@validate_params(_PATH_PARAMS, prefer_skip_nested_validation=True)
+def multitask_enet_path(
+    X,
+    y,
+    *,
+    task_column=None,
+    l1_ratio=0.5,
+    eps=1e-3,
+    alphas=100,
+    fit_intercept=True,
+    sample_weight=None,
+    max_iter=1000,
+    tol=1e-4,
+    coef_init=None,
+    return_intercept=False,
+    return_n_iter=False,
+    verbose=0,
+):
+    """Multi-task elastic-net solutions along a path of ``alpha`` (warm-started).
+
+    Solves the problem of :class:`MultiTaskElasticNet` for each ``alpha``, from the
+    largest down, each solve starting from the previous solution (and its working
+    set), with the block coordinate descent solver of the family.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+    y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+    task_column : int, str or None, default=None
+        See :class:`MultiTaskLasso`.
+    l1_ratio : float in (0, 1], default=0.5
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max`` of the automatic grid.
+    alphas : int or array-like, default=100
+        Number of alphas of the automatic grid (log-spaced from
+        :func:`alpha_max` down to ``eps * alpha_max``), or the alphas themselves
+        (solved in decreasing order).
+    fit_intercept : bool, default=True
+    sample_weight : array-like of shape (n_samples,), default=None
+    max_iter : int, default=1000
+        Maximum epochs per alpha.
+    tol : float, default=1e-4
+        Relative duality-gap tolerance per alpha (see :class:`MultiTaskLasso`).
+    coef_init : array-like of shape (n_tasks, n_features), default=None
+        Starting point of the first alpha.
+    return_intercept : bool, default=False
+        Also return the intercepts.
+    return_n_iter : bool, default=False
+        Also return the number of epochs per alpha.
+    verbose : int, default=0
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        Decreasing.
+    coefs : ndarray of shape (n_tasks, n_features, n_alphas)
+    dual_gaps : ndarray of shape (n_alphas,)
+    intercepts : ndarray of shape (n_tasks, n_alphas)
+        If ``return_intercept``.
+    n_iters : ndarray of shape (n_alphas,)
+        If ``return_n_iter``.
+    """
+    data = _validate(X, y, task_column, sample_weight)
+    if isinstance(alphas, Integral):
+        amax = alpha_max_from_data(data, l1_ratio, fit_intercept=fit_intercept)
+        alphas = alpha_grid(amax, alphas, eps)
+    else:
+        alphas = np.sort(np.asarray(alphas, dtype=float).ravel())[::-1]
+    coefs, intercepts, gaps, n_iters = path_on_data(
+        data,
+        alphas,
+        l1_ratio=l1_ratio,
+        fit_intercept=fit_intercept,
+        max_iter=max_iter,
+        tol=tol,
+        coef_init=coef_init,
+        verbose=verbose,
+    )
+    out = [alphas, np.moveaxis(coefs, 0, -1), gaps]
+    if return_intercept:
+        out.append(intercepts.T)
+    if return_n_iter:
+        out.append(n_iters)
+    return tuple(out)
+
+
+@validate_params(
+    {k: v for k, v in _PATH_PARAMS.items() if k != "l1_ratio"},
+    prefer_skip_nested_validation=True,
+)
+def multitask_lasso_path(
+    X,
+    y,
+    *,
+    task_column=None,
+    eps=1e-3,
+    alphas=100,
+    fit_intercept=True,
+    sample_weight=None,
+    max_iter=1000,
+    tol=1e-4,
+    coef_init=None,
+    return_intercept=False,
+    return_n_iter=False,
+    verbose=0,
+):
+    """Multi-task Lasso solutions along a path of ``alpha`` (warm-started).
+
+    :func:`multitask_enet_path` with ``l1_ratio=1`` (the problem of
+    :class:`MultiTaskLasso`); same parameters and returns.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import multitask_lasso_path
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=6,
+    ...                                  n_informative=2, random_state=0)
+    >>> alphas, coefs, gaps = multitask_lasso_path(X, y, task_column=0, alphas=5)
+    >>> coefs.shape
+    (3, 6, 5)
+    >>> [int((abs(coefs[:, :, k]).sum(axis=0) > 0).sum()) for k in range(5)]
+    [0, 2, 2, 5, 6]
+    """
+    return multitask_enet_path(
+        X,
+        y,
+        task_column=task_column,
+        l1_ratio=1.0,
+        eps=eps,
+        alphas=alphas,
+        fit_intercept=fit_intercept,
+        sample_weight=sample_weight,
+        max_iter=max_iter,
+        tol=tol,
+        coef_init=coef_init,
+        return_intercept=return_intercept,
+        return_n_iter=return_n_iter,
+        verbose=verbose,
+    )
