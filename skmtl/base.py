@@ -1,8 +1,8 @@
 """Mixins shared by skmtl estimators: tags, scoring, linear prediction."""
 
 import numpy as np
-from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
@@ -12,6 +12,7 @@ from ._ops import task_dot
 __all__ = [
     "MultiTaskMixin",
     "MultiTaskRegressorMixin",
+    "MultiTaskClassifierMixin",
     "LinearMultiTaskMixin",
     "multitask_r2_score",
 ]
@@ -56,6 +57,31 @@ class MultiTaskRegressorMixin(RegressorMixin):
         2-D ``y`` are treated as missing and skipped.
         """
         return multitask_r2_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+class MultiTaskClassifierMixin(ClassifierMixin):
+    """``ClassifierMixin`` whose ``score`` is the accuracy over observed entries."""
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)``.
+
+        Over all rows in the stacked layout. In the shared layout (2-D ``y``) over
+        all observed entries (NaN targets count as missing), i.e. the mean of the
+        per-task accuracies when every entry is observed; ``sample_weight`` weighs
+        the rows.
+        """
+        y = np.asarray(y)
+        y_pred = np.asarray(self.predict(X))
+        if y.ndim == 1:
+            return accuracy_score(y, y_pred, sample_weight=sample_weight)
+        observed = (
+            ~np.isnan(y) if y.dtype.kind == "f" else np.ones(y.shape, dtype=bool)
+        )
+        sw = np.ones(y.shape[0]) if sample_weight is None else sample_weight
+        sw = np.broadcast_to(np.asarray(sw, dtype=float)[:, None], y.shape)
+        return accuracy_score(
+            y[observed], y_pred[observed], sample_weight=sw[observed]
+        )
 
 
 class LinearMultiTaskMixin:
