@@ -163,7 +163,7 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
             None,
         ],
         "coef0": [Interval(Real, None, None, closed="neither")],
-        "mu": [Interval(Real, 0, None, closed="neither")],
+        "mu": [Interval(Real, 0, None, closed="right")],
         "task_similarity": ["array-like", "sparse matrix", None],
         "solver": [StrOptions({"auto", "kernel", "linear", "nystroem"})],
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -182,9 +182,16 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
         )
         rows, task, y_fit, sw = data.stacked_rows()
         Xfit = _take(data.X, rows)
-        n = Xfit.shape[0]
         self.task_similarity_ = self._task_similarity(data.n_tasks)
         self._kernel_params = self._resolve_kernel_params(Xfit)
+        if sample_weight is not None and not np.all(sw > 0):
+            # rows of zero weight do not change the solution; drop them (libsvm
+            # drops them too, and SVC(kernel="precomputed") then mis-indexes its
+            # support vectors: scikit-learn 1.9 predicts wrongly)
+            keep = np.flatnonzero(sw > 0)
+            rows = keep if rows is None else rows[keep]
+            Xfit, task, y_fit, sw = Xfit[keep], task[keep], y_fit[keep], sw[keep]
+        n = Xfit.shape[0]
         self.solver_ = self._select_solver(n)
         self._unseen_similarity = self._shared_similarity()
         if self.solver_ == "kernel":
@@ -324,7 +331,11 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
 
     def _extended_factor(self):
         F = self._task_factor
-        f_new = np.linalg.lstsq(F, self._unseen_similarity, rcond=None)[0]
+        if self.task_similarity is None:  # mu form: the shared block only
+            f_new = np.zeros(F.shape[1])
+            f_new[0] = 0.0 if np.isinf(self.mu) else 1.0 / np.sqrt(self.mu)
+        else:  # any solution of F f = b gives the same predictions (w in F's rows)
+            f_new = np.linalg.lstsq(F, self._unseen_similarity, rcond=None)[0]
         return np.vstack([F, f_new])
 
     def _design_blocks(self, X, ref_X=None, ref_task=None):

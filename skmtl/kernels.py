@@ -161,7 +161,7 @@ def multitask_kernel(
 @validate_params(
     {
         "n_tasks": [Interval(Integral, 1, None, closed="left")],
-        "mu": [Interval(Real, 0, None, closed="neither")],
+        "mu": [Interval(Real, 0, None, closed="right")],
     },
     prefer_skip_nested_validation=True,
 )
