@@ -4,6 +4,7 @@ import warnings
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.base import _fit_context
 from sklearn.linear_model import Ridge
@@ -17,6 +18,8 @@ __all__ = ["MultiTaskKernelRidge"]
 
 # explicit paths: a direct (Cholesky) ridge solve up to this min(n_rows, n_features)
 _DIRECT_MAX = 4096
+# mu form: solve by task blocks when the base features are at most this wide
+_BLOCK_MAX_FEATURES = 2048
 
 
 def _solve_dual(K, y, alpha, sample_weight):
@@ -76,8 +79,9 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         Defaults as ``KernelRidge``: ``degree=3``, ``gamma=None``, ``coef0=1``.
     %(task_params)s
     tol : float > 0, default=1e-6
-        Explicit paths with more than 4,096 rows and features: tolerance of the
-        iterative ridge solver (``lsqr``); smaller problems are solved directly.
+        Tolerance of the iterative ridge solver (``lsqr``), used only on the
+        explicit paths with more than 4,096 rows and explicit features when the
+        block solver does not apply (see ``solver_detail_``).
     %(solver_params)s
     %(common_params)s
 
@@ -90,8 +94,15 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         excluded; the shared layout's rows tiled task by task).
     fit_tasks_ : ndarray of shape (n_rows,)
         Kernel path: task label of each training row.
-    estimator_ : Ridge
-        Explicit paths: the ridge regression fitted on the explicit features.
+    primal_coef_ : ndarray of shape (n_explicit_features,)
+        Explicit paths: the ridge weights on the explicit features
+        ``F[t] (x) psi(x)``.
+    solver_detail_ : {"mu-block", "cholesky", "lsqr"}
+        Explicit paths: how the ridge problem was solved. "mu-block" (``mu``
+        form, ``alpha > 0``, at most 2,048 base features): exactly, by
+        eliminating the task blocks (``n_tasks`` solves of size ``d``);
+        "cholesky": scikit-learn's ``Ridge`` direct solve (at most 4,096 rows or
+        features); "lsqr": its iterative solver with ``tol``.
     coef_ : ndarray of shape (n_tasks, n_features)
         ``kernel="linear"`` only (kernel and linear paths): per-task weights,
         ``predict`` is ``x @ coef_[t]``.
@@ -183,16 +194,64 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
             if self.kernel == "linear":
                 self.coef_ = self._linear_coef(None, self.dual_coef_, **self._ref)
             return self
-        n, p = design.matrix.shape
-        self.estimator_ = Ridge(
-            alpha=self.alpha,
-            fit_intercept=False,
-            solver="cholesky" if min(n, p) <= _DIRECT_MAX else "lsqr",
-            tol=self.tol,
-        ).fit(design.matrix, design.y, sample_weight=sw)
+        if self._use_block_solver(design):
+            self.solver_detail_ = "mu-block"
+            self.primal_coef_ = self._solve_mu_blocks(design, sw)
+        else:
+            n, p = design.matrix.shape
+            direct = min(n, p) <= _DIRECT_MAX
+            self.solver_detail_ = "cholesky" if direct else "lsqr"
+            ridge = Ridge(
+                alpha=self.alpha,
+                fit_intercept=False,
+                solver=self.solver_detail_,
+                tol=self.tol,
+            ).fit(design.matrix, design.y, sample_weight=sw)
+            self.primal_coef_ = ridge.coef_
         if self.solver_ == "linear":
-            self.coef_ = self._linear_coef(self.estimator_.coef_)
+            self.coef_ = self._linear_coef(self.primal_coef_)
         return self
+
+    def _use_block_solver(self, design):
+        psi_width = design.matrix.shape[1] // self._task_factor.shape[1]
+        return (
+            self.task_similarity is None
+            and np.isfinite(self.mu)
+            and self.alpha > 0
+            and psi_width <= _BLOCK_MAX_FEATURES
+        )
+
+    def _solve_mu_blocks(self, design, sw):
+        """Exact ridge on ``phi = [a psi, e_t (x) psi]`` (``a = mu^-1/2``) by blocks.
+
+        With ``G_t = Psi_t^T S_t Psi_t``, ``g_t = Psi_t^T S_t y_t`` the normal
+        equations are an arrowhead system; eliminating the task blocks ``v_t =
+        (G_t + alpha I)^{-1} (g_t - a G_t u)`` leaves, for the shared block ``u``,
+        ``(I + a^2 sum_t G_t (G_t + alpha I)^{-1}) u = a sum_t (G_t + alpha
+        I)^{-1} g_t``: ``n_tasks`` solves of size ``d`` instead of one of size
+        ``(n_tasks + 1) d``.
+        """
+        psi = self._base_features(design.X)
+        psi = psi.toarray() if sp.issparse(psi) else np.asarray(psi)
+        w = np.ones(len(design.y)) if sw is None else sw
+        n_tasks, d = self.n_tasks_, psi.shape[1]
+        a = 1.0 / np.sqrt(self.mu)
+        order = np.argsort(design.task, kind="stable")
+        bounds = np.cumsum(np.bincount(design.task, minlength=n_tasks))[:-1]
+        lhs, rhs = np.eye(d), np.zeros(d)
+        solves = []
+        for rows in np.split(order, bounds):
+            P, wy = psi[rows], w[rows] * design.y[rows]
+            G = P.T @ (P * w[rows, None])
+            g = P.T @ wy
+            factor = linalg.cho_factor(G + self.alpha * np.eye(d))
+            inv_g = linalg.cho_solve(factor, g)
+            lhs += a * a * linalg.cho_solve(factor, G).T  # G (G + aI)^-1
+            rhs += a * inv_g
+            solves.append((factor, G, g))
+        u = linalg.solve(lhs, rhs)
+        v = [linalg.cho_solve(f, g - a * (G @ u)) for f, G, g in solves]
+        return np.concatenate([u] + v)
 
     def predict(self, X):
         """Prediction of each row by its task's function.
@@ -205,4 +264,4 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         check_is_fitted(self)
         if self.solver_ == "kernel":
             return self._collect(X, lambda K: K @ self.dual_coef_, **self._ref)
-        return self._collect(X, self.estimator_.predict)
+        return self._collect(X, lambda Phi: Phi @ self.primal_coef_)

@@ -101,15 +101,29 @@ def test_linear_path_equals_kernel_path(similarity):
     assert_allclose(lin.coef_, k.coef_, rtol=1e-8, atol=1e-12)
 
 
-def test_iterative_ridge_path(monkeypatch):
+def test_explicit_ridge_solvers_agree_with_kernel_path(monkeypatch):
     X, y = _data()
-    exact = MultiTaskKernelRidge(alpha=0.4, solver="linear", task_column=0).fit(X, y)
+    kernel = MultiTaskKernelRidge(alpha=0.4, solver="kernel", task_column=0).fit(X, y)
+    blocks = MultiTaskKernelRidge(alpha=0.4, solver="linear", task_column=0)
+    assert blocks.fit(X, y).solver_detail_ == "mu-block"
+    monkeypatch.setattr(kr_module, "_BLOCK_MAX_FEATURES", 0)
+    chol = MultiTaskKernelRidge(alpha=0.4, solver="linear", task_column=0)
+    assert chol.fit(X, y).solver_detail_ == "cholesky"
     monkeypatch.setattr(kr_module, "_DIRECT_MAX", 2)
     lsqr = MultiTaskKernelRidge(
         alpha=0.4, solver="linear", tol=1e-10, task_column=0
     ).fit(X, y)
-    assert lsqr.estimator_.solver == "lsqr"
-    assert_allclose(lsqr.predict(X), exact.predict(X), rtol=1e-6)
+    assert lsqr.solver_detail_ == "lsqr"
+    for model in (blocks, chol):
+        assert_allclose(model.predict(X), kernel.predict(X), rtol=1e-8)
+    assert_allclose(lsqr.predict(X), kernel.predict(X), rtol=1e-6)
+    monkeypatch.undo()
+    sw = np.random.RandomState(0).uniform(0.0, 3.0, len(y))
+    kw = dict(alpha=0.4, mu=3.0, task_column=0)
+    weighted = MultiTaskKernelRidge(solver="linear", **kw).fit(X, y, sample_weight=sw)
+    assert weighted.solver_detail_ == "mu-block"
+    ref = MultiTaskKernelRidge(solver="kernel", **kw).fit(X, y, sample_weight=sw)
+    assert_allclose(weighted.predict(X), ref.predict(X), rtol=1e-8)
 
 
 def test_nystroem_with_every_row_as_landmark_is_exact():

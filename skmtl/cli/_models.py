@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.preprocessing import StandardScaler
 
 from ..baselines import IndependentTaskEstimator, PooledTaskEstimator
+from ..kernel_ridge import MultiTaskKernelRidge
+from ..svm import MultiTaskSVC, MultiTaskSVR
 
 ALPHAS = np.logspace(-3, 4, 15)
 
@@ -22,6 +26,20 @@ class ModelSpec:
     kinds: tuple
     description: str
     default: bool = True
+
+
+def _centred(regressor):
+    """The kernel models have no (ridge) or one shared (SVR) intercept: centre and
+    scale the target."""
+    return TransformedTargetRegressor(regressor, transformer=StandardScaler())
+
+
+def _kernel_svm(tc, kind):
+    if kind == "regression":
+        return _centred(
+            MultiTaskSVR(C=0.1, kernel="linear", task_column=tc, random_state=0)
+        )
+    return MultiTaskSVC(kernel="rbf", task_column=tc, random_state=0)
 
 
 def _base(kind):
@@ -47,6 +65,19 @@ MODELS = {
         ),
         ("regression", "classification"),
         "pooled model plus one-hot task indicators (a shrunken intercept per task)",
+    ),
+    "mtl_kernel_ridge": ModelSpec(
+        lambda tc, kind: _centred(
+            MultiTaskKernelRidge(alpha=100.0, mu=1.0, task_column=tc)
+        ),
+        ("regression",),
+        "shared-kernel ridge, w_t = w_0 + v_t (Evgeniou & Pontil), linear kernel",
+    ),
+    "mtl_svm": ModelSpec(
+        _kernel_svm,
+        ("regression", "classification"),
+        "shared-kernel SVM, mu=1 (linear SVR / rbf SVC; kernel, linear or "
+        "Nystroem path by size)",
     ),
 }
 
