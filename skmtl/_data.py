@@ -126,6 +126,26 @@ class TaskData:
             return sw @ self.mask
         return np.bincount(self.task, weights=sw, minlength=self.n_tasks)
 
+    def stacked_rows(self):
+        """The training set as stacked rows, whatever the layout.
+
+        Returns
+        -------
+        rows : ndarray of int or None
+            Row of ``X`` behind each stacked row (``None``: the rows of ``X`` as
+            they are, in the stacked and single layouts). In the shared layout
+            ``X``'s rows are tiled task by task, keeping observed targets only.
+        task : ndarray of int of shape (n_stacked,)
+        y : ndarray of shape (n_stacked,)
+        sample_weight : ndarray of shape (n_stacked,)
+        """
+        if self.layout != "shared":
+            return None, self.task, self.y, self.sample_weight
+        groups = self.task_indices()
+        rows = np.concatenate(groups)
+        task = np.repeat(np.arange(self.n_tasks), [len(g) for g in groups])
+        return rows, task, self.y[rows, task], self.sample_weight[rows]
+
     def task_subset(self, t):
         """``(X_t, y_t, sample_weight_t)`` for task code ``t``."""
         rows = self.task_indices()[t]
@@ -268,8 +288,12 @@ def encode_task_labels(labels):
     return tasks, codes.astype(np.intp)
 
 
-def encode_known_tasks(labels, tasks):
-    """Codes of ``labels`` in the fitted ``tasks``; ValueError naming unknown ones."""
+def encode_known_tasks(labels, tasks, *, allow_unseen=False):
+    """Codes of ``labels`` in the fitted ``tasks``; ValueError naming unknown ones.
+
+    With ``allow_unseen=True`` a label not in ``tasks`` gets the code ``-1`` instead
+    (for estimators that document a fallback for new tasks).
+    """
     labels = _normalise_labels(labels)
     known = np.asarray(tasks)
     if labels.size == 0:
@@ -284,7 +308,7 @@ def encode_known_tasks(labels, tasks):
     else:
         codes = np.minimum(np.searchsorted(known, labels), len(known) - 1)
         codes[known[codes] != labels] = -1
-    if np.all(codes >= 0):
+    if allow_unseen or np.all(codes >= 0):
         return codes.astype(np.intp)
     unknown = list(dict.fromkeys(labels[codes < 0].tolist()))
     shown = ", ".join(repr(v) for v in unknown[:_MAX_LABELS_IN_MESSAGE])
@@ -552,8 +576,20 @@ def validate_predict_data(
     dtype=(np.float64, np.float32),
     accept_sparse=("csr", "csc"),
     ensure_all_finite=True,
+    allow_unseen=False,
 ):
     """Validate prediction data against what ``fit`` saw.
+
+    Parameters
+    ----------
+    estimator : fitted estimator (``validate_fit_data`` was called in its ``fit``)
+    X : the argument of ``predict``
+    dtype, accept_sparse, ensure_all_finite : passed to
+        :func:`sklearn.utils.check_array` for the features.
+    allow_unseen : bool, default=False
+        Stacked layout: give rows whose task label was not seen in ``fit`` the code
+        ``-1`` instead of raising (for estimators with a documented fallback such
+        as ``unseen_task="shared"``).
 
     Returns
     -------
@@ -561,7 +597,8 @@ def validate_predict_data(
         Features only (task column removed).
     task : ndarray of int or None
         Task code of each row in the stacked layout (a ValueError names labels unseen
-        in fit); zeros in the single layout; ``None`` in the shared layout.
+        in fit, or they get ``-1`` with ``allow_unseen``); zeros in the single
+        layout; ``None`` in the shared layout.
     """
     labels, Xf = _split_and_check(
         estimator,
@@ -573,7 +610,7 @@ def validate_predict_data(
         ensure_all_finite=ensure_all_finite,
     )
     if estimator._layout == "stacked":
-        task = encode_known_tasks(labels, estimator.tasks_)
+        task = encode_known_tasks(labels, estimator.tasks_, allow_unseen=allow_unseen)
     elif estimator._layout == "single":
         task = np.zeros(Xf.shape[0], dtype=np.intp)
     else:

@@ -115,15 +115,8 @@ class PooledTaskEstimator(_BaselineBase):
         self : object
         """
         data = self._validate_fit(X, y, sample_weight)
-        if data.layout == "shared":
-            groups = data.task_indices()
-            rows = np.concatenate(groups)
-            task = np.repeat(np.arange(data.n_tasks), [len(g) for g in groups])
-            Xp = data.X[rows]
-            yp = data.y[rows, task]
-            sw = data.sample_weight[rows]
-        else:
-            Xp, yp, task, sw = data.X, data.y, data.task, data.sample_weight
+        rows, task, yp, sw = data.stacked_rows()
+        Xp = data.X if rows is None else data.X[rows]
         self.estimator_ = fit_estimator(
             clone(self.estimator),
             self._design(Xp, task),

@@ -14,12 +14,14 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.preprocessing import StandardScaler
 
 from ..baselines import IndependentTaskEstimator, PooledTaskEstimator
+from ..kernel_ridge import MultiTaskKernelRidge
 from ..linear_model import (
     MultiTaskElasticNetCV,
     MultiTaskLassoCV,
     MultiTaskLogisticLasso,
 )
 from ..neural_network import MultiTaskMLPClassifier, MultiTaskMLPRegressor
+from ..svm import MultiTaskSVC, MultiTaskSVR
 
 ALPHAS = np.logspace(-3, 4, 15)
 
@@ -30,6 +32,20 @@ class ModelSpec:
     kinds: tuple
     description: str
     default: bool = True
+
+
+def _centred(regressor):
+    """The kernel models have no (ridge) or one shared (SVR) intercept: centre and
+    scale the target."""
+    return TransformedTargetRegressor(regressor, transformer=StandardScaler())
+
+
+def _kernel_svm(tc, kind):
+    if kind == "regression":
+        return _centred(
+            MultiTaskSVR(C=0.1, kernel="linear", task_column=tc, random_state=0)
+        )
+    return MultiTaskSVC(kernel="rbf", task_column=tc, random_state=0)
 
 
 def _base(kind):
@@ -98,6 +114,19 @@ MODELS = {
         ("classification",),
         "per-task logistic regressions with features selected jointly (L2,1, "
         "alpha=0.01 on standardised features)",
+    ),
+    "mtl_kernel_ridge": ModelSpec(
+        lambda tc, kind: _centred(
+            MultiTaskKernelRidge(alpha=100.0, mu=1.0, task_column=tc)
+        ),
+        ("regression",),
+        "shared-kernel ridge, w_t = w_0 + v_t (Evgeniou & Pontil), linear kernel",
+    ),
+    "mtl_svm": ModelSpec(
+        _kernel_svm,
+        ("regression", "classification"),
+        "shared-kernel SVM, mu=1 (linear SVR / rbf SVC; kernel, linear or "
+        "Nystroem path by size)",
     ),
 }
 
