@@ -4,13 +4,12 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
-from sklearn.metrics import accuracy_score
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
 from .._data import validate_fit_data, validate_predict_data
-from ..base import multitask_r2_score
+from ..base import multitask_accuracy_score, multitask_r2_score
 
 TASK_COLUMN_CONSTRAINT = [Integral, str, None]
 
@@ -64,17 +63,12 @@ class _BaselineBase(MetaEstimatorMixin, BaseEstimator):
     def score(self, X, y, sample_weight=None):
         """Accuracy (classifiers) or R^2 (regressors) of ``predict(X)``.
 
-        Over all rows in the stacked layout; averaged uniformly over tasks in the
-        shared layout, where NaN targets count as missing.
+        Over all rows in the stacked layout. In the shared layout R^2 is averaged
+        uniformly over tasks and accuracy is taken over the observed entries; NaN
+        targets count as missing.
         """
-        y_pred = self.predict(X)
-        if is_classifier(self):
-            return accuracy_score(
-                np.asarray(y).ravel(),
-                np.asarray(y_pred).ravel(),
-                sample_weight=None if np.ndim(y) > 1 else sample_weight,
-            )
-        return multitask_r2_score(y, y_pred, sample_weight=sample_weight)
+        score = multitask_accuracy_score if is_classifier(self) else multitask_r2_score
+        return score(y, self.predict(X), sample_weight=sample_weight)
 
 
 def fit_estimator(estimator, X, y, sample_weight, label):
