@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
-from skmtl.linear_model import MultiTaskLasso
+from skmtl.linear_model import (
+    MultiTaskLasso,
+    TraceNormLogisticRegression,
+    TraceNormRegression,
+)
 
 
 @dataclass
@@ -38,6 +42,13 @@ ENTRIES = {
     ),
     # ---- skmtl.linear_model
     "MultiTaskLasso": Entry([MultiTaskLasso(alpha=0.01, tol=1e-10)], rtol=1e-6),
+    "TraceNormRegression": Entry(
+        [TraceNormRegression(alpha=0.01, tol=1e-10, max_iter=5000)], rtol=1e-6
+    ),
+    "TraceNormLogisticRegression": Entry(
+        [TraceNormLogisticRegression(alpha=0.01, tol=1e-10, max_iter=5000)],
+        rtol=1e-6,
+    ),
 }
 
 

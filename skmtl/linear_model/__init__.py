@@ -1,5 +1,6 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
+from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
 from ._sparse import MultiTaskLasso
 
-__all__ = ["MultiTaskLasso"]
+__all__ = ["MultiTaskLasso", "TraceNormLogisticRegression", "TraceNormRegression"]

@@ -9,12 +9,14 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval
 
 from .._data import validate_fit_data
-from .._optim.datafits import Quadratic
+from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.prox_grad import fista
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
@@ -126,3 +128,122 @@ class _PenalizedMultiTaskRegressor(MultiTaskRegressorMixin, _PenalizedMultiTaskL
             ``(n_samples, n_tasks)`` in the shared layout.
         """
         return self._decision_function(X)
+
+
+def encode_binary_targets(data):
+    """Labels of a binary multi-task problem -> ``(classes, Y01)``.
+
+    Every task is a binary problem over the same two labels (any type: ints,
+    strings, floats), found among the observed targets of all tasks. ``Y01`` is 1
+    where the label is ``classes[1]`` (0 at missing shared-layout entries, whose
+    loss weight is 0 anyway).
+    """
+    y = data.y
+    observed = y if data.mask is None else y[data.mask]
+    classes = np.unique(np.asarray(observed).ravel())
+    if classes.size < 2:
+        raise ValueError(
+            "This classifier needs samples of 2 classes; got one class "
+            f"{classes.tolist()!r} only."
+        )
+    if classes.size > 2:
+        shown = classes.tolist()[:10]
+        raise ValueError(
+            "Only binary classification is supported. Each task must be a binary "
+            f"problem; got {classes.size} classes "
+            f"{shown}. Use one-vs-rest (sklearn.multiclass) for more classes."
+        )
+    Y01 = (y == classes[1]).astype(data.X.dtype)
+    if data.mask is not None:
+        Y01 = Y01 * data.mask
+    return classes, Y01
+
+
+class _PenalizedMultiTaskClassifier(ClassifierMixin, _PenalizedMultiTaskLinear):
+    """Per-task binary logistic models: mean logistic loss of each task + penalty.
+
+    ``classes_`` holds the two labels shared by every task; ``decision_function``
+    is the linear output (positive means ``classes_[1]``).
+    """
+
+    _datafit = Logistic
+    _classification = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def _targets(self, data):
+        self.classes_, Y01 = encode_binary_targets(data)
+        return Y01
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            With ``task_column`` set, the column holding each row's task label.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Binary labels (two distinct values over all tasks). 2-D
+            (``task_column=None``): one column per task; NaN in a float ``y``
+            marks a missing label.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight)
+
+    def decision_function(self, X):
+        """Linear score of each row under its task's weights.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Positive scores predict ``classes_[1]``.
+        """
+        return self._decision_function(X)
+
+    def predict(self, X):
+        """Predicted label of each row (``(n_samples, n_tasks)`` in the shared
+        layout)."""
+        scores = self.decision_function(X)
+        return self.classes_[(scores > 0).astype(np.intp)]
+
+    def predict_proba(self, X):
+        """Class probabilities under each row's task model.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
+            Stacked and single layouts: columns follow ``classes_``. Shared
+            layout: the probability of ``classes_[1]`` for every task (the
+            multilabel convention of scikit-learn).
+        """
+        p1 = expit(self.decision_function(X))
+        if p1.ndim == 1:
+            return np.column_stack([1 - p1, p1])
+        return p1
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy; in the shared layout averaged over tasks, NaN labels skipped."""
+        y_pred = self.predict(X)
+        y = np.asarray(y)
+        if y.ndim == 1 or y_pred.ndim == 1:
+            return accuracy_score(y, y_pred, sample_weight=sample_weight)
+        scores = []
+        for t in range(y.shape[1]):
+            obs = np.ones(len(y), dtype=bool)
+            if y.dtype.kind == "f":
+                obs = ~np.isnan(y[:, t])
+            sw = None if sample_weight is None else np.asarray(sample_weight)[obs]
+            scores.append(accuracy_score(y[obs, t], y_pred[obs, t], sample_weight=sw))
+        return float(np.mean(scores))
