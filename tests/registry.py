@@ -14,7 +14,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
 from skmtl.linear_model import (
+    ClusteredMultiTaskRegression,
+    GraphRegularizedMultiTaskRegression,
     MultiTaskLasso,
+    ReducedRankRegression,
     TraceNormLogisticRegression,
     TraceNormRegression,
 )
@@ -47,6 +50,20 @@ ENTRIES = {
     ),
     "TraceNormLogisticRegression": Entry(
         [TraceNormLogisticRegression(alpha=0.01, tol=1e-10, max_iter=5000)],
+        rtol=1e-6,
+    ),
+    "ReducedRankRegression": Entry(
+        [ReducedRankRegression(rank=1, tol=1e-12, max_iter=5000)], rtol=1e-6
+    ),
+    "ClusteredMultiTaskRegression": Entry(
+        [ClusteredMultiTaskRegression(n_clusters=1, alpha=0.1, beta=0.01, tol=1e-12)],
+        rtol=1e-6,
+    ),
+    "GraphRegularizedMultiTaskRegression": Entry(
+        [
+            GraphRegularizedMultiTaskRegression(alpha=0.1, tol=1e-12),
+            GraphRegularizedMultiTaskRegression(alpha=0.01, l1_ratio=0.5, tol=1e-12),
+        ],
         rtol=1e-6,
     ),
 }

@@ -1,6 +1,21 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
-from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
+from ._low_rank import (
+    ReducedRankRegression,
+    TraceNormLogisticRegression,
+    TraceNormRegression,
+)
 from ._sparse import MultiTaskLasso
+from ._structured import (
+    ClusteredMultiTaskRegression,
+    GraphRegularizedMultiTaskRegression,
+)
 
-__all__ = ["MultiTaskLasso", "TraceNormLogisticRegression", "TraceNormRegression"]
+__all__ = [
+    "ClusteredMultiTaskRegression",
+    "GraphRegularizedMultiTaskRegression",
+    "MultiTaskLasso",
+    "ReducedRankRegression",
+    "TraceNormLogisticRegression",
+    "TraceNormRegression",
+]

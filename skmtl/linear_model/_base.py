@@ -85,11 +85,13 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
         else:
             self.intercept_ = np.zeros(data.n_tasks, dtype=data.X.dtype)
         self.n_iter_ = result.n_iter
-        self.dual_gap_ = result.gap
+        criterion = getattr(result, "criterion", "duality gap")
+        if criterion == "duality gap":
+            self.dual_gap_ = result.gap
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
-                f"iterations: duality gap {result.gap:.3e}. Increase max_iter, or "
+                f"iterations: {criterion} {result.gap:.3e}. Increase max_iter, or "
                 "relax tol.",
                 ConvergenceWarning,
                 stacklevel=3,
