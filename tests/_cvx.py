@@ -81,7 +81,6 @@ def clustered(alpha, beta, k):
 
 
 def graph(alpha, l1_ratio, A):
-    T = A.shape[0]
     L = np.diag(A.sum(1)) - A
     lam, Q = np.linalg.eigh(L)
     B = (Q * np.sqrt(np.maximum(lam, 0))) @ Q.T

@@ -204,7 +204,7 @@ class GraphDesign:
 
     def lipschitz(self):
         """Bound on the Lipschitz constant of ``W -> A*(omega A W) + 2c L W``."""
-        data = float(np.max(self.base.task_lipschitz(), initial=0.0))
+        data = float(np.max(self.base.task_lipschitz_direct(), initial=0.0))
         return data + self.graph_lipschitz
 
 

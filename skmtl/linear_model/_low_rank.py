@@ -16,7 +16,7 @@ from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.penalties import TraceNorm
-from .._optim.prox_grad import null_scale
+from .._optim.prox_grad import fista, null_scale
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import fill
 
@@ -27,7 +27,25 @@ __all__ = [
 ]
 
 
-class _TraceNormMixin:
+class _DirectLipschitzMixin:
+    """FISTA with the step from exact per-task Lipschitz constants."""
+
+    def _solve(self, design, datafit, penalty, W0, b0):
+        lips = design.task_lipschitz_direct(intercept=b0 is not None)
+        return fista(
+            design,
+            datafit,
+            penalty,
+            W0,
+            b0,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            lipschitz=datafit.curvature * float(np.max(lips, initial=0.0)),
+            verbose=self.verbose,
+        )
+
+
+class _TraceNormMixin(_DirectLipschitzMixin):
     _parameter_constraints = {
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],

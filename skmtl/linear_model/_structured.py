@@ -14,11 +14,12 @@ from .._optim.prox_grad import SolverResult, fista
 from .._optim.structured import ClusteredPenalty, GraphDesign
 from ._base import _PenalizedMultiTaskRegressor
 from ._docs import LOSS, fill
+from ._low_rank import _DirectLipschitzMixin
 
 __all__ = ["ClusteredMultiTaskRegression", "GraphRegularizedMultiTaskRegression"]
 
 
-class ClusteredMultiTaskRegression(_PenalizedMultiTaskRegressor):
+class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskRegressor):
     r"""Clustered multi-task regression (convex relaxation; MALSAR ``Least_CMTL``).
 
     Tasks are assumed to form ``n_clusters`` groups whose weight vectors are close
