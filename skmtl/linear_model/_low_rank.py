@@ -270,10 +270,31 @@ class _AlternatingRRR:
         loss = Quadratic().value(d.forward(W), d.Y, d.omega)
         return loss + 0.5 * self.alpha * float(np.sum(W * W))
 
+    def forward(self, U, V):
+        """``A(V U^T)`` through ``X U`` (``n x k``): never a ``T x d`` array."""
+        d = self.d
+        Z = np.asarray(d.X @ U)
+        if d.shared:
+            F = Z @ V.T
+        else:
+            F = np.einsum("ik,ik->i", Z, V[d.task])
+        if d.center:
+            F = F - d.per_row(np.einsum("tk,tk->t", d.X_mean @ U, V))
+        return F
+
+    def adjoint_v(self, G, V):
+        """``A*(G)^T V`` (``d x k``) without forming ``A*(G)``."""
+        d = self.d
+        GV = G @ V if d.shared else G[:, None] * V[d.task]
+        out = np.asarray(d.X.T @ GV)
+        if d.center:
+            out = out - d.X_mean.T @ (d.task_sum(G)[:, None] * V)
+        return out
+
     def grad_u(self, U, V):
         d = self.d
-        Res = d.omega * (d.forward(V @ U.T) - d.Y)
-        return d.adjoint(Res).T @ V + self.alpha * U @ (V.T @ V)
+        Res = d.omega * (self.forward(U, V) - d.Y)
+        return self.adjoint_v(Res, V) + self.alpha * U @ (V.T @ V)
 
     def u_step(self, U, V, grad_norm):
         """CG on ``U`` for fixed ``V`` from ``U``, reducing the gradient tenfold."""
@@ -281,9 +302,8 @@ class _AlternatingRRR:
         VtV = V.T @ V
 
         def matvec(Uc):
-            return d.adjoint(d.omega * d.forward(V @ Uc.T)).T @ V + self.alpha * (
-                Uc @ VtV
-            )
+            F = d.omega * self.forward(Uc, V)
+            return self.adjoint_v(F, V) + self.alpha * (Uc @ VtV)
 
         diag = self.curv.T @ (V * V) + self.alpha * np.sum(V * V, axis=0)
         diag = np.where(diag > 0, diag, 1.0)
