@@ -40,10 +40,6 @@ def _shared_missing(T=4, d=4, n=40, seed=1):
     return X, Y
 
 
-def _objective(tasks, W, b, alpha, kind="squared"):
-    return loss_value(tasks, W, b, kind) + alpha * np.linalg.svd(W, compute_uv=False).sum()
-
-
 def _check_against_cvxpy(est, tasks, d, pen_value, penalty, kind="squared"):
     Wc, bc, _ = solve(tasks, d, penalty, fit_intercept=est.fit_intercept, kind=kind)
     ours = loss_value(tasks, est.coef_, est.intercept_, kind) + pen_value(est.coef_)

@@ -163,7 +163,8 @@ def test_graph_stacked_matches_cvxpy(l1_ratio, adjacency):
     L = np.diag(A.sum(1)) - A
 
     def pen_value(W):
-        return 0.3 * ((1 - l1_ratio) * np.trace(W.T @ L @ W) + l1_ratio * np.abs(W).sum())
+        smooth = (1 - l1_ratio) * np.trace(W.T @ L @ W)
+        return 0.3 * (smooth + l1_ratio * np.abs(W).sum())
 
     _compare(est, task_lists(X, y, task, sw), 4, pen_value, graph(0.3, l1_ratio, A))
     if l1_ratio:
