@@ -19,7 +19,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from .._ops import task_dot, task_scatter
+from .._ops import task_dot, task_indicator, task_scatter
 
 __all__ = ["MultiTaskDesign"]
 
@@ -80,7 +80,18 @@ class MultiTaskDesign:
         if self.shared:
             out = G.T @ self.X if not sp.issparse(self.X) else (self.X.T @ G).T
             return np.asarray(out)
-        return task_scatter(self.X, G, self.task, self.n_tasks)
+        if getattr(self, "_indicator", None) is None:
+            # the structure of task_scatter's (T, n) indicator, built once: its
+            # row t holds task t's rows in order, i.e. a stable sort by task
+            S = task_indicator(self.task, self.n_tasks, dtype=self.dtype)
+            order = np.argsort(self.task, kind="stable")
+            self._indicator = (order, S.indices, S.indptr)
+        order, indices, indptr = self._indicator
+        S = sp.csr_matrix(
+            (G[order], indices, indptr), shape=(self.n_tasks, self.X.shape[0])
+        )
+        out = S @ self.X
+        return out.toarray() if sp.issparse(out) else np.asarray(out)
 
     # ------------------------------------------------------------ operator
     def forward(self, W):

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._data import validate_fit_data
 from .._ops import task_scatter
+from .._optim._threads import solver_threads
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
@@ -31,6 +32,10 @@ class _DirectLipschitzMixin:
     """FISTA with the step from exact per-task Lipschitz constants."""
 
     def _solve(self, design, datafit, penalty, W0, b0):
+        with solver_threads(design.n_tasks, design.n_features):
+            return self._fista(design, datafit, penalty, W0, b0)
+
+    def _fista(self, design, datafit, penalty, W0, b0):
         lips = design.task_lipschitz_direct(intercept=b0 is not None)
         return fista(
             design,
@@ -450,8 +455,9 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
             if self.warm_start and hasattr(self, "components_"):
                 if self.components_.shape == (k, data.n_features):
                     U0 = self.components_.T.astype(design.dtype)
-            U0 = solver.init_basis() if U0 is None else U0
-            U, V, n_iter, crit, converged = solver.run(U0)
+            with solver_threads(data.n_tasks, data.n_features):
+                U0 = solver.init_basis() if U0 is None else U0
+                U, V, n_iter, crit, converged = solver.run(U0)
             V, comp = _factor(np.eye(V.shape[0]), V @ U.T) if k else (V, U.T)
             V, comp = V[:, :k], comp[:k]
         self.components_ = comp.astype(design.dtype, copy=False)

@@ -7,6 +7,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval
 
 from .._data import _is_pandas_df
+from .._optim._threads import solver_threads
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.penalties import L1
@@ -282,6 +283,10 @@ default=None
         return L1(self.alpha * self.l1_ratio)
 
     def _solve(self, design, datafit, penalty, W0, b0):
+        with solver_threads(design.n_tasks, design.n_features):
+            return self._solve_graph(design, penalty, W0)
+
+    def _solve_graph(self, design, penalty, W0):
         self.adjacency_ = resolve_task_graph(self.task_graph, self.tasks_)
         graph = GraphDesign(design, self.adjacency_, self.alpha * (1 - self.l1_ratio))
         if self.l1_ratio > 0:
