@@ -56,7 +56,7 @@ def _trace_norm(tc, kind):
         est = TraceNormRegression(task_column=tc)
         return _tuned(est, {"alpha": np.logspace(-1, 2, 4)}, tc, kind)
     est = TraceNormLogisticRegression(task_column=tc)
-    return _tuned(est, {"alpha": np.logspace(-4, 0, 5)}, tc, kind)
+    return _tuned(est, {"alpha": np.logspace(-3, 0, 4)}, tc, kind)
 
 
 MODELS = {
