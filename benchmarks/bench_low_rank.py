@@ -119,6 +119,7 @@ def _solve_isolated(X, y, task, alpha, solver, opts):
         target=_solve_child, args=(child, X, y, task, alpha, solver, opts)
     )
     proc.start()
+    child.close()  # the child's end: a crashed child then shows as EOF at once
     result = None
     if parent.poll(2 * TIME_LIMIT + 60):
         try:
