@@ -10,15 +10,18 @@ the weight matrix is small; large problems keep the default threading.
 
 from contextlib import nullcontext
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["solver_threads"]
 
 SMALL_WEIGHTS = 500_000  # n_tasks * n_features below which one BLAS thread is used
+_CONTROLLER = []  # one controller, created on first use (it scans loaded libraries)
 
 
 def solver_threads(n_tasks, n_features):
     """Context manager limiting BLAS to one thread for small weight matrices."""
-    if n_tasks * n_features <= SMALL_WEIGHTS:
-        return threadpool_limits(limits=1, user_api="blas")
-    return nullcontext()
+    if n_tasks * n_features > SMALL_WEIGHTS:
+        return nullcontext()
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")

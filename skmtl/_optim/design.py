@@ -16,7 +16,6 @@ which removes the unpenalised intercepts exactly; ``intercept(W)`` recovers them
 """
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from .._ops import task_dot, task_indicator, task_scatter
@@ -181,6 +180,7 @@ class MultiTaskDesign:
         if max(sizes, default=0) > max_dim:
             return self.task_lipschitz(intercept=intercept)
         lam = np.empty(len(groups))
+        grams = {}  # Gram size -> (task indices, matrices): one batched eigvalsh
         for t, rows in enumerate(groups):
             Xt = self.X[rows]
             Xt = Xt.toarray() if sp.issparse(Xt) else Xt
@@ -189,8 +189,11 @@ class MultiTaskDesign:
             if intercept:
                 Z = np.column_stack([Z, np.sqrt(om)])
             G = Z @ Z.T if Z.shape[0] <= Z.shape[1] else Z.T @ Z
-            m = G.shape[0]
-            lam[t] = scipy.linalg.eigvalsh(G, subset_by_index=[m - 1, m - 1])[0]
+            idx, mats = grams.setdefault(G.shape[0], ([], []))
+            idx.append(t)
+            mats.append(G)
+        for idx, mats in grams.values():
+            lam[idx] = np.linalg.eigvalsh(np.stack(mats))[:, -1]
         if self.shared:
             lam = np.full(self.n_tasks, lam[0])
         return np.maximum(lam, 0.0) * (1 + 1e-10)
