@@ -274,3 +274,28 @@ def test_graph_design_adjoint_and_cg():
     )
     assert res.converged
     assert_allclose(res.x.ravel(), np.linalg.solve(H, rhs.ravel()), atol=1e-10)
+
+
+@pytest.mark.parametrize("layout", ["stacked", "stacked-sparse", "shared"])
+@pytest.mark.parametrize("intercept", [False, True])
+def test_task_lipschitz_direct_is_exact(layout, intercept):
+    n, d, T = 45, 6, 4
+    X = RNG.standard_normal((n, d))
+    sw = RNG.uniform(0.5, 2, n)
+    if layout == "shared":
+        data = TaskData(X, RNG.standard_normal((n, T)), None, None, sw,
+                        np.arange(T), "shared")
+    else:
+        task = np.arange(n) % T
+        Xd = sp.csr_matrix(X) if layout == "stacked-sparse" else X
+        data = TaskData(Xd, RNG.standard_normal(n), task, None, sw, np.arange(T),
+                        "stacked")
+    design = MultiTaskDesign(data, center=not intercept)
+    lips = design.task_lipschitz_direct(intercept=intercept)
+    for t, rows in enumerate(data.task_indices()):
+        om = design.omega[rows, t] if design.shared else design.omega[rows]
+        Xt = X[rows] - (om @ X[rows] if not intercept else 0)
+        if intercept:
+            Xt = np.column_stack([Xt, np.ones(len(rows))])
+        top = np.linalg.eigvalsh(Xt.T @ (om[:, None] * Xt))[-1]
+        assert top <= lips[t] <= top * (1 + 1e-8)
