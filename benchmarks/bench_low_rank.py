@@ -13,9 +13,12 @@ accuracy* ``(P - P*) / P* <= 1e-6``:
   own time (``solver_stats.solve_time``) and the total with cvxpy's compilation.
   ``ratio`` is the fastest cvxpy *solver-only* time over skmtl's time.
 
-A second table shows how skmtl's time grows with T and with d.
+A second table shows how skmtl's time grows with T and with d. ``--scale`` fits
+every low-rank / structured estimator (default tolerances) on T=500 tasks, d=2,000
+features, 20 rows per task (stacked, dense) and prints time, iterations and the
+peak resident memory of the process.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_low_rank.py [--quick]``.
+Run: ``PYTHONPATH=. python benchmarks/bench_low_rank.py [--quick] [--scale]``.
 """
 
 import argparse
@@ -206,10 +209,54 @@ def growth(Ts, ds, n_t=50):
         print(f"{T:5d} {d:5d} {len(y):7d} {t:9.3f} {iters:6d}", flush=True)
 
 
+def scale(T=500, n_t=20, d=2000):
+    from skmtl.linear_model import (
+        ClusteredMultiTaskRegression,
+        GraphRegularizedMultiTaskRegression,
+        ReducedRankRegression,
+        TraceNormLogisticRegression,
+    )
+
+    X, y = make_multitask_regression(
+        n_tasks=T, n_samples=n_t, n_features=d, structure="low_rank", rank=5,
+        noise=0.5, random_state=0,
+    )
+    labels = (y > np.median(y)).astype(int)
+    models = {
+        "TraceNormRegression(0.05)": TraceNormRegression(alpha=0.05, task_column=0),
+        "TraceNormLogisticRegression(0.01)": TraceNormLogisticRegression(
+            alpha=0.01, task_column=0
+        ),
+        "GraphRegularized(0.1), complete graph": GraphRegularizedMultiTaskRegression(
+            alpha=0.1, task_column=0
+        ),
+        "GraphRegularized(0.1, l1_ratio=0.1)": GraphRegularizedMultiTaskRegression(
+            alpha=0.1, l1_ratio=0.1, task_column=0
+        ),
+        "ClusteredMultiTask(5, 1.0, 0.05)": ClusteredMultiTaskRegression(
+            n_clusters=5, alpha=1.0, beta=0.05, task_column=0
+        ),
+        "ReducedRankRegression(5)": ReducedRankRegression(rank=5, task_column=0),
+    }
+    print(f"\nT={T}, d={d}, n={len(y)} (stacked, dense X: "
+          f"{X.nbytes / 2**30:.2f} GiB)")
+    print(f"{'model':<40} {'time (s)':>9} {'iters':>6} {'peak RSS GiB':>13}")
+    for name, model in models.items():
+        t0 = time.perf_counter()
+        model.fit(X, labels if "Logistic" in name else y)
+        t = time.perf_counter() - t0
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        print(f"{name:<40} {t:9.1f} {model.n_iter_:6d} {rss:13.2f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smallest case only")
+    parser.add_argument("--scale", action="store_true", help="T=500, d=2000 only")
     args = parser.parse_args()
+    if args.scale:
+        scale()
+        return
     configs = [(20, 100, 50)] if args.quick else [
         (20, 100, 50), (20, 100, 500), (200, 50, 200)
     ]
