@@ -224,8 +224,8 @@ def scale(T=500, n_t=20, d=2000):
     labels = (y > np.median(y)).astype(int)
     models = {
         "TraceNormRegression(0.05)": TraceNormRegression(alpha=0.05, task_column=0),
-        "TraceNormLogisticRegression(0.01)": TraceNormLogisticRegression(
-            alpha=0.01, task_column=0
+        "TraceNormLogisticRegression(0.05)": TraceNormLogisticRegression(
+            alpha=0.05, task_column=0
         ),
         "GraphRegularized(0.1), complete graph": GraphRegularizedMultiTaskRegression(
             alpha=0.1, task_column=0
