@@ -22,6 +22,7 @@ setup(
         "scipy>=1.10",
         "scikit-learn>=1.6",
         "joblib>=1.3",
+        "threadpoolctl>=3.1",
         "cvxpy>=1.4",
     ],
     extras_require={

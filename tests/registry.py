@@ -15,13 +15,18 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
 from skmtl.kernel_ridge import MultiTaskKernelRidge
 from skmtl.linear_model import (
+    ClusteredMultiTaskRegression,
     DirtyMultiTaskLasso,
+    GraphRegularizedMultiTaskRegression,
     MultiTaskElasticNet,
     MultiTaskElasticNetCV,
     MultiTaskLasso,
     MultiTaskLassoCV,
     MultiTaskLogisticLasso,
     MultiTaskSparseGroupLasso,
+    ReducedRankRegression,
+    TraceNormLogisticRegression,
+    TraceNormRegression,
 )
 from skmtl.neural_network import MultiTaskMLPClassifier, MultiTaskMLPRegressor
 from skmtl.svm import MultiTaskSVC, MultiTaskSVR
@@ -160,6 +165,27 @@ ENTRIES = {
             MultiTaskKernelRidge(kernel="rbf", mu=0.5),
             MultiTaskKernelRidge(solver="linear", mu=2.0),
         ]
+    ),
+    "TraceNormRegression": Entry(
+        [TraceNormRegression(alpha=0.01, tol=1e-10, max_iter=5000)], rtol=1e-6
+    ),
+    "TraceNormLogisticRegression": Entry(
+        [TraceNormLogisticRegression(alpha=0.01, tol=1e-10, max_iter=5000)],
+        rtol=1e-6,
+    ),
+    "ReducedRankRegression": Entry(
+        [ReducedRankRegression(rank=1, tol=1e-12, max_iter=5000)], rtol=1e-6
+    ),
+    "ClusteredMultiTaskRegression": Entry(
+        [ClusteredMultiTaskRegression(n_clusters=1, alpha=0.1, beta=0.01, tol=1e-12)],
+        rtol=1e-6,
+    ),
+    "GraphRegularizedMultiTaskRegression": Entry(
+        [
+            GraphRegularizedMultiTaskRegression(alpha=0.1, tol=1e-12),
+            GraphRegularizedMultiTaskRegression(alpha=0.01, l1_ratio=0.5, tol=1e-12),
+        ],
+        rtol=1e-6,
     ),
 }
 

@@ -18,7 +18,7 @@ which removes the unpenalised intercepts exactly; ``intercept(W)`` recovers them
 import numpy as np
 import scipy.sparse as sp
 
-from .._ops import task_dot, task_scatter
+from .._ops import task_dot, task_indicator, task_scatter
 
 __all__ = ["MultiTaskDesign"]
 
@@ -35,7 +35,9 @@ class MultiTaskDesign:
 
     def __init__(self, data, center=False):
         self.data = data
-        self.X = data.X
+        # a column slice (task column dropped) is not contiguous: every product
+        # with it would copy it, so make it contiguous once
+        self.X = data.X if sp.issparse(data.X) else np.ascontiguousarray(data.X)
         self.shared = data.layout == "shared"
         self.task = data.task
         self.n_tasks = data.n_tasks
@@ -77,7 +79,18 @@ class MultiTaskDesign:
         if self.shared:
             out = G.T @ self.X if not sp.issparse(self.X) else (self.X.T @ G).T
             return np.asarray(out)
-        return task_scatter(self.X, G, self.task, self.n_tasks)
+        if getattr(self, "_indicator", None) is None:
+            # the structure of task_scatter's (T, n) indicator, built once: its
+            # row t holds task t's rows in order, i.e. a stable sort by task
+            S = task_indicator(self.task, self.n_tasks, dtype=self.dtype)
+            order = np.argsort(self.task, kind="stable")
+            self._indicator = (order, S.indices, S.indptr)
+        order, indices, indptr = self._indicator
+        S = sp.csr_matrix(
+            (G[order], indices, indptr), shape=(self.n_tasks, self.X.shape[0])
+        )
+        out = S @ self.X
+        return out.toarray() if sp.issparse(out) else np.asarray(out)
 
     # ------------------------------------------------------------ operator
     def forward(self, W):
@@ -145,3 +158,42 @@ class MultiTaskDesign:
                 break
             lam = new
         return lam * (1 + 10 * tol)
+
+    def task_lipschitz_direct(self, intercept=False, max_dim=1000):
+        """``task_lipschitz`` computed exactly from each task's small Gram matrix.
+
+        For task ``t`` the top eigenvalue of ``Z_t Z_t^T`` or ``Z_t^T Z_t``
+        (whichever is smaller; ``Z_t = Omega_t^{1/2} (X_t - xbar_t)``, plus a
+        column ``omega^{1/2}`` with ``intercept``), by a partial eigensolver; one
+        computation in a fully observed shared layout. Falls back to the power
+        iteration of :meth:`task_lipschitz` with missing shared targets, or when
+        a task's smaller dimension exceeds ``max_dim``. The loop is over tasks,
+        never over samples.
+        """
+        if self.shared:
+            if self.data.mask is not None:
+                return self.task_lipschitz(intercept=intercept)
+            groups = [np.arange(self.X.shape[0])]
+        else:
+            groups = self.data.task_indices()
+        sizes = [min(len(rows), self.n_features + intercept) for rows in groups]
+        if max(sizes, default=0) > max_dim:
+            return self.task_lipschitz(intercept=intercept)
+        lam = np.empty(len(groups))
+        grams = {}  # Gram size -> (task indices, matrices): one batched eigvalsh
+        for t, rows in enumerate(groups):
+            Xt = self.X[rows]
+            Xt = Xt.toarray() if sp.issparse(Xt) else Xt
+            om = self.omega[rows, 0] if self.shared else self.omega[rows]
+            Z = np.sqrt(om)[:, None] * (Xt - self.X_mean[t] if self.center else Xt)
+            if intercept:
+                Z = np.column_stack([Z, np.sqrt(om)])
+            G = Z @ Z.T if Z.shape[0] <= Z.shape[1] else Z.T @ Z
+            idx, mats = grams.setdefault(G.shape[0], ([], []))
+            idx.append(t)
+            mats.append(G)
+        for idx, mats in grams.values():
+            lam[idx] = np.linalg.eigvalsh(np.stack(mats))[:, -1]
+        if self.shared:
+            lam = np.full(self.n_tasks, lam[0])
+        return np.maximum(lam, 0.0) * (1 + 1e-10)

@@ -11,15 +11,23 @@ from typing import Callable
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from ..baselines import IndependentTaskEstimator, PooledTaskEstimator
 from ..kernel_ridge import MultiTaskKernelRidge
 from ..linear_model import (
+    ClusteredMultiTaskRegression,
+    GraphRegularizedMultiTaskRegression,
     MultiTaskElasticNetCV,
     MultiTaskLassoCV,
     MultiTaskLogisticLasso,
+    ReducedRankRegression,
+    TraceNormLogisticRegression,
+    TraceNormRegression,
 )
+from ..metrics import make_task_scorer
+from ..model_selection import TaskStratifiedKFold
 from ..neural_network import MultiTaskMLPClassifier, MultiTaskMLPRegressor
 from ..svm import MultiTaskSVC, MultiTaskSVR
 
@@ -69,6 +77,25 @@ def _mlp(task_column, kind):
     return TransformedTargetRegressor(
         MultiTaskMLPRegressor(**params), transformer=StandardScaler()
     )
+
+
+def _tuned(estimator, grid, tc, kind):
+    """``GridSearchCV`` over ``grid`` with task-stratified 3-fold CV."""
+    metric = "r2" if kind == "regression" else "accuracy"
+    return GridSearchCV(
+        estimator,
+        grid,
+        cv=TaskStratifiedKFold(3, task_column=tc),
+        scoring=make_task_scorer(metric, task_column=tc),
+    )
+
+
+def _trace_norm(tc, kind):
+    if kind == "regression":
+        est = TraceNormRegression(task_column=tc)
+        return _tuned(est, {"alpha": np.logspace(-1, 2, 4)}, tc, kind)
+    est = TraceNormLogisticRegression(task_column=tc)
+    return _tuned(est, {"alpha": np.logspace(-3, 0, 4)}, tc, kind)
 
 
 MODELS = {
@@ -127,6 +154,44 @@ MODELS = {
         ("regression", "classification"),
         "shared-kernel SVM, mu=1 (linear SVR / rbf SVC; kernel, linear or "
         "Nystroem path by size)",
+    ),
+    "trace_norm": ModelSpec(
+        _trace_norm,
+        ("regression", "classification"),
+        "nuclear-norm penalty: tasks share a low-rank subspace (alpha by 3-fold CV)",
+    ),
+    "reduced_rank": ModelSpec(
+        lambda tc, kind: _tuned(
+            ReducedRankRegression(alpha=1.0, task_column=tc),
+            {"rank": [1, 2, 3, 5]},
+            tc,
+            kind,
+        ),
+        ("regression",),
+        "hard rank-k shared basis W = V U^T (rank by 3-fold CV)",
+        default=False,
+    ),
+    "clustered": ModelSpec(
+        lambda tc, kind: _tuned(
+            ClusteredMultiTaskRegression(n_clusters=3, beta=0.1, task_column=tc),
+            {"alpha": np.logspace(-1, 2, 4)},
+            tc,
+            kind,
+        ),
+        ("regression",),
+        "convex clustered MTL, 3 task clusters (alpha by 3-fold CV)",
+        default=False,
+    ),
+    "graph": ModelSpec(
+        lambda tc, kind: _tuned(
+            GraphRegularizedMultiTaskRegression(task_column=tc),
+            {"alpha": np.logspace(-2, 2, 5)},
+            tc,
+            kind,
+        ),
+        ("regression",),
+        "all task pairs pulled together, sum ||w_s - w_t||^2 (alpha by 3-fold CV)",
+        default=False,
     ),
 }
 

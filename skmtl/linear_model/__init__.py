@@ -1,6 +1,11 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
 from ._cv import MultiTaskElasticNetCV, MultiTaskLassoCV
+from ._low_rank import (
+    ReducedRankRegression,
+    TraceNormLogisticRegression,
+    TraceNormRegression,
+)
 from ._path import alpha_max, multitask_enet_path, multitask_lasso_path
 from ._sparse import (
     DirtyMultiTaskLasso,
@@ -9,15 +14,24 @@ from ._sparse import (
     MultiTaskLogisticLasso,
     MultiTaskSparseGroupLasso,
 )
+from ._structured import (
+    ClusteredMultiTaskRegression,
+    GraphRegularizedMultiTaskRegression,
+)
 
 __all__ = [
+    "ClusteredMultiTaskRegression",
     "DirtyMultiTaskLasso",
+    "GraphRegularizedMultiTaskRegression",
     "MultiTaskElasticNet",
     "MultiTaskElasticNetCV",
     "MultiTaskLasso",
     "MultiTaskLassoCV",
     "MultiTaskLogisticLasso",
     "MultiTaskSparseGroupLasso",
+    "ReducedRankRegression",
+    "TraceNormLogisticRegression",
+    "TraceNormRegression",
     "alpha_max",
     "multitask_enet_path",
     "multitask_lasso_path",
