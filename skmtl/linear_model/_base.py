@@ -10,16 +10,20 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval
 
 from .._data import validate_fit_data
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.prox_grad import fista
-from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
+from ..base import (
+    LinearMultiTaskMixin,
+    MultiTaskClassifierMixin,
+    MultiTaskMixin,
+    MultiTaskRegressorMixin,
+)
 
 COMMON_CONSTRAINTS = {
     "task_column": [Integral, str, None],
@@ -161,7 +165,9 @@ def encode_binary_targets(data):
     return classes, Y01
 
 
-class _PenalizedMultiTaskClassifier(ClassifierMixin, _PenalizedMultiTaskLinear):
+class _PenalizedMultiTaskClassifier(
+    MultiTaskClassifierMixin, _PenalizedMultiTaskLinear
+):
     """Per-task binary logistic models: mean logistic loss of each task + penalty.
 
     ``classes_`` holds the two labels shared by every task; ``decision_function``
@@ -235,17 +241,3 @@ class _PenalizedMultiTaskClassifier(ClassifierMixin, _PenalizedMultiTaskLinear):
         """Logarithm of :meth:`predict_proba`."""
         return np.log(self.predict_proba(X))
 
-    def score(self, X, y, sample_weight=None):
-        """Accuracy; in the shared layout averaged over tasks, NaN labels skipped."""
-        y_pred = self.predict(X)
-        y = np.asarray(y)
-        if y.ndim == 1 or y_pred.ndim == 1:
-            return accuracy_score(y, y_pred, sample_weight=sample_weight)
-        scores = []
-        for t in range(y.shape[1]):
-            obs = np.ones(len(y), dtype=bool)
-            if y.dtype.kind == "f":
-                obs = ~np.isnan(y[:, t])
-            sw = None if sample_weight is None else np.asarray(sample_weight)[obs]
-            scores.append(accuracy_score(y[obs, t], y_pred[obs, t], sample_weight=sw))
-        return float(np.mean(scores))
