@@ -31,7 +31,7 @@ def _stacked(n=80, d=12, T=3, sparse=False, weights=False, seed=0):
     return TaskData(X, y, task, None, sw, np.arange(T), "stacked")
 
 
-def _shared(n=50, d=12, T=3, missing=True, sparse=False, seed=0):
+def _shared(n=50, d=12, T=3, missing=True, sparse=False, weights=False, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) + 0.5
     if sparse:
@@ -41,7 +41,8 @@ def _shared(n=50, d=12, T=3, missing=True, sparse=False, seed=0):
     mask = rng.random((n, T)) > 0.25 if missing else None
     if mask is not None:
         Y = np.where(mask, Y, 0)
-    return TaskData(X, Y, None, mask, np.ones(n), np.arange(T), "shared")
+    sw = rng.uniform(0.5, 2, n) if weights else np.ones(n)
+    return TaskData(X, Y, None, mask, sw, np.arange(T), "shared")
 
 
 DATA = {
@@ -50,6 +51,7 @@ DATA = {
     "weighted": lambda: _stacked(weights=True),
     "shared": lambda: _shared(missing=False),
     "shared-sparse": lambda: _shared(missing=False, sparse=True),
+    "shared-weighted": lambda: _shared(missing=False, weights=True),
     "shared-missing": _shared,
     "shared-missing-sparse": lambda: _shared(sparse=True),
 }
@@ -242,3 +244,45 @@ def test_blocked_epoch_equals_plain_epoch():
         runs.append((W.copy(), kernel.R.copy(), vn.copy()))
     for a, b in zip(*runs):
         assert_allclose(a, b, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [DATA["stacked"], DATA["weighted"], DATA["shared"], DATA["shared-weighted"]],
+    ids=["stacked", "weighted", "shared", "shared-weighted"],
+)
+@pytest.mark.parametrize("center", [True, False])
+def test_working_set_rows_reused_equal_fresh_rows(make, center):
+    """Rows copied from the previous working set equal rows gathered afresh, and
+    the stored rows are the (centred) columns of X."""
+    design = MultiTaskDesign(make(), center=center)
+    first, second = np.array([0, 2, 3, 4, 9]), np.array([1, 2, 3, 4, 5, 9, 11])
+    reused = bcd_module._Kernel(design, Quadratic())
+    reused.set_ws(first)
+    reused.set_ws(second)
+    fresh = bcd_module._Kernel(design, Quadratic())
+    fresh.set_ws(second)
+    assert_allclose(reused.xs, fresh.xs, rtol=0, atol=0)
+    if fresh.xcw is not None:
+        assert_allclose(reused.xcw, fresh.xcw, rtol=0, atol=0)
+    X = design.X
+    task = np.zeros(X.shape[0], dtype=int) if design.shared else design.task
+    expected = X[:, second] - (design.X_mean[task][:, second] if center else 0)
+    assert_allclose(fresh.xs.T, expected, atol=1e-12)
+    # the curvature of the stored rows matches the design's, centred or not
+    curv = design.column_curvature()[:, second].T
+    assert_allclose(fresh.ws_curvature(), curv, atol=1e-12)
+    # forward and adjoint on the working set agree with the design's
+    E = RNG.standard_normal((len(second), design.n_tasks))
+    W = np.zeros((design.n_tasks, design.n_features))
+    W[:, second] = E.T
+    assert_allclose(fresh.forward(E), design.forward(W), atol=1e-12)
+    G = RNG.standard_normal(design.Y.shape)
+    assert_allclose(fresh.adjoint_ws(G), design.adjoint(G)[:, second], atol=1e-12)
+
+
+def test_runs_of_consecutive_indices():
+    dst = np.array([0, 1, 2, 5, 6, 9])
+    src = np.array([3, 4, 6, 7, 8, 10])
+    assert bcd_module._runs(dst, src) == [(0, 3, 2), (2, 6, 1), (5, 7, 2), (9, 10, 1)]
+    assert bcd_module._runs(np.array([], dtype=int), np.array([], dtype=int)) == []

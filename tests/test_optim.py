@@ -7,6 +7,7 @@ from numpy.testing import assert_allclose
 
 from skmtl._data import TaskData
 from skmtl._optim.datafits import Logistic, Quadratic
+from skmtl._optim import design as design_module
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.penalties import L1, L21, L21Ridge, SparseGroupL1L21, TraceNorm
 from skmtl._optim.prox_grad import duality_gap, fista
@@ -41,8 +42,16 @@ def _shared(n=40, d=5, T=3):
     )
 
 
+def _shared_full(n=40, d=5, T=3):
+    X = RNG.standard_normal((n, d)) + 0.3
+    return TaskData(
+        X, RNG.standard_normal((n, T)), None, None, np.ones(n), np.arange(T), "shared"
+    )
+
+
 DATA = {
     "stacked": _stacked,
+    "shared-full": _shared_full,
     "stacked-sparse": lambda: _stacked(sparse=True),
     "weighted": lambda: _stacked(weights=True),
     "shared-missing": _shared,
@@ -138,3 +147,18 @@ def test_fista_reaches_certified_optimum(make, penalty):
         Wp = res.W + 1e-3 * RNG.standard_normal(res.W.shape)
         _, p2, _ = duality_gap(design, Quadratic(), penalty, Wp)
         assert p2 >= primal - gap - 1e-12
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("chunk", [7, 1 << 22])
+def test_column_square_sums_equal_squares(monkeypatch, sparse, chunk):
+    """Blocked and one-pass column sums of squares equal ``(X ** 2).T @ G``."""
+    monkeypatch.setattr(design_module, "_SQUARE_CHUNK", chunk)
+    X = RNG.standard_normal((23, 6))
+    Xin = sp.csr_matrix(np.where(X > 0.3, X, 0.0)) if sparse else X
+    dense = Xin.toarray() if sparse else X
+    for G in (RNG.standard_normal(23), RNG.standard_normal((23, 4))):
+        assert_allclose(
+            design_module.column_square_sums(Xin, G), (dense**2).T @ G, rtol=1e-12
+        )
+    assert design_module.column_square_sums(X[:0], np.zeros((0, 2))).shape == (6, 2)

@@ -46,6 +46,7 @@ from threadpoolctl import ThreadpoolController
 
 from .._ops import task_dot, task_scatter
 from .datafits import Quadratic
+from .design import column_square_sums
 from .penalties import L21, L21Ridge
 from .prox_grad import SolverResult, null_scale
 
@@ -90,20 +91,23 @@ def column_operator_norms(design):
     ``max_t ||x_j^(t) - xbar_tj||_2`` over the observed rows of each task.
     """
     X, data = design.X, design.data
-    X2 = X.multiply(X).tocsr() if sp.issparse(X) else X**2
-    if design.shared:
-        M = np.ones(data.y.shape) if data.mask is None else data.mask.astype(float)
-        M = M.astype(design.dtype)
-        if sp.issparse(X):
-            s1, s2 = np.asarray((X.T @ M).T), np.asarray((X2.T @ M).T)
-        else:
-            s1, s2 = M.T @ X, M.T @ X2
+    n, T = X.shape[0], design.n_tasks
+    if design.shared and data.mask is None:  # every task has every row
+        ones = np.ones(n, dtype=design.dtype)
+        s1 = np.asarray(X.T @ ones)[None, :]
+        s2 = column_square_sums(X, ones)[None, :]
+        counts = np.full(T, n)
+    elif design.shared:
+        M = data.mask.astype(design.dtype)
+        s1 = np.asarray(X.T @ M).T
+        s2 = column_square_sums(X, M).T
         counts = M.sum(axis=0)
     else:
-        ones = np.ones(X.shape[0], dtype=design.dtype)
-        s1 = task_scatter(X, ones, design.task, design.n_tasks)
-        s2 = task_scatter(X2, ones, design.task, design.n_tasks)
-        counts = np.bincount(design.task, minlength=design.n_tasks)
+        X2 = X.multiply(X).tocsr() if sp.issparse(X) else X**2
+        ones = np.ones(n, dtype=design.dtype)
+        s1 = task_scatter(X, ones, design.task, T)
+        s2 = task_scatter(X2, ones, design.task, T)
+        counts = np.bincount(design.task, minlength=T)
     xbar = design.X_mean
     ss = s2 - 2 * xbar * s1 + counts[:, None] * xbar**2
     return np.sqrt(np.max(np.maximum(ss, 0.0), axis=0, initial=0.0))
@@ -139,6 +143,21 @@ class _Kernel:
             and design.data.mask is None
             and not getattr(design, "reweighted", False)
         )
+        # dense working-set rows are stored centred when the epochs use centred
+        # rows (then the raw ones are never needed: one array, not two)
+        self.pre_centred = (
+            self.quadratic
+            and self.center
+            and not self.sparse
+            and (self.rank_one or not self.shared)
+        )
+        # equal loss weights on every row (no sample weights): the weighted rows
+        # are the rows times one number, not a third array
+        self.wscale = None
+        if self.quadratic and self.rank_one and not self.sparse:
+            w0 = self.omega[:, 0]
+            if w0.size and np.all(w0 == w0[0]):
+                self.wscale = float(w0[0])
         self.b = None if b is None else np.asarray(b, dtype=design.dtype).copy()
         self.dtype = design.dtype
         self._ger = get_blas_funcs("ger", dtype=self.dtype)
@@ -176,44 +195,50 @@ class _Kernel:
             pos = np.minimum(np.searchsorted(prev[0], ws), len(prev[0]) - 1)
             kept = prev[0][pos] == ws
             if kept.any():
-                fresh = self._dense_rows(ws[~kept], xbar[~kept])
+                keep_at, fresh_at = np.flatnonzero(kept), np.flatnonzero(~kept)
+                runs = _runs(keep_at, pos[keep_at])
+                fresh = self._dense_rows(ws[fresh_at], xbar[fresh_at])
                 arrays = []
                 for old_rows, new_rows in zip(prev[1], fresh):
                     if old_rows is None:
                         arrays.append(None)
                         continue
                     out = np.empty((len(ws), old_rows.shape[1]), dtype=old_rows.dtype)
-                    out[kept] = old_rows[pos[kept]]
-                    out[~kept] = new_rows
+                    for dst, src, size in runs:  # slice copies: no temporaries
+                        out[dst : dst + size] = old_rows[src : src + size]
+                    out[fresh_at] = new_rows
                     arrays.append(out)
         if arrays is None:
             arrays = self._dense_rows(ws, xbar)
-        self.xs, xc, self.xcw = arrays
-        self.xc = self.xs if xc is None else xc
+        self.xs, self.xcw = arrays
+        self.xc = self.xs  # centred when ``pre_centred``
         self._dense_ws = (ws, arrays)
         self._blocks = None
 
     def _dense_rows(self, feats, xbar):
-        """``(xs, xc, xcw)``: raw, centred and weighted-centred rows (one per
-        feature in ``feats``); ``xc`` is None when equal to ``xs``, ``xcw`` when
-        not used."""
+        """``(xs, xcw)``: the rows of the features ``feats`` (centred when
+        ``pre_centred``) and the same rows times the loss weights ``omega`` (None
+        when not used, or when ``wscale`` stands for them)."""
         xs = np.ascontiguousarray(self.X[:, feats].T)  # (p, n): column k is row k
-        if not self.quadratic or not self.center:
-            xc = None
-        elif self.rank_one:
-            xc = xs - xbar[:, :1]  # equal task means without missing targets
-        elif not self.shared:
-            xc = xs - xbar[:, self.task]
-        else:
-            xc = None  # masked shared layout: centring by offsets
+        if self.pre_centred:
+            # equal task means without missing targets in the shared layout
+            xs -= xbar[:, :1] if self.rank_one else xbar[:, self.task]
         xcw = None
         if self.quadratic:
-            base = xs if xc is None else xc
-            if self.rank_one:
-                xcw = base * self.omega[:, 0]
+            if self.rank_one and self.wscale is None:
+                xcw = xs * self.omega[:, 0]
             elif not self.shared:
-                xcw = base * self.omega
-        return xs, xc, xcw
+                xcw = xs * self.omega
+        return xs, xcw
+
+    def weighted_product(self, start, stop, M):
+        """Rows ``start:stop`` times the loss weights, times ``M`` (rank-one
+        shared case)."""
+        if self.xcw is not None:
+            return self.xcw[start:stop] @ M
+        out = self.xc[start:stop] @ M
+        out *= self.wscale
+        return out
 
     def blocks(self):
         """``(start, Gram)`` of consecutive working-set column blocks (dense,
@@ -221,7 +246,8 @@ class _Kernel:
         if self._blocks is None:
             b, p = self.block_size, len(self.ws)
             self._blocks = [
-                (s, self.xcw[s : s + b] @ self.xc[s : s + b].T) for s in range(0, p, b)
+                (s, self.weighted_product(s, s + b, self.xc[s : s + b].T))
+                for s in range(0, p, b)
             ]
         return self._blocks
 
@@ -240,7 +266,7 @@ class _Kernel:
                 c = X2 @ self.omega
             else:
                 c = task_scatter(X2.T, self.omega, self.task, self.T).T
-        if self.center:
+        if self.center and not self.pre_centred:
             c = c - self._S * self.xbar**2
         return np.maximum(c, 0.0)
 
@@ -259,7 +285,7 @@ class _Kernel:
         for the squared loss, raw (intercepts excluded) otherwise."""
         E = np.asarray(E, dtype=self.dtype)
         F = self._raw_forward(E)
-        if self.quadratic and self.center:
+        if self.quadratic and self.center and not self.pre_centred:
             means = np.einsum("kt,kt->t", self.xbar, E)
             F = F - self.design.per_row(means)
         return F
@@ -322,7 +348,7 @@ class _Kernel:
         else:
             raw = task_scatter(self.xs.T, Theta, self.task, self.T)
         raw = np.asarray(raw)
-        if self.center:
+        if self.center and not self.pre_centred:
             raw = raw - self.xbar.T * self.design.task_sum(Theta)[:, None]
         return raw
 
@@ -352,6 +378,8 @@ class _Kernel:
                 )
             return g + self._S * self.o * self.xbar[k] if self.center else g
         if self.rank_one:
+            if self.xcw is None:
+                return (self.xc[k] @ self.R) * self.wscale
             return self.xcw[k] @ self.R
         if self.shared:
             g = self.xs[k] @ self.R
@@ -410,6 +438,17 @@ class _Kernel:
         self._G = None
 
 
+def _runs(dst, src):
+    """Maximal runs where both increasing index arrays step by one:
+    ``[(dst_start, src_start, length), ...]``."""
+    if not len(dst):
+        return []
+    breaks = np.flatnonzero((np.diff(dst) != 1) | (np.diff(src) != 1)) + 1
+    starts = np.concatenate([[0], breaks])
+    lengths = np.diff(np.concatenate([starts, [len(dst)]]))
+    return list(zip(dst[starts].tolist(), src[starts].tolist(), lengths.tolist()))
+
+
 # ---------------------------------------------------------------- Anderson
 def _anderson(iterates):
     """Extrapolate from ``K + 1`` iterates (Anderson / RNA, as in skglm)."""
@@ -440,10 +479,13 @@ def _epoch_group_shared(kernel, Wl, curv, nz, vnorm, lam, ridge):
     dense X, squared loss, L2,1 (+ ridge) penalty (scalar curvature per column).
 
     ``vnorm[k]`` receives ``||A_k* Theta||`` just after column ``k`` is updated."""
-    xc, xcw, R, ger = kernel.xc, kernel.xcw, kernel.R, kernel._ger
+    xc, R, ger = kernel.xc, kernel.R, kernel._ger
+    xw, sc = (xc, kernel.wscale) if kernel.xcw is None else (kernel.xcw, 1.0)
     sqrt = math.sqrt
     for k in range(Wl.shape[0]):
-        u = xcw[k] @ R
+        u = xw[k] @ R
+        if sc != 1.0:
+            u *= sc
         if nz[k]:
             w = Wl[k]
             ck = curv[k]
@@ -473,14 +515,14 @@ def _epoch_group_shared_blocked(kernel, Wl, curv, nz, vnorm, lam, ridge):
     the block with the block's Gram matrix (``O(b T)`` per column instead of
     ``O(n T)``); ``R`` is updated once per block: BLAS-3 products instead of BLAS-2
     ones, the same iterates."""
-    xc, xcw, R = kernel.xc, kernel.xcw, kernel.R
+    xc, R = kernel.xc, kernel.R
     ger, gemm = kernel._ger, kernel._gemm
     sqrt = math.sqrt
     c_all = kernel.curv_array
     for start, gram in kernel.blocks():
         stop = start + gram.shape[0]
         W_old = Wl[start:stop].copy()
-        UB = xcw[start:stop] @ R
+        UB = kernel.weighted_product(start, stop, R)
         UB += c_all[start:stop, None] * W_old
         UB = np.asfortranarray(UB)
         changed = False

@@ -55,8 +55,7 @@ def duality_gap(design, datafit, penalty, W, b=None):
 
 def null_scale(design, datafit, fit_intercept):
     """``2 * P(0, b0)``: the unit of ``tol`` (see module docstring)."""
-    W0 = np.zeros((design.n_tasks, design.n_features), dtype=design.dtype)
-    F = design.forward(W0)
+    F = np.zeros(design.Y.shape, dtype=design.dtype)  # the output of W = 0
     if fit_intercept and not design.center:
         b = datafit.optimal_offsets(F, design.Y, design.omega, design)
         F = F + design.per_row(b)
