@@ -45,8 +45,12 @@ print(json.dumps({"base_mb": base / 1024, "peak_mb": peak / 1024, "fit": fit,
 
 
 def run(n_tasks, rows, d, which):
-    out = subprocess.run([sys.executable, "-c", CASE, str(n_tasks), str(rows), str(d),
-                          which], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CASE, str(n_tasks), str(rows), str(d), which],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -55,19 +59,26 @@ def main():
     parser.add_argument("--rows", type=int, default=50)
     parser.add_argument("--features", type=int, default=20)
     args = parser.parse_args()
-    print(f"rows per task = {args.rows}, features = {args.features}; RSS in MB "
-          "(baseline = after imports and data creation)")
-    print("| model | tasks | data MB | n x T array MB | baseline RSS | peak RSS | "
-          "peak - baseline | fit s | predict s |")
+    print(
+        f"rows per task = {args.rows}, features = {args.features}; RSS in MB "
+        "(baseline = after imports and data creation)"
+    )
+    print(
+        "| model | tasks | data MB | n x T array MB | baseline RSS | peak RSS | "
+        "peak - baseline | fit s | predict s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for which in ("independent_ridge", "pooled_intercepts", "multitask_lasso"):
         for n_tasks in (100, 1000, 2000, 5000):
             r = run(n_tasks, args.rows, args.features, which)
             nxt = n_tasks * args.rows * n_tasks * 8 / 2**20
-            print(f"| {which} | {n_tasks} | {r['data_mb']:.1f} | {nxt:,.0f} | "
-                  f"{r['base_mb']:.0f} | {r['peak_mb']:.0f} | "
-                  f"{r['peak_mb'] - r['base_mb']:.0f} | {r['fit']:.2f} | "
-                  f"{r['predict']:.3f} |", flush=True)
+            print(
+                f"| {which} | {n_tasks} | {r['data_mb']:.1f} | {nxt:,.0f} | "
+                f"{r['base_mb']:.0f} | {r['peak_mb']:.0f} | "
+                f"{r['peak_mb'] - r['base_mb']:.0f} | {r['fit']:.2f} | "
+                f"{r['predict']:.3f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,13 @@ C, MU, GAMMA, N_TEST, TIMEOUT = 0.1, 1.0, 1.0 / 20, 100, 120
 
 def make_data(n_tasks, n_train, seed=0):
     X, y = make_multitask_classification(
-        n_tasks=n_tasks, n_samples=n_train + N_TEST, n_features=20,
-        structure="mean", spread=0.5, noise=0.5, random_state=seed,
+        n_tasks=n_tasks,
+        n_samples=n_train + N_TEST,
+        n_features=20,
+        structure="mean",
+        spread=0.5,
+        noise=0.5,
+        random_state=seed,
     )
     test = (np.arange(len(y)) % (n_train + N_TEST)) >= n_train
     return X[~test], y[~test], X[test], y[test]
@@ -73,8 +78,7 @@ def models(large):
     svc = {"linear": SVC(kernel="linear", C=C), "rbf": SVC(gamma=GAMMA, C=C)}
     out = {}
     for kernel in ("linear", "rbf"):
-        mt = dict(C=C, kernel=kernel, gamma=GAMMA, mu=MU, task_column=0,
-                  random_state=0)
+        mt = dict(C=C, kernel=kernel, gamma=GAMMA, mu=MU, task_column=0, random_state=0)
         if not large:
             out[f"MultiTaskSVC {kernel}, kernel path"] = MultiTaskSVC(
                 solver="kernel", **mt
@@ -128,18 +132,24 @@ def _kernel_of(name):
 
 def main():
     sizes = [(10, 200)] if "--small-only" in sys.argv else [(10, 200), (200, 500)]
-    print(f"C={C}, mu={MU}, rbf gamma={GAMMA}; {N_TEST} held-out rows per task; "
-          f"timeout {TIMEOUT} s; shared 2-core machine.\n")
+    print(
+        f"C={C}, mu={MU}, rbf gamma={GAMMA}; {N_TEST} held-out rows per task; "
+        f"timeout {TIMEOUT} s; shared 2-core machine.\n"
+    )
     for n_tasks, n_train in sizes:
         data = make_data(n_tasks, n_train)
         large = n_tasks * n_train > 50_000
-        print(f"### {n_tasks} tasks x {n_train} rows = {n_tasks * n_train:,} "
-              "training rows")
+        print(
+            f"### {n_tasks} tasks x {n_train} rows = {n_tasks * n_train:,} "
+            "training rows"
+        )
         print("| model | fit (s) | held-out accuracy | peak MB | vs MT fit |")
         print("|---|---|---|---|---|")
         if large:
-            print("| MultiTaskSVC / hand-built, kernel path | not run | - | "
-                  f"{8 * (n_tasks * n_train) ** 2 / 2**20:,.0f} (kernel) | - |")
+            print(
+                "| MultiTaskSVC / hand-built, kernel path | not run | - | "
+                f"{8 * (n_tasks * n_train) ** 2 / 2**20:,.0f} (kernel) | - |"
+            )
         rows, ref = [], {}
         for name, model in models(large).items():
             res = measure(model, data)
@@ -155,8 +165,10 @@ def main():
                 seconds, acc, peak = res
                 kernel = _kernel_of(name)
                 ratio = seconds / ref[kernel] if kernel in ref else float("nan")
-                print(f"| {name} | {seconds:.2f} | {acc:.4f} | {peak:,.0f} | "
-                      f"{ratio:.2f} |")
+                print(
+                    f"| {name} | {seconds:.2f} | {acc:.4f} | {peak:,.0f} | "
+                    f"{ratio:.2f} |"
+                )
         print()
 
 

@@ -39,8 +39,13 @@ TIME_LIMIT = 300.0
 
 def make_problem(T, n_t, d, seed=0):
     X, y = make_multitask_regression(
-        n_tasks=T, n_samples=n_t, n_features=d, structure="low_rank", rank=3,
-        noise=1.0, random_state=seed,
+        n_tasks=T,
+        n_samples=n_t,
+        n_features=d,
+        structure="low_rank",
+        rank=3,
+        noise=1.0,
+        random_state=seed,
     )
     task = X[:, 0].astype(int)
     return X, y, task
@@ -164,8 +169,10 @@ def fmt(t):
 
 
 def versus_cvxpy(configs, solvers):
-    print(f"Time (s) to relative objective accuracy {ACCURACY:g} "
-          "(shared 2-core machine; ratios within one run are what count)")
+    print(
+        f"Time (s) to relative objective accuracy {ACCURACY:g} "
+        "(shared 2-core machine; ratios within one run are what count)"
+    )
     head = f"{'T':>4} {'n_t':>4} {'d':>5} {'rank':>4} {'skmtl':>7} {'iters':>5}"
     for s in solvers:
         head += f" {s[:5] + ' solve':>11} {s[:5] + ' total':>11} {'acc':>8}"
@@ -190,16 +197,20 @@ def versus_cvxpy(configs, solvers):
         for best in (best_solve, best_total):
             line += f" {best / t_ours:7.1f}x" if np.isfinite(best) else "      n/a"
         print(line, flush=True)
-    print("acc: relative objective error of the cvxpy point (must be <= 1e-6 to "
-          "count); x solve / x total: fastest cvxpy solver time (without / with "
-          "cvxpy's compilation) over skmtl's.")
+    print(
+        "acc: relative objective error of the cvxpy point (must be <= 1e-6 to "
+        "count); x solve / x total: fastest cvxpy solver time (without / with "
+        "cvxpy's compilation) over skmtl's."
+    )
     for note in notes:
         print("  not reached:", note)
 
 
 def growth(Ts, ds, n_t=50):
-    print(f"\nskmtl scaling (n_t={n_t}, rank-3 truth, alpha = alpha_max / 10, "
-          f"accuracy {ACCURACY:g})")
+    print(
+        f"\nskmtl scaling (n_t={n_t}, rank-3 truth, alpha = alpha_max / 10, "
+        f"accuracy {ACCURACY:g})"
+    )
     print(f"{'T':>5} {'d':>5} {'n':>7} {'time (s)':>9} {'iters':>6}")
     for T, d in [(T, 200) for T in Ts] + [(100, d) for d in ds]:
         X, y, task = make_problem(T, n_t, d, seed=1)
@@ -218,8 +229,13 @@ def scale(T=500, n_t=20, d=2000):
     )
 
     X, y = make_multitask_regression(
-        n_tasks=T, n_samples=n_t, n_features=d, structure="low_rank", rank=5,
-        noise=0.5, random_state=0,
+        n_tasks=T,
+        n_samples=n_t,
+        n_features=d,
+        structure="low_rank",
+        rank=5,
+        noise=0.5,
+        random_state=0,
     )
     labels = (y > np.median(y)).astype(int)
     models = {
@@ -238,8 +254,7 @@ def scale(T=500, n_t=20, d=2000):
         ),
         "ReducedRankRegression(5)": ReducedRankRegression(rank=5, task_column=0),
     }
-    print(f"\nT={T}, d={d}, n={len(y)} (stacked, dense X: "
-          f"{X.nbytes / 2**30:.2f} GiB)")
+    print(f"\nT={T}, d={d}, n={len(y)} (stacked, dense X: {X.nbytes / 2**30:.2f} GiB)")
     print(f"{'model':<40} {'time (s)':>9} {'iters':>6} {'peak RSS GiB':>13}")
     for name, model in models.items():
         t0 = time.perf_counter()
@@ -257,9 +272,11 @@ def main():
     if args.scale:
         scale()
         return
-    configs = [(20, 100, 50)] if args.quick else [
-        (20, 100, 50), (20, 100, 500), (200, 50, 200)
-    ]
+    configs = (
+        [(20, 100, 50)]
+        if args.quick
+        else [(20, 100, 50), (20, 100, 500), (200, 50, 200)]
+    )
     versus_cvxpy(configs, ["CLARABEL", "SCS"])
     if args.quick:
         growth([50, 100], [100, 400])

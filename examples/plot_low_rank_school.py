@@ -51,18 +51,20 @@ def warm_path_cv(estimator, param, values, X, y, n_splits=2):
         for i, value in enumerate(values):
             est.set_params(**{param: value}).fit(X[fit_idx], y[fit_idx])
             pred = est.predict(X[val_idx])
-            scores[i] += explained_variance_per_task(
-                y[val_idx], pred, X[val_idx, 0]
-            ) / n_splits
+            scores[i] += (
+                explained_variance_per_task(y[val_idx], pred, X[val_idx, 0]) / n_splits
+            )
     return values[int(np.argmax(scores))], scores
 
 
 alphas = np.geomspace(30.0, 1.0, 5)  # decreasing: each fit warm-starts the next
-alpha, _ = warm_path_cv(TraceNormRegression(task_column=0), "alpha", alphas,
-                        X_train, y_train)
+alpha, _ = warm_path_cv(
+    TraceNormRegression(task_column=0), "alpha", alphas, X_train, y_train
+)
 ranks = np.arange(1, 4)
-rank, _ = warm_path_cv(ReducedRankRegression(task_column=0, alpha=1.0), "rank",
-                       ranks, X_train, y_train)
+rank, _ = warm_path_cv(
+    ReducedRankRegression(task_column=0, alpha=1.0), "rank", ranks, X_train, y_train
+)
 
 models = {
     "independent ridge (RidgeCV per school)": IndependentTaskEstimator(
@@ -96,8 +98,9 @@ ax1.set_ylabel("singular value / largest")
 ax1.set_title("Spectrum of the 139 x 27 weight matrix")
 ax1.legend(fontsize=8)
 # the trace-norm model's shared directions: the top right singular vectors of W
-U, sing, Vt = np.linalg.svd(coefs[f"trace norm (alpha={alpha:.3g})"],
-                            full_matrices=False)
+U, sing, Vt = np.linalg.svd(
+    coefs[f"trace norm (alpha={alpha:.3g})"], full_matrices=False
+)
 loadings = U[:, :2] * sing[:2]
 codes = X_train[:, 0].astype(int)
 sizes = np.unique(codes, return_counts=True)[1]
@@ -108,8 +111,13 @@ ax2.set_title("Schools in the trace-norm subspace (size ~ #students)")
 for k in range(2):
     top = np.argsort(-np.abs(Vt[k]))[:3]
     names = ", ".join(school.feature_names[1 + j] for j in top)
-    ax2.text(0.02, 0.02 + 0.05 * k, f"direction {k + 1}: {names}",
-             transform=ax2.transAxes, fontsize=7)
+    ax2.text(
+        0.02,
+        0.02 + 0.05 * k,
+        f"direction {k + 1}: {names}",
+        transform=ax2.transAxes,
+        fontsize=7,
+    )
 fig.tight_layout()
 fig.savefig("low_rank_school.png", dpi=110)
 print(f"saved low_rank_school.png ({time.perf_counter() - start:.1f} s)")

@@ -177,7 +177,11 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
     def _fit_design(self, X, y, sample_weight, *, classification):
         """Validate, stack, and build the kernel matrix or the explicit features."""
         data = validate_fit_data(
-            self, X, y, sample_weight, classification=classification,
+            self,
+            X,
+            y,
+            sample_weight,
+            classification=classification,
             dtype=np.float64,
         )
         rows, task, y_fit, sw = data.stacked_rows()
@@ -197,14 +201,22 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
         if self.solver_ == "kernel":
             self._check_memory(8.0 * n * n, f"a {n} x {n} kernel matrix")
             matrix = _multitask_gram(
-                Xfit, Xfit, task, task, self.task_similarity_, self.kernel,
+                Xfit,
+                Xfit,
+                task,
+                task,
+                self.task_similarity_,
+                self.kernel,
                 self._kernel_params,
             )
         else:
             self._task_factor = self._factor()
             if self.solver_ == "nystroem":
                 self._nystroem = _nystroem_basis(
-                    data.X, self.n_components, self.kernel, self._kernel_params,
+                    data.X,
+                    self.n_components,
+                    self.kernel,
+                    self._kernel_params,
                     self.random_state,
                 )
             matrix = self._features(Xfit, task, check=True)
@@ -316,8 +328,10 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
         )
         if task is None:  # shared layout: every row for every task, task by task
             n = Xf.shape[0]
-            return Xf, np.tile(np.arange(n), self.n_tasks_), np.repeat(
-                np.arange(self.n_tasks_), n
+            return (
+                Xf,
+                np.tile(np.arange(n), self.n_tasks_),
+                np.repeat(np.arange(self.n_tasks_), n),
             )
         return Xf, None, np.where(task < 0, self.n_tasks_, task)
 
@@ -361,7 +375,12 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
             Xb = Xf[sl] if rows is None else Xf[rows[sl]]
             if self.solver_ == "kernel":
                 block = _multitask_gram(
-                    Xb, ref_X, task[sl], ref_task, B, self.kernel,
+                    Xb,
+                    ref_X,
+                    task[sl],
+                    ref_task,
+                    B,
+                    self.kernel,
                     self._kernel_params,
                 )
             else:

@@ -85,9 +85,7 @@ def _check_codes(tasks, n_rows, n_tasks, name):
             f"got {tasks.shape}."
         )
     if tasks.size and (
-        tasks.dtype.kind not in "iu"
-        or tasks.min() < 0
-        or tasks.max() >= n_tasks
+        tasks.dtype.kind not in "iu" or tasks.min() < 0 or tasks.max() >= n_tasks
     ):
         raise ValueError(
             f"{name} must hold integer task codes in [0, {n_tasks}) indexing the rows "

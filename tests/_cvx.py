@@ -13,9 +13,7 @@ def task_lists(X, y, task=None, sample_weight=None):
     NaN missing) problem."""
     sw = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
     if task is not None:
-        return [
-            (X[task == t], y[task == t], sw[task == t]) for t in np.unique(task)
-        ]
+        return [(X[task == t], y[task == t], sw[task == t]) for t in np.unique(task)]
     out = []
     for t in range(y.shape[1]):
         obs = ~np.isnan(y[:, t])
@@ -57,8 +55,13 @@ def solve(tasks, d, penalty, fit_intercept=True, kind="squared", extra=None):
     pen, constraints = penalty(W)
     prob = cp.Problem(cp.Minimize(loss_expr(tasks, W, b, kind) + pen), constraints)
     try:
-        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10,
-                   tol_feas=1e-10, max_iter=500)
+        prob.solve(
+            solver=cp.CLARABEL,
+            tol_gap_abs=1e-10,
+            tol_gap_rel=1e-10,
+            tol_feas=1e-10,
+            max_iter=500,
+        )
     except cp.SolverError:
         prob.solve(solver=cp.SCS, eps=1e-9, max_iters=200000)
     bval = np.zeros(T) if b is None else b.value

@@ -138,9 +138,7 @@ ENTRIES = {
     "MultiTaskSVC": Entry(
         [
             MultiTaskSVC(tol=1e-8),
-            MultiTaskSVC(
-                kernel="linear", solver="linear", tol=1e-6, random_state=0
-            ),
+            MultiTaskSVC(kernel="linear", solver="linear", tol=1e-6, random_state=0),
         ],
         xfail=_SW_XFAIL,
     ),

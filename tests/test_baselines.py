@@ -185,8 +185,9 @@ def test_pooled_many_tasks_uses_sparse_indicators(monkeypatch):
     from skmtl.baselines import _pooled
 
     monkeypatch.setattr(_pooled, "DENSE_INDICATOR_MAX_TASKS", 2)
-    X, y = make_multitask_regression(n_tasks=5, n_samples=10, n_features=3,
-                                     random_state=0)
+    X, y = make_multitask_regression(
+        n_tasks=5, n_samples=10, n_features=3, random_state=0
+    )
     seen = {}
 
     class Spy(Ridge):
@@ -195,8 +196,11 @@ def test_pooled_many_tasks_uses_sparse_indicators(monkeypatch):
             return super().fit(X, y, sample_weight)
 
     exact = {"alpha": 0.1, "solver": "lsqr", "tol": 1e-14}
-    pred = PooledTaskEstimator(Spy(**exact), task_column=0, task_intercepts=True).fit(
-        X, y).predict(X)
+    pred = (
+        PooledTaskEstimator(Spy(**exact), task_column=0, task_intercepts=True)
+        .fit(X, y)
+        .predict(X)
+    )
     assert seen["sparse"]
     dense = PooledTaskEstimator(Ridge(**exact), task_column=0, task_intercepts=True)
     monkeypatch.setattr(_pooled, "DENSE_INDICATOR_MAX_TASKS", 64)

@@ -24,8 +24,7 @@ def test_stacked_rows_of_the_shared_layout_skip_missing():
     X = np.arange(6.0).reshape(3, 2)
     y = np.array([[1.0, 2.0], [3.0, 0.0], [5.0, 6.0]])
     mask = np.array([[True, True], [True, False], [True, True]])
-    data = TaskData(X, y, None, mask, np.array([1.0, 2.0, 3.0]),
-                    np.arange(2), "shared")
+    data = TaskData(X, y, None, mask, np.array([1.0, 2.0, 3.0]), np.arange(2), "shared")
     rows, task, ys, sw = data.stacked_rows()
     assert_array_equal(rows, [0, 1, 2, 0, 2])
     assert_array_equal(task, [0, 0, 0, 1, 1])

@@ -15,7 +15,11 @@ from skmtl.kernel_ridge import MultiTaskKernelRidge
 
 def _data(n=25, n_tasks=3, d=4, seed=0):
     return make_multitask_regression(
-        n_tasks=n_tasks, n_samples=n, n_features=d, structure="mean", spread=0.5,
+        n_tasks=n_tasks,
+        n_samples=n,
+        n_features=d,
+        structure="mean",
+        spread=0.5,
         random_state=seed,
     )
 
@@ -55,8 +59,7 @@ def test_sample_weight_closed_form_and_repetition():
     keep = sw > 0
     K = _hand_kernel(X[keep], X[keep], 2.0)
     dual = np.linalg.solve(K + 0.5 * np.diag(1.0 / sw[keep]), y[keep])
-    assert_allclose(model.predict(X), _hand_kernel(X, X[keep], 2.0) @ dual,
-                    rtol=1e-8)
+    assert_allclose(model.predict(X), _hand_kernel(X, X[keep], 2.0) @ dual, rtol=1e-8)
     # an integer weight is the row repeated
     reps = np.repeat(np.arange(len(y)), sw.astype(int))
     rep = MultiTaskKernelRidge(alpha=0.5, mu=2.0, task_column=0).fit(X[reps], y[reps])
@@ -93,8 +96,7 @@ def test_linear_path_equals_kernel_path(similarity):
     if similarity == "user":
         F = np.random.RandomState(1).randn(3, 3)
         B = F @ F.T + 0.1 * np.eye(3)
-    kw = dict(alpha=0.4, mu=0.5, task_similarity=B, task_column=0,
-              unseen_task="shared")
+    kw = dict(alpha=0.4, mu=0.5, task_similarity=B, task_column=0, unseen_task="shared")
     k = MultiTaskKernelRidge(solver="kernel", **kw).fit(X, y)
     lin = MultiTaskKernelRidge(solver="linear", **kw).fit(X, y)
     assert_allclose(lin.predict(X_new), k.predict(X_new), rtol=1e-8, atol=1e-10)
@@ -139,7 +141,11 @@ def test_nystroem_with_every_row_as_landmark_is_exact():
 
 def test_shared_layout_sparse_and_missing():
     X, Y = make_multitask_regression(
-        n_tasks=3, n_samples=20, n_features=4, structure="mean", layout="shared",
+        n_tasks=3,
+        n_samples=20,
+        n_features=4,
+        structure="mean",
+        layout="shared",
         random_state=0,
     )
     Y[[1, 4], [0, 2]] = np.nan

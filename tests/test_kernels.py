@@ -142,9 +142,7 @@ def _laplacian_oracle_coef(X, y, task, A, rho, alpha):
 def test_graph_similarity_is_the_laplacian_regulariser():
     rng = np.random.RandomState(0)
     n_tasks, d = 4, 3
-    A = np.array(
-        [[0, 2, 0, 0], [2, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]], dtype=float
-    )
+    A = np.array([[0, 2, 0, 0], [2, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]], dtype=float)
     task = np.repeat(np.arange(n_tasks), 15)
     X = rng.randn(len(task), d)
     y = rng.randn(len(task))

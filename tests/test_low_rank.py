@@ -84,9 +84,7 @@ def test_trace_norm_logistic_matches_cvxpy():
     est.fit(Xs, labels, sample_weight=sw)
     assert list(est.classes_) == ["no", "yes"]
     tasks = task_lists(X, y.astype(float), task, sw)
-    _check_against_cvxpy(
-        est, tasks, 4, _nuc(0.02), nuclear(0.02), kind="logistic"
-    )
+    _check_against_cvxpy(est, tasks, 4, _nuc(0.02), nuclear(0.02), kind="logistic")
     proba = est.predict_proba(Xs)
     assert_allclose(proba.sum(axis=1), 1.0)
     assert set(est.predict(Xs)) <= {"no", "yes"}
@@ -105,8 +103,9 @@ def test_trace_norm_logistic_shared_missing_labels():
     assert clf.score(X, Y) > 0.8
     # missing labels are ignored: the stacked layout without those rows agrees
     rows = [np.flatnonzero(~np.isnan(Y[:, t])) for t in range(3)]
-    Xs = np.vstack([np.column_stack([np.full(len(r), t), X[r]]) for t, r in
-                    enumerate(rows)])
+    Xs = np.vstack(
+        [np.column_stack([np.full(len(r), t), X[r]]) for t, r in enumerate(rows)]
+    )
     ys = np.concatenate([Y[r, t] for t, r in enumerate(rows)])
     stacked = TraceNormLogisticRegression(alpha=0.01, tol=1e-10, task_column=0)
     assert_allclose(stacked.fit(Xs, ys).coef_, clf.coef_, atol=1e-6)
@@ -159,8 +158,14 @@ def test_trace_norm_alpha_to_zero_is_least_squares():
 
 def test_trace_norm_recovers_rank():
     X, y, W = make_multitask_regression(
-        n_tasks=20, n_samples=60, n_features=30, structure="low_rank", rank=3,
-        noise=0.1, coef=True, random_state=0,
+        n_tasks=20,
+        n_samples=60,
+        n_features=30,
+        structure="low_rank",
+        rank=3,
+        noise=0.1,
+        coef=True,
+        random_state=0,
     )
     for alpha in (0.2, 0.3, 0.5):  # above the noise level, far below alpha_max
         est = TraceNormRegression(alpha=alpha, task_column=0).fit(X, y)
@@ -181,7 +186,11 @@ def _trace_objective(model, X, y, alpha):
 def test_trace_norm_large_rank_path_warm_start():
     """min(T, d) > 64 uses the partial prox; warm starts along a path help."""
     X, y = make_multitask_regression(
-        n_tasks=70, n_samples=20, n_features=80, structure="low_rank", rank=4,
+        n_tasks=70,
+        n_samples=20,
+        n_features=80,
+        structure="low_rank",
+        rank=4,
         random_state=1,
     )
     est = TraceNormRegression(alpha=0.2, task_column=0, warm_start=True, tol=1e-5)
@@ -225,8 +234,14 @@ def _izenman(X, Y, rank, sw=None):
 @pytest.mark.parametrize("weights", [False, True])
 def test_reduced_rank_alpha0_equals_izenman(weights):
     X, Y = make_multitask_regression(
-        n_tasks=7, n_samples=50, n_features=6, structure="low_rank", rank=2,
-        noise=1.0, layout="shared", random_state=3,
+        n_tasks=7,
+        n_samples=50,
+        n_features=6,
+        structure="low_rank",
+        rank=2,
+        noise=1.0,
+        layout="shared",
+        random_state=3,
     )
     sw = RNG.uniform(0.5, 2, 50) if weights else None
     est = ReducedRankRegression(rank=2).fit(X, Y, sample_weight=sw)
@@ -242,8 +257,14 @@ def test_reduced_rank_alpha0_equals_izenman(weights):
 def test_reduced_rank_alternating_equals_closed_form(alpha):
     """Stacked identical rows and sparse X go through the alternating solver."""
     X, Y = make_multitask_regression(
-        n_tasks=6, n_samples=40, n_features=8, structure="low_rank", rank=2,
-        noise=0.5, layout="shared", random_state=4,
+        n_tasks=6,
+        n_samples=40,
+        n_features=8,
+        structure="low_rank",
+        rank=2,
+        noise=0.5,
+        layout="shared",
+        random_state=4,
     )
     closed = ReducedRankRegression(rank=2, alpha=alpha).fit(X, Y)
     Xs = np.column_stack([np.repeat(np.arange(6), 40), np.tile(X, (6, 1))])
@@ -280,8 +301,15 @@ def test_reduced_rank_ridge_closed_form_is_optimal():
 
 def test_reduced_rank_missing_targets_stationary_and_recovers_subspace():
     X, Y, W = make_multitask_regression(
-        n_tasks=15, n_samples=80, n_features=20, structure="low_rank", rank=3,
-        noise=0.1, layout="shared", coef=True, random_state=5,
+        n_tasks=15,
+        n_samples=80,
+        n_features=20,
+        structure="low_rank",
+        rank=3,
+        noise=0.1,
+        layout="shared",
+        coef=True,
+        random_state=5,
     )
     Y[RNG.random(Y.shape) < 0.3] = np.nan
     est = ReducedRankRegression(rank=3, tol=1e-10).fit(X, Y)
@@ -304,7 +332,11 @@ def test_reduced_rank_full_rank_is_per_task_least_squares():
 
 def test_reduced_rank_warm_start_and_warning():
     X, y = make_multitask_regression(
-        n_tasks=8, n_samples=30, n_features=10, structure="low_rank", rank=2,
+        n_tasks=8,
+        n_samples=30,
+        n_features=10,
+        structure="low_rank",
+        rank=2,
         random_state=6,
     )
     est = ReducedRankRegression(rank=2, task_column=0, warm_start=True, tol=1e-10)

@@ -75,8 +75,13 @@ def test_clustered_shared_missing_sparse_matches_cvxpy():
 
 def test_clustered_recovers_clusters():
     X, y = make_multitask_regression(
-        n_tasks=12, n_samples=40, n_features=10, structure="clustered",
-        n_clusters=3, spread=0.1, random_state=0,
+        n_tasks=12,
+        n_samples=40,
+        n_features=10,
+        structure="clustered",
+        n_clusters=3,
+        spread=0.1,
+        random_state=0,
     )
     est = ClusteredMultiTaskRegression(3, alpha=2.0, beta=0.01, task_column=0)
     est.fit(X, y)
@@ -242,22 +247,29 @@ def test_graph_alpha_max_and_limits():
     ).fit(Xs, y)
     assert np.abs(nonzero.coef_).max() > 0
     # alpha -> 0: independent least squares
-    tiny = GraphRegularizedMultiTaskRegression(CHAIN, alpha=1e-10, task_column=0,
-                                               tol=1e-12).fit(Xs, y)
+    tiny = GraphRegularizedMultiTaskRegression(
+        CHAIN, alpha=1e-10, task_column=0, tol=1e-12
+    ).fit(Xs, y)
     for t in range(5):
         ols = LinearRegression().fit(X[task == t], y[task == t])
         assert_allclose(tiny.coef_[t], ols.coef_, atol=1e-7)
     # alpha -> infinity on a connected graph: one common weight vector
-    fused = GraphRegularizedMultiTaskRegression(CHAIN, alpha=1e6, task_column=0,
-                                                tol=1e-12).fit(Xs, y)
+    fused = GraphRegularizedMultiTaskRegression(
+        CHAIN, alpha=1e6, task_column=0, tol=1e-12
+    ).fit(Xs, y)
     assert np.ptp(fused.coef_, axis=0).max() < 1e-4
 
 
 def test_graph_design_adjoint_and_cg():
     n, d, T = 30, 4, 5
     data = TaskData(
-        RNG.standard_normal((n, d)), RNG.standard_normal(n), np.arange(n) % T,
-        None, np.ones(n), np.arange(T), "stacked",
+        RNG.standard_normal((n, d)),
+        RNG.standard_normal(n),
+        np.arange(n) % T,
+        None,
+        np.ones(n),
+        np.arange(T),
+        "stacked",
     )
     for A in (CHAIN, np.ones((T, T)) - np.eye(T)):  # incidence and sqrt(L) paths
         g = GraphDesign(MultiTaskDesign(data, center=True), A, 0.7)
@@ -283,13 +295,15 @@ def test_task_lipschitz_direct_is_exact(layout, intercept):
     X = RNG.standard_normal((n, d))
     sw = RNG.uniform(0.5, 2, n)
     if layout == "shared":
-        data = TaskData(X, RNG.standard_normal((n, T)), None, None, sw,
-                        np.arange(T), "shared")
+        data = TaskData(
+            X, RNG.standard_normal((n, T)), None, None, sw, np.arange(T), "shared"
+        )
     else:
         task = np.arange(n) % T
         Xd = sp.csr_matrix(X) if layout == "stacked-sparse" else X
-        data = TaskData(Xd, RNG.standard_normal(n), task, None, sw, np.arange(T),
-                        "stacked")
+        data = TaskData(
+            Xd, RNG.standard_normal(n), task, None, sw, np.arange(T), "stacked"
+        )
     design = MultiTaskDesign(data, center=not intercept)
     lips = design.task_lipschitz_direct(intercept=intercept)
     for t, rows in enumerate(data.task_indices()):

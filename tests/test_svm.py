@@ -35,12 +35,14 @@ GAMMA = 0.3
 
 def _data(classification, n_tasks=3, n=30, d=4, seed=0, offset=0.0):
     make = (
-        make_multitask_classification
-        if classification
-        else make_multitask_regression
+        make_multitask_classification if classification else make_multitask_regression
     )
     X, y = make(
-        n_tasks=n_tasks, n_samples=n, n_features=d, structure="mean", spread=0.5,
+        n_tasks=n_tasks,
+        n_samples=n,
+        n_features=d,
+        structure="mean",
+        spread=0.5,
         random_state=seed,
     )
     X[:, 1:] += offset
@@ -92,8 +94,10 @@ def test_svc_equals_precomputed_svc(kernel, n_classes):
         assert model.solver_ == "kernel"
         K_new = _hand_kernel(X_new, X, mu, kernel)
         assert_allclose(
-            model.decision_function(X_new), ref.decision_function(K_new),
-            rtol=1e-8, atol=1e-10,
+            model.decision_function(X_new),
+            ref.decision_function(K_new),
+            rtol=1e-8,
+            atol=1e-10,
         )
         assert_array_equal(model.predict(X_new), ref.predict(K_new))
         assert_allclose(model.intercept_, ref.intercept_, rtol=1e-10)
@@ -110,26 +114,34 @@ def test_svr_equals_precomputed_svr(kernel):
         _hand_kernel(X, X, mu, kernel), y, sample_weight=sw
     )
     model = MultiTaskSVR(
-        C=3.0, epsilon=0.2, kernel=kernel, gamma=GAMMA, mu=mu, task_column=0,
+        C=3.0,
+        epsilon=0.2,
+        kernel=kernel,
+        gamma=GAMMA,
+        mu=mu,
+        task_column=0,
     ).fit(X, y, sample_weight=sw)
     assert_allclose(
-        model.predict(X_new), ref.predict(_hand_kernel(X_new, X, mu, kernel)),
-        rtol=1e-8, atol=1e-10,
+        model.predict(X_new),
+        ref.predict(_hand_kernel(X_new, X, mu, kernel)),
+        rtol=1e-8,
+        atol=1e-10,
     )
 
 
 def test_svc_probability_equals_calibrated_precomputed_svc():
     X, y = _data(True, n=40)
     ref = CalibratedClassifierCV(
-        SVC(kernel="precomputed", tol=1e-10), method="sigmoid",
-        cv=StratifiedKFold(5), ensemble=False,
+        SVC(kernel="precomputed", tol=1e-10),
+        method="sigmoid",
+        cv=StratifiedKFold(5),
+        ensemble=False,
     ).fit(_hand_kernel(X, X, 1.0, "rbf"), y)
-    model = MultiTaskSVC(
-        gamma=GAMMA, probability=True, tol=1e-10, task_column=0
-    ).fit(X, y)
+    model = MultiTaskSVC(gamma=GAMMA, probability=True, tol=1e-10, task_column=0).fit(
+        X, y
+    )
     proba = model.predict_proba(X)
-    assert_allclose(proba, ref.predict_proba(_hand_kernel(X, X, 1.0, "rbf")),
-                    rtol=1e-6)
+    assert_allclose(proba, ref.predict_proba(_hand_kernel(X, X, 1.0, "rbf")), rtol=1e-6)
     assert_allclose(proba.sum(axis=1), 1.0)
     assert_allclose(model.predict_log_proba(X), np.log(proba))
     assert not hasattr(MultiTaskSVC(), "predict_proba")
@@ -143,16 +155,18 @@ def test_linear_path_equals_kernel_path_svc_mirrored(C):
     k = MultiTaskSVC(solver="kernel", **kw).fit(X, y)
     # b = 0 at the optimum: the intercept penalty is inactive, and the smallest
     # intercept_scaling converges fastest
-    lin = MultiTaskSVC(solver="linear", intercept_scaling=1.0, max_iter=100_000,
-                       random_state=0, **kw)
+    lin = MultiTaskSVC(
+        solver="linear", intercept_scaling=1.0, max_iter=100_000, random_state=0, **kw
+    )
     lin.fit(X, y)
     dk = k.decision_function(X)
     assert _scale(lin.decision_function(X) - dk) <= 1e-4 * _scale(dk)
     assert_allclose(lin.coef_, k.coef_, atol=1e-4 * _scale(k.coef_))
     # coef_ reproduces the decision function: x @ w_t + b
     w = k.coef_[X[:, 0].astype(int)]
-    assert_allclose(np.einsum("ij,ij->i", X[:, 1:], w) + k.intercept_, dk,
-                    atol=1e-10 * _scale(dk))
+    assert_allclose(
+        np.einsum("ij,ij->i", X[:, 1:], w) + k.intercept_, dk, atol=1e-10 * _scale(dk)
+    )
 
 
 @pytest.mark.parametrize("C", [0.1, 1.0, 10.0])
@@ -160,8 +174,9 @@ def test_linear_path_equals_kernel_path_svr_mirrored(C):
     X, y = _mirrored(False)
     kw = dict(C=C, kernel="linear", tol=1e-10, task_column=0)
     k = MultiTaskSVR(solver="kernel", **kw).fit(X, y)
-    lin = MultiTaskSVR(solver="linear", intercept_scaling=1.0, max_iter=100_000,
-                       random_state=0, **kw)
+    lin = MultiTaskSVR(
+        solver="linear", intercept_scaling=1.0, max_iter=100_000, random_state=0, **kw
+    )
     pk = k.predict(X)
     assert _scale(lin.fit(X, y).predict(X) - pk) <= 1e-4 * _scale(pk)
 
@@ -176,8 +191,12 @@ def test_linear_path_general_data_intercept_scaling():
     gaps = []
     for s in (1.0, 10.0):
         lin = MultiTaskSVC(
-            solver="linear", intercept_scaling=s, tol=1e-8, max_iter=200_000,
-            random_state=0, **kw,
+            solver="linear",
+            intercept_scaling=s,
+            tol=1e-8,
+            max_iter=200_000,
+            random_state=0,
+            **kw,
         ).fit(X, y)
         gaps.append(_scale(lin.decision_function(X) - dk) / _scale(dk))
     assert gaps[0] > 0.05  # the penalty is visible at 1 ...
@@ -193,7 +212,11 @@ def test_linear_path_multiclass_follows_libsvm_one_vs_one():
         kw = dict(kernel="linear", task_column=0, decision_function_shape=shape)
         k = MultiTaskSVC(solver="kernel", tol=1e-10, **kw).fit(X, y)
         lin = MultiTaskSVC(
-            solver="linear", tol=1e-8, max_iter=100_000, random_state=0, **kw,
+            solver="linear",
+            tol=1e-8,
+            max_iter=100_000,
+            random_state=0,
+            **kw,
         ).fit(X, y)
         dk, dl = k.decision_function(X), lin.decision_function(X)
         assert dl.shape == dk.shape == (150, 3)
@@ -229,8 +252,9 @@ def test_large_mu_gives_independent_svms(kernel):
         ref[task == t] = est.decision_function(X[task == t, 1:])
     errors = []
     for mu in (1e2, 1e4, 1e6):
-        model = MultiTaskSVC(kernel=kernel, gamma=GAMMA, mu=mu, tol=1e-10,
-                             task_column=0).fit(X, y)
+        model = MultiTaskSVC(
+            kernel=kernel, gamma=GAMMA, mu=mu, tol=1e-10, task_column=0
+        ).fit(X, y)
         errors.append(_scale(model.decision_function(X) - ref) / _scale(ref))
     assert errors[0] > errors[1] > errors[2]  # O(1/mu)
     assert errors[2] < 1e-4  # measured 2e-6 (rbf) and 1e-6 (linear)
@@ -244,8 +268,9 @@ def test_small_mu_gives_pooled_svm(kernel):
     ref = pooled.decision_function(X[:, 1:])
     errors = []
     for mu in (1e-2, 1e-4, 1e-6):
-        model = MultiTaskSVC(C=mu, kernel=kernel, gamma=GAMMA, mu=mu, tol=1e-10,
-                             task_column=0).fit(X, y)
+        model = MultiTaskSVC(
+            C=mu, kernel=kernel, gamma=GAMMA, mu=mu, tol=1e-10, task_column=0
+        ).fit(X, y)
         errors.append(_scale(model.decision_function(X) - ref) / _scale(ref))
     assert errors[0] > errors[1] > errors[2]  # O(mu)
     assert errors[2] < 1e-4  # measured 5e-6 (linear) and 2e-6 (rbf)
@@ -257,8 +282,9 @@ def test_unseen_task_shared_is_the_shared_component():
     mu = 0.5
     new = X[:6].copy()
     new[:, 0] = 99
-    model = MultiTaskSVR(kernel="linear", C=10.0, mu=mu, tol=1e-10, task_column=0,
-                         unseen_task="shared").fit(X, y)
+    model = MultiTaskSVR(
+        kernel="linear", C=10.0, mu=mu, tol=1e-10, task_column=0, unseen_task="shared"
+    ).fit(X, y)
     pred = model.predict(new)
     # kernel form: B row of the new task = 1/mu for every fitted task
     K = (1.0 / mu) * new[:, 1:] @ model.support_vectors_.T
@@ -268,8 +294,9 @@ def test_unseen_task_shared_is_the_shared_component():
     w0 = model.coef_.sum(axis=0) / (mu + model.n_tasks_)
     assert_allclose(pred, new[:, 1:] @ w0 + model.intercept_, rtol=1e-8)
     # a fitted task's rows are untouched by the option
-    model_err = MultiTaskSVR(kernel="linear", C=10.0, mu=mu, tol=1e-10,
-                             task_column=0).fit(X, y)
+    model_err = MultiTaskSVR(
+        kernel="linear", C=10.0, mu=mu, tol=1e-10, task_column=0
+    ).fit(X, y)
     assert_allclose(model.predict(X), model_err.predict(X))
     with pytest.raises(ValueError, match="99"):
         model_err.predict(new)
@@ -291,8 +318,9 @@ def test_unseen_task_shared_linear_path_and_user_similarity():
     row = np.array([0.3, 0.4, 0.2])  # (0.5 + 0.1) / 2, (0.5 + 0.3) / 2, ...
     task_sv = k.support_tasks_.astype(int)
     K = row[task_sv][None, :] * (new[:, 1:] @ k.support_vectors_.T)
-    assert_allclose(k.decision_function(new), K @ k.dual_coef_[0] + k.intercept_,
-                    rtol=1e-10)
+    assert_allclose(
+        k.decision_function(new), K @ k.dual_coef_[0] + k.intercept_, rtol=1e-10
+    )
     lin = MultiTaskSVC(solver="linear", max_iter=100_000, random_state=0, **kw)
     dk = k.decision_function(new)
     assert _scale(lin.fit(X, y).decision_function(new) - dk) <= 1e-4 * _scale(dk)
@@ -301,7 +329,11 @@ def test_unseen_task_shared_linear_path_and_user_similarity():
 # ------------------------------------------------------------------ data handling
 def test_shared_layout_with_missing_equals_stacked_rows():
     X, Y = make_multitask_regression(
-        n_tasks=3, n_samples=30, n_features=4, structure="mean", layout="shared",
+        n_tasks=3,
+        n_samples=30,
+        n_features=4,
+        structure="mean",
+        layout="shared",
         random_state=0,
     )
     Y[[0, 5, 9], [1, 2, 1]] = np.nan
@@ -319,8 +351,9 @@ def test_shared_layout_with_missing_equals_stacked_rows():
 @pytest.mark.parametrize("solver", ["kernel", "linear"])
 def test_sparse_pandas_and_string_labels(solver):
     X, y = _data(True, n=30)
-    kw = dict(kernel="linear", solver=solver, tol=1e-10, random_state=0,
-              max_iter=100_000)
+    kw = dict(
+        kernel="linear", solver=solver, tol=1e-10, random_state=0, max_iter=100_000
+    )
     dense = MultiTaskSVC(task_column=0, **kw).fit(X, y).decision_function(X)
     Xsp = sp.csr_matrix(X)
     sparse = MultiTaskSVC(task_column=0, **kw).fit(Xsp, y).decision_function(Xsp)
@@ -341,8 +374,12 @@ def test_zero_sample_weight_equals_dropping_rows():
     kw = dict(kernel="rbf", gamma=GAMMA, tol=1e-10, task_column=0)
     weighted = MultiTaskSVC(**kw).fit(X, y, sample_weight=sw)
     dropped = MultiTaskSVC(**kw).fit(X[sw > 0], y[sw > 0])
-    assert_allclose(weighted.decision_function(X), dropped.decision_function(X),
-                    rtol=1e-7, atol=1e-9)
+    assert_allclose(
+        weighted.decision_function(X),
+        dropped.decision_function(X),
+        rtol=1e-7,
+        atol=1e-9,
+    )
 
 
 def test_shared_layout_classifier_outputs():
@@ -362,8 +399,10 @@ def test_shared_layout_classifier_outputs():
     "params, match",
     [
         ({"task_similarity": np.eye(2)}, r"\(3, 3\)"),
-        ({"task_similarity": np.array([[1, 2, 0], [2, 1, 0], [0, 0, 1.0]])},
-         "positive semi-definite"),
+        (
+            {"task_similarity": np.array([[1, 2, 0], [2, 1, 0], [0, 0, 1.0]])},
+            "positive semi-definite",
+        ),
         ({"task_similarity": np.triu(np.ones((3, 3)))}, "symmetric"),
         ({"solver": "linear", "kernel": "rbf"}, "solver='nystroem'"),
         ({"solver": "kernel", "memory_limit": 0.01}, "memory_limit"),

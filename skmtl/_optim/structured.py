@@ -206,5 +206,3 @@ class GraphDesign:
         """Bound on the Lipschitz constant of ``W -> A*(omega A W) + 2c L W``."""
         data = float(np.max(self.base.task_lipschitz_direct(), initial=0.0))
         return data + self.graph_lipschitz
-
-

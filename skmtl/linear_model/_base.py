@@ -240,4 +240,3 @@ class _PenalizedMultiTaskClassifier(
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
         return np.log(self.predict_proba(X))
-

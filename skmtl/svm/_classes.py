@@ -67,9 +67,7 @@ class _BaseMultiTaskSVM(BaseMultiTaskKernel):
         if not linear:
             return
         if self.solver_ == "kernel":
-            self.coef_ = self._linear_coef(
-                None, self.dual_coef_[0], **self._ref
-            )
+            self.coef_ = self._linear_coef(None, self.dual_coef_[0], **self._ref)
         elif self.solver_ == "linear":
             self.coef_ = self._linear_coef(inner_coef)
 
@@ -261,8 +259,10 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         weights = None
         if self.class_weight is not None:
             weights = dict(
-                zip(classes, compute_class_weight(self.class_weight, classes=classes,
-                                                  y=y))
+                zip(
+                    classes,
+                    compute_class_weight(self.class_weight, classes=classes, y=y),
+                )
             )
         return PairwiseLinearSVC(
             C=self.C,
