@@ -71,12 +71,13 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 
         Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
 
-            sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha * sum_j ||W[:, j]||_2
+            sum_t 1/(2 n_t) ||y_t - X_t w_t - b_t||^2 + alpha sum_j ||W[:, j]||_2
 
         where ``n_t`` is task ``t``'s number of rows (its total sample weight when
-        ``sample_weight`` is given). In the shared-design layout every ``n_t = n_samples``
-        and this is exactly scikit-learn's ``MultiTaskLasso``; in the stacked layout each
-        task has its own rows. A feature is used by all tasks or by none.
+        ``sample_weight`` is given). In the shared-design layout every
+        ``n_t = n_samples`` and this is exactly scikit-learn's ``MultiTaskLasso``; in
+        the stacked layout each task has its own rows. A feature is used by all tasks
+        or by none.
 
         Parameters
         ----------
@@ -169,7 +170,8 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
         >>> from skmtl.linear_model import MultiTaskElasticNet
         >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
         ...                                  n_informative=2, random_state=0)
-        >>> model = MultiTaskElasticNet(alpha=0.1, l1_ratio=0.7, task_column=0).fit(X, y)
+        >>> model = MultiTaskElasticNet(alpha=0.1, l1_ratio=0.7, task_column=0)
+        >>> model = model.fit(X, y)
         >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
         2
     """
