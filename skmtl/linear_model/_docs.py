@@ -36,17 +36,17 @@ GAP_TOL = (
     "        bound ``objective - optimum <= dual_gap_``."
 )
 
-LOSS = """\
-        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2"""
+LOSS = "sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2"
 
 
 def fill(doc, **kwargs):
-    """Substitute ``%(common_params)s`` and ``%(common_attributes)s`` in ``doc``."""
+    """Substitute the lines ``    %(common_params)s`` and ``    %(common_attributes)s``
+    (indented as the docstring body) in ``doc``."""
     params = COMMON_PARAMS % {
         "max_iter": kwargs.get("max_iter", 1000),
         "tol": kwargs.get("tol", "1e-4"),
         "tol_doc": kwargs.get("tol_doc", GAP_TOL),
     }
-    return doc.replace("%(common_params)s\n", params).replace(
-        "%(common_attributes)s\n", COMMON_ATTRIBUTES
+    return doc.replace("    %(common_params)s\n", params).replace(
+        "    %(common_attributes)s\n", COMMON_ATTRIBUTES
     )

@@ -93,87 +93,91 @@ def numerical_rank(W, rtol=1e-10):
 class TraceNormRegression(_TraceNormMixin, _PenalizedMultiTaskRegressor):
     r"""Multi-task least squares with a nuclear-norm penalty (shared low-rank W).
 
-        Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
+    Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
 
-            sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha * ||W||_*
+        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha * ||W||_*
 
-        where ``||W||_*`` is the sum of the singular values of ``W`` (MALSAR
-        ``Least_Trace``; Argyriou, Evgeniou & Pontil 2008). The penalty drives ``W``
-        to low rank: the tasks' weight vectors share a low-dimensional subspace.
-        ``n_t`` is task ``t``'s number of rows (its total sample weight with
-        ``sample_weight``). ``alpha >= ||A*(r0)||_2`` (the spectral norm of the
-        per-task correlations ``X_t^T (y_t - ybar_t) / n_t``) gives ``W = 0``.
+    where ``||W||_*`` is the sum of the singular values of ``W`` (MALSAR
+    ``Least_Trace``; Argyriou, Evgeniou & Pontil 2008). The penalty drives ``W``
+    to low rank: the tasks' weight vectors share a low-dimensional subspace.
+    ``n_t`` is task ``t``'s number of rows (its total sample weight with
+    ``sample_weight``). ``alpha >= ||A*(r0)||_2`` (the spectral norm of the
+    per-task correlations ``X_t^T (y_t - ybar_t) / n_t``) gives ``W = 0``.
 
-        Solved by accelerated proximal gradient (FISTA, adaptive restart) whose prox
-        is singular-value soft-thresholding by a partial eigendecomposition of the
-        ``min(T, d)`` Gram matrix once ``min(T, d) > 64``.
+    Solved by accelerated proximal gradient (FISTA, adaptive restart) whose prox
+    is singular-value soft-thresholding by a partial eigendecomposition of the
+    ``min(T, d)`` Gram matrix once ``min(T, d) > 64``.
 
-        Parameters
-        ----------
-        alpha : float, default=1.0
-            Strength of the nuclear-norm penalty.
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the nuclear-norm penalty.
     %(common_params)s
-        Attributes
-        ----------
-    %(common_attributes)s    dual_gap_ : float
-            Duality gap at exit (``objective - optimum <= dual_gap_``).
-        rank_ : int
-            Numerical rank of ``coef_``.
 
-        See Also
-        --------
-        ReducedRankRegression : hard rank constraint instead of a convex penalty.
+    Attributes
+    ----------
+    %(common_attributes)s
+    dual_gap_ : float
+        Duality gap at exit (``objective - optimum <= dual_gap_``).
+    rank_ : int
+        Numerical rank of ``coef_``.
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> from skmtl.linear_model import TraceNormRegression
-        >>> X, y = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
-        ...     structure="low_rank", rank=2, random_state=0)
-        >>> model = TraceNormRegression(alpha=0.3, task_column=0).fit(X, y)
-        >>> model.coef_.shape, model.rank_
-        ((8, 10), 2)
+    See Also
+    --------
+    ReducedRankRegression : hard rank constraint instead of a convex penalty.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import TraceNormRegression
+    >>> X, y = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
+    ...     structure="low_rank", rank=2, random_state=0)
+    >>> model = TraceNormRegression(alpha=0.3, task_column=0).fit(X, y)
+    >>> model.coef_.shape, model.rank_
+    ((8, 10), 2)
     """
 
 
 class TraceNormLogisticRegression(_TraceNormMixin, _PenalizedMultiTaskClassifier):
     r"""Per-task binary logistic regression with a nuclear-norm penalty.
 
-        Minimises, over task weights ``W`` and intercepts ``b``::
+    Minimises, over task weights ``W`` and intercepts ``b``::
 
-            sum_t 1 / n_t * sum_{i in t} log(1 + exp(-s_i (x_i w_t + b_t)))
-                +  alpha * ||W||_*
+        sum_t 1 / n_t * sum_{i in t} log(1 + exp(-s_i (x_i w_t + b_t)))
+            +  alpha * ||W||_*
 
-        with ``s_i = +1`` for ``classes_[1]`` and ``-1`` for ``classes_[0]`` (MALSAR
-        ``Logistic_Trace``). Every task is a binary problem over the same two labels;
-        the intercepts are unpenalised and, before each duality-gap evaluation, set to
-        their exact optimum for the current ``W``.
+    with ``s_i = +1`` for ``classes_[1]`` and ``-1`` for ``classes_[0]`` (MALSAR
+    ``Logistic_Trace``). Every task is a binary problem over the same two labels;
+    the intercepts are unpenalised and, before each duality-gap evaluation, set to
+    their exact optimum for the current ``W``.
 
-        Parameters
-        ----------
-        alpha : float, default=1.0
-            Strength of the nuclear-norm penalty.
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the nuclear-norm penalty.
     %(common_params)s
-        Attributes
-        ----------
-        classes_ : ndarray of shape (2,)
-            The two labels shared by all tasks.
-    %(common_attributes)s    dual_gap_ : float
-            Duality gap at exit.
-        rank_ : int
-            Numerical rank of ``coef_``.
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_classification
-        >>> from skmtl.linear_model import TraceNormLogisticRegression
-        >>> X, y = make_multitask_classification(n_tasks=6, n_samples=40, n_features=8,
-        ...     structure="low_rank", rank=1, random_state=0)
-        >>> clf = TraceNormLogisticRegression(alpha=0.05, task_column=0).fit(X, y)
-        >>> clf.predict_proba(X[:3]).shape
-        (3, 2)
-        >>> bool(clf.score(X, y) > 0.8)
-        True
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two labels shared by all tasks.
+    %(common_attributes)s
+    dual_gap_ : float
+        Duality gap at exit.
+    rank_ : int
+        Numerical rank of ``coef_``.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.linear_model import TraceNormLogisticRegression
+    >>> X, y = make_multitask_classification(n_tasks=6, n_samples=40, n_features=8,
+    ...     structure="low_rank", rank=1, random_state=0)
+    >>> clf = TraceNormLogisticRegression(alpha=0.05, task_column=0).fit(X, y)
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    >>> bool(clf.score(X, y) > 0.8)
+    True
     """
 
 
@@ -345,67 +349,69 @@ class _AlternatingRRR:
 class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     r"""Reduced-rank multi-task regression: ``W = V U^T`` with a shared basis ``U``.
 
-        Minimises, over task weights of rank at most ``rank`` and intercepts ``b``::
+    Minimises, over task weights of rank at most ``rank`` and intercepts ``b``::
 
-            sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha / 2 * ||W||_F^2
-            subject to  rank(W) <= rank
+        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha / 2 * ||W||_F^2
+        subject to  rank(W) <= rank
 
-        Every task's weights are a combination of the same ``rank`` directions
-        (``components_``, orthonormal rows) with its own loadings
-        (``task_loadings_``): ``coef_ = task_loadings_ @ components_``. A rank at
-        least ``min(n_tasks, n_features)`` is no constraint (independent least
-        squares / ridge per task); the effective rank is ``rank_``.
+    Every task's weights are a combination of the same ``rank`` directions
+    (``components_``, orthonormal rows) with its own loadings
+    (``task_loadings_``): ``coef_ = task_loadings_ @ components_``. A rank at
+    least ``min(n_tasks, n_features)`` is no constraint (independent least
+    squares / ridge per task); the effective rank is ``rank_``.
 
-        Solvers:
+    Solvers:
 
-        - shared-design layout, every target observed, dense ``X``: the closed form
-          of Izenman (1975) -- weighted (ridge) least squares, then projection onto
-          the top ``rank`` eigenvectors of the fitted values' ``T x T`` second
-          moment -- which is the exact global minimiser (also with ``alpha > 0``:
-          reduced-rank ridge regression, Mukherjee & Zhu 2011). ``n_iter_ = 1``.
-        - otherwise (stacked layout, missing targets, sparse ``X``): alternating
-          minimisation over ``U`` (orthonormal, ``d x rank``) and ``V`` with exact
-          per-task loadings and a conjugate-gradient step on ``U``, started from the
-          top singular vectors of ``X_t^T y_t / n_t`` (or the previous
-          ``components_`` with ``warm_start``). The problem is non-convex: ``tol``
-          certifies first-order stationarity, ``||(I - U U^T) grad_U f(U)||_F <=
-          tol * 2 P0`` for ``f(U) = min_V objective`` and ``P0`` the objective of
-          the null model; the reached objective is ``objective_``.
+    - shared-design layout, every target observed, dense ``X``: the closed form
+      of Izenman (1975) -- weighted (ridge) least squares, then projection onto
+      the top ``rank`` eigenvectors of the fitted values' ``T x T`` second
+      moment -- which is the exact global minimiser (also with ``alpha > 0``:
+      reduced-rank ridge regression, Mukherjee & Zhu 2011). ``n_iter_ = 1``.
+    - otherwise (stacked layout, missing targets, sparse ``X``): alternating
+      minimisation over ``U`` (orthonormal, ``d x rank``) and ``V`` with exact
+      per-task loadings and a conjugate-gradient step on ``U``, started from the
+      top singular vectors of ``X_t^T y_t / n_t`` (or the previous
+      ``components_`` with ``warm_start``). The problem is non-convex: ``tol``
+      certifies first-order stationarity, ``||(I - U U^T) grad_U f(U)||_F <=
+      tol * 2 P0`` for ``f(U) = min_V objective`` and ``P0`` the objective of
+      the null model; the reached objective is ``objective_``.
 
-        Parameters
-        ----------
-        rank : int, default=2
-            Maximal rank of ``W`` (number of shared directions).
-        alpha : float, default=0.0
-            Ridge strength (``alpha / 2 ||W||_F^2``).
+    Parameters
+    ----------
+    rank : int, default=2
+        Maximal rank of ``W`` (number of shared directions).
+    alpha : float, default=0.0
+        Ridge strength (``alpha / 2 ||W||_F^2``).
     %(common_params)s
-        Attributes
-        ----------
-    %(common_attributes)s    components_ : ndarray of shape (rank_, n_features)
-            Orthonormal basis of the shared subspace (rows ordered by the singular
-            values of ``coef_``).
-        task_loadings_ : ndarray of shape (n_tasks, rank_)
-            Coordinates of each task's weights in that basis.
-        rank_ : int
-            Effective rank, ``min(rank, n_tasks, n_features)``.
-        objective_ : float
-            Objective value at the solution.
 
-        See Also
-        --------
-        TraceNormRegression : convex (nuclear-norm) relaxation.
+    Attributes
+    ----------
+    %(common_attributes)s
+    components_ : ndarray of shape (rank_, n_features)
+        Orthonormal basis of the shared subspace (rows ordered by the singular
+        values of ``coef_``).
+    task_loadings_ : ndarray of shape (n_tasks, rank_)
+        Coordinates of each task's weights in that basis.
+    rank_ : int
+        Effective rank, ``min(rank, n_tasks, n_features)``.
+    objective_ : float
+        Objective value at the solution.
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> from skmtl.linear_model import ReducedRankRegression
-        >>> X, Y = make_multitask_regression(n_tasks=6, n_samples=50, n_features=8,
-        ...     structure="low_rank", rank=2, layout="shared", random_state=0)
-        >>> model = ReducedRankRegression(rank=2).fit(X, Y)
-        >>> model.components_.shape, model.task_loadings_.shape
-        ((2, 8), (6, 2))
-        >>> round(model.score(X, Y), 3)
-        0.997
+    See Also
+    --------
+    TraceNormRegression : convex (nuclear-norm) relaxation.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import ReducedRankRegression
+    >>> X, Y = make_multitask_regression(n_tasks=6, n_samples=50, n_features=8,
+    ...     structure="low_rank", rank=2, layout="shared", random_state=0)
+    >>> model = ReducedRankRegression(rank=2).fit(X, Y)
+    >>> model.components_.shape, model.task_loadings_.shape
+    ((2, 8), (6, 2))
+    >>> round(model.score(X, Y), 3)
+    0.997
     """
 
     _parameter_constraints = {

@@ -69,42 +69,42 @@ class _BCDMixin:
 class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     r"""Multi-task Lasso: features selected jointly across tasks (L2,1 penalty).
 
-        Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
+    Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
 
-            sum_t 1/(2 n_t) ||y_t - X_t w_t - b_t||^2 + alpha sum_j ||W[:, j]||_2
+        sum_t 1/(2 n_t) ||y_t - X_t w_t - b_t||^2 + alpha sum_j ||W[:, j]||_2
 
-        where ``n_t`` is task ``t``'s number of rows (its total sample weight when
-        ``sample_weight`` is given). In the shared-design layout every
-        ``n_t = n_samples`` and this is exactly scikit-learn's ``MultiTaskLasso``; in
-        the stacked layout each task has its own rows. A feature is used by all tasks
-        or by none.
+    where ``n_t`` is task ``t``'s number of rows (its total sample weight when
+    ``sample_weight`` is given). In the shared-design layout every
+    ``n_t = n_samples`` and this is exactly scikit-learn's ``MultiTaskLasso``; in
+    the stacked layout each task has its own rows. A feature is used by all tasks
+    or by none.
 
-        Parameters
-        ----------
-        alpha : float, default=1.0
-            Strength of the L2,1 penalty; ``alpha >= alpha_max(X, y)`` gives ``W = 0``.
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the L2,1 penalty; ``alpha >= alpha_max(X, y)`` gives ``W = 0``.
     %(common_params)s
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     %(common_attributes)s
 
-        See Also
-        --------
-        MultiTaskLassoCV : ``alpha`` chosen by cross-validation.
-        multitask_lasso_path : solutions along a path of ``alpha``.
+    See Also
+    --------
+    MultiTaskLassoCV : ``alpha`` chosen by cross-validation.
+    multitask_lasso_path : solutions along a path of ``alpha``.
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> from skmtl.linear_model import MultiTaskLasso
-        >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=10,
-        ...                                  n_informative=3, random_state=0)
-        >>> model = MultiTaskLasso(alpha=0.1, task_column=0).fit(X, y)
-        >>> model.coef_.shape
-        (4, 10)
-        >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
-        3
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import MultiTaskLasso
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=10,
+    ...                                  n_informative=3, random_state=0)
+    >>> model = MultiTaskLasso(alpha=0.1, task_column=0).fit(X, y)
+    >>> model.coef_.shape
+    (4, 10)
+    >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
+    3
     """
 
     _parameter_constraints = {
@@ -138,42 +138,42 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
     r"""Multi-task elastic net: L2,1 feature sharing plus a ridge term.
 
-        Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
+    Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
 
-            sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2
-                + alpha * l1_ratio * sum_j ||W[:, j]||_2
-                + alpha * (1 - l1_ratio) / 2 * ||W||_F^2
+        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2
+            + alpha * l1_ratio * sum_j ||W[:, j]||_2
+            + alpha * (1 - l1_ratio) / 2 * ||W||_F^2
 
-        scikit-learn's ``MultiTaskElasticNet`` convention (equal to it in the
-        shared-design layout). The ridge term keeps the selection of correlated
-        features stable.
+    scikit-learn's ``MultiTaskElasticNet`` convention (equal to it in the
+    shared-design layout). The ridge term keeps the selection of correlated
+    features stable.
 
-        Parameters
-        ----------
-        alpha : float, default=1.0
-            Overall penalty strength.
-        l1_ratio : float, default=0.5
-            Share of the L2,1 term (1: ``MultiTaskLasso``; 0: ridge).
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Overall penalty strength.
+    l1_ratio : float, default=0.5
+        Share of the L2,1 term (1: ``MultiTaskLasso``; 0: ridge).
     %(common_params)s
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     %(common_attributes)s
 
-        See Also
-        --------
-        MultiTaskElasticNetCV : ``alpha`` and ``l1_ratio`` by cross-validation.
+    See Also
+    --------
+    MultiTaskElasticNetCV : ``alpha`` and ``l1_ratio`` by cross-validation.
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> from skmtl.linear_model import MultiTaskElasticNet
-        >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
-        ...                                  n_informative=2, random_state=0)
-        >>> model = MultiTaskElasticNet(alpha=0.1, l1_ratio=0.7, task_column=0)
-        >>> model = model.fit(X, y)
-        >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
-        2
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import MultiTaskElasticNet
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
+    ...                                  n_informative=2, random_state=0)
+    >>> model = MultiTaskElasticNet(alpha=0.1, l1_ratio=0.7, task_column=0)
+    >>> model = model.fit(X, y)
+    >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
+    2
     """
 
     _parameter_constraints = {
@@ -210,38 +210,38 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
 class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     r"""Sparse-group multi-task Lasso: shared features plus per-task selection.
 
-        Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
+    Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
 
-            sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2
-                + alpha * (l1_ratio * sum_tj |W[t, j]|
-                           + (1 - l1_ratio) * sum_j ||W[:, j]||_2)
+        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2
+            + alpha * (l1_ratio * sum_tj |W[t, j]|
+                       + (1 - l1_ratio) * sum_j ||W[:, j]||_2)
 
-        The L2,1 term selects features for all tasks together; the L1 term lets a task
-        drop a selected feature (Friedman, Hastie & Tibshirani 2010, with the tasks of a
-        feature as its group).
+    The L2,1 term selects features for all tasks together; the L1 term lets a task
+    drop a selected feature (Friedman, Hastie & Tibshirani 2010, with the tasks of a
+    feature as its group).
 
-        Parameters
-        ----------
-        alpha : float, default=1.0
-            Overall penalty strength.
-        l1_ratio : float, default=0.5
-            Share of the entry-wise L1 term (0: ``MultiTaskLasso``; 1: a Lasso per
-            task).
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Overall penalty strength.
+    l1_ratio : float, default=0.5
+        Share of the entry-wise L1 term (0: ``MultiTaskLasso``; 1: a Lasso per
+        task).
     %(common_params)s
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     %(common_attributes)s
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> from skmtl.linear_model import MultiTaskSparseGroupLasso
-        >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
-        ...                                  n_informative=2, random_state=0)
-        >>> model = MultiTaskSparseGroupLasso(alpha=0.1, task_column=0).fit(X, y)
-        >>> model.coef_.shape
-        (3, 8)
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import MultiTaskSparseGroupLasso
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
+    ...                                  n_informative=2, random_state=0)
+    >>> model = MultiTaskSparseGroupLasso(alpha=0.1, task_column=0).fit(X, y)
+    >>> model.coef_.shape
+    (3, 8)
     """
 
     _parameter_constraints = {
@@ -278,47 +278,47 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     r"""Dirty multi-task Lasso (Jalali et al. 2010): shared plus task-specific parts.
 
-        The task weights are split ``W = P + Q``; ``P`` is row-sparse (features shared
-        by all tasks) and ``Q`` entry-wise sparse (a feature used by one task only).
-        Minimises, over ``P``, ``Q`` (one row per task) and intercepts ``b``::
+    The task weights are split ``W = P + Q``; ``P`` is row-sparse (features shared
+    by all tasks) and ``Q`` entry-wise sparse (a feature used by one task only).
+    Minimises, over ``P``, ``Q`` (one row per task) and intercepts ``b``::
 
-            sum_t 1 / (2 n_t) * ||y_t - X_t (p_t + q_t) - b_t||^2
-                + alpha_shared * sum_j ||P[:, j]||_2 + alpha_specific * sum_tj |Q[t, j]|
+        sum_t 1 / (2 n_t) * ||y_t - X_t (p_t + q_t) - b_t||^2
+            + alpha_shared * sum_j ||P[:, j]||_2 + alpha_specific * sum_tj |Q[t, j]|
 
-        With ``alpha_specific >= alpha_shared`` (``sqrt(n_tasks)`` times smaller for
-        a wholly shared feature) the split favours ``P``; with
-        ``alpha_specific >= alpha_max`` of the Lasso per task, ``Q = 0`` and this is
-        ``MultiTaskLasso(alpha_shared)``.
+    With ``alpha_specific >= alpha_shared`` (``sqrt(n_tasks)`` times smaller for
+    a wholly shared feature) the split favours ``P``; with
+    ``alpha_specific >= alpha_max`` of the Lasso per task, ``Q = 0`` and this is
+    ``MultiTaskLasso(alpha_shared)``.
 
-        ``dual_gap_`` is the exact duality gap of this problem: with the operator
-        ``[A A]`` acting on ``[P; Q]``, a dual point ``Theta`` must satisfy both
-        ``||A_j* Theta||_2 <= alpha_shared`` and ``|A_tj* Theta| <= alpha_specific``.
+    ``dual_gap_`` is the exact duality gap of this problem: with the operator
+    ``[A A]`` acting on ``[P; Q]``, a dual point ``Theta`` must satisfy both
+    ``||A_j* Theta||_2 <= alpha_shared`` and ``|A_tj* Theta| <= alpha_specific``.
 
-        Parameters
-        ----------
-        alpha_shared : float, default=1.0
-            Strength of the L2,1 penalty on the shared part ``P``.
-        alpha_specific : float, default=1.0
-            Strength of the L1 penalty on the task-specific part ``Q``.
+    Parameters
+    ----------
+    alpha_shared : float, default=1.0
+        Strength of the L2,1 penalty on the shared part ``P``.
+    alpha_specific : float, default=1.0
+        Strength of the L1 penalty on the task-specific part ``Q``.
     %(common_params)s
 
-        Attributes
-        ----------
-        coef_shared_ : ndarray of shape (n_tasks, n_features)
-            ``P``.
-        coef_specific_ : ndarray of shape (n_tasks, n_features)
-            ``Q``.
+    Attributes
+    ----------
+    coef_shared_ : ndarray of shape (n_tasks, n_features)
+        ``P``.
+    coef_specific_ : ndarray of shape (n_tasks, n_features)
+        ``Q``.
     %(common_attributes)s
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> from skmtl.linear_model import DirtyMultiTaskLasso
-        >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
-        ...                                  n_informative=2, random_state=0)
-        >>> model = DirtyMultiTaskLasso(0.1, 0.05, task_column=0).fit(X, y)
-        >>> bool((model.coef_ == model.coef_shared_ + model.coef_specific_).all())
-        True
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import DirtyMultiTaskLasso
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
+    ...                                  n_informative=2, random_state=0)
+    >>> model = DirtyMultiTaskLasso(0.1, 0.05, task_column=0).fit(X, y)
+    >>> bool((model.coef_ == model.coef_shared_ + model.coef_specific_).all())
+    True
     """
 
     _parameter_constraints = {
@@ -381,46 +381,46 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
     r"""Binary logistic regression per task with features selected jointly (L2,1).
 
-        Every task is a binary problem over the same two labels (``classes_``, of any
-        type). Minimises, over task weights ``W`` (one row per task) and intercepts
-        ``b``::
+    Every task is a binary problem over the same two labels (``classes_``, of any
+    type). Minimises, over task weights ``W`` (one row per task) and intercepts
+    ``b``::
 
-            sum_t 1 / n_t * sum_{i in t} log(1 + exp(-s_i (x_i @ w_t + b_t)))
-                + alpha * sum_j ||W[:, j]||_2
+        sum_t 1 / n_t * sum_{i in t} log(1 + exp(-s_i (x_i @ w_t + b_t)))
+            + alpha * sum_j ||W[:, j]||_2
 
-        with ``s_i = +1`` for ``classes_[1]`` and ``-1`` for ``classes_[0]`` (MALSAR's
-        ``Logistic_L21``). In the shared-design layout ``y`` has one column per task
-        (NaN in a float ``y`` marks a missing label).
+    with ``s_i = +1`` for ``classes_[1]`` and ``-1`` for ``classes_[0]`` (MALSAR's
+    ``Logistic_L21``). In the shared-design layout ``y`` has one column per task
+    (NaN in a float ``y`` marks a missing label).
 
-        ``dual_gap_`` is a certified duality gap: before each evaluation the intercepts
-        are set to their exact minimisers for the current ``W`` (Newton's method), so
-        that ``Theta = -grad`` sums to 0 over each task as the dual requires; the dual
-        point is then rescaled into ``{||A_j* Theta|| <= alpha}``.
+    ``dual_gap_`` is a certified duality gap: before each evaluation the intercepts
+    are set to their exact minimisers for the current ``W`` (Newton's method), so
+    that ``Theta = -grad`` sums to 0 over each task as the dual requires; the dual
+    point is then rescaled into ``{||A_j* Theta|| <= alpha}``.
 
-        Parameters
-        ----------
-        alpha : float, default=0.01
-            Strength of the L2,1 penalty; ``alpha >= alpha_max(X, y,
-            loss="logistic")`` gives ``W = 0``.
+    Parameters
+    ----------
+    alpha : float, default=0.01
+        Strength of the L2,1 penalty; ``alpha >= alpha_max(X, y,
+        loss="logistic")`` gives ``W = 0``.
     %(common_params)s
 
-        Attributes
-        ----------
-        classes_ : ndarray of shape (2,)
-            The two labels; ``decision_function > 0`` predicts ``classes_[1]``.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two labels; ``decision_function > 0`` predicts ``classes_[1]``.
     %(common_attributes)s
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_classification
-        >>> from skmtl.linear_model import MultiTaskLogisticLasso
-        >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=8,
-        ...                                      n_informative=2, random_state=0)
-        >>> model = MultiTaskLogisticLasso(alpha=0.05, task_column=0).fit(X, y)
-        >>> model.classes_
-        array([0, 1])
-        >>> model.predict_proba(X[:2]).shape
-        (2, 2)
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.linear_model import MultiTaskLogisticLasso
+    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=8,
+    ...                                      n_informative=2, random_state=0)
+    >>> model = MultiTaskLogisticLasso(alpha=0.05, task_column=0).fit(X, y)
+    >>> model.classes_
+    array([0, 1])
+    >>> model.predict_proba(X[:2]).shape
+    (2, 2)
     """
 
     _parameter_constraints = {

@@ -23,57 +23,59 @@ __all__ = ["ClusteredMultiTaskRegression", "GraphRegularizedMultiTaskRegression"
 class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskRegressor):
     r"""Clustered multi-task regression (convex relaxation; MALSAR ``Least_CMTL``).
 
-        Tasks are assumed to form ``n_clusters`` groups whose weight vectors are close
-        to their group's centre. The k-means penalty
-        ``alpha * sum_c sum_{t in c} ||w_t - wbar_c||^2 + beta * ||W||_F^2`` is
-        relaxed into a convex one (Zhou, Chen & Ye 2011; Jacob, Bach & Vert 2008) by
-        replacing the cluster indicator ``M = F F^T`` with any ``T x T`` matrix in
-        ``M_k = {0 <= M <= I, tr M = n_clusters}``; the model minimises, over ``W``
-        (one row per task), intercepts ``b`` and ``M``::
+    Tasks are assumed to form ``n_clusters`` groups whose weight vectors are close
+    to their group's centre. The k-means penalty
+    ``alpha * sum_c sum_{t in c} ||w_t - wbar_c||^2 + beta * ||W||_F^2`` is
+    relaxed into a convex one (Zhou, Chen & Ye 2011; Jacob, Bach & Vert 2008) by
+    replacing the cluster indicator ``M = F F^T`` with any ``T x T`` matrix in
+    ``M_k = {0 <= M <= I, tr M = n_clusters}``; the model minimises, over ``W``
+    (one row per task), intercepts ``b`` and ``M``::
 
-    %(loss)s
-                + beta (alpha + beta) tr(W^T (beta I + alpha M)^{-1} W)
+        %(loss)s
+            + beta (alpha + beta) tr(W^T (beta I + alpha M)^{-1} W)
 
-        which is jointly convex. This is MALSAR's objective with ``rho1 = alpha``,
-        ``rho2 = beta``, ``eta = beta / alpha`` (up to MALSAR's unscaled squared
-        loss). Minimising over ``M`` in closed form leaves a smooth convex spectral
-        penalty of ``W``, solved by FISTA with an exact prox (an eigendecomposition of
-        the ``T x T`` matrix ``W W^T`` and a water-filling problem per step) and
-        certified by the Fenchel duality gap. ``alpha = 0`` is ridge regression with
-        penalty ``beta ||W||_F^2``.
+    which is jointly convex. This is MALSAR's objective with ``rho1 = alpha``,
+    ``rho2 = beta``, ``eta = beta / alpha`` (up to MALSAR's unscaled squared
+    loss). Minimising over ``M`` in closed form leaves a smooth convex spectral
+    penalty of ``W``, solved by FISTA with an exact prox (an eigendecomposition of
+    the ``T x T`` matrix ``W W^T`` and a water-filling problem per step) and
+    certified by the Fenchel duality gap. ``alpha = 0`` is ridge regression with
+    penalty ``beta ||W||_F^2``.
 
-        Parameters
-        ----------
-        n_clusters : int, default=2
-            Number of task clusters ``k``; a value above the number of tasks is
-            taken as the number of tasks (every task its own cluster: ``M = I``).
-        alpha : float, default=1.0
-            Strength of the within-cluster penalty.
-        beta : float, default=0.1
-            Strength of the global squared-norm penalty (> 0).
+    Parameters
+    ----------
+    n_clusters : int, default=2
+        Number of task clusters ``k``; a value above the number of tasks is
+        taken as the number of tasks (every task its own cluster: ``M = I``).
+    alpha : float, default=1.0
+        Strength of the within-cluster penalty.
+    beta : float, default=0.1
+        Strength of the global squared-norm penalty (> 0).
     %(common_params)s
-        Attributes
-        ----------
-    %(common_attributes)s    dual_gap_ : float
-            Duality gap at exit.
-        cluster_matrix_ : ndarray of shape (n_tasks, n_tasks)
-            The optimal relaxed cluster matrix ``M``.
-        task_clusters_ : ndarray of int of shape (n_tasks,)
-            Hard cluster of each task (ordered like ``tasks_``): k-means on the rows
-            of ``Q_k diag(m_k)^{1/2}``, the leading eigenvectors of ``M`` scaled by
-            their eigenvalues (spectral rounding of ``M ~ F F^T``); clusters are
-            numbered in order of first appearance.
 
-        Examples
-        --------
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> from skmtl.linear_model import ClusteredMultiTaskRegression
-        >>> X, y = make_multitask_regression(n_tasks=6, n_samples=40, n_features=8,
-        ...     structure="clustered", n_clusters=2, random_state=0)
-        >>> model = ClusteredMultiTaskRegression(n_clusters=2, alpha=1.0, beta=0.01,
-        ...                                      task_column=0).fit(X, y)
-        >>> model.task_clusters_
-        array([0, 1, 0, 1, 0, 1])
+    Attributes
+    ----------
+    %(common_attributes)s
+    dual_gap_ : float
+        Duality gap at exit.
+    cluster_matrix_ : ndarray of shape (n_tasks, n_tasks)
+        The optimal relaxed cluster matrix ``M``.
+    task_clusters_ : ndarray of int of shape (n_tasks,)
+        Hard cluster of each task (ordered like ``tasks_``): k-means on the rows
+        of ``Q_k diag(m_k)^{1/2}``, the leading eigenvectors of ``M`` scaled by
+        their eigenvalues (spectral rounding of ``M ~ F F^T``); clusters are
+        numbered in order of first appearance.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import ClusteredMultiTaskRegression
+    >>> X, y = make_multitask_regression(n_tasks=6, n_samples=40, n_features=8,
+    ...     structure="clustered", n_clusters=2, random_state=0)
+    >>> model = ClusteredMultiTaskRegression(n_clusters=2, alpha=1.0, beta=0.01,
+    ...                                      task_column=0).fit(X, y)
+    >>> model.task_clusters_
+    array([0, 1, 0, 1, 0, 1])
     """
 
     _parameter_constraints = {
@@ -188,13 +190,13 @@ def resolve_task_graph(task_graph, tasks):
 
 
 class GraphRegularizedMultiTaskRegression(_PenalizedMultiTaskRegressor):
-    r"""Multi-task regression smoothed over a task graph (MALSAR ``Least_SRMTL``).
+    """Multi-task regression smoothed over a task graph (MALSAR ``Least_SRMTL``).
 
     Tasks linked in ``task_graph`` (weights ``a_st``) are pulled towards each
     other; an optional L1 term selects features per task. Minimises over ``W``
     (one row per task) and intercepts ``b``::
 
-%(loss)s
+        %(loss)s
             + alpha * (1 - l1_ratio) * sum_{s < t} a_st ||w_s - w_t||^2
             + alpha * l1_ratio * ||W||_1
 
@@ -225,10 +227,12 @@ default=None
         Overall regularisation strength.
     l1_ratio : float in [0, 1], default=0.0
         Share of the L1 term.
-%(common_params)s
+    %(common_params)s
+
     Attributes
     ----------
-%(common_attributes)s    dual_gap_ : float
+    %(common_attributes)s
+    dual_gap_ : float
         Duality gap at exit (``l1_ratio > 0`` only).
     gradient_norm_ : float
         Relative gradient norm at exit (``l1_ratio = 0`` only).
