@@ -1,6 +1,11 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
 from ._cv import MultiTaskElasticNetCV, MultiTaskLassoCV
+from ._hierarchical_logistic import (
+    BayesianHierarchicalClassifier,
+    HierarchicalLogisticRegression,
+    HierarchicalLogisticRegressionCV,
+)
 from ._low_rank import (
     ReducedRankRegression,
     TraceNormLogisticRegression,
@@ -20,6 +25,9 @@ from ._structured import (
 )
 
 __all__ = [
+    "BayesianHierarchicalClassifier",
+    "HierarchicalLogisticRegression",
+    "HierarchicalLogisticRegressionCV",
     "ClusteredMultiTaskRegression",
     "DirtyMultiTaskLasso",
     "GraphRegularizedMultiTaskRegression",
