@@ -11,18 +11,17 @@ a sklearn check name to the one-line reason it is expected to fail.
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
 from skmtl.kernel_ridge import MultiTaskKernelRidge
 from skmtl.linear_model import (
     BayesianHierarchicalClassifier,
-    HierarchicalLogisticRegression,
-    HierarchicalLogisticRegressionCV,
     ClusteredMultiTaskRegression,
     DirtyMultiTaskLasso,
     GraphRegularizedMultiTaskRegression,
+    HierarchicalLogisticRegression,
+    HierarchicalLogisticRegressionCV,
     MultiTaskElasticNet,
     MultiTaskElasticNetCV,
     MultiTaskLasso,

@@ -86,7 +86,7 @@ class _HierarchicalLogisticBase(
         )
 
     def _set_coefficients(self, beta, D):
-        """Fitted attributes from the shared ``beta`` (p,) and deviations ``D`` (T, p)."""
+        """Fitted attributes from shared ``beta`` (p,) and deviations ``D`` (T, p)."""
         self.intercept_shared_ = float(beta[0])
         self.coef_shared_ = beta[1:].copy()
         self.intercept_deviations_ = D[:, 0].copy()
@@ -271,7 +271,8 @@ class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
         ----------
         alpha_shared : float in [0, inf], default=1.0
             Ridge strength on the shared slopes ``w0``.
-        alpha_slopes : float in [0, inf] or array-like of shape (n_features,), default=1.0
+        alpha_slopes : float in [0, inf] or array-like of shape (n_features,), \
+default=1.0
             Ridge strength on the task slope deviations ``v_t`` (per feature if an
             array). ``inf``: every task has the shared slopes.
         alpha_intercepts : float in [0, inf], default=1.0
@@ -497,8 +498,8 @@ class HierarchicalLogisticRegressionCV(_HierarchicalLogisticBase):
         and class (each (task, class) cell is dealt round-robin over the folds in
         the order of its feature values, see
         :class:`~skmtl.model_selection.TaskStratifiedKFold`), so every training
-        fold holds every task and both classes, whatever the order of the rows. Otherwise a splitter (its
-        ``split(X, y)`` is called) or an iterable of ``(train, test)`` row indices
+        fold holds every task and both classes, whatever the order of the rows.
+        Otherwise a splitter (its ``split(X, y)`` is called) or an iterable of ``(train, test)`` row indices
         of ``X``; in the shared layout a row's entries go to its fold together.
     scoring : {"neg_log_loss", "roc_auc", "accuracy", "neg_brier_score"} or None, \
 default=None
