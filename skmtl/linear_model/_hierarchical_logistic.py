@@ -499,8 +499,9 @@ class HierarchicalLogisticRegressionCV(_HierarchicalLogisticBase):
         the order of its feature values, see
         :class:`~skmtl.model_selection.TaskStratifiedKFold`), so every training
         fold holds every task and both classes, whatever the order of the rows.
-        Otherwise a splitter (its ``split(X, y)`` is called) or an iterable of ``(train, test)`` row indices
-        of ``X``; in the shared layout a row's entries go to its fold together.
+        Otherwise a splitter (its ``split(X, y)`` is called) or an iterable of
+        ``(train, test)`` row indices of ``X``; in the shared layout a row's
+        entries go to its fold together.
     scoring : {"neg_log_loss", "roc_auc", "accuracy", "neg_brier_score"} or None, \
 default=None
         Validation score, pooled over the test entries of a fold (weighted by
