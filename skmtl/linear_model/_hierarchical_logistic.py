@@ -494,11 +494,11 @@ class HierarchicalLogisticRegressionCV(_HierarchicalLogisticBase):
     alphas_intercepts : array-like, default=(0.01, 0.1, 1, 10, 100, 1000, inf)
         Candidate ``alpha_intercepts``.
     cv : int, cross-validation generator or iterable, default=5
-        An int: that many folds over the training entries, stratified within task
-        and class (each (task, class) cell is dealt round-robin over the folds in
-        the order of its feature values, see
+        An int: that many folds over the training entries, stratified by task
+        (each task's entries are dealt round-robin over the folds in the order of
+        their feature values, see
         :class:`~skmtl.model_selection.TaskStratifiedKFold`), so every training
-        fold holds every task and both classes, whatever the order of the rows.
+        fold holds every task, whatever the order of the rows.
         Otherwise a splitter (its ``split(X, y)`` is called) or an iterable of
         ``(train, test)`` row indices of ``X``; in the shared layout a row's
         entries go to its fold together.
@@ -592,10 +592,12 @@ intercept_deviations_ : ndarray
         """Boolean test masks over the stacked entries, one per fold."""
         n_entries = y01.shape[0]
         if isinstance(self.cv, Integral):
-            # deal the entries of each (task, class) cell in the order of their
-            # feature values, so the folds do not depend on the order of the rows
-            cell = task * 2 + y01.astype(np.intp)
-            order = np.lexsort(tuple(Z.T[::-1]) + (cell,))
+            # deal the entries of each task in the order of their feature values (and
+            # label), so the folds do not depend on the order of the rows. Not
+            # stratified by class: equal class ratios in the training and test parts
+            # of a task would favour fitting each task's base rate.
+            cell = task
+            order = np.lexsort((y01,) + tuple(Z.T[::-1]) + (cell,))
             splitter = TaskStratifiedKFold(self.cv, task_column=0)
             masks = []
             for _, test in splitter.split(cell[order][:, None]):
