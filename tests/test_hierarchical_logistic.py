@@ -354,7 +354,7 @@ def test_cv_shared_layout_and_scoring():
     est = HierarchicalLogisticRegressionCV(
         alphas_shared=[1.0], alphas_slopes=[1.0, np.inf], cv=3, scoring="roc_auc"
     ).fit(x, Y)
-    assert est.cv_scores_.shape == (3, 1, 2, 7)
+    assert est.cv_scores_.shape == (3, 1, 2, 6)
     assert np.all((est.cv_scores_ >= 0) & (est.cv_scores_ <= 1))
     assert est.predict_proba(x).shape == (60, 3)
 

@@ -93,42 +93,55 @@ class TaskBlocks:
         return g, G
 
 
-def _solve_stack(A, B):
-    """Batched ``solve(A[t], B[t])``, falling back to least squares if singular."""
+def _inv_stack(A):
+    """Batched inverse of symmetric matrices, pseudo-inverse if one is singular."""
     try:
-        return np.linalg.solve(A, B)
+        return np.linalg.inv(A)
     except np.linalg.LinAlgError:
-        return np.matmul(np.linalg.pinv(A, hermitian=True), B)
+        return np.linalg.pinv(A, hermitian=True)
+
+
+def _sub(G, rows, cols, p):
+    """``G[:, rows][:, :, cols]`` without copying when an index is every column."""
+    if len(rows) != p:
+        G = G[:, rows]
+    if len(cols) != p:
+        G = G[:, :, cols]
+    return G
 
 
 class BlockHessian:
     """Hessian of the block problem and its Schur-complement solve.
 
     ``H = [[Hbb, Hbu_1 .. Hbu_T], [Hub_t, diag(Huu_t)]]`` with ``Hbb`` of size
-    ``|B|`` and ``Huu_t`` of size ``|R|``.
+    ``|B|`` and ``Huu_t`` of size ``|R|``. ``Huu_t`` is inverted once (one batched
+    LAPACK call) and reused by every solve.
     """
 
     def __init__(self, G, idx_b, pen_b, idx_u, scale_u, pen_u):
-        self.nb, self.nu = len(idx_b), len(idx_u)
+        T, p, _ = G.shape
+        self.nb, self.nu = nb, nu = len(idx_b), len(idx_u)
         sc = scale_u[idx_u]
-        self.Hbb = G[:, idx_b][:, :, idx_b].sum(axis=0) + np.diag(pen_b[idx_b])
-        self.Hbu = G[:, idx_b][:, :, idx_u] * sc
-        self.Huu = G[:, idx_u][:, :, idx_u] * sc[:, None] * sc + np.diag(pen_u[idx_u])
-        if self.nu:
+        self.Hbb = _sub(G, idx_b, idx_b, p).sum(axis=0) + np.diag(pen_b[idx_b])
+        self.Hbu = _sub(G, idx_b, idx_u, p) * sc
+        Huu = _sub(G, idx_u, idx_u, p) * sc[:, None] * sc
+        Huu[:, np.arange(nu), np.arange(nu)] += pen_u[idx_u]
+        self.schur = self.Hbb
+        if nu:
+            self.Huu_inv = _inv_stack(Huu)
             # Huu_t^{-1} Hub_t, reused by every solve
-            self.HinvHub = _solve_stack(self.Huu, self.Hbu.transpose(0, 2, 1))
-            self.schur = self.Hbb - np.matmul(self.Hbu, self.HinvHub).sum(axis=0)
-        else:
-            self.schur = self.Hbb
+            self.HinvHub = np.matmul(self.Huu_inv, self.Hbu.transpose(0, 2, 1))
+            if nb:
+                self.schur = self.Hbb - np.matmul(self.Hbu, self.HinvHub).sum(axis=0)
 
     def solve(self, rb, ru):
         """Solve ``H [xb; xu] = [rb; ru]``; ``rb`` (|B|,), ``ru`` (T, |R|)."""
         if self.nu:
-            Hinv_ru = _solve_stack(self.Huu, ru[:, :, None])[..., 0]
+            Hinv_ru = np.matmul(self.Huu_inv, ru[:, :, None])[..., 0]
         if self.nb:
             rhs = rb
             if self.nu:
-                rhs = rb - np.matmul(self.Hbu, Hinv_ru[:, :, None])[..., 0].sum(axis=0)
+                rhs = rb - np.einsum("tbu,tu->b", self.Hbu, Hinv_ru)
             try:
                 xb = np.linalg.solve(self.schur, rhs)
             except np.linalg.LinAlgError:
@@ -137,7 +150,7 @@ class BlockHessian:
             xb = np.zeros(0)
         xu = np.zeros_like(ru)
         if self.nu:
-            xu = Hinv_ru - (np.matmul(self.HinvHub, xb[None, :, None])[..., 0])
+            xu = Hinv_ru - self.HinvHub @ xb
         return xb, xu
 
 

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._data import validate_fit_data, validate_predict_data
 from .._ops import task_dot
+from .._optim._threads import solver_threads
 from .._optim.mixed_logistic import TaskBlocks, laplace_criterion, newton_blocks
 from ..base import MultiTaskClassifierMixin, MultiTaskMixin
 from ..model_selection import TaskStratifiedKFold
@@ -41,6 +42,12 @@ _BASE_CONSTRAINTS = {
     "tol": [Interval(Real, 0, None, closed="left")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
 }
+
+
+def _one_blas_thread():
+    """The solvers chain many tiny batched LAPACK calls: one BLAS thread is faster
+    (several times so on a busy machine)."""
+    return solver_threads(1, 1)
 
 
 def _dense(X):
@@ -415,6 +422,10 @@ default=1.0
         -------
         self : object
         """
+        with _one_blas_thread():
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         data, Z, y01, sw, task, _ = self._prepare(X, y, sample_weight)
         d = Z.shape[1] - 1
         slopes = self._check_slopes(d)
@@ -438,7 +449,7 @@ default=1.0
 
 
 # ============================================================================ CV
-_DEFAULT_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, np.inf)
+_DEFAULT_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0, np.inf)
 
 
 def _neg_log_loss(y, f, w):
@@ -489,9 +500,9 @@ class HierarchicalLogisticRegressionCV(_HierarchicalLogisticBase):
     ----------
     alphas_shared : array-like, default=(1.0, inf)
         Candidate ``alpha_shared``.
-    alphas_slopes : array-like, default=(0.01, 0.1, 1, 10, 100, 1000, inf)
+    alphas_slopes : array-like, default=(0.1, 1, 10, 100, 1000, inf)
         Candidate ``alpha_slopes`` (one strength for every feature).
-    alphas_intercepts : array-like, default=(0.01, 0.1, 1, 10, 100, 1000, inf)
+    alphas_intercepts : array-like, default=(0.1, 1, 10, 100, 1000, inf)
         Candidate ``alpha_intercepts``.
     cv : int, cross-validation generator or iterable, default=5
         An int: that many folds over the training entries, stratified by task
@@ -549,7 +560,7 @@ intercept_deviations_ : ndarray
     >>> X = np.column_stack([task, x])
     >>> clf = HierarchicalLogisticRegressionCV(cv=3, task_column=0).fit(X, y)
     >>> clf.mean_cv_scores_.shape
-    (2, 7, 7)
+    (2, 6, 6)
     >>> bool(np.isfinite(clf.alpha_intercepts_))
     True
     """
@@ -653,6 +664,10 @@ intercept_deviations_ : ndarray
         -------
         self : object
         """
+        with _one_blas_thread():
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         data, Z, y01, sw, task, origin = self._prepare(X, y, sample_weight)
         d = Z.shape[1] - 1
         T = data.n_tasks
@@ -872,6 +887,10 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
         -------
         self : object
         """
+        with _one_blas_thread():
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         data, Z, y01, sw, task, _ = self._prepare(X, y, sample_weight)
         p = Z.shape[1]
         d = p - 1
