@@ -293,7 +293,12 @@ def laplace_criterion(blocks, res, idx_b, pen_b, idx_u, theta, gradient=True):
     M = SGS + np.eye(q)
     sign, logdet = np.linalg.slogdet(M)
     F = -res.objective - 0.5 * float(logdet.sum())
-    M_inv = np.linalg.inv(M)
+    p = blocks.p
+    full_theta = np.zeros(p)
+    full_theta[idx_u] = th
+    # the random-effect block of the PIRLS Hessian is M itself: one inverse for both
+    H = BlockHessian(G, idx_b, pen_b, idx_u, full_theta, np.ones(p))
+    M_inv = H.Huu_inv
     if not gradient:
         return F, None, M_inv
     a = res.U[:, idx_u]  # (T, q)
@@ -302,13 +307,10 @@ def laplace_criterion(blocks, res, idx_b, pen_b, idx_u, theta, gradient=True):
     # direct derivative of 1/2 log det: sum_t (M_t^{-1} S G_t)_jj
     direct = np.einsum("tjk,tkj->j", M_inv * th[None, None, :], Gr)
     # c_i = 1/2 h_i w'_i with h_i = zr_i' S M^{-1} S zr_i, w' = s mu (1-mu)(1-2mu)
-    p = blocks.p
     A = np.zeros((T, p, p))
     A[np.ix_(np.arange(T), idx_u, idx_u)] = (
         M_inv * th[None, :, None] * th[None, None, :]
     )
-    full_theta = np.zeros(p)
-    full_theta[idx_u] = th
     Theta = res.beta[None, :] + res.U * full_theta[None, :]
     v = np.zeros((T, p))  # sum_i c_i z_i per task
     for (tasks, Zb, _, sb), e in zip(blocks.buckets, blocks.eta(Theta)):
@@ -319,7 +321,6 @@ def laplace_criterion(blocks, res, idx_b, pen_b, idx_u, theta, gradient=True):
         v[tasks] = np.matmul(c[:, None, :], Zb)[:, 0, :]
     eta_partial = np.sum(v[:, idx_u] * a, axis=0)  # sum_i c_i zr_ij a_tj
     # adjoint: K lambda = dD/dphi, with dD/dbeta = sum_t v_t[B], dD/da_t = S v_t[R]
-    H = BlockHessian(G, idx_b, pen_b, idx_u, full_theta, np.ones(p))
     lam_b, lam_u = H.solve(v.sum(axis=0)[idx_b], v[:, idx_u] * th)
     # b_j: d(grad_phi Psi)/d theta_j at fixed phi
     C = G[:, idx_b][:, :, idx_u]  # (T, |B|, q)
