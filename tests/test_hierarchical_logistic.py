@@ -582,3 +582,28 @@ def test_landmine_like_split_runs():
     Xtr, Xte, ytr, yte = train_test_split_per_task(X, y, train_size=0.3, random_state=0)
     est = HierarchicalLogisticRegressionCV(cv=3, task_column=0).fit(Xtr, ytr)
     assert est.predict_proba(Xte).shape == (len(yte), 2)
+
+
+def test_convergence_warning_at_max_iter():
+    from sklearn.exceptions import ConvergenceWarning
+
+    task, x, y = _simulate(T=4, seed=20)
+    X = np.column_stack([task, x])
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        est = HierarchicalLogisticRegression(task_column=0, max_iter=1).fit(X, y)
+    assert est.n_iter_ == 1
+    # the certified stop: at tol the Newton decrement bounds the suboptimality
+    full = HierarchicalLogisticRegression(task_column=0, tol=1e-14).fit(X, y)
+    loose = HierarchicalLogisticRegression(task_column=0, tol=1e-4).fit(X, y)
+    assert 0 <= loose.objective_ - full.objective_ <= 1e-4 * len(y)
+
+
+def test_predict_log_proba_is_stable_for_large_scores():
+    task, x, y = _simulate(T=3, seed=21)
+    X = np.column_stack([task, x])
+    est = HierarchicalLogisticRegression(task_column=0).fit(X, y)
+    far = X[:3].copy()
+    far[:, 1:] *= 1e4
+    logp = est.predict_log_proba(far)
+    assert np.all(np.isfinite(logp))
+    assert_allclose(np.logaddexp(logp[:, 0], logp[:, 1]), 0.0, atol=1e-12)

@@ -107,7 +107,7 @@ class _HierarchicalLogisticBase(
             f"iterations ({what}). Increase max_iter, or relax tol; on separable "
             "data increase the penalties.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=5,  # _warn <- _fit <- fit <- _fit_context <- user
         )
 
     # ------------------------------------------------------------------ prediction
@@ -461,7 +461,9 @@ def _neg_log_loss(y, f, w):
 # which costs more than a warm-started fit on small folds)
 _SCORES = {
     "neg_log_loss": _neg_log_loss,
-    "roc_auc": lambda y, f, w: roc_auc_score(y, f, sample_weight=w),
+    "roc_auc": lambda y, f, w: (
+        roc_auc_score(y, f, sample_weight=w) if 0 < y.min() + y.max() < 2 else np.nan
+    ),
     "accuracy": lambda y, f, w: float(w @ ((f > 0) == (y > 0.5)) / w.sum()),
     "neg_brier_score": lambda y, f, w: -float(w @ (expit(f) - y) ** 2 / w.sum()),
 }
@@ -701,7 +703,11 @@ intercept_deviations_ : ndarray
                 )
 
             self._path(blocks, d, grids, self.tol, record)
-        mean = scores.mean(axis=0)
+        # a fold whose test part has one class has no AUC: average the others
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(scores, axis=0)
+        mean = np.where(np.isnan(mean), -np.inf, mean)
         best = np.unravel_index(np.argmax(mean), shape)
         self.alphas_shared_, self.alphas_slopes_, self.alphas_intercepts_ = (
             g.copy() for g in grids
@@ -948,7 +954,7 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
                 f"{opt.nit} iterations ({opt.message}). Increase max_iter or relax "
                 "tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
         if boundary.any():
             names = ["intercept"] + [f"x{j}" for j in range(d)]
@@ -959,7 +965,7 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
                 "pooled. This is the maximum of the approximate marginal likelihood, "
                 "not an error; see at_boundary_.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
         return self
 
