@@ -607,3 +607,29 @@ def test_predict_log_proba_is_stable_for_large_scores():
     logp = est.predict_log_proba(far)
     assert np.all(np.isfinite(logp))
     assert_allclose(np.logaddexp(logp[:, 0], logp[:, 1]), 0.0, atol=1e-12)
+
+
+def test_cv_accepts_a_splitter_and_an_iterable():
+    from skmtl.model_selection import TaskStratifiedKFold
+
+    task, x, y = _simulate(T=4, m=30, seed=22)
+    X = np.column_stack([task, x])
+    grid = dict(
+        alphas_shared=[1.0], alphas_slopes=[1.0, np.inf], alphas_intercepts=[1.0]
+    )
+    splitter = TaskStratifiedKFold(3, task_column=0, shuffle=True, random_state=0)
+    a = HierarchicalLogisticRegressionCV(cv=splitter, task_column=0, **grid).fit(X, y)
+    folds = list(splitter.split(X))
+    b = HierarchicalLogisticRegressionCV(cv=folds, task_column=0, **grid).fit(X, y)
+    assert_allclose(a.cv_scores_, b.cv_scores_)
+    # each fold's score is the held-out log loss of a plain fit on its training rows
+    train, test = folds[0]
+    ref = HierarchicalLogisticRegression(1.0, np.inf, 1.0, task_column=0, tol=1e-10)
+    ref.fit(X[train], y[train])
+    expected = -np.mean(
+        np.logaddexp(0, ref.decision_function(X[test]))
+        - y[test] * ref.decision_function(X[test])
+    )
+    # the grids run from strong to weak: alphas_slopes_ == [inf, 1.0]
+    assert_allclose(a.alphas_slopes_, [np.inf, 1.0])
+    assert_allclose(a.cv_scores_[0, 0, 0, 0], expected, rtol=1e-6)
