@@ -633,3 +633,13 @@ def test_cv_accepts_a_splitter_and_an_iterable():
     # the grids run from strong to weak: alphas_slopes_ == [inf, 1.0]
     assert_allclose(a.alphas_slopes_, [np.inf, 1.0])
     assert_allclose(a.cv_scores_[0, 0, 0, 0], expected, rtol=1e-6)
+
+
+def test_cv_parallel_folds_equal_sequential():
+    task, x, y = _simulate(T=4, m=30, seed=23)
+    X = np.column_stack([task, x])
+    grid = dict(alphas_shared=[1.0], alphas_slopes=[1.0, np.inf], cv=3, task_column=0)
+    seq = HierarchicalLogisticRegressionCV(**grid).fit(X, y)
+    par = HierarchicalLogisticRegressionCV(n_jobs=2, **grid).fit(X, y)
+    assert_array_equal(par.cv_scores_, seq.cv_scores_)
+    assert_array_equal(par.coef_, seq.coef_)

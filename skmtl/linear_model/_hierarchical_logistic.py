@@ -14,6 +14,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator, _fit_context
@@ -528,6 +529,9 @@ default=None
         Newton tolerance of every fit (see :class:`HierarchicalLogisticRegression`).
     max_iter : int, default=100
         Newton iterations per fit.
+    n_jobs : int or None, default=None
+        Folds fitted in parallel (joblib); None means 1 unless in a
+        ``joblib.parallel_backend`` context, -1 all processors.
 
     Attributes
     ----------
@@ -576,6 +580,7 @@ intercept_deviations_ : ndarray
         "alphas_intercepts": ["array-like"],
         "cv": ["cv_object"],
         "scoring": [StrOptions(set(_SCORES)), None],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -590,6 +595,7 @@ intercept_deviations_ : ndarray
         unseen_task="error",
         tol=1e-6,
         max_iter=100,
+        n_jobs=None,
     ):
         self.alphas_shared = alphas_shared
         self.alphas_slopes = alphas_slopes
@@ -600,6 +606,7 @@ intercept_deviations_ : ndarray
         self.unseen_task = unseen_task
         self.tol = tol
         self.max_iter = max_iter
+        self.n_jobs = n_jobs
 
     def _folds(self, X, y, Z, y01, task, origin):
         """Boolean test masks over the stacked entries, one per fold."""
@@ -648,6 +655,21 @@ intercept_deviations_ : ndarray
                 order_k = order_k[::-1]
         return beta, U
 
+    def _fold_scores(self, Z, y01, sw, task, T, test, grids, score):
+        """Validation scores of one fold over the whole grid (one warm path)."""
+        train = ~test
+        blocks = TaskBlocks(Z[train], y01[train], sw[train], task[train], T)
+        Zt, yt, wt, tt = Z[test], y01[test], sw[test], task[test]
+        out = np.full(tuple(len(g) for g in grids), -np.inf)
+
+        def record(i, j, k, res):
+            Theta = res.beta[None, :] + res.U
+            out[i, j, k] = score(yt, np.einsum("ij,ij->i", Zt, Theta[tt]), wt)
+
+        with _one_blas_thread():
+            self._path(blocks, Z.shape[1] - 1, grids, self.tol, record)
+        return out
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the strengths by cross-validation, then refit on all data.
@@ -683,26 +705,19 @@ intercept_deviations_ : ndarray
         score = _SCORES[self.scoring or "neg_log_loss"]
         tests = self._folds(X, y, Z, y01, task, origin)
         shape = tuple(len(g) for g in grids)
-        scores = np.full((len(tests),) + shape, -np.inf)
         for f, test in enumerate(tests):
-            train = ~test
             if not test.any():
                 raise ValueError(f"CV fold {f} has no test rows.")
-            if np.unique(y01[train]).size < 2:
+            if np.unique(y01[~test]).size < 2:
                 raise ValueError(
                     f"CV fold {f} has a training set with one class only; use fewer "
                     "folds."
                 )
-            blocks = TaskBlocks(Z[train], y01[train], sw[train], task[train], T)
-            Zt, yt, wt, tt = Z[test], y01[test], sw[test], task[test]
-
-            def record(i, j, k, res, f=f, Zt=Zt, yt=yt, wt=wt, tt=tt):
-                Theta = res.beta[None, :] + res.U
-                scores[(f, i, j, k)] = score(
-                    yt, np.einsum("ij,ij->i", Zt, Theta[tt]), wt
-                )
-
-            self._path(blocks, d, grids, self.tol, record)
+        fold_scores = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._fold_scores)(Z, y01, sw, task, T, test, grids, score)
+            for test in tests
+        )
+        scores = np.stack(fold_scores)
         # a fold whose test part has one class has no AUC: average the others
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
