@@ -447,14 +447,19 @@ class TransferReport:
         """Per-row weights that exclude or down-weight the tasks hurt by sharing.
 
         Rows of tasks flagged "hurt" against ``baseline`` get ``hurt_weight``, the
-        others 1. Two ways to act on negative transfer with it:
+        others 1. Two ways to act on negative transfer:
 
         - **exclude** (``hurt_weight=0``): fit the multi-task model on the rows
-          with weight > 0 and the flagged tasks with the baseline (each task on
-          its own), then predict each task with its model;
+          with weight > 0 only, fit the flagged tasks with the baseline (each task
+          on its own), and predict each task with its model. This works for every
+          model.
         - **down-weight** (``0 < hurt_weight < 1``): pass the weights as
-          ``sample_weight`` to a multi-task model that accepts it, so the flagged
-          tasks pull less on what is shared.
+          ``sample_weight`` to a model whose loss counts each row once (e.g.
+          :class:`~skmtl.baselines.PooledTaskEstimator`, or an MLP with
+          ``task_weighting="size"``), so the flagged tasks pull less on what is shared.
+          Models that average each task's loss over its own rows (the skmtl
+          linear models' ``1/n_t`` convention) cancel a weight given to a whole
+          task: for them, exclude.
 
         ``examples/plot_negative_transfer.py`` measures both.
 
@@ -561,11 +566,15 @@ class TransferReport:
 
 
 def _robust_limits(low, high):
-    """Axis limits covering the bulk of the intervals (2nd-98th percentiles, with
-    room), always including 0."""
-    lo = min(np.percentile(low, 2), 0.0)
-    hi = max(np.percentile(high, 98), 0.0)
-    pad = 0.15 * (hi - lo) if hi > lo else 1.0
+    """Axis limits covering the interval ends within 10 scaled median absolute
+    deviations (``1.4826 MAD``, a robust standard deviation) of their median, with
+    room, always including 0. Values beyond them are drawn clipped."""
+    ends = np.concatenate([low, high])
+    med = np.median(ends)
+    spread = 1.4826 * np.median(np.abs(ends - med))
+    inside = ends[np.abs(ends - med) <= 10 * spread] if spread > 0 else ends
+    lo, hi = min(inside.min(), 0.0), max(inside.max(), 0.0)
+    pad = 0.1 * (hi - lo) if hi > lo else 1.0
     return lo - pad, hi + pad
 
 
@@ -614,7 +623,7 @@ def plot_gains(gain, se, verdict, tasks, *, ax=None, clip=True, ylabel="", title
         handles=[
             Patch(color=VERDICT_COLORS[k], label=f"{k} ({counts[k]})") for k in counts
         ],
-        loc="lower right",
+        loc="upper left",
         fontsize=8,
     )
     ax.set_ylabel(ylabel)
