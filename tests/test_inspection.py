@@ -254,7 +254,7 @@ def test_report_frame_plot_and_errors(monkeypatch):
     monkeypatch.undo()
 
     ax = report.plot()
-    assert len(ax.patches) == 4 and ax.get_title().endswith("vs independent")
+    assert len(ax.patches) == 4 and ax.get_title().endswith(" vs independent")
     # an extreme gain is clipped and marked
     report.gains["independent"][0] = -50.0
     ax = report.plot()

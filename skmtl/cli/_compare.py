@@ -280,10 +280,8 @@ def plot_gains_figure(report, path):
     except ImportError:
         raise SystemExit("skmtl: --plot needs matplotlib: pip install 'skmtl[plot]'.")
     n = len(report.baselines)
-    width = min(3 + 0.08 * len(report.tasks), 12)
-    fig, axes = plt.subplots(
-        n, 1, figsize=(width, 3.4 * n + 0.4), squeeze=False, layout="constrained"
-    )
+    width = min(max(6.0, 3 + 0.08 * len(report.tasks)), 12)
+    fig, axes = plt.subplots(n, 1, figsize=(width, 3.4 * n + 0.4), squeeze=False)
     for ax, b in zip(axes[:, 0], report.baselines):
         report.plot(ax=ax, baseline=b)
     fig.suptitle(
@@ -291,5 +289,6 @@ def plot_gains_figure(report, path):
         "bars: 95% intervals)",
         fontsize=10,
     )
+    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -560,7 +560,7 @@ class TransferReport:
             self.tasks,
             ax=ax,
             clip=clip,
-            ylabel=f"gain in {self.scoring} over {b}",
+            ylabel=f"{self.scoring} gain (> 0: better)",
             title=f"{self.model} vs {b}",
         )
 
@@ -602,8 +602,10 @@ def plot_gains(gain, se, verdict, tasks, *, ax=None, clip=True, ylabel="", title
     if lo is not None:
         ax.set_ylim(lo, hi)
         above, below = g > hi, g < lo
-        ax.plot(x[above], np.full(above.sum(), hi), "^", color="k", clip_on=False)
-        ax.plot(x[below], np.full(below.sum(), lo), "v", color="k", clip_on=False)
+        for beyond, edge, marker in ((above, hi, "^"), (below, lo, "v")):
+            if beyond.any():  # (an empty unclipped line would stretch the layout)
+                ax.plot(x[beyond], np.full(beyond.sum(), edge), marker, color="k",
+                        clip_on=False)
         n_clip = int(above.sum() + below.sum())
         if n_clip:
             ax.text(
@@ -623,7 +625,7 @@ def plot_gains(gain, se, verdict, tasks, *, ax=None, clip=True, ylabel="", title
         handles=[
             Patch(color=VERDICT_COLORS[k], label=f"{k} ({counts[k]})") for k in counts
         ],
-        loc="upper left",
+        loc="best",
         fontsize=8,
     )
     ax.set_ylabel(ylabel)
