@@ -95,7 +95,9 @@ def test_compare_regression_csv(tmp_path, capsys):
     # the verdict: best multi-task model, gains with wins/ties/losses per baseline
     assert "## Verdict" in out and "mtl_kernel_ridge" in out.split("## Verdict")[1]
     for b in ("independent", "pooled_intercepts", "pooled"):
-        assert re.search(rf"- vs {b}: mean gain [+-]\d\.\d+ .*wins/ties/losses \d+/\d+/\d+", out)
+        assert re.search(
+            rf"- vs {b}: mean gain [+-]\d\.\d+ .*wins/ties/losses \d+/\d+/\d+", out
+        )
     assert table.read_text().startswith("| model |")
     assert "## Verdict" in table.read_text()
     assert _png_is_not_flat(fig)

@@ -85,8 +85,12 @@ def _oof(model, X, y, splits):
 
 def test_gains_equal_hand_computed_paired_differences():
     X, y = make_multitask_regression(
-        n_tasks=5, n_samples=[12, 20, 30, 25, 40], n_features=4, structure="mean",
-        noise=1.0, random_state=0,
+        n_tasks=5,
+        n_samples=[12, 20, 30, 25, 40],
+        n_features=4,
+        structure="mean",
+        noise=1.0,
+        random_state=0,
     )
     model = PooledTaskEstimator(Ridge(1.0), task_column=0, task_intercepts=True)
     base = IndependentTaskEstimator(Ridge(1.0), task_column=0)
@@ -123,25 +127,38 @@ def test_repeats_average_the_repeat_wise_gains():
     """Each row held out once per repeat: the gain is the mean over repeats of the
     per-repeat R^2 differences (MSE is linear in the row losses)."""
     X, y = make_multitask_regression(
-        n_tasks=3, n_samples=24, n_features=3, structure="mean", noise=1.0,
+        n_tasks=3,
+        n_samples=24,
+        n_features=3,
+        structure="mean",
+        noise=1.0,
         random_state=1,
     )
     model = PooledTaskEstimator(Ridge(), task_column=0, task_intercepts=True)
     base = IndependentTaskEstimator(Ridge(), task_column=0)
     report = transfer_report(
-        model, X, y, task_column=0, cv=3, n_repeats=2, random_state=5,
+        model,
+        X,
+        y,
+        task_column=0,
+        cv=3,
+        n_repeats=2,
+        random_state=5,
         baselines={"b": base},
     )
     expected = np.zeros(3)
     for r in range(2):
         splits = list(
-            TaskStratifiedKFold(3, task_column=0, shuffle=True, random_state=5 + r)
-            .split(X)
+            TaskStratifiedKFold(
+                3, task_column=0, shuffle=True, random_state=5 + r
+            ).split(X)
         )
         pm, pb = _oof(model, X, y, splits), _oof(base, X, y, splits)
         for t in range(3):
             rows = X[:, 0] == t
-            expected[t] += (r2_score(y[rows], pm[rows]) - r2_score(y[rows], pb[rows])) / 2
+            expected[t] += (
+                r2_score(y[rows], pm[rows]) - r2_score(y[rows], pb[rows])
+            ) / 2
     np.testing.assert_allclose(report.gains["b"], expected, atol=1e-10)
 
 
@@ -222,7 +239,12 @@ def test_false_alarm_rate_with_no_real_difference():
         y = np.einsum("ij,ij->i", F[:, :2], W[task]) + rng.standard_normal(T * n)
         X = np.column_stack([task, F])
         report = transfer_report(
-            model, X, y, task_column=0, cv=5, baselines={"b": base},
+            model,
+            X,
+            y,
+            task_column=0,
+            cv=5,
+            baselines={"b": base},
             random_state=seed,
         )
         any_flag += np.any(report.verdicts["b"] != "no clear effect")
@@ -271,8 +293,14 @@ def test_report_frame_plot_and_errors(monkeypatch):
 # --------------------------------------------------------------------------- similarity
 def _clustered(seed=0, n_tasks=12):
     X, y = make_multitask_regression(
-        n_tasks=n_tasks, n_samples=40, n_features=10, structure="clustered",
-        n_clusters=3, spread=0.1, noise=0.5, random_state=seed,
+        n_tasks=n_tasks,
+        n_samples=40,
+        n_features=10,
+        structure="clustered",
+        n_clusters=3,
+        spread=0.1,
+        noise=0.5,
+        random_state=seed,
     )
     return X, y, np.arange(n_tasks) % 3
 
@@ -324,8 +352,13 @@ def test_task_similarity_hierarchical_models(name, kind):
         else make_multitask_classification
     )
     X, y = make(
-        n_tasks=12, n_samples=80 if kind == "regression" else 150, n_features=6,
-        structure="clustered", n_clusters=3, spread=0.1, random_state=0,
+        n_tasks=12,
+        n_samples=80 if kind == "regression" else 150,
+        n_features=6,
+        structure="clustered",
+        n_clusters=3,
+        spread=0.1,
+        random_state=0,
     )
     model = cls(task_column=0).fit(X, y)
     S, source = task_similarity(model, return_source=True)
@@ -405,6 +438,4 @@ def test_cluster_tasks_and_plot():
     assert image.shape == (9, 9) and "low-rank cosine" in ax.get_title()
     # ordered by clustering: tasks of one planted cluster are adjacent
     order = [int(t.get_text()) for t in ax.get_xticklabels()]
-    assert all(
-        len({truth[t] for t in order[i : i + 3]}) == 1 for i in range(0, 9, 3)
-    )
+    assert all(len({truth[t] for t in order[i : i + 3]}) == 1 for i in range(0, 9, 3))

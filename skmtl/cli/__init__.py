@@ -1,4 +1,4 @@
-"""The ``skmtl`` command line: ``skmtl demo``, ``skmtl compare`` and ``skmtl models``."""
+"""The ``skmtl`` command line: ``demo``, ``compare`` and ``models``."""
 
 import argparse
 import sys
@@ -221,8 +221,11 @@ def models(args):
         kinds = "/".join(spec.kinds)
         default = "default" if spec.default else "opt-in"
         print(f"{name}  [{role}; {kinds}; {default}]")
-        print(textwrap.fill(spec.description, 88, initial_indent="    ",
-                            subsequent_indent="    "))
+        print(
+            textwrap.fill(
+                spec.description, 88, initial_indent="    ", subsequent_indent="    "
+            )
+        )
 
 
 def main(argv=None):

@@ -76,7 +76,10 @@ def read_csv(path, task_column, target):
             num
             if num is not None
             else np.array(
-                [np.nan if v.strip().lower() in MISSING else v.strip() for v in cols[h]],
+                [
+                    np.nan if v.strip().lower() in MISSING else v.strip()
+                    for v in cols[h]
+                ],
                 dtype=object,
             )
         )

@@ -187,7 +187,9 @@ def task_similarity(estimator, *, return_source=False):
 def _check_similarity(S):
     S = np.asarray(S, dtype=float)
     if S.ndim != 2 or S.shape[0] != S.shape[1]:
-        raise ValueError(f"S must be a square (n_tasks, n_tasks) matrix; got {S.shape}.")
+        raise ValueError(
+            f"S must be a square (n_tasks, n_tasks) matrix; got {S.shape}."
+        )
     if not np.all(np.isfinite(S)):
         raise ValueError("S contains NaN or infinite values.")
     return (S + S.T) / 2

@@ -47,14 +47,41 @@ def default_baselines(classifier, task_column):
 
     Regression: ``RidgeCV`` (leave-one-out over 15 alphas from 1e-3 to 1e4) per task,
     and one ``RidgeCV`` on all rows with one-hot task indicators. Classification: the
-    same with ``LogisticRegressionCV`` (10 values of ``C``, 3-fold CV).
+    same with ``LogisticRegressionCV`` (10 values of ``C`` by 3-fold CV of the log
+    loss).
+
+    Parameters
+    ----------
+    classifier : bool
+        Logistic baselines instead of ridge ones.
+    task_column : int or str
+        Task column of the ``X`` the baselines will get.
+
+    Returns
+    -------
+    baselines : dict
+        ``{"independent": IndependentTaskEstimator, "pooled": PooledTaskEstimator}``.
+
+    Examples
+    --------
+    >>> from skmtl.inspection import default_baselines
+    >>> sorted(default_baselines(False, task_column=0))
+    ['independent', 'pooled']
     """
     from sklearn.linear_model import LogisticRegressionCV, RidgeCV
 
     from ..baselines import IndependentTaskEstimator, PooledTaskEstimator
 
     if classifier:
-        base = LogisticRegressionCV(Cs=10, cv=3, max_iter=1000)
+        kwargs = {}
+        params = LogisticRegressionCV().get_params()
+        if isinstance(params.get("l1_ratios"), str):  # scikit-learn >= 1.8
+            kwargs["l1_ratios"] = (0.0,)
+        if "use_legacy_attributes" in params:
+            kwargs["use_legacy_attributes"] = False
+        base = LogisticRegressionCV(
+            Cs=10, cv=3, scoring="neg_log_loss", max_iter=1000, **kwargs
+        )
     else:
         base = RidgeCV(alphas=np.logspace(-3, 4, 15))
     return {
@@ -66,9 +93,14 @@ def default_baselines(classifier, task_column):
 
 
 def _estimator_name(estimator):
+    """Class name of the model inside Pipelines, target transformers and searches."""
     steps = getattr(estimator, "steps", None)
     if steps:
         return _estimator_name(steps[-1][1])
+    if getattr(estimator, "regressor", None) is not None:  # TransformedTargetRegressor
+        return _estimator_name(estimator.regressor)
+    if hasattr(estimator, "param_grid") or hasattr(estimator, "param_distributions"):
+        return _estimator_name(estimator.estimator)
     return type(estimator).__name__
 
 
@@ -439,9 +471,7 @@ class TransferReport:
         """``{task label: weight}``: ``hurt_weight`` for the tasks flagged "hurt"
         against ``baseline``, 1 for the others."""
         hurt = set(self.hurt_tasks(baseline).tolist())
-        return {
-            t: (hurt_weight if t in hurt else 1.0) for t in self.tasks.tolist()
-        }
+        return {t: (hurt_weight if t in hurt else 1.0) for t in self.tasks.tolist()}
 
     def sample_weight(self, X, baseline=None, *, hurt_weight=0.0):
         """Per-row weights that exclude or down-weight the tasks hurt by sharing.
@@ -604,8 +634,13 @@ def plot_gains(gain, se, verdict, tasks, *, ax=None, clip=True, ylabel="", title
         above, below = g > hi, g < lo
         for beyond, edge, marker in ((above, hi, "^"), (below, lo, "v")):
             if beyond.any():  # (an empty unclipped line would stretch the layout)
-                ax.plot(x[beyond], np.full(beyond.sum(), edge), marker, color="k",
-                        clip_on=False)
+                ax.plot(
+                    x[beyond],
+                    np.full(beyond.sum(), edge),
+                    marker,
+                    color="k",
+                    clip_on=False,
+                )
         n_clip = int(above.sum() + below.sum())
         if n_clip:
             ax.text(
