@@ -250,7 +250,7 @@ def test_false_alarm_rate_with_no_real_difference():
         any_flag += np.any(report.verdicts["b"] != "no clear effect")
         per_task += np.sum(report.p_values["b"] <= 0.05)
     rate = any_flag / n_rep
-    assert rate <= 0.05, rate  # measured 0.035
+    assert rate <= 0.05, rate  # measured 0.03 (uncorrected per-task rate 0.0575)
     low, high = stats.binom.interval(0.999, n_rep * T, 0.05)
     assert low <= per_task <= high, per_task / (n_rep * T)
 
@@ -439,3 +439,21 @@ def test_cluster_tasks_and_plot():
     # ordered by clustering: tasks of one planted cluster are adjacent
     order = [int(t.get_text()) for t in ax.get_xticklabels()]
     assert all(len({truth[t] for t in order[i : i + 3]}) == 1 for i in range(0, 9, 3))
+
+
+def test_dataframe_with_string_task_labels():
+    pd = pytest.importorskip("pandas")
+    (X, y), _ = outlier_data(n=15, n_tasks=4, seed=2)
+    frame = pd.DataFrame(X[:, 1:], columns=[f"x{j}" for j in range(X.shape[1] - 1)])
+    frame.insert(2, "shop", np.array(["a", "b", "c", "d"])[X[:, 0].astype(int)])
+    model = GraphRegularizedMultiTaskRegression(alpha=1.0, task_column="shop")
+    report = transfer_report(model, frame, y, task_column="shop", cv=3)
+    as_array = transfer_report(
+        GraphRegularizedMultiTaskRegression(alpha=1.0, task_column=0), X, y, cv=3
+    )
+    assert report.tasks.tolist() == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(
+        report.gains["independent"], as_array.gains["independent"], atol=1e-8
+    )
+    weights = report.sample_weight(frame)
+    assert weights.shape == (len(y),)
