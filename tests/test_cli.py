@@ -187,6 +187,36 @@ def test_compare_classification_csv(tmp_path, capsys):
     assert "Best multi-task model by accuracy (pooled): **mtl_logistic_lasso**" in out
 
 
+def test_missing_categorical_cells_are_imputed_and_named(tmp_path, capsys):
+    path = tmp_path / "stores.csv"
+    _write_csv(path)
+    lines = path.read_text().splitlines()
+    for i in (3, 40, 77):  # blank the colour of three rows
+        cells = lines[i].split(",")
+        cells[2] = ""
+        lines[i] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    main(
+        [
+            "compare",
+            str(path),
+            "--task-column",
+            "store",
+            "--target",
+            "sales",
+            "--cv",
+            "2",
+            "--models",
+            "independent",
+            "pooled_intercepts",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "3 categorical cell(s) with the most frequent value" in out
+    # only baselines: the best one is named, and the verdict says what is missing
+    assert "Run at least one multi-task model" in out
+
+
 def test_models_lists_names_and_descriptions(capsys):
     from skmtl.cli._models import MODELS
 

@@ -457,3 +457,26 @@ def test_dataframe_with_string_task_labels():
     )
     weights = report.sample_weight(frame)
     assert weights.shape == (len(y),)
+
+
+@pytest.mark.slow
+def test_transfer_report_runs_on_dask():
+    distributed = pytest.importorskip("distributed")
+    joblib = pytest.importorskip("joblib")
+    (X, y), _ = outlier_data(n=15, n_tasks=4, seed=3)
+    model = GraphRegularizedMultiTaskRegression(alpha=1.0, task_column=0)
+    local = transfer_report(model, X, y, task_column=0, cv=3)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    with distributed.Client(cluster) as client:
+        with joblib.parallel_backend("dask"):
+            remote = transfer_report(model, X, y, task_column=0, cv=3, n_jobs=-1)
+        transitions = client.run_on_scheduler(
+            lambda dask_scheduler: len(dask_scheduler.transition_log)
+        )
+    cluster.close()
+    assert transitions > 0  # the fits went through the scheduler
+    for b in local.baselines:
+        np.testing.assert_allclose(remote.gains[b], local.gains[b], rtol=1e-10)
+        assert remote.verdicts[b].tolist() == local.verdicts[b].tolist()
