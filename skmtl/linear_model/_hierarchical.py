@@ -357,7 +357,8 @@ class HierarchicalRidgeCV(_HierarchicalBase):
     Search: a coordinate search over the grids (each strength in turn over its grid,
     the others fixed, until none changes; starting from the middle of each grid),
     then, if ``refine``, a Nelder-Mead search in ``log10`` of the strengths that are
-    finite and positive, started at the best grid point. Every evaluated candidate
+    finite and positive (and whose grid has more than one value: a one-value grid
+    fixes that strength), started at the best grid point. Every evaluated candidate
     is recorded in ``cv_results_``.
 
     Default grids, and why: the strengths are ratios of noise variance to prior
@@ -641,7 +642,11 @@ def _search(crit, grids, refine, max_refine):
             "that are not fitted exactly whatever the strengths. Pass cv or other "
             "grids."
         )
-    free = [m for m in range(3) if np.isfinite(best[m]) and best[m] > 0]
+    free = [
+        m
+        for m in range(3)
+        if grids[m].size > 1 and np.isfinite(best[m]) and best[m] > 0
+    ]
     if refine and free and max_refine > 0:
 
         def objective(logs):
