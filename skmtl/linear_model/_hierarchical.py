@@ -22,7 +22,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._data import validate_fit_data, validate_predict_data
 from .._ops import task_dot
+from .._optim._threads import solver_threads
 from .._optim.mixed import (
+    block_row_design,
     design_with_intercept,
     fixed_effects,
     independent_columns,
@@ -127,17 +129,20 @@ def _prior_scales(alpha_intercepts, alpha_slopes):
         return np.where(np.isinf(alphas), 0.0, 1.0 / np.sqrt(alphas))
 
 
-def _ridge_solution(mom, alpha_shared, alpha_slopes, alpha_intercepts, F_free):
+def _ridge_solution(
+    mom, alpha_shared, alpha_slopes, alpha_intercepts, F_free, blocks=None
+):
     """Closed-form minimiser of the HierarchicalRidge objective, by blocks.
 
-    ``F_free`` holds the non-aliased columns, used when ``alpha_shared == 0``.
+    ``F_free`` holds the non-aliased columns, used when ``alpha_shared == 0``;
+    ``blocks`` may be given when already computed for these deviation strengths.
 
     Returns ``beta`` (p,), ``U`` (T, p), the blocks, the fixed columns ``F`` and the
     Cholesky factor of ``A = sum_t Z_t' V_t^-1 Z_t + P_0``.
     """
     p = mom.p
-    s = _prior_scales(alpha_intercepts, alpha_slopes)
-    blocks = marginal_blocks(mom, s)
+    if blocks is None:
+        blocks = marginal_blocks(mom, _prior_scales(alpha_intercepts, alpha_slopes))
     if np.isinf(alpha_shared):
         F = np.array([0])
         prior = np.zeros(1)
@@ -303,6 +308,10 @@ class HierarchicalRidge(_HierarchicalBase):
         self : object
         """
         data, Z, task, y, sw = self._stacked_problem(X, y, sample_weight)
+        with solver_threads(data.n_tasks, Z.shape[1] ** 2):
+            return self._fit_stacked(data, Z, task, y, sw)
+
+    def _fit_stacked(self, data, Z, task, y, sw):
         a_slopes = _slope_strengths(self.alpha_slopes, data.n_features)
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         F_free = independent_columns(Z, sw) if self.alpha_shared == 0 else None
@@ -526,9 +535,18 @@ class HierarchicalRidgeCV(_HierarchicalBase):
 
             return crit
 
+        design = block_row_design(Z, task, n_tasks)
+        last = {}  # the blocks depend on the deviation strengths only
+
         def crit(alphas):
+            key = (alphas[1], alphas[2])
+            if key not in last:
+                last.clear()
+                last[key] = marginal_blocks(
+                    mom, _prior_scales(alphas[2], np.full(d, alphas[1]))
+                )
             beta, U, blocks, F, A_chol = _ridge_solution(
-                mom, alphas[0], np.full(d, alphas[1]), alphas[2], F_free
+                mom, alphas[0], None, None, F_free, blocks=last[key]
             )
             W = beta[None, :] + U
             C = posterior_coef_cov(blocks, F, A_chol)
@@ -542,8 +560,8 @@ class HierarchicalRidgeCV(_HierarchicalBase):
                 if dof >= n:
                     return np.inf
                 return max(rss, 0.0) / n / (1.0 - dof / n) ** 2
-            e = y - task_dot(Z, W, task)
-            h = loo_hat_diagonal(Z, task, sw, C)
+            e = y - design @ W.ravel()
+            h = loo_hat_diagonal(design, Z, sw, C)
             denom = 1.0 - h
             if np.any(denom[sw > 0] <= 1e-12):
                 return np.inf
@@ -571,6 +589,10 @@ class HierarchicalRidgeCV(_HierarchicalBase):
         self : object
         """
         data, Z, task, y, sw = self._stacked_problem(X, y, sample_weight)
+        with solver_threads(data.n_tasks, Z.shape[1] ** 2):
+            return self._fit_stacked(data, Z, task, y, sw)
+
+    def _fit_stacked(self, data, Z, task, y, sw):
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         grids = self._grids(mom)
         F_free = independent_columns(Z, sw)
@@ -662,8 +684,8 @@ def _search(crit, grids, refine, max_refine):
             method="Nelder-Mead",
             options={
                 "maxfev": max_refine,
-                "xatol": 1e-3,
-                "fatol": 1e-10 * abs(best_value),
+                "xatol": 1e-2,
+                "fatol": 1e-6 * abs(best_value),
                 "initial_simplex": np.vstack([x0, x0 + 0.5 * np.eye(len(free))]),
             },
         )
@@ -842,6 +864,10 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
         self : object
         """
         data, Z, task, y, sw = self._stacked_problem(X, y, sample_weight)
+        with solver_threads(data.n_tasks, Z.shape[1] ** 2):
+            return self._fit_stacked(data, Z, task, y, sw)
+
+    def _fit_stacked(self, data, Z, task, y, sw):
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         n = float(sw.sum())
         p = mom.p
