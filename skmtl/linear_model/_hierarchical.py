@@ -199,6 +199,12 @@ class HierarchicalRidge(_HierarchicalBase):
       (``alpha_slopes``) whose intercepts ``b_0 + c_t`` are shrunk towards a common
       ``b_0`` (``alpha_intercepts`` small: free per-task intercepts).
 
+    The defaults (1.0 each) are scikit-learn's ``Ridge`` default, not a choice for
+    any dataset: the right strengths depend on the scale of the features and on how
+    much the tasks differ, which :class:`HierarchicalRidgeCV` (leave-one-out) and
+    :class:`BayesianHierarchicalRegression` (marginal likelihood) learn from the
+    data.
+
     Parameters
     ----------
     alpha_shared : float, default=1.0
@@ -736,6 +742,13 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
     component at the boundary 0 (a singular fit, which statsmodels' ``MixedLM``
     treats as an error) is a valid estimate here: it is returned, with
     ``singular_ = True`` and a ``convergence_note_`` naming the components.
+
+    Defaults, and why: REML (lme4's default) because ML biases the variances down
+    by ignoring the degrees of freedom of the fixed effects; random slopes on,
+    because each slope variance is learned and may be estimated at exactly 0, so the
+    intercept-only model is inside it; the optimiser starts at ``theta = 1`` on the
+    scaled features (task deviations as large as the noise, lme4's start), a
+    neutral point that does not depend on any dataset.
 
     Parameters
     ----------
