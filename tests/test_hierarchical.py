@@ -461,3 +461,31 @@ def test_bad_strengths_are_refused():
         HierarchicalRidge(alpha_slopes=[1.0, 0.0, 2.0], task_column=0).fit(Xs, y)
     with pytest.raises(ValueError, match="alphas_intercepts"):
         HierarchicalRidgeCV(alphas_intercepts=[0.0, 1.0], task_column=0).fit(Xs, y)
+
+
+def test_bayesian_effects_are_the_ridge_at_its_variance_ratios():
+    # BLUPs with flat fixed effects are the ridge solution with alpha_shared = 0 and
+    # strengths 1 / theta^2 (noise variance 1 units): two estimators, one model
+    task, X, y = _lme4_data(3, T=7, nt=15)
+    Xs = np.column_stack([task, X])
+    eb = BayesianHierarchicalRegression(task_column=0).fit(Xs, y)
+    assert np.all(eb.theta_ > 1e-3)
+    alphas = 1.0 / eb.theta_**2
+    ridge = HierarchicalRidge(0.0, alphas[1:], alphas[0], task_column=0).fit(Xs, y)
+    assert_allclose(ridge.coef_, eb.coef_, rtol=1e-8, atol=1e-10)
+    assert_allclose(ridge.intercept_, eb.intercept_, rtol=1e-8, atol=1e-10)
+    assert_allclose(ridge.shrinkage_, eb.shrinkage_, rtol=1e-8, atol=1e-10)
+
+
+def test_cv_opens_to_near_independent_when_tasks_differ():
+    # large tasks with very different slopes and little noise: leave-one-out must
+    # leave the slopes nearly free (shrinkage of a slope below 5%)
+    rng = np.random.RandomState(1)
+    T, nt = 5, 200
+    task = np.repeat(np.arange(T), nt)
+    X = rng.randn(T * nt, 2)
+    W = 3.0 * rng.randn(T, 2)
+    y = np.einsum("ij,ij->i", X, W[task]) + 0.1 * rng.randn(T * nt)
+    cv = HierarchicalRidgeCV(task_column=0).fit(np.column_stack([task, X]), y)
+    assert np.all(cv.shrinkage_[:, 1:] < 0.05)
+    assert_allclose(cv.coef_, W, atol=0.05)
