@@ -408,8 +408,9 @@ class HierarchicalRidgeCV(_HierarchicalBase):
     refine : bool, default=True
         Refine the best grid point by Nelder-Mead in log space.
     max_refine_evaluations : int, default=30
-        Budget of criterion evaluations of the refine step (on School, 20 gave
-        most of the gain of 60: the criterion is flat near its optimum).
+        Budget of criterion evaluations of the refine step (a cost bound: the
+        criterion is flat near its optimum, so a small budget gets most of the
+        gain).
     task_column : int, str or None, default=None
         Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
         ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
