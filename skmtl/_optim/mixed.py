@@ -134,23 +134,34 @@ class Blocks:
 
 
 def marginal_blocks(mom, s):
-    """Woodbury blocks of ``V_t = W_t^-1 + Z_t S^2 Z_t'`` for every task at once."""
+    """Woodbury blocks of ``V_t = W_t^-1 + Z_t S^2 Z_t'`` for every task at once.
+
+    Only the coefficients with ``s_j > 0`` enter the factorisations (``M_t`` is the
+    identity elsewhere), so pooled coefficients cost nothing: a random-intercept
+    model factorises ``1 x 1`` blocks.
+    """
     G, r = mom.G, mom.r
-    p = mom.p
+    T, p = r.shape
     s = np.asarray(s, dtype=np.float64)
-    SG = s[None, :, None] * G  # S G_t
-    M = SG * s[None, None, :]
-    M[:, np.arange(p), np.arange(p)] += 1.0
+    act = np.flatnonzero(s > 0)
+    k = act.size
+    sa = s[act]
+    SG = sa[None, :, None] * G[:, act, :]  # (S G_t)[act, :]
+    M = SG[:, :, act] * sa[None, None, :]
+    M[:, np.arange(k), np.arange(k)] += 1.0
     L = np.linalg.cholesky(M)
     logdet_M = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-    M_inv = np.linalg.inv(M)
-    MSG = M_inv @ SG  # M^-1 S G
-    K = s[None, :, None] * MSG
+    Ma_inv = np.linalg.inv(M)
+    MSG = Ma_inv @ SG  # (M^-1 S G)[act, :]
+    K = np.zeros((T, p, p))
+    K[:, act, :] = sa[None, :, None] * MSG
     H = G - SG.transpose(0, 2, 1) @ MSG  # G - G S M^-1 S G
-    Sr = s * r
-    MSr = np.einsum("tij,tj->ti", M_inv, Sr)
+    Sr = sa * r[:, act]
+    MSr = np.einsum("tij,tj->ti", Ma_inv, Sr)
     b = r - np.einsum("tji,tj->ti", SG, MSr)  # r - G S M^-1 S r
     c = mom.yy - np.einsum("ti,ti->t", Sr, MSr)
+    M_inv = np.broadcast_to(np.eye(p), (T, p, p)).copy()
+    M_inv[np.ix_(np.arange(T), act, act)] = Ma_inv
     return Blocks(logdet_M, s, M_inv, K, H, b, c)
 
 
