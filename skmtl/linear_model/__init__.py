@@ -1,6 +1,11 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
 from ._cv import MultiTaskElasticNetCV, MultiTaskLassoCV
+from ._hierarchical import (
+    BayesianHierarchicalRegression,
+    HierarchicalRidge,
+    HierarchicalRidgeCV,
+)
 from ._low_rank import (
     ReducedRankRegression,
     TraceNormLogisticRegression,
@@ -20,6 +25,9 @@ from ._structured import (
 )
 
 __all__ = [
+    "BayesianHierarchicalRegression",
+    "HierarchicalRidge",
+    "HierarchicalRidgeCV",
     "ClusteredMultiTaskRegression",
     "DirtyMultiTaskLasso",
     "GraphRegularizedMultiTaskRegression",
