@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
@@ -115,6 +116,13 @@ MODELS = {
         ),
         ("regression", "classification"),
         "pooled model plus one-hot task indicators (a shrunken intercept per task)",
+    ),
+    "majority": ModelSpec(
+        lambda tc, kind: IndependentTaskEstimator(
+            DummyClassifier(strategy="most_frequent"), task_column=tc
+        ),
+        ("classification",),
+        "reference: each task's most frequent training class (the accuracy to beat)",
     ),
     "mlp": ModelSpec(
         _mlp,

@@ -1,6 +1,11 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
 from ._cv import MultiTaskElasticNetCV, MultiTaskLassoCV
+from ._hierarchical import (
+    BayesianHierarchicalRegression,
+    HierarchicalRidge,
+    HierarchicalRidgeCV,
+)
 from ._hierarchical_logistic import (
     BayesianHierarchicalClassifier,
     HierarchicalLogisticRegression,
@@ -26,11 +31,14 @@ from ._structured import (
 
 __all__ = [
     "BayesianHierarchicalClassifier",
-    "HierarchicalLogisticRegression",
-    "HierarchicalLogisticRegressionCV",
+    "BayesianHierarchicalRegression",
     "ClusteredMultiTaskRegression",
     "DirtyMultiTaskLasso",
     "GraphRegularizedMultiTaskRegression",
+    "HierarchicalLogisticRegression",
+    "HierarchicalLogisticRegressionCV",
+    "HierarchicalRidge",
+    "HierarchicalRidgeCV",
     "MultiTaskElasticNet",
     "MultiTaskElasticNetCV",
     "MultiTaskLasso",
