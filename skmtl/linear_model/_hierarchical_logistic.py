@@ -13,7 +13,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
 from scipy.special import expit
@@ -26,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._data import validate_fit_data, validate_predict_data
 from .._ops import task_dot
 from .._optim._threads import solver_threads
+from .._optim.mixed import design_with_intercept
 from .._optim.mixed_logistic import TaskBlocks, laplace_criterion, newton_blocks
 from ..base import MultiTaskClassifierMixin, MultiTaskMixin
 from ..model_selection import TaskStratifiedKFold
@@ -51,12 +51,6 @@ def _one_blas_thread():
     return solver_threads(1, 1)
 
 
-def _dense(X):
-    if sp.issparse(X):
-        return X.toarray().astype(np.float64, copy=False)
-    return np.asarray(X, dtype=np.float64)
-
-
 class _HierarchicalLogisticBase(
     MultiTaskMixin, MultiTaskClassifierMixin, BaseEstimator
 ):
@@ -79,11 +73,11 @@ class _HierarchicalLogisticBase(
         data = validate_fit_data(self, X, y, sample_weight, classification=True)
         self.classes_, data.y = encode_binary_targets(data)
         rows, task, y01, sw = data.stacked_rows()
-        Xd = _dense(data.X)
-        origin = np.arange(Xd.shape[0]) if rows is None else rows
+        Xs = data.X
+        origin = np.arange(Xs.shape[0]) if rows is None else rows
         if rows is not None:
-            Xd = Xd[rows]
-        Z = np.column_stack([np.ones(Xd.shape[0]), Xd])
+            Xs = Xs[rows]
+        Z = design_with_intercept(Xs)
         return (
             data,
             Z,
