@@ -236,116 +236,115 @@ _OBJECTIVE = """\
 class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
     """Shared + task-specific binary logistic regression (penalised).
 
-        Task ``t`` predicts ``logit P(y = classes_[1]) = x'(w0 + v_t) + b0 + c_t``: the
-        shared model ``(w0, b0)`` plus the task's deviation ``(v_t, c_t)``, each
-        deviation shrunk towards 0 by its own ridge. With ``z = [1, x]``,
-        ``beta = (b0, w0)``, ``u_t = (c_t, v_t)`` and ``s_i`` the sample weights, the
-        model minimises
+    Task ``t`` predicts ``logit P(y = classes_[1]) = x'(w0 + v_t) + b0 + c_t``: the
+    shared model ``(w0, b0)`` plus the task's deviation ``(v_t, c_t)``, each
+    deviation shrunk towards 0 by its own ridge. With ``z = [1, x]``,
+    ``beta = (b0, w0)``, ``u_t = (c_t, v_t)`` and ``s_i`` the sample weights, the
+    model minimises
 
-        ::
+    ::
 
     %(objective)s
 
-        (``b0`` unpenalised; each sample's loss counts once, as in a mixed model; the
-        default ``alpha_shared=1`` is scikit-learn's ``LogisticRegression(C=1)``
-        scaling). This is the mode of the logistic GLMM ``y ~ x + (1 + x || task)``
-        with fixed variances ``1 / alpha``.
+    (``b0`` unpenalised; each sample's loss counts once, as in a mixed model; the
+    default ``alpha_shared=1`` is scikit-learn's ``LogisticRegression(C=1)``
+    scaling). This is the mode of the logistic GLMM ``y ~ x + (1 + x || task)``
+    with fixed variances ``1 / alpha``.
 
-        Limits: ``alpha_slopes=inf`` gives one pooled slope vector with shrunken task
-        intercepts; with also ``alpha_intercepts=inf`` it is one pooled
-        ``LogisticRegression(C=1/alpha_shared)``. ``alpha_shared=inf`` fixes
-        ``w0 = 0``: independent per-task ridge-logistic models (``C = 1/alpha_slopes``)
-        whose intercepts are shrunk towards ``b0`` (free per-task intercepts with
-        ``alpha_intercepts=0``).
+    Limits: ``alpha_slopes=inf`` gives one pooled slope vector with shrunken task
+    intercepts; with also ``alpha_intercepts=inf`` it is one pooled
+    ``LogisticRegression(C=1/alpha_shared)``. ``alpha_shared=inf`` fixes
+    ``w0 = 0``: independent per-task ridge-logistic models (``C = 1/alpha_slopes``)
+    whose intercepts are shrunk towards ``b0`` (free per-task intercepts with
+    ``alpha_intercepts=0``).
 
-        A tiny task borrows: its slopes are ``w0`` (learned from every task) plus a
-        deviation its few rows can pull only as far as ``alpha_slopes`` allows, and its
-        intercept is ``b0`` plus a shrunken offset. A task with one class gets a finite
-        offset towards that class instead of an infinite intercept.
+    A tiny task borrows: its slopes are ``w0`` (learned from every task) plus a
+    deviation its few rows can pull only as far as ``alpha_slopes`` allows, and its
+    intercept is ``b0`` plus a shrunken offset. A task with one class gets a finite
+    offset towards that class instead of an infinite intercept.
 
-        Solver: Newton's method (penalised IRLS) on the joint convex problem, with a
-        backtracking line search; every Newton system is solved through the block
-        structure (``n_tasks`` batched solves of size ``n_features + 1`` and one Schur
-        complement of the same size). The input is used as a dense array (the Newton
-        systems are dense ``(n_features + 1)^2`` per task anyway).
+    Solver: Newton's method (penalised IRLS) on the joint convex problem, with a
+    backtracking line search; every Newton system is solved through the block
+    structure (``n_tasks`` batched solves of size ``n_features + 1`` and one Schur
+    complement of the same size). The input is used as a dense array (the Newton
+    systems are dense ``(n_features + 1)^2`` per task anyway).
 
-        Parameters
-        ----------
-        alpha_shared : float in [0, inf], default=1.0
-            Ridge strength on the shared slopes ``w0``.
-        alpha_slopes : float in [0, inf] or array-like of shape (n_features,), \
-default=1.0
-            Ridge strength on the task slope deviations ``v_t`` (per feature if an
-            array). ``inf``: every task has the shared slopes.
-        alpha_intercepts : float in [0, inf], default=1.0
-            Ridge strength on the task intercept offsets ``c_t``. ``inf``: one common
-            intercept; ``0``: free per-task intercepts.
-        task_column : int, str or None, default=None
-            Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
-            ``(n_samples, n_tasks)`` (NaN = missing label) or 1-D (one task).
-        unseen_task : {"error", "shared"}, default="error"
-            Prediction for a task label not seen in ``fit``: raise a ValueError naming
-            it, or use the shared model ``(w0, b0)``.
-        tol : float, default=1e-8
-            Stop when half the squared Newton decrement (the quadratic model's estimate
-            of ``objective - optimum``) is at most ``tol * sum(sample_weight)``.
-        max_iter : int, default=100
-            Maximum number of Newton iterations.
-        warm_start : bool, default=False
-            Start from the previous solution when the number of tasks and features is
-            unchanged.
+    Parameters
+    ----------
+    alpha_shared : float in [0, inf], default=1.0
+        Ridge strength on the shared slopes ``w0``.
+    alpha_slopes : float or array-like of shape (n_features,), default=1.0
+        Ridge strength on the task slope deviations ``v_t`` (per feature if an
+        array). ``inf``: every task has the shared slopes.
+    alpha_intercepts : float in [0, inf], default=1.0
+        Ridge strength on the task intercept offsets ``c_t``. ``inf``: one common
+        intercept; ``0``: free per-task intercepts.
+    task_column : int, str or None, default=None
+        Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
+        ``(n_samples, n_tasks)`` (NaN = missing label) or 1-D (one task).
+    unseen_task : {"error", "shared"}, default="error"
+        Prediction for a task label not seen in ``fit``: raise a ValueError naming
+        it, or use the shared model ``(w0, b0)``.
+    tol : float, default=1e-8
+        Stop when half the squared Newton decrement (the quadratic model's estimate
+        of ``objective - optimum``) is at most ``tol * sum(sample_weight)``.
+    max_iter : int, default=100
+        Maximum number of Newton iterations.
+    warm_start : bool, default=False
+        Start from the previous solution when the number of tasks and features is
+        unchanged.
 
-        Attributes
-        ----------
-        coef_ : ndarray of shape (n_tasks, n_features)
-            Task slopes ``w0 + v_t``.
-        intercept_ : ndarray of shape (n_tasks,)
-            Task intercepts ``b0 + c_t``.
-        coef_shared_ : ndarray of shape (n_features,)
-            ``w0``.
-        intercept_shared_ : float
-            ``b0``.
-        coef_deviations_ : ndarray of shape (n_tasks, n_features)
-            ``v_t``.
-        intercept_deviations_ : ndarray of shape (n_tasks,)
-            ``c_t``.
-        classes_ : ndarray of shape (2,)
-        objective_ : float
-            Final value of the objective.
-        n_iter_ : int
-            Newton iterations.
-        tasks_ : ndarray of shape (n_tasks,)
-            Task labels seen in ``fit`` (sorted), ``arange(n_tasks)`` in the shared
-            layout.
-        n_tasks_ : int
-        n_features_in_ : int
-            Number of columns of ``X`` in ``fit`` (task column included).
-        feature_names_in_ : ndarray of str
-            Column names of ``X`` when it is a DataFrame with string column names.
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_tasks, n_features)
+        Task slopes ``w0 + v_t``.
+    intercept_ : ndarray of shape (n_tasks,)
+        Task intercepts ``b0 + c_t``.
+    coef_shared_ : ndarray of shape (n_features,)
+        ``w0``.
+    intercept_shared_ : float
+        ``b0``.
+    coef_deviations_ : ndarray of shape (n_tasks, n_features)
+        ``v_t``.
+    intercept_deviations_ : ndarray of shape (n_tasks,)
+        ``c_t``.
+    classes_ : ndarray of shape (2,)
+    objective_ : float
+        Final value of the objective.
+    n_iter_ : int
+        Newton iterations.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels seen in ``fit`` (sorted), ``arange(n_tasks)`` in the shared
+        layout.
+    n_tasks_ : int
+    n_features_in_ : int
+        Number of columns of ``X`` in ``fit`` (task column included).
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` when it is a DataFrame with string column names.
 
-        See Also
-        --------
-        HierarchicalLogisticRegressionCV : the strengths chosen by cross-validation.
-        BayesianHierarchicalClassifier : the strengths learned by empirical Bayes.
+    See Also
+    --------
+    HierarchicalLogisticRegressionCV : the strengths chosen by cross-validation.
+    BayesianHierarchicalClassifier : the strengths learned by empirical Bayes.
 
-        References
-        ----------
-        T. Evgeniou and M. Pontil, "Regularized multi-task learning", KDD 2004.
+    References
+    ----------
+    T. Evgeniou and M. Pontil, "Regularized multi-task learning", KDD 2004.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skmtl.linear_model import HierarchicalLogisticRegression
-        >>> rng = np.random.RandomState(0)
-        >>> task = np.repeat([0, 1, 2], 40)
-        >>> x = rng.randn(120, 2)
-        >>> y = (x[:, 0] + 0.5 * task - 0.5 + rng.randn(120) > 0).astype(int)
-        >>> X = np.column_stack([task, x])
-        >>> clf = HierarchicalLogisticRegression(task_column=0).fit(X, y)
-        >>> clf.coef_.shape, clf.intercept_.shape
-        ((3, 2), (3,))
-        >>> clf.predict_proba(X[:2]).shape
-        (2, 2)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.linear_model import HierarchicalLogisticRegression
+    >>> rng = np.random.RandomState(0)
+    >>> task = np.repeat([0, 1, 2], 40)
+    >>> x = rng.randn(120, 2)
+    >>> y = (x[:, 0] + 0.5 * task - 0.5 + rng.randn(120) > 0).astype(int)
+    >>> X = np.column_stack([task, x])
+    >>> clf = HierarchicalLogisticRegression(task_column=0).fit(X, y)
+    >>> clf.coef_.shape, clf.intercept_.shape
+    ((3, 2), (3,))
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
     """
 
     __doc__ = __doc__ % {"objective": _OBJECTIVE}
