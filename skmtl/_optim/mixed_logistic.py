@@ -127,6 +127,7 @@ class BlockHessian:
         Huu = _sub(G, idx_u, idx_u, p) * sc[:, None] * sc
         Huu[:, np.arange(nu), np.arange(nu)] += pen_u[idx_u]
         self.schur = self.Hbb
+        self.Huu_inv = np.zeros((T, 0, 0))
         if nu:
             self.Huu_inv = _inv_stack(Huu)
             # Huu_t^{-1} Hub_t, reused by every solve

@@ -948,7 +948,7 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
         self.at_boundary_ = np.zeros(p, dtype=bool)
         self.at_boundary_[model.idx_u] = boundary
         SGS_inv = np.zeros((T, p, p))
-        SGS_inv[np.ix_(np.arange(T), model.idx_u, model.idx_u)] = model.M_inv
+        SGS_inv[np.ix_(np.arange(T), model.active, model.active)] = model.M_inv
         S = full_theta
         # 1 - diag(S M^{-1} S G)
         self.shrinkage_ = 1.0 - np.einsum(
@@ -992,15 +992,24 @@ class _LaplaceModel:
         self.A = None
         self.last = None
         self.M_inv = None
+        self.active = self.idx_u
 
     def evaluate(self, theta, gradient=True):
+        """Laplace criterion and its gradient at ``theta`` (one per random column).
+
+        Columns with ``theta_j = 0`` have no random effect (``u_tj = 0``): they are
+        left out of PIRLS, and the criterion's derivative there is exactly 0 (it is
+        even in ``theta_j``).
+        """
         full = np.zeros(self.p)
         full[self.idx_u] = theta
+        on = theta > 0
+        self.active = self.idx_u[on]
         res = newton_blocks(
             self.blocks,
             self.idx_b,
             self.pen_b,
-            self.idx_u,
+            self.active,
             full,
             np.ones(self.p),
             self.beta,
@@ -1009,7 +1018,11 @@ class _LaplaceModel:
             max_iter=200,
         )
         self.beta, self.A, self.last = res.beta, res.U, res
-        F, grad, self.M_inv = laplace_criterion(
-            self.blocks, res, self.idx_b, self.pen_b, self.idx_u, full, gradient
+        F, grad_on, self.M_inv = laplace_criterion(
+            self.blocks, res, self.idx_b, self.pen_b, self.active, full, gradient
         )
+        grad = None
+        if gradient:
+            grad = np.zeros(len(self.idx_u))
+            grad[on] = grad_on
         return F, grad
