@@ -6,6 +6,11 @@ from ._hierarchical import (
     HierarchicalRidge,
     HierarchicalRidgeCV,
 )
+from ._hierarchical_logistic import (
+    BayesianHierarchicalClassifier,
+    HierarchicalLogisticRegression,
+    HierarchicalLogisticRegressionCV,
+)
 from ._low_rank import (
     ReducedRankRegression,
     TraceNormLogisticRegression,
@@ -25,12 +30,15 @@ from ._structured import (
 )
 
 __all__ = [
+    "BayesianHierarchicalClassifier",
     "BayesianHierarchicalRegression",
-    "HierarchicalRidge",
-    "HierarchicalRidgeCV",
     "ClusteredMultiTaskRegression",
     "DirtyMultiTaskLasso",
     "GraphRegularizedMultiTaskRegression",
+    "HierarchicalLogisticRegression",
+    "HierarchicalLogisticRegressionCV",
+    "HierarchicalRidge",
+    "HierarchicalRidgeCV",
     "MultiTaskElasticNet",
     "MultiTaskElasticNetCV",
     "MultiTaskLasso",
