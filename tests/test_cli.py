@@ -314,3 +314,26 @@ def test_console_script_installed():
         pytest.skip("skmtl is not pip-installed in this environment")
     proc = subprocess.run([exe, "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "demo" in proc.stdout
+
+
+@pytest.mark.parametrize("classification", [False, True])
+def test_compare_runs_the_hierarchical_models(tmp_path, capsys, classification):
+    # the stores' slopes differ (2 + k): the shared + task-specific models must
+    # open up towards per-task slopes and beat the pooled model, which ignores tasks
+    path = tmp_path / "stores.csv"
+    _write_csv(path, classification=classification)
+    argv = ["compare", str(path), "--task-column", "store", "--target", "sales"]
+    argv += ["--cv", "3", "--models", "pooled", "hierarchical", "hierarchical_cv"]
+    assert main(argv) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    score = {
+        k: float(rows[k].split("|")[2].split("±")[0])
+        for k in rows
+        if k in ("pooled", "hierarchical", "hierarchical_cv")
+    }
+    assert set(score) == {"pooled", "hierarchical", "hierarchical_cv"}
+    # binary: every store's boundary has a positive slope, so pooled is strong; the
+    # hierarchical models nest it and must not lose to it
+    margin = -0.01 if classification else 0.05
+    assert score["hierarchical"] > score["pooled"] + margin
+    assert score["hierarchical_cv"] > score["pooled"] + margin

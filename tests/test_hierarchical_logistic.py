@@ -527,9 +527,11 @@ def test_bayes_boundary_is_a_note_not_an_error():
     x = rng.randn(480, 2)
     y = (rng.rand(480) < expit(x[:, 0])).astype(int)
     X = np.column_stack([task, x])
-    with pytest.warns(UserWarning, match="boundary"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         est = BayesianHierarchicalClassifier(task_column=0).fit(X, y)
-    assert est.at_boundary_.any()
+    assert est.at_boundary_.any() and est.singular_
+    assert "boundary (singular) fit" in est.convergence_note_
     j = np.flatnonzero(est.at_boundary_)
     theta2 = np.concatenate([[est.intercept_variance_], est.slope_variances_])
     assert_array_equal(theta2[j], 0.0)

@@ -778,7 +778,8 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
     using the exact gradient of ``F`` (including the dependence of ``W`` on the
     mode), each evaluation warm-starting PIRLS from the previous mode. Because
     ``u_t = S a_t``, a variance of 0 is an ordinary point: a fit on the boundary is
-    returned with a note (``at_boundary_`` and a UserWarning), never an error.
+    returned with a note (``singular_``, ``at_boundary_`` and
+    ``convergence_note_``), never an error or a warning.
 
     What a tiny task borrows: its coefficients are the posterior modes
     ``beta + u_t``; ``shrinkage_[t, j]`` (0: its own data, 1: fully pooled) says how
@@ -818,6 +819,10 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
         ``theta_j^2``, variance of the task slopes (0 without random slopes).
     at_boundary_ : ndarray of bool of shape (n_features + 1,)
         Estimated variance components at 0 (column 0 the intercept).
+    singular_ : bool
+        Whether any variance component is at 0 (a boundary, or singular, fit).
+    convergence_note_ : str
+        Names the components at 0 in a singular fit; empty otherwise.
     shrinkage_ : ndarray of shape (n_tasks, n_features + 1)
         Pooling factor ``1 - diag(S M_t^{-1} S G_t)`` with ``M_t = I + S G_t S``
         at the mode: 0 for a coefficient the task estimates from its own data, 1 for
@@ -964,17 +969,17 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        if boundary.any():
-            names = ["intercept"] + [f"x{j}" for j in range(d)]
-            at = [names[model.idx_u[j]] for j in np.flatnonzero(boundary)]
-            warnings.warn(
-                f"{type(self).__name__}: the task variance of {at} is estimated at 0 "
-                "(boundary of the parameter space): those coefficients are fully "
-                "pooled. This is the maximum of the approximate marginal likelihood, "
-                "not an error; see at_boundary_.",
-                UserWarning,
-                stacklevel=4,
-            )
+        # a boundary (singular) fit is the maximum, not a failure: a note, as
+        # BayesianHierarchicalRegression gives, and no warning (lme4's message)
+        names = ["intercept"] + [f"feature {j}" for j in range(d)]
+        at = [names[model.idx_u[j]] for j in np.flatnonzero(boundary)]
+        self.singular_ = bool(at)
+        self.convergence_note_ = (
+            f"boundary (singular) fit: the task variance of {', '.join(at)} is "
+            "estimated at 0 (those coefficients are pooled across tasks)."
+            if at
+            else ""
+        )
         return self
 
 
