@@ -23,12 +23,28 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
 
     Here ``l(y, f) = (y - f)^2 / 2``.
 
+    The network fits the standardised target ``(y - target_mean_) / target_scale_``
+    (with ``normalize_y=True``; ``l`` and ``alpha``, ``alpha_heads``,
+    ``alpha_intercepts`` are on that scale) and ``predict`` maps back, so the model
+    does not depend on the target's unit or offset.
+
     Parameters
     ----------
     %(parameters)s
+    normalize_y : bool, default=True
+        Standardise the target by the pooled, sample-weighted mean and standard
+        deviation of all observed training targets (one pair for all tasks, fixed
+        by the first ``fit`` / ``partial_fit``). Pooled, not per task: a task
+        of 2 rows would get a noisy mean and scale of its own, which is exactly
+        the free per-task intercept that ``alpha_intercepts`` shrinks.
 
     Attributes
     ----------
+    target_mean_ : float
+        Mean subtracted from the target (0.0 with ``normalize_y=False``).
+    target_scale_ : float
+        Standard deviation the target is divided by (1.0 with
+        ``normalize_y=False`` or a constant target).
     %(attributes)s
 
     See Also
@@ -51,7 +67,19 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
     (3,)
     >>> model.coefs_[0].shape, model.coefs_[1].shape  # trunk, then the 4 heads
     ((5, 16), (4, 16, 1))
+    >>> model.coef_shared_.shape  # the output weights every head shrinks towards
+    (16, 1)
     >>> bool(model.score(X, y) > 0.9)
+    True
+
+    A task never seen in ``fit`` gets the size-weighted mean head:
+
+    >>> import numpy as np
+    >>> shared = MultiTaskMLPRegressor((16,), task_column=0, unseen_task="shared",
+    ...                                max_iter=50, random_state=0).fit(X, y)
+    >>> X_new = X[:2].copy()
+    >>> X_new[:, 0] = 99
+    >>> bool(np.all(np.isfinite(shared.predict(X_new))))
     True
     """
 
