@@ -175,9 +175,9 @@ def _penalty(model, N):
     weights = sum(np.sum(c**2) for c in model.coefs_) + np.sum(model.coef_shared_**2)
     heads = np.sum(model.coefs_[-1] ** 2)
     offsets = np.sum(model.intercepts_[-1] ** 2)
-    return (
-        model.alpha * weights + model.alpha_heads * heads
-    ) / (2 * N) + model.alpha_intercepts * offsets / (2 * N)
+    return (model.alpha * weights + model.alpha_heads * heads) / (
+        2 * N
+    ) + model.alpha_intercepts * offsets / (2 * N)
 
 
 def _objective(net, ts, model, log_vars=None):
@@ -274,7 +274,9 @@ def test_weighting_formulas():
     assert_allclose(
         static_weights(np.array([1, 1, 5, 2.0]), sizes), [1 / 16, 3 / 16, 0, 0.75]
     )
-    assert_allclose(static_weights(1 / np.maximum(sizes, 1), sizes), [1 / 3, 1 / 3, 0, 1 / 3])
+    assert_allclose(
+        static_weights(1 / np.maximum(sizes, 1), sizes), [1 / 3, 1 / 3, 0, 1 / 3]
+    )
     assert_allclose(static_weights(np.ones(4), sizes), static_weights("size", sizes))
     # DWA, Liu et al. eq. 2 (normalised to one): exp(r_t / T) / sum_s exp(r_s / T)
     hist = [np.array([4.0, 2.0, np.nan, 1.0]), np.array([2.0, 2.0, np.nan, 0.9])]

@@ -139,9 +139,9 @@ def test_shrinkage_value_and_limits(stacked_path):
     for a_h, a_c in [(0.0, 0.0), (0.7, 0.0), (0.0, 1.9), (0.7, 1.9)]:
         shared.alpha_heads, shared.alpha_intercepts = a_h, a_c
         value, grads, _, _ = net.objective(batch, 0.3, lam)
-        extra = (a_h * np.sum(net.coefs[-1] ** 2) + a_c * np.sum(net.intercepts[-1] ** 2)) / (
-            2 * ts.total
-        )
+        extra = (
+            a_h * np.sum(net.coefs[-1] ** 2) + a_c * np.sum(net.intercepts[-1] ** 2)
+        ) / (2 * ts.total)
         assert_allclose(value, free + extra, rtol=1e-12)
         # a shared part with strength 0 is unused: no gradient, it stays at 0
         assert (a_h == 0) == np.all(grads[-2] == 0)
@@ -169,9 +169,15 @@ def test_shrinkage_value_and_limits(stacked_path):
 def _stacked(n_tasks, sizes, rng, n_features=3):
     task = np.repeat(np.arange(n_tasks), sizes)
     X = rng.standard_normal((len(task), n_features))
-    w = rng.standard_normal(n_features) + 0.5 * rng.standard_normal((n_tasks, n_features))
+    w = rng.standard_normal(n_features) + 0.5 * rng.standard_normal(
+        (n_tasks, n_features)
+    )
     b = 2.0 + rng.standard_normal(n_tasks)
-    y = np.einsum("ij,ij->i", X, w[task]) + b[task] + 0.3 * rng.standard_normal(len(task))
+    y = (
+        np.einsum("ij,ij->i", X, w[task])
+        + b[task]
+        + 0.3 * rng.standard_normal(len(task))
+    )
     return np.column_stack([task, X]), y
 
 
@@ -220,7 +226,9 @@ def test_no_trunk_equals_closed_form_hierarchical_ridge():
     pred, theta = _closed_form(X, y, 3.0, 5.0)
     assert_allclose(est.predict(X), pred, rtol=1e-7, atol=1e-8)
     p, T = 3, 4
-    assert_allclose(est.coefs_[0][:, :, 0], theta[p + 1 : p + 1 + T * p].reshape(T, p), atol=1e-7)
+    assert_allclose(
+        est.coefs_[0][:, :, 0], theta[p + 1 : p + 1 + T * p].reshape(T, p), atol=1e-7
+    )
     assert_allclose(est.intercepts_[0][:, 0], theta[p + 1 + T * p :], atol=1e-7)
 
 
@@ -296,7 +304,12 @@ def test_free_heads_are_the_previous_network():
     rng = np.random.RandomState(3)
     X, y = _stacked(3, [6, 10, 20], rng)
     est = MultiTaskMLPRegressor(
-        (6,), task_column=0, alpha_heads=0, alpha_intercepts=0, max_iter=20, random_state=0
+        (6,),
+        task_column=0,
+        alpha_heads=0,
+        alpha_intercepts=0,
+        max_iter=20,
+        random_state=0,
     ).fit(X, y)
     assert_array_equal(est.coef_shared_, 0)
     assert_array_equal(est.intercept_shared_, 0)

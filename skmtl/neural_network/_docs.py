@@ -12,7 +12,7 @@ OBJECTIVE = """
     .. math::
 
         J(\\theta) = \\sum_t \\lambda_t L_t(\\theta)
-                     + \\frac{\\alpha}{2 N} \\left(\\|\\theta_W\\|^2 + \\|W_0\\|^2\\right)
+                     + \\frac{\\alpha}{2 N} (\\|\\theta_W\\|^2 + \\|W_0\\|^2)
                      + \\frac{\\alpha_{heads}}{2 N} \\sum_t \\|V_t\\|^2
                      + \\frac{\\alpha_{intercepts}}{2 N} \\sum_t \\|c_t\\|^2,
         \\qquad
