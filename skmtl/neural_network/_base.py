@@ -246,7 +246,10 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
             self._check_architecture(data.n_features, trunk, heads)
         self._freeze_offsets()
         sizes = np.asarray(train.sizes, dtype=np.float64)
-        self._task_sizes = sizes if first_pass else self._task_sizes + sizes
+        # training sizes behind the mean head (unseen_task): summed over the calls
+        # of partial_fit, those of the last call of fit
+        keep = incremental and not first_pass
+        self._task_sizes = self._task_sizes + sizes if keep else sizes
         self._uncertainty = isinstance(weighting, str) and weighting == "uncertainty"
         if self._uncertainty and self.task_log_variances_ is None:
             self.task_log_variances_ = np.zeros(self.n_tasks_, train.X.dtype)
