@@ -39,6 +39,15 @@ OBJECTIVE = """
     With one task there is nothing to share and both options are off: the network is
     then exactly scikit-learn's MLP (the regressor with ``normalize_y=False``).
 
+    **Tuning, cheaply and honestly.** With many small tasks, set
+    ``early_stopping=True``: training stops on the mean per-task score of a held-out
+    share of *every* task's rows (task-stratified), which guards the heads against
+    overfitting at the cost of ``validation_fraction`` of the rows. To choose
+    ``alpha_heads`` / ``alpha_intercepts``, run ``GridSearchCV`` over a short grid
+    (e.g. ``[0.1, 1, 10]`` each) with
+    :class:`~skmtl.model_selection.TaskStratifiedKFold` as ``cv``, so that every
+    fold holds rows of every task.
+
     On a mini-batch of weight ``S_B`` the ``1 / N`` of the penalties becomes
     ``1 / S_B`` as in scikit-learn, each task's mean loss (and its share of the
     per-task penalties) is estimated without bias from its rows in the batch, and a
