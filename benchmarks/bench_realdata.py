@@ -1022,8 +1022,11 @@ def run_dataset(
     return records
 
 
-def run_school_splits(models, splits=None):
-    """The 10 standard School splits (shipped with skmtl); CSV records."""
+def run_school_splits(models, splits=None, which=None):
+    """The 10 standard School splits (shipped with skmtl); CSV records.
+
+    ``which``: 1-based split numbers to run (default all).
+    """
     from skmtl.datasets import load_school, load_school_splits
 
     data, y = load_school(return_X_y=True)
@@ -1031,6 +1034,8 @@ def run_school_splits(models, splits=None):
     splits = load_school_splits() if splits is None else splits
     records = []
     for k, (tr, te) in enumerate(splits):
+        if which and k + 1 not in which:
+            continue
         train = np.zeros(len(y), bool)
         train[tr] = True
         test = np.zeros(len(y), bool)
@@ -1350,6 +1355,9 @@ def main(argv=None):
         help="substrings of model names to run (default: all)",
     )
     p.add_argument("--no-school-splits", action="store_true")
+    p.add_argument(
+        "--splits", type=int, nargs="*", default=None, help="School splits (1-10)"
+    )
     p.add_argument("--out-md", default=str(RESULTS_MD))
     p.add_argument("--out-csv", default=str(RESULTS_CSV))
     p.add_argument(
@@ -1388,7 +1396,7 @@ def main(argv=None):
             )
         if not args.no_school_splits:
             models = select_models(REG, args.models, args.quick)
-            records += run_school_splits(models)
+            records += run_school_splits(models, which=args.splits)
     write_csv(records, args.out_csv)
     wall = time.perf_counter() - t0
     meta = (
