@@ -686,7 +686,7 @@ MODELS = [
         description="[x, one-hot(task)] in one RidgeCV / LogisticRegressionCV",
     ),
     ModelEntry(
-        "ridge on [x, 1hot, 1hot*x]",
+        "[x, 1hot, 1hot*x] (RidgeCV/LogisticCV)",
         "baseline",
         BOTH,
         _interactions,

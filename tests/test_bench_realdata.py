@@ -83,7 +83,7 @@ def test_regression_table(bench):
         "independent (Ridge/LogisticCV per task)",
         "pooled (RidgeCV/LogisticCV)",
         "pooled + task dummies",
-        "ridge on [x, 1hot, 1hot*x]",
+        "[x, 1hot, 1hot*x] (RidgeCV/LogisticCV)",
         "MultiTaskLassoCV",
     ]
     models = _models(bench, bench.REG, names)
