@@ -1249,9 +1249,12 @@ OVERVIEW_ANCHORS = (
 def render_overview(summaries, kinds):
     """One line per dataset x protocol: best baseline, the anchors, best skmtl."""
     head = ["data, protocol", "metric", "best baseline", "score"]
-    head += list(OVERVIEW_ANCHORS) + ["best skmtl", "score", "skmtl - baseline"]
+    head += list(OVERVIEW_ANCHORS) + ["best skmtl", "score", "skmtl gain"]
     lines = [
         "## Overview",
+        "",
+        "Best complete baseline and skmtl model per table on its first metric; "
+        "`skmtl gain` > 0 means the best skmtl model beats the best baseline.",
         "",
         _row(head),
         "|" + "---|" * len(head),
@@ -1267,7 +1270,8 @@ def render_overview(summaries, kinds):
 
         diff = "-"
         if b and m:
-            diff = f"{m[metric][0] - b[metric][0]:+.4f}"
+            gain = m[metric][0] - b[metric][0]
+            diff = f"{gain if higher else -gain:+.4f}"
         cells = [f"{dataset}, {protocol}", label, b["model"] if b else "-", val(b)]
         cells += [val(by_name.get(a)) for a in OVERVIEW_ANCHORS]
         cells += [m["model"] if m else "-", val(m), diff]
