@@ -15,6 +15,7 @@ from sklearn.model_selection import KFold
 from skmtl._optim.mixed import (
     design_with_intercept,
     independent_columns,
+    marginal_blocks,
     profiled_deviance,
     task_moments,
 )
@@ -489,3 +490,25 @@ def test_cv_opens_to_near_independent_when_tasks_differ():
     cv = HierarchicalRidgeCV(task_column=0).fit(np.column_stack([task, X]), y)
     assert np.all(cv.shrinkage_[:, 1:] < 0.05)
     assert_allclose(cv.coef_, W, atol=0.05)
+
+
+def test_deviance_at_huge_scales_is_infinite_not_an_error():
+    # 2 rows a task, 14 coefficients: at theta ~ 1e8 the Cholesky factor of
+    # I + S G_t S fails numerically (seen on Computer Survey at 10%); the deviance
+    # must be +inf there so that L-BFGS-B steps back, and the fit stays bounded
+    rng = np.random.RandomState(0)
+    T, d = 190, 13
+    task = np.repeat(np.arange(T), 2)
+    X = rng.choice([-1.0, 1.0], size=(2 * T, d))
+    y = rng.randn(2 * T)
+    Z = design_with_intercept(X)
+    mom = task_moments(Z, y, np.ones(2 * T), task, T)
+    F, free = np.arange(d + 1), np.arange(d + 1)
+    with pytest.raises(np.linalg.LinAlgError):
+        marginal_blocks(mom, np.full(d + 1, 1e10))
+    f = profiled_deviance(np.full(d + 1, 1e10), mom, F, "REML", free, 2 * T)
+    assert f[0] == np.inf
+    est = BayesianHierarchicalRegression(task_column=0).fit(
+        np.column_stack([task, X]), y
+    )
+    assert np.all(np.isfinite(est.predict(np.column_stack([task, X]))))

@@ -256,8 +256,11 @@ def profiled_deviance(theta, mom, F, method, free, n_eff, *, gradient=True):
     """
     s = np.zeros(mom.p)
     s[free] = theta
-    blocks = marginal_blocks(mom, s)
     try:
+        # I + S G_t S is positive definite in exact arithmetic; at very large
+        # scales it can lose that numerically: an infinite deviance makes the line
+        # search step back
+        blocks = marginal_blocks(mom, s)
         beta, A, A_chol, rss = fixed_effects(blocks, F)
     except np.linalg.LinAlgError:
         return (np.inf, np.zeros_like(theta)) if gradient else np.inf

@@ -47,6 +47,10 @@ _POSITIVE_OR_INF = Interval(Real, 0, np.inf, closed="right")
 
 
 # --------------------------------------------------------------------------- shared
+# upper bound of the relative scales theta (see BayesianHierarchicalRegression.fit)
+THETA_MAX = 1e4
+
+
 class _HierarchicalBase(MultiTaskMixin, MultiTaskRegressorMixin, BaseEstimator):
     """Validation, fitted attributes and prediction of the three estimators."""
 
@@ -914,7 +918,11 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
                 args=(smom, F, self.method, free, n),
                 jac=True,
                 method="L-BFGS-B",
-                bounds=[(0.0, None)] * len(free),
+                # theta is relative to the noise on internally rescaled features:
+                # 1e4 (a task effect 1e8 times the noise variance) is already an
+                # unpenalised deviation, and the bound keeps the line search away
+                # from scales where I + S G_t S is numerically singular
+                bounds=[(0.0, THETA_MAX)] * len(free),
                 options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-15},
             )
             if free.size
