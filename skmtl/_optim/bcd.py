@@ -690,26 +690,33 @@ class _Inner:
 class _NewtonDesign:
     """The weighted least-squares model of a prox-Newton step on the working set
     ``ws``: the design of ``base`` with loss weights ``H`` (the Hessian diagonal)
-    and target ``z`` (the working response), centred per task with the weights
-    ``H`` so that the intercepts drop out (they are ``zbar - xbar @ w``)."""
+    and target ``z`` (the working response). With intercepts (``center=True``) it
+    is centred per task with the weights ``H`` so that the intercepts drop out
+    (they are ``zbar - xbar @ w``); without, it is the raw design: centring would
+    solve the model of a problem with free intercepts, whose step is not a descent
+    direction of the problem without them."""
 
     reweighted = True
-    center = True
 
-    def __init__(self, base, H, z, ws):
+    def __init__(self, base, H, z, ws, center=True):
         for key in ("data", "X", "shared", "task", "dtype", "n_tasks", "n_features"):
             setattr(self, key, getattr(base, key))
         self.per_row, self.task_sum = base.per_row, base.task_sum
+        self.center = center
+        self.omega = H
+        self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)
+        if not center:
+            self.zbar = np.zeros(self.n_tasks, dtype=self.dtype)
+            self.Y = z * (H > 0)
+            return
         S = np.maximum(base.task_sum(H), 1e-300)
         self.zbar = base.task_sum(H * z) / S
-        self.omega = H
         self.Y = (z - base.per_row(self.zbar)) * (H > 0)
         Xs = self.X[:, ws]
         if self.shared:
             means = np.asarray(Xs.T @ H).T
         else:
             means = task_scatter(Xs, H, self.task, self.n_tasks)
-        self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)
         self.X_mean[:, ws] = means / S[:, None]
 
     def intercept(self, E, ws):
@@ -735,7 +742,7 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
         G = datafit.gradient(Fo, Y, omega)
         H = np.maximum(datafit.hessian(Fo, Y, omega), 1e-12 * omega)
         z = Fo - np.divide(G, H, out=np.zeros_like(G), where=H > 0)
-        sub_design = _NewtonDesign(design, H, z, kernel.ws)
+        sub_design = _NewtonDesign(design, H, z, kernel.ws, center=kernel.b is not None)
         sub = _Kernel(sub_design, _QUADRATIC)
         sub.set_ws(kernel.ws)
         sub.reset(Wl)
