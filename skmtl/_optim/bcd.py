@@ -48,7 +48,7 @@ from .._ops import task_dot, task_scatter
 from .datafits import Quadratic
 from .design import column_square_sums
 from .penalties import L21, L21Ridge
-from .prox_grad import SolverResult, null_scale
+from .prox_grad import SolverResult, null_scale, refined_dual
 
 __all__ = ["bcd", "column_operator_norms"]
 
@@ -562,6 +562,12 @@ class _Inner:
     def __init__(self, kernel, penalty, curv, m, anderson, reset_every=10):
         self.kernel, self.penalty, self.curv, self.m = kernel, penalty, curv, m
         self.anderson, self.reset_every = anderson, reset_every
+        # the least-squares dual point (squared loss, no free intercepts)
+        self.refine = (
+            kernel.quadratic
+            and kernel.b is None
+            and hasattr(kernel.design, "least_squares_dual")
+        )
         params = _group_params(penalty)
         self.fused = (
             params
@@ -617,6 +623,7 @@ class _Inner:
         kernel = self.kernel
         F = kernel.output()
         Theta = -kernel.datafit.gradient(F, kernel.Y, kernel.omega)
+        norms = None
         if V is None:
             V = kernel.adjoint_ws(Theta)
         elif V.ndim == 1:  # column norms only (fused epochs: L2,1 penalties)
@@ -631,7 +638,21 @@ class _Inner:
         dual = kernel.datafit.dual_value(
             c * Theta, kernel.Y, kernel.omega
         ) - self.penalty.conjugate(c * V)
-        return self.objective(Wl, F) - dual
+        primal = self.objective(Wl, F)
+        if self.refine and primal - dual > 0:
+            dual = max(
+                dual,
+                refined_dual(
+                    kernel.design,
+                    kernel.datafit,
+                    self.penalty,
+                    Theta,
+                    V if norms is None else norms,
+                    cols=kernel.ws,
+                    m=self.m,
+                ),
+            )
+        return primal - dual
 
     def _extrapolate(self, history, Wl, El, nz):
         """Anderson step; kept only if it lowers the objective. True if taken."""
@@ -877,6 +898,8 @@ def _bcd(
         dual = datafit.dual_value(
             scale * Theta, design.Y, design.omega
         ) - penalty.conjugate(scale * Vb)
+        if kernel.quadratic and kernel.b is None and primal - dual > 0:
+            dual = max(dual, refined_dual(design, datafit, penalty, Theta, Vb, m=m))
         gap = primal - dual
         if verbose:
             print(
