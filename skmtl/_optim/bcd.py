@@ -673,9 +673,16 @@ class _Inner:
         kernel.reset(El, Fe)
         return True
 
-    def run(self, Wl, tol, max_epochs):
-        """Epochs until the working-set gap is at most ``tol``; returns epochs."""
+    def run(self, Wl, tol, max_epochs, dw_tol=None):
+        """Epochs until the working-set gap is at most ``tol``; returns epochs.
+
+        With ``dw_tol`` (squared loss) it also waits until the largest change of
+        an entry of ``W`` in the last epoch is at most ``dw_tol`` times the
+        largest entry (scikit-learn's coordinate descent checks its gap only
+        then); ``self.dw_ok`` tells whether the last epoch met it.
+        """
         kernel, m = self.kernel, self.m
+        self.dw_ok = True
         if not kernel.quadratic:
             return _newton(self, Wl, tol, max_epochs)
         El = Wl if m == 1 else np.ascontiguousarray(_effective(Wl.T, m).T)
@@ -686,9 +693,15 @@ class _Inner:
         history = [Wl.ravel().copy()]
         epochs, wait, waited = 0, 1, 0
         while epochs < max_epochs:
+            if dw_tol is not None:
+                W_prev = Wl.copy()
             self.epoch(Wl, El, nz, V)
             epochs += 1
             waited += 1
+            if dw_tol is not None:
+                w_max = float(np.max(np.abs(Wl), initial=0.0))
+                dw_max = float(np.max(np.abs(Wl - W_prev), initial=0.0))
+                self.dw_ok = w_max == 0.0 or dw_max <= dw_tol * w_max
             if epochs % self.reset_every == 0:
                 kernel.reset(El)  # no drift
             if self.anderson:
@@ -701,7 +714,7 @@ class _Inner:
             # the estimate from V lags (columns updated early in the epoch have
             # moved since): confirm exactly, and after a failed confirmation wait
             # longer before the next one (each costs a product with X_ws)
-            if waited >= wait and self.gap(Wl, V) <= tol:
+            if self.dw_ok and waited >= wait and self.gap(Wl, V) <= tol:
                 if self.gap(Wl) <= tol:
                     break
                 wait, waited = min(2 * wait, 8), 0
@@ -752,8 +765,12 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
     the current point (centred with the Hessian weights, so the intercepts are
     exact) by block coordinate descent, then backtracks along the direction on the
     true objective (Armijo)."""
-    kernel, penalty = inner.kernel, inner.penalty
+    kernel, penalty, m = inner.kernel, inner.penalty, inner.m
     datafit, Y, omega, design = kernel.datafit, kernel.Y, kernel.omega, kernel.design
+
+    def eff(Z):  # effective weights (p, T) of working-set blocks (p, m T)
+        return Z if m == 1 else np.ascontiguousarray(_effective(Z.T, m).T)
+
     epochs = 0
     while epochs < max_epochs:
         gap = inner.gap(Wl)
@@ -766,18 +783,18 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
         sub_design = _NewtonDesign(design, H, z, kernel.ws, center=kernel.b is not None)
         sub = _Kernel(sub_design, _QUADRATIC)
         sub.set_ws(kernel.ws)
-        sub.reset(Wl)
+        sub.reset(eff(Wl))
         curv = np.ascontiguousarray(sub.ws_curvature())
         W_new = Wl.copy()
-        sub_inner = _Inner(sub, penalty, curv, 1, anderson=0)
+        sub_inner = _Inner(sub, penalty, curv, m, anderson=0)
         epochs += sub_inner.run(
             W_new, 0.3 * min(gap, tol), min(max_sub_epochs, max_epochs - epochs)
         )
         dW = W_new - Wl
-        dF = kernel.forward(dW)
+        dF = kernel.forward(eff(dW))
         db = None
         if kernel.b is not None:
-            db = sub_design.intercept(W_new, kernel.ws) - kernel.b
+            db = sub_design.intercept(eff(W_new), kernel.ws) - kernel.b
             dF = dF + design.per_row(db)
         g_old = penalty.value(Wl.T)
         p_old = datafit.value(Fo, Y, omega) + g_old
@@ -794,7 +811,7 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
         Wl[:] = trial
         if db is not None:
             kernel.b = kernel.b + step * db
-        kernel.reset(Wl)
+        kernel.reset(eff(Wl))
     return max(epochs, 1)
 
 
@@ -845,7 +862,10 @@ def _bcd(
     max_iter : int
         Maximum number of epochs (passes over the working set).
     tol : float
-        Relative duality-gap tolerance (unit: ``prox_grad.null_scale``).
+        Relative duality-gap tolerance (unit: ``prox_grad.null_scale``). For
+        the squared loss, as in scikit-learn, the solve also runs until the
+        last epoch changed no entry of ``W`` by more than ``tol`` times its
+        largest entry.
     ws_min : int
         Smallest working set.
     anderson : int
@@ -878,6 +898,9 @@ def _bcd(
     kernel.set_ws(ws)
     n_epochs, gap, primal, converged = 0, np.inf, np.inf, False
     ws_size = ws_min
+    # scikit-learn's second stopping condition (squared loss): the last epoch
+    # changed no entry of W by more than tol times the largest (none yet: True)
+    dw_ok = True
     while True:
         kernel.reset(_effective(W[:, ws], m).T)
         if kernel.b is not None:  # exact intercepts: a feasible dual point
@@ -907,7 +930,7 @@ def _bcd(
                 f"(target {threshold:.3e}), working set {len(ws)}, "
                 f"screened {int(screened.sum())}"
             )
-        if gap <= threshold:
+        if gap <= threshold and dw_ok:
             converged = True
             break
         if n_epochs >= max_iter:
@@ -941,7 +964,11 @@ def _bcd(
             curv = curv.tolist()  # python floats: the scalar closed form
         inner = _Inner(kernel, penalty, curv, m, anderson)
         # a working set holding every unscreened feature is the whole problem
-        tol_in = inner_ratio * gap if ws_size < n_free else 0.5 * threshold
-        n_epochs += inner.run(Wl, tol_in, max_iter - n_epochs)
+        final = ws_size == n_free or gap <= threshold
+        tol_in = 0.5 * threshold if final else inner_ratio * gap
+        n_epochs += inner.run(
+            Wl, tol_in, max_iter - n_epochs, dw_tol=tol if final else None
+        )
+        dw_ok = inner.dw_ok
         W[:, ws] = Wl.T
     return SolverResult(W, kernel.b, max(n_epochs, 1), gap, primal, converged)
