@@ -97,9 +97,11 @@ PENALTIES = {
             "logistic": None,
         },
         penalty=lambda a: L21Ridge(a, 0.6),
-        cvx=lambda a: lambda W: (
-            a * 0.6 * cp.sum(cp.norm(W, 2, 0)) + a * 0.4 / 2 * cp.sum_squares(W),
-            [],
+        cvx=lambda a: (
+            lambda W: (
+                a * 0.6 * cp.sum(cp.norm(W, 2, 0)) + a * 0.4 / 2 * cp.sum_squares(W),
+                [],
+            )
         ),
         value=lambda a: lambda W: _l21(a * 0.6)(W) + a * 0.4 / 2 * np.sum(W**2),
     ),
@@ -110,9 +112,11 @@ PENALTIES = {
             "logistic": None,
         },
         penalty=lambda a: SparseGroupL1L21(a, 0.4),
-        cvx=lambda a: lambda W: (
-            a * 0.4 * cp.sum(cp.abs(W)) + a * 0.6 * cp.sum(cp.norm(W, 2, 0)),
-            [],
+        cvx=lambda a: (
+            lambda W: (
+                a * 0.4 * cp.sum(cp.abs(W)) + a * 0.6 * cp.sum(cp.norm(W, 2, 0)),
+                [],
+            )
         ),
         value=lambda a: lambda W: a * 0.4 * np.abs(W).sum() + _l21(a * 0.6)(W),
     ),

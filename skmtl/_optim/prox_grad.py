@@ -59,6 +59,8 @@ def _lstsq_adjoint(design):
     """``(Theta0, A* Theta0)`` of ``design.least_squares_dual`` (cached), or None."""
     cached = getattr(design, "_lstsq_pair", None)
     if cached is None:
+        if not hasattr(design, "least_squares_dual"):  # a wrapper operator
+            return None
         Theta0 = design.least_squares_dual()
         cached = (None,) if Theta0 is None else (Theta0, design.adjoint(Theta0))
         design._lstsq_pair = cached
