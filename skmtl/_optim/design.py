@@ -165,7 +165,9 @@ class MultiTaskDesign:
         else:
             groups = self.data.task_indices()
         cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
-        if cost > budget or d == 0:
+        # with no more rows than features a task's residual is generically 0
+        # (then Theta0 = 0 and the SVDs buy nothing)
+        if cost > budget or d == 0 or all(len(g) <= d + 1 for g in groups):
             return None
         R = np.zeros_like(self.Y)
         for t, rows in enumerate(groups):
