@@ -787,7 +787,8 @@ class _Inner:
 
     def _newton_step(self, Wl, nz):
         """One support Newton step (see ``_SupportNewton``), kept only if it
-        lowers the objective (halving it up to 4 times). True if taken."""
+        lowers the objective (from a step moving no column by more than half its
+        norm, halved up to 4 times). True if taken."""
         kernel = self.kernel
         norms = np.sqrt(np.einsum("kt,kt->k", Wl, Wl))
         # columns at rounding level are where the norm has its kink, not smooth
@@ -804,7 +805,10 @@ class _Inner:
             return False
         p_old = self.objective(Wl, kernel.output())
         trial = Wl.copy()
-        step = 1.0
+        # the norm is quadratic only near w_j: no column may move by more than
+        # half its norm (a trust region)
+        move = np.sqrt(np.einsum("st,st->s", D, D)) / norms
+        step = min(1.0, 0.5 / max(float(move.max(initial=0.0)), 1e-300))
         for _ in range(5):
             trial[S] = W + step * D
             F = kernel.forward(trial)
