@@ -68,6 +68,17 @@ def test_school_small_alpha_converges_without_warning(school):
     assert est.dual_gap_ <= tol * np.sum(design.omega * design.Y**2)
 
 
+def test_school_tight_tol_converges_in_bounded_epochs(school):
+    """tol=1e-6 at alpha=1e-3: main needed 3,018 epochs (the null-space drift of
+    coordinate descent); support Newton steps bring it to ~150."""
+    X, y = school
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = MultiTaskLasso(alpha=1e-3, task_column=0, tol=1e-6, max_iter=5000)
+        est.fit(X, y)
+    assert est.n_iter_ <= 600
+
+
 def test_least_squares_dual_point_is_feasible_and_exact(school):
     """``A* Theta0 = 0`` to rounding on School's rank-deficient task designs, and
     the dual value at ``Theta0`` is the per-task least-squares loss."""

@@ -787,8 +787,8 @@ class _Inner:
 
     def _newton_step(self, Wl, nz):
         """One support Newton step (see ``_SupportNewton``), kept only if it
-        lowers the objective (from a step moving no column by more than half its
-        norm, halved up to 4 times). True if taken."""
+        lowers the objective: the full step, else from a step moving no column by
+        more than half its norm, halved up to 4 times. True if taken."""
         kernel = self.kernel
         norms = np.sqrt(np.einsum("kt,kt->k", Wl, Wl))
         # columns at rounding level are where the norm has its kink, not smooth
@@ -808,15 +808,17 @@ class _Inner:
         # the norm is quadratic only near w_j: no column may move by more than
         # half its norm (a trust region)
         move = np.sqrt(np.einsum("st,st->s", D, D)) / norms
-        step = min(1.0, 0.5 / max(float(move.max(initial=0.0)), 1e-300))
-        for _ in range(5):
+        safe = min(1.0, 0.5 / max(float(move.max(initial=0.0)), 1e-300))
+        steps = [safe * 0.5**i for i in range(5)]
+        if safe < 1.0:
+            steps.insert(0, 1.0)  # the full step first: often fine
+        for step in steps:
             trial[S] = W + step * D
             F = kernel.forward(trial)
             if self.objective(trial, kernel.full_output(F)) < p_old:
                 Wl[:] = trial
                 kernel.reset(Wl, F)
                 return True
-            step *= 0.5
         return False
 
     def _extrapolate(self, history, Wl, El, nz):
