@@ -512,3 +512,31 @@ def test_deviance_at_huge_scales_is_infinite_not_an_error():
         np.column_stack([task, X]), y
     )
     assert np.all(np.isfinite(est.predict(np.column_stack([task, X]))))
+
+
+def test_degenerate_random_slopes_fall_back_to_random_intercepts(monkeypatch):
+    # with n_t <= q rows a task the REML/ML criterion is unbounded as the residual
+    # variance goes to 0 (lme4 refuses such a model); when the optimiser ends there
+    # (seen on Computer Survey, 2 rows a task) the fit falls back to random
+    # intercepts with a note. Force the degenerate end on the first optimisation.
+    rng = np.random.RandomState(0)
+    task = np.repeat(np.arange(30), 4)
+    X = rng.randn(120, 3)
+    y = X @ [1.0, -1.0, 0.5] + rng.randn(30)[task] + rng.randn(120)
+    Xs = np.column_stack([task, X])
+    original = BayesianHierarchicalRegression._optimise
+    calls = []
+
+    def degenerate_first(self, smom, F, free, n, p):
+        out = original(self, smom, F, free, n, p)
+        calls.append(len(free))
+        return out if len(calls) > 1 else (*out[:5], 0.0)
+
+    monkeypatch.setattr(BayesianHierarchicalRegression, "_optimise", degenerate_first)
+    est = BayesianHierarchicalRegression(task_column=0).fit(Xs, y)
+    assert calls == [4, 1]
+    assert "refitted with random intercepts only" in est.convergence_note_
+    assert_allclose(est.slope_variances_, 0.0)
+    monkeypatch.undo()
+    ref = BayesianHierarchicalRegression(task_column=0, random_slopes=False).fit(Xs, y)
+    assert_allclose(est.predict(Xs), ref.predict(Xs), rtol=1e-10)

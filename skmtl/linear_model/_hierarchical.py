@@ -47,10 +47,6 @@ _POSITIVE_OR_INF = Interval(Real, 0, np.inf, closed="right")
 
 
 # --------------------------------------------------------------------------- shared
-# upper bound of the relative scales theta (see BayesianHierarchicalRegression.fit)
-THETA_MAX = 1e4
-
-
 class _HierarchicalBase(MultiTaskMixin, MultiTaskRegressorMixin, BaseEstimator):
     """Validation, fitted attributes and prediction of the three estimators."""
 
@@ -604,6 +600,32 @@ class HierarchicalRidgeCV(_HierarchicalBase):
         with solver_threads(data.n_tasks, Z.shape[1] ** 2):
             return self._fit_stacked(data, Z, task, y, sw)
 
+    def _optimise(self, smom, F, free, n, p):
+        """L-BFGS-B over ``theta[free] >= 0``, then the blocks at the optimum
+        (``blocks`` is None where they are numerically singular)."""
+        res = (
+            minimize(
+                profiled_deviance,
+                np.ones(len(free)),
+                args=(smom, F, self.method, free, n),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(0.0, None)] * len(free),
+                options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-15},
+            )
+            if free.size
+            else None
+        )
+        theta_s = np.zeros(p)
+        if res is not None:
+            theta_s[free] = res.x
+        try:
+            blocks = marginal_blocks(smom, theta_s)
+            beta_s, _, A_chol, rss = fixed_effects(blocks, F)
+        except np.linalg.LinAlgError:
+            return res, theta_s, None, None, None, 0.0
+        return res, theta_s, blocks, beta_s, A_chol, rss
+
     def _fit_stacked(self, data, Z, task, y, sw):
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         grids = self._grids(mom)
@@ -886,6 +908,32 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
         with solver_threads(data.n_tasks, Z.shape[1] ** 2):
             return self._fit_stacked(data, Z, task, y, sw)
 
+    def _optimise(self, smom, F, free, n, p):
+        """L-BFGS-B over ``theta[free] >= 0``, then the blocks at the optimum
+        (``blocks`` is None where they are numerically singular)."""
+        res = (
+            minimize(
+                profiled_deviance,
+                np.ones(len(free)),
+                args=(smom, F, self.method, free, n),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(0.0, None)] * len(free),
+                options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-15},
+            )
+            if free.size
+            else None
+        )
+        theta_s = np.zeros(p)
+        if res is not None:
+            theta_s[free] = res.x
+        try:
+            blocks = marginal_blocks(smom, theta_s)
+            beta_s, _, A_chol, rss = fixed_effects(blocks, F)
+        except np.linalg.LinAlgError:
+            return res, theta_s, None, None, None, 0.0
+        return res, theta_s, blocks, beta_s, A_chol, rss
+
     def _fit_stacked(self, data, Z, task, y, sw):
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         n = float(sw.sum())
@@ -911,28 +959,23 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
                 "one task: the between-task variances are not identifiable and are "
                 "set to 0 (ordinary least squares)."
             )
-        res = (
-            minimize(
-                profiled_deviance,
-                np.ones(len(free)),
-                args=(smom, F, self.method, free, n),
-                jac=True,
-                method="L-BFGS-B",
-                # theta is relative to the noise on internally rescaled features:
-                # 1e4 (a task effect 1e8 times the noise variance) is already an
-                # unpenalised deviation, and the bound keeps the line search away
-                # from scales where I + S G_t S is numerically singular
-                bounds=[(0.0, THETA_MAX)] * len(free),
-                options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-15},
-            )
-            if free.size
-            else None
+        res, theta_s, blocks, beta_s, A_chol, rss = self._optimise(
+            smom, F, free, n, p
         )
-        theta_s = np.zeros(p)
-        if res is not None:
-            theta_s[free] = res.x
-        blocks = marginal_blocks(smom, theta_s)
-        beta_s, _, A_chol, rss = fixed_effects(blocks, F)
+        total = float(smom.yy.sum())
+        if free.size > 1 and (blocks is None or rss <= 1e-10 * total):
+            # the random slopes can interpolate every task (n_t <= q): the
+            # criterion is unbounded as the residual variance goes to 0, and the
+            # optimiser found that degenerate end (lme4 refuses such a model)
+            free = free[:1]
+            notes.append(
+                "the random slopes interpolated the training data (residual "
+                "variance estimated at 0: too few rows per task for one random "
+                "effect per feature); refitted with random intercepts only."
+            )
+            res, theta_s, blocks, beta_s, A_chol, rss = self._optimise(
+                smom, F, free, n, p
+            )
         U_s = task_deviations(smom, blocks, beta_s)
         rss = max(rss, 1e-300)
         sigma2 = rss / nu
