@@ -199,6 +199,45 @@ class MultiTaskDesign:
         self._lstsq_dual = R
         return self._lstsq_dual
 
+    def task_right_factors(self, budget=_LSTSQ_BUDGET):
+        """``(V, s2)`` with ``Z_t^T Z_t = V_t diag(s2_t) V_t^T`` for every task.
+
+        ``Z_t = Omega_t^{1/2} (X_t - xbar_t)`` (centred when ``center``); ``V_t``
+        (``d x k``, ``k = max_t min(n_t, d)``) holds the right singular vectors
+        of a thin SVD of ``Z_t``, padded with zero columns (and ``s2`` with
+        zeros) to a common ``k``. ``V`` is ``(n_tasks, d, k)``, or ``(1, d, k)``
+        in a fully observed shared layout (one design for all tasks). Shifted
+        solves ``(Z_t^T Z_t + rho I)^{-1}`` then cost ``O(d k)`` for any ``rho``
+        (see ``admm``). None when ``sum_t n_t min(n_t, d)^2`` exceeds ``budget``
+        multiply-adds or the factors would exceed ``budget / 10`` floats.
+        """
+        d = self.n_features
+        if self.shared and self.data.mask is None:
+            groups = [np.arange(self.X.shape[0])]
+        else:
+            groups = self.data.task_indices()
+        k = max((min(len(g), d) for g in groups), default=0)
+        cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
+        if cost > budget or len(groups) * d * k > budget / 10:
+            return None
+        V = np.zeros((len(groups), d, k))
+        s2 = np.zeros((len(groups), k))
+        for t, rows in enumerate(groups):
+            Xt = self.X[rows]
+            Xt = Xt.toarray() if sp.issparse(Xt) else np.array(Xt, dtype=float)
+            if self.shared and self.data.mask is None:
+                om = self.omega[rows, 0]
+            elif self.shared:
+                om = self.omega[rows, t]
+            else:
+                om = self.omega[rows]
+            if self.center:
+                Xt -= self.X_mean[t]
+            _, sv, Vt = np.linalg.svd(np.sqrt(om)[:, None] * Xt, full_matrices=False)
+            V[t, :, : len(sv)] = Vt.T
+            s2[t, : len(sv)] = sv**2
+        return V, s2
+
     # ------------------------------------------------------------ curvature
     def column_curvature(self):
         """``c[t, j] = sum_{i in t} omega_i (x_ij - xbar_tj)^2``, shape (n_tasks, d)."""
