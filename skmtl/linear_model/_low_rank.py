@@ -128,9 +128,15 @@ class TraceNormRegression(
     ``sample_weight``). ``alpha >= ||A*(r0)||_2`` (the spectral norm of the
     per-task correlations ``X_t^T (y_t - ybar_t) / n_t``) gives ``W = 0``.
 
-    Solved by accelerated proximal gradient (FISTA, adaptive restart) whose prox
-    is singular-value soft-thresholding by a partial eigendecomposition of the
-    ``min(T, d)`` Gram matrix once ``min(T, d) > 64``.
+    Solved by ADMM on the split ``W = Z`` (``skmtl._optim.admm``): exact per-task
+    ridge steps through each task's thin SVD, so that badly scaled or
+    rank-deficient designs cost no more than well-conditioned ones, then
+    singular-value soft-thresholding; ``tol`` bounds the duality gap of the
+    returned (thresholded) ``Z``. When the per-task SVDs exceed their budget
+    (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) > 1e7``) it falls back
+    to accelerated proximal gradient (FISTA, adaptive restart). The prox uses a
+    partial eigendecomposition of the ``min(T, d)`` Gram matrix once
+    ``min(T, d) > 64``.
 
     Parameters
     ----------
