@@ -80,7 +80,7 @@ def admm_quadratic(
     Z = np.array(W0, dtype=float)
     # rho: the mean curvature of the tasks' Grams (trace / d), a scale-free start
     d = max(design.n_features, 1)
-    rho = max(float(np.mean(np.sum(s2, axis=1))) / d, 1e-12)
+    rho = rho_start = max(float(np.mean(np.sum(s2, axis=1))) / d, 1e-12)
     # scaled dual at the optimum is -grad f(W) / rho: start there from W0
     HZ = np.matmul(V, (s2 * np.matmul(Z[:, None, :], V)[:, 0, :])[:, :, None])[:, :, 0]
     U = (R - HZ) / rho
@@ -102,9 +102,11 @@ def admm_quadratic(
         # stall on badly scaled designs (School: 3,000+ iterations at alpha 1e-3)
         r = np.linalg.norm(W - Z) / max(np.linalg.norm(W), np.linalg.norm(Z), 1e-300)
         s = np.linalg.norm(Z - Z_old) / max(np.linalg.norm(U), 1e-300)
-        if r > _MU * s:
+        # (within 1e+-8 of the start: a vanishing residual must not drive rho to
+        # 0 or overflow)
+        if r > _MU * s and rho < 1e8 * rho_start:
             rho, U = _TAU * rho, U / _TAU
-        elif s > _MU * r:
+        elif s > _MU * r and rho > 1e-8 * rho_start:
             rho, U = rho / _TAU, U * _TAU
     return SolverResult(
         Z.astype(design.dtype, copy=False), None, max_iter, gap, primal, False
