@@ -27,6 +27,8 @@ _SQUARE_CHUNK = 1 << 22
 # multiply-adds allowed for the per-task least-squares residuals of
 # MultiTaskDesign.least_squares_dual (about a second of LAPACK at most)
 _LSTSQ_BUDGET = 3e8
+# floats allowed for the per-task right singular vectors of task_right_factors (80 MB)
+_FACTOR_BUDGET = 1e7
 # singular values below this fraction of the largest count as zero
 _RANK_RTOL = 1e-12
 
@@ -145,6 +147,28 @@ class MultiTaskDesign:
         return self.y_mean - np.einsum("td,td->t", self.X_mean, W)
 
     # ------------------------------------------------------------ least squares
+    def _task_groups(self):
+        """Row indices of each distinct task design: one group (all rows) in a
+        fully observed shared layout, else each task's rows."""
+        if self.shared and self.data.mask is None:
+            return [np.arange(self.X.shape[0])]
+        return self.data.task_indices()
+
+    def _task_block(self, t, rows):
+        """``(X_t, omega_t)``: group ``t``'s dense rows (centred when ``center``)
+        and loss weights."""
+        Xt = self.X[rows]
+        Xt = Xt.toarray() if sp.issparse(Xt) else np.array(Xt)
+        if self.shared and self.data.mask is None:
+            om = self.omega[rows, 0]
+        elif self.shared:
+            om = self.omega[rows, t]
+        else:
+            om = self.omega[rows]
+        if self.center:
+            Xt -= self.X_mean[t]  # X_mean rows are equal without a mask
+        return Xt, om
+
     def least_squares_dual(self, budget=_LSTSQ_BUDGET):
         """``omega * r`` where ``r`` is each task's residual of the weighted least
         squares fit of ``Y`` on its (centred) design (singular values below
@@ -160,10 +184,7 @@ class MultiTaskDesign:
             return self._lstsq_dual
         self._lstsq_dual = None
         d = self.n_features
-        if self.shared and self.data.mask is None:
-            groups = [np.arange(self.X.shape[0])]
-        else:
-            groups = self.data.task_indices()
+        groups = self._task_groups()
         cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
         # with no more rows than features a task's residual is generically 0
         # (then Theta0 = 0 and the SVDs buy nothing)
@@ -171,16 +192,11 @@ class MultiTaskDesign:
             return None
         R = np.zeros_like(self.Y)
         for t, rows in enumerate(groups):
-            Xt = self.X[rows]
-            Xt = Xt.toarray() if sp.issparse(Xt) else np.array(Xt)
-            if self.shared and self.data.mask is None:
-                om, yt = self.omega[rows, 0], self.Y[rows]
-            elif self.shared:
-                om, yt = self.omega[rows, t], self.Y[rows, t]
+            Xt, om = self._task_block(t, rows)
+            if self.shared and self.data.mask is not None:
+                yt = self.Y[rows, t]
             else:
-                om, yt = self.omega[rows], self.Y[rows]
-            if self.center:
-                Xt -= self.X_mean[t]  # X_mean rows are equal without a mask
+                yt = self.Y[rows]
             # project sqrt(omega) y off the range of sqrt(omega) Z by the left
             # singular vectors (no coefficients: they blow up on the numerically
             # zero singular values of a rank-deficient Z and rounding with them)
@@ -198,6 +214,34 @@ class MultiTaskDesign:
                 R[rows] = res
         self._lstsq_dual = R
         return self._lstsq_dual
+
+    def task_right_factors(self, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET):
+        """``(V, s2)`` with ``Z_t^T Z_t = V_t diag(s2_t) V_t^T`` for every task.
+
+        ``Z_t = Omega_t^{1/2} (X_t - xbar_t)`` (centred when ``center``); ``V_t``
+        (``d x k``, ``k = max_t min(n_t, d)``) holds the right singular vectors
+        of a thin SVD of ``Z_t``, padded with zero columns (and ``s2`` with
+        zeros) to a common ``k``. ``V`` is ``(n_tasks, d, k)``, or ``(1, d, k)``
+        in a fully observed shared layout (one design for all tasks). Shifted
+        solves ``(Z_t^T Z_t + rho I)^{-1}`` then cost ``O(d k)`` for any ``rho``
+        (see ``admm``). None when ``sum_t n_t min(n_t, d)^2`` exceeds ``budget``
+        multiply-adds or the factors would exceed ``max_floats`` floats.
+        """
+        d = self.n_features
+        groups = self._task_groups()
+        k = max((min(len(g), d) for g in groups), default=0)
+        cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
+        if cost > budget or len(groups) * d * k > max_floats:
+            return None
+        V = np.zeros((len(groups), d, k))
+        s2 = np.zeros((len(groups), k))
+        for t, rows in enumerate(groups):
+            Xt, om = self._task_block(t, rows)
+            Xt = np.sqrt(om)[:, None] * Xt.astype(float, copy=False)
+            _, sv, Vt = np.linalg.svd(Xt, full_matrices=False)
+            V[t, :, : len(sv)] = Vt.T
+            s2[t, : len(sv)] = sv**2
+        return V, s2
 
     # ------------------------------------------------------------ curvature
     def column_curvature(self):
@@ -258,22 +302,17 @@ class MultiTaskDesign:
         a task's smaller dimension exceeds ``max_dim``. The loop is over tasks,
         never over samples.
         """
-        if self.shared:
-            if self.data.mask is not None:
-                return self.task_lipschitz(intercept=intercept)
-            groups = [np.arange(self.X.shape[0])]
-        else:
-            groups = self.data.task_indices()
+        if self.shared and self.data.mask is not None:
+            return self.task_lipschitz(intercept=intercept)
+        groups = self._task_groups()
         sizes = [min(len(rows), self.n_features + intercept) for rows in groups]
         if max(sizes, default=0) > max_dim:
             return self.task_lipschitz(intercept=intercept)
         lam = np.empty(len(groups))
         grams = {}  # Gram size -> (task indices, matrices): one batched eigvalsh
         for t, rows in enumerate(groups):
-            Xt = self.X[rows]
-            Xt = Xt.toarray() if sp.issparse(Xt) else Xt
-            om = self.omega[rows, 0] if self.shared else self.omega[rows]
-            Z = np.sqrt(om)[:, None] * (Xt - self.X_mean[t] if self.center else Xt)
+            Xt, om = self._task_block(t, rows)
+            Z = np.sqrt(om)[:, None] * Xt
             if intercept:
                 Z = np.column_stack([Z, np.sqrt(om)])
             G = Z @ Z.T if Z.shape[0] <= Z.shape[1] else Z.T @ Z
