@@ -28,11 +28,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     column_or_1d,
     validate_data,
 )
+
+from ._compat import check_sample_weight
 
 __all__ = [
     "TaskData",
@@ -517,7 +518,7 @@ def validate_fit_data(
         layout = "single"
     if not classification and y_arr.dtype != Xf.dtype:
         y_arr = y_arr.astype(Xf.dtype)
-    sw = _check_sample_weight(
+    sw = check_sample_weight(
         sample_weight, Xf, dtype=Xf.dtype, ensure_non_negative=True
     )
     data = TaskData(Xf, y_arr, task, mask, sw, tasks, layout)

@@ -6,11 +6,10 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
-from sklearn.base import _fit_context
 from sklearn.linear_model import Ridge
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, fit_context
 from ._kernel_base import BaseMultiTaskKernel, fill_doc
 from .base import MultiTaskRegressorMixin
 
@@ -168,7 +167,7 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         self.task_column = task_column
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task kernel ridge regression.
 

@@ -5,9 +5,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
+from .._compat import HasMethods
 from .._data import validate_fit_data, validate_predict_data
 from ..base import multitask_accuracy_score, multitask_r2_score
 

@@ -10,10 +10,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
@@ -106,7 +106,7 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
 class _PenalizedMultiTaskRegressor(MultiTaskRegressorMixin, _PenalizedMultiTaskLinear):
     """Squared-loss models: ``predict`` is the linear output."""
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -186,7 +186,7 @@ class _PenalizedMultiTaskClassifier(
         self.classes_, Y01 = encode_binary_targets(data)
         return Y01
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 

@@ -4,10 +4,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval, fit_context
 from .._data import TaskData, validate_fit_data
 from .._ops import task_dot
 from .._optim.bcd import bcd
@@ -96,7 +96,7 @@ class _MultiTaskLinearCV(
     def _l1_ratios(self):
         return np.atleast_1d(np.asarray(getattr(self, "l1_ratio", 1.0), dtype=float))
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose ``alpha`` (and ``l1_ratio``) by cross-validation, then refit.
 

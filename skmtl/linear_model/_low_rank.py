@@ -6,10 +6,9 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
@@ -490,7 +489,7 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
             )
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model (see :meth:`TraceNormRegression.fit` for the arguments)."""
         return self._fit(X, y, sample_weight)

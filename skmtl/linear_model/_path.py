@@ -6,8 +6,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._compat import Interval, StrOptions, validate_params
 from .._data import validate_fit_data
 from .._optim.bcd import bcd
 from .._optim.datafits import Logistic, Quadratic

@@ -8,8 +8,8 @@ with working sets, gap-safe screening and Anderson extrapolation
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from .._optim.bcd import bcd
 from .._optim.dirty import Dirty
 from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21

@@ -11,9 +11,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches, shuffle
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, Options, StrOptions
 from .._data import validate_fit_data, validate_predict_data
 from ..base import MultiTaskMixin
 from ..model_selection import _rank_within_task
