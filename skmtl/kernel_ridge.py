@@ -187,9 +187,11 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         sw = design.sample_weight if design.weighted else None
         if self.solver_ == "kernel":
             self.dual_coef_ = _solve_dual(design.matrix, design.y, self.alpha, sw)
-            self.X_fit_ = design.X
+            # own copy: design.X may be a view of the caller's X (the features
+            # next to the task column), which the caller may change after fit
+            self.X_fit_ = design.X.copy()
             self.fit_tasks_ = self.tasks_[design.task]
-            self._ref = {"ref_X": design.X, "ref_task": design.task}
+            self._ref = {"ref_X": self.X_fit_, "ref_task": design.task}
             if self.kernel == "linear":
                 self.coef_ = self._linear_coef(None, self.dual_coef_, **self._ref)
             return self
