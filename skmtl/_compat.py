@@ -21,6 +21,13 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.multiclass import _ovr_decision_function
 from sklearn.utils.validation import _check_sample_weight, _num_samples
 
@@ -30,12 +37,17 @@ __all__ = [
     "Interval",
     "InvalidParameterError",
     "KERNEL_PARAMS",
+    "MetadataRouter",
+    "MethodMapping",
     "Options",
     "StrOptions",
     "check_sample_weight",
     "fit_context",
     "num_samples",
     "ovr_decision_function",
+    "process_routing",
+    "raise_for_params",
+    "routing_enabled",
     "validate_params",
 ]
 
@@ -77,3 +89,15 @@ def ovr_decision_function(predictions, confidences, n_classes):
     """``sklearn.utils.multiclass._ovr_decision_function`` (one-vs-one votes to
     one-vs-rest scores, as ``SVC(decision_function_shape="ovr")``)."""
     return _ovr_decision_function(predictions, confidences, n_classes)
+
+
+def raise_for_params(params, owner, method):
+    """``sklearn.utils.metadata_routing._raise_for_params``: a clear error for
+    metadata passed to ``method`` while metadata routing is disabled."""
+    return _raise_for_params(params, owner, method)
+
+
+def routing_enabled():
+    """``sklearn.utils.metadata_routing._routing_enabled``: whether
+    ``sklearn.set_config(enable_metadata_routing=True)`` is in effect."""
+    return _routing_enabled()

@@ -17,7 +17,7 @@ from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
-from .._optim.prox_grad import fista
+from .._optim.prox_grad import fista, null_scale
 from ..base import (
     LinearMultiTaskMixin,
     MultiTaskClassifierMixin,
@@ -33,6 +33,32 @@ COMMON_CONSTRAINTS = {
     "warm_start": ["boolean"],
     "verbose": ["verbose"],
 }
+
+
+#: scikit-learn's wording (``sklearn/linear_model/_cd_fast.pyx``), which user code
+#: may match on (``pytest.warns(ConvergenceWarning, match="Objective did not")``).
+CONVERGENCE_MESSAGE = (
+    "Objective did not converge. You might want to increase "
+    "the number of iterations, check the scale of the "
+    "features or consider increasing regularisation."
+)
+
+
+def warn_not_converged(
+    name, max_iter, gap, tolerance, *, criterion="duality gap", stacklevel=3
+):
+    """Emit the family's ``ConvergenceWarning`` (scikit-learn's text first).
+
+    ``gap`` and ``tolerance`` are absolute, as in scikit-learn's message
+    ("Duality gap: ..., tolerance: ..."); other stopping criteria are named.
+    """
+    label = "Duality gap" if criterion == "duality gap" else criterion.capitalize()
+    warnings.warn(
+        f"{CONVERGENCE_MESSAGE} {label}: {gap:.6e}, tolerance: {tolerance:.3e} "
+        f"({name} stopped at max_iter={max_iter}.)",
+        ConvergenceWarning,
+        stacklevel=stacklevel,
+    )
 
 
 class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstimator):
@@ -93,12 +119,18 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
         if criterion == "duality gap":
             self.dual_gap_ = result.gap
         if not result.converged:
-            warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
-                f"iterations: {criterion} {result.gap:.3e}. Increase max_iter, or "
-                "relax tol.",
-                ConvergenceWarning,
-                stacklevel=3,
+            threshold = (
+                self.tol * null_scale(design, datafit, joint_b is not None)
+                if criterion == "duality gap"
+                else self.tol
+            )
+            warn_not_converged(
+                type(self).__name__,
+                self.max_iter,
+                result.gap,
+                threshold,
+                criterion=criterion,
+                stacklevel=4,
             )
         return self
 

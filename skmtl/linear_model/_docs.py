@@ -14,6 +14,21 @@ COMMON_PARAMS = """\
     verbose : int, default=0
 """
 
+# parameters of scikit-learn's MultiTaskLasso / MultiTaskElasticNet (and their CV
+# forms) accepted for drop-in compatibility
+SKLEARN_COMPAT_PARAMS = """\
+    copy_X : bool, default=True
+        For compatibility with scikit-learn. ``X`` is never modified, whatever
+        the value.
+    selection : {"cyclic", "random"}, default="cyclic"
+        For compatibility with scikit-learn. The solver always sweeps its
+        working set in a fixed (cyclic) order, so "random" gives the same
+        solution (to ``tol``) as "cyclic".
+    random_state : int, RandomState instance or None, default=None
+        Unused (the solver is deterministic); kept for compatibility with
+        scikit-learn.
+"""
+
 COMMON_ATTRIBUTES = """\
     coef_ : ndarray of shape (n_tasks, n_features)
         Task weights (task column excluded).
