@@ -221,6 +221,15 @@ def split_task_column(X, position):
     return labels, features
 
 
+_MISSING_LABELS = (
+    "The task column contains missing labels (None/NaN/pd.NA); every row needs a "
+    "task label."
+)
+# types of pandas' missing-value scalars (pd.NA, pd.NaT), named to avoid importing
+# pandas here
+_PANDAS_MISSING = {"NAType", "NaTType"}
+
+
 def _normalise_labels(labels):
     """Task labels as an int64, float64 or object-of-str array.
 
@@ -232,10 +241,12 @@ def _normalise_labels(labels):
         raise ValueError("Task labels must be one value per row.")
     if labels.dtype.kind in "biuf":
         if labels.dtype.kind == "f":
+            if np.isnan(labels).any():
+                raise ValueError(_MISSING_LABELS)
             if not np.all(np.isfinite(labels)):
                 raise ValueError(
-                    "The task column contains NaN or infinite labels; every row needs "
-                    "a task label."
+                    "The task column contains infinite labels; every row needs a "
+                    "finite task label."
                 )
             if np.all(labels == np.round(labels)):
                 return labels.astype(np.int64)
@@ -251,12 +262,13 @@ def _normalise_labels(labels):
         for k in kinds
     ):
         return _normalise_labels(labels.astype(np.float64))
-    # error path only: look for None / NaN among the values
-    if type(None) in kinds or any(isinstance(v, float) and v != v for v in labels):
-        raise ValueError(
-            "The task column contains missing labels (None/NaN); every row needs a "
-            "task label."
-        )
+    # error path only: look for None / NaN / pandas' NA and NaT among the values
+    if (
+        type(None) in kinds
+        or any(k.__name__ in _PANDAS_MISSING for k in kinds)
+        or any(isinstance(v, float) and v != v for v in labels)
+    ):
+        raise ValueError(_MISSING_LABELS)
     names = sorted(k.__name__ for k in kinds)
     raise ValueError(
         f"Task labels must be all numbers or all strings; got a mix of {names}."
