@@ -77,7 +77,15 @@ def fit_estimator(estimator, X, y, sample_weight, label):
     try:
         return estimator.fit(X, y, **kwargs)
     except ValueError as exc:
-        raise ValueError(f"Fitting task {label!r} failed: {exc}") from exc
+        # keep the inner error's type (InvalidParameterError, a ValueError
+        # subclass, must stay catchable as such); fall back to ValueError for a
+        # subclass whose constructor takes more than a message
+        message = f"Fitting task {label!r} failed: {exc}"
+        try:
+            wrapped = type(exc)(message)
+        except Exception:
+            wrapped = ValueError(message)
+        raise wrapped from exc
 
 
 def task_label(tasks, t):
