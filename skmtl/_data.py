@@ -457,6 +457,7 @@ def validate_fit_data(
     accept_sparse=("csr", "csc"),
     ensure_all_finite=True,
     reset=True,
+    warm_start=False,
 ):
     """Validate training data and record the task layout on ``estimator``.
 
@@ -483,6 +484,11 @@ def validate_fit_data(
         :func:`sklearn.utils.check_array` for the features.
     reset : bool, default=True
         Record the layout (``fit``) or check against the recorded one (``False``).
+    warm_start : bool, default=False
+        This ``fit`` continues the previous one (the estimator's ``warm_start``):
+        once fitted, the task labels must be exactly the fitted ``tasks_``; a new
+        or a missing label raises a ValueError naming it (the one ``warm_start``
+        rule of every skmtl family; ``partial_fit`` passes False).
 
     Returns
     -------
@@ -511,6 +517,8 @@ def validate_fit_data(
     )
     n = Xf.shape[0]
     y_arr = y if hasattr(y, "shape") else np.asarray(y)
+    if warm_start and hasattr(estimator, "tasks_"):
+        _check_warm_start_tasks(estimator, labels, y_arr)
     mask, task = None, None
     if position is not None:
         y_arr = _check_y_stacked(y_arr, n, classification)
@@ -544,6 +552,36 @@ def validate_fit_data(
     estimator._task_position = position
     estimator._layout = layout
     return data
+
+
+def _check_warm_start_tasks(estimator, labels, y):
+    """``warm_start``: the tasks of this fit must be the fitted ``tasks_``."""
+    if labels is not None:
+        tasks = encode_task_labels(labels)[0]
+    elif np.ndim(y) == 2 and (y.shape[1] > 1 or _tags_multi_output(estimator)):
+        tasks = np.arange(y.shape[1])
+    else:
+        tasks = np.array([0])
+    known = np.asarray(estimator.tasks_)
+    same_kind = (tasks.dtype == object) == (known.dtype == object)
+    if same_kind and tasks.shape == known.shape and np.all(tasks == known):
+        return
+
+    def shown(values):
+        values = [v.item() if hasattr(v, "item") else v for v in values]
+        head = ", ".join(repr(v) for v in values[:_MAX_LABELS_IN_MESSAGE])
+        more = len(values) - _MAX_LABELS_IN_MESSAGE
+        return head + (f" (and {more} more)" if more > 0 else "") if values else "none"
+
+    old, new = set(known.tolist()), set(tasks.tolist())
+    added = [v for v in tasks.tolist() if v not in old]
+    missing = [v for v in known.tolist() if v not in new]
+    raise ValueError(
+        f"warm_start=True continues the previous fit, whose tasks were "
+        f"{len(known)} label(s); this fit's task labels differ: new {shown(added)}, "
+        f"missing {shown(missing)}. Set warm_start=False (or fit a clone) to fit "
+        "a different set of tasks."
+    )
 
 
 def _tags_multi_output(estimator):

@@ -64,3 +64,36 @@ def _fit_args(est):
     import inspect
 
     return inspect.signature(est.fit).parameters
+
+
+WARM = [p for p in ESTIMATORS if "warm_start" in p.values[0].get_params()]
+
+
+@pytest.mark.parametrize("estimator", WARM)
+def test_warm_start_needs_the_same_tasks(estimator):
+    # issue 10, defect 6: one rule for every family (the linear models silently
+    # accepted a changed task set, reusing coef_ rows by position when the count
+    # matched; the MLPs refused new labels but accepted missing ones)
+    import warnings
+
+    X, Y = _shared_data(estimator)
+    Xs, ys = _stack(X, Y)
+    est = clone(estimator).set_params(task_column=0, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(Xs, ys)
+        est.fit(Xs, ys)  # same tasks: continues
+        relabelled = Xs.copy()
+        relabelled[:, 0] = np.where(Xs[:, 0] == 2, 7, Xs[:, 0])
+        with pytest.raises(ValueError, match=r"warm_start=True.*new 7, missing 2"):
+            est.fit(relabelled, ys)
+        keep = Xs[:, 0] != 2
+        with pytest.raises(ValueError, match=r"warm_start=True.*new none, missing 2"):
+            est.fit(Xs[keep], ys[keep])
+        # shared layout: a different number of task columns
+        shared = clone(estimator).set_params(warm_start=True).fit(X, Y)
+        with pytest.raises(ValueError, match=r"warm_start=True.*missing 2"):
+            shared.fit(X, Y[:, :2])
+        # without warm_start any task set is fine
+        est.set_params(warm_start=False).fit(relabelled, ys)
+        assert list(est.tasks_) == [0, 1, 7]

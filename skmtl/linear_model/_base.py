@@ -98,7 +98,12 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
 
     def _fit(self, X, y, sample_weight):
         data = validate_fit_data(
-            self, X, y, sample_weight, classification=self._classification
+            self,
+            X,
+            y,
+            sample_weight,
+            classification=self._classification,
+            warm_start=self.warm_start,
         )
         data.y = self._targets(data)
         datafit = self._datafit()

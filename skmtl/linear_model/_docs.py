@@ -10,7 +10,10 @@ COMMON_PARAMS = """\
     tol : float, default=%(tol)s
         %(tol_doc)s
     warm_start : bool, default=False
-        Start from the previous solution (``coef_``) when its shape still fits.
+        Start from the previous solution (``coef_``) when the number of features
+        is unchanged. The task labels must be those of the previous fit: a new
+        or a missing task raises a ValueError naming it (the rule of every skmtl
+        estimator; fit a clone, or set ``warm_start=False``, for other tasks).
     verbose : int, default=0
 """
 

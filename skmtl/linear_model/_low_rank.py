@@ -441,7 +441,7 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         self.verbose = verbose
 
     def _fit(self, X, y, sample_weight):
-        data = validate_fit_data(self, X, y, sample_weight)
+        data = validate_fit_data(self, X, y, sample_weight, warm_start=self.warm_start)
         design = MultiTaskDesign(data, center=self.fit_intercept)
         k = min(self.rank, data.n_tasks, data.n_features)
         closed = (

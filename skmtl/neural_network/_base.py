@@ -220,6 +220,7 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
             sample_weight,
             classification=is_classifier(self),
             reset=first_pass,
+            warm_start=self.warm_start and not incremental,
         )
         train = self._training_set(
             data, self._encode_targets(data, first_pass, classes)
