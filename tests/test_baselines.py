@@ -222,4 +222,3 @@ def test_inner_invalid_parameter_error_keeps_its_type(reg_data, make):
     X, y = reg_data
     with pytest.raises(InvalidParameterError, match=r"Fitting task .*'alpha'"):
         make().fit(X, y)
-

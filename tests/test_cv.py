@@ -13,13 +13,19 @@ from sklearn.linear_model import MultiTaskLassoCV as SkMultiTaskLassoCV
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GroupKFold
 
-from skmtl._compat import InvalidParameterError
+from skmtl._compat import SKLEARN_VERSION, InvalidParameterError
 from skmtl.linear_model import (
     MultiTaskElasticNet,
     MultiTaskElasticNetCV,
     MultiTaskLasso,
     MultiTaskLassoCV,
 )
+
+
+def _grid(n):
+    """An automatic grid of n alphas for scikit-learn's CV classes (``n_alphas``
+    before 1.7, an int ``alphas`` since)."""
+    return {"n_alphas": n} if SKLEARN_VERSION < (1, 7) else {"alphas": n}
 
 
 def _shared(n=60, d=6, T=3, seed=0):
@@ -102,7 +108,7 @@ def test_convergence_warning_uses_sklearns_wording():
 def test_integer_cv_is_sklearns_kfold_in_the_shared_layout():
     X, Y = _shared(n=50)
     ours = MultiTaskLassoCV(alphas=8, cv=5, tol=1e-12, max_iter=5000).fit(X, Y)
-    theirs = SkMultiTaskLassoCV(alphas=8, cv=5, tol=1e-12, max_iter=5000).fit(X, Y)
+    theirs = SkMultiTaskLassoCV(cv=5, tol=1e-12, max_iter=5000, **_grid(8)).fit(X, Y)
     # same folds and grid -> same held-out errors and the same alpha_
     assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-12)
     assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-6)
@@ -115,7 +121,7 @@ def test_group_kfold_with_metadata_routing():
     cv = GroupKFold(n_splits=3)
     with sklearn.config_context(enable_metadata_routing=True):
         model = MultiTaskLassoCV(alphas=5, cv=cv, tol=1e-10).fit(X, Y, groups=groups)
-        theirs = SkMultiTaskLassoCV(alphas=5, cv=cv, tol=1e-10).fit(
+        theirs = SkMultiTaskLassoCV(cv=cv, tol=1e-10, **_grid(5)).fit(
             X, Y, groups=groups
         )
     assert model.mse_path_.shape == (5, 3)
@@ -128,16 +134,17 @@ def test_group_kfold_with_metadata_routing():
 
 
 @pytest.mark.parametrize(
-    "Est", [MultiTaskLasso, MultiTaskElasticNet, MultiTaskLassoCV, MultiTaskElasticNetCV]
+    "Est",
+    [MultiTaskLasso, MultiTaskElasticNet, MultiTaskLassoCV, MultiTaskElasticNetCV],
 )
 def test_sklearn_constructor_parameters(Est):
     X, Y = _shared()
     kw = {"alphas": 4, "cv": 3} if Est.__name__.endswith("CV") else {"alpha": 0.05}
     base = Est(tol=1e-12, **kw).fit(X, Y)
     X0 = X.copy()
-    other = Est(
-        tol=1e-12, copy_X=False, selection="random", random_state=0, **kw
-    ).fit(X, Y)
+    other = Est(tol=1e-12, copy_X=False, selection="random", random_state=0, **kw).fit(
+        X, Y
+    )
     np.testing.assert_array_equal(X, X0)  # copy_X=False never overwrites X
     assert_allclose(other.coef_, base.coef_, rtol=1e-10, atol=1e-12)
     with pytest.raises(InvalidParameterError, match="selection"):

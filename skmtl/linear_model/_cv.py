@@ -174,14 +174,14 @@ class _MultiTaskLinearCV(
         else:
             split_params = {}
         folds = list(cv.split(X, y, **split_params))
-        params = dict(
+        path_params = dict(
             fit_intercept=self.fit_intercept,
             max_iter=self.max_iter,
             tol=self.tol,
             verbose=max(self.verbose - 1, 0),
         )
         jobs = (
-            delayed(_fold_path)(data, train, test, k, grids[r], ratios[r], params)
+            delayed(_fold_path)(data, train, test, k, grids[r], ratios[r], path_params)
             for r in range(len(ratios))
             for k, (train, test) in enumerate(folds)
         )
