@@ -44,10 +44,13 @@ def _aliased(estimator, *inputs):
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
-@pytest.mark.parametrize("layout", ["stacked", "single"])
+@pytest.mark.parametrize("layout", ["stacked", "shared", "single"])
 def test_fitted_attributes_do_not_alias_inputs(estimator, layout):
     X, Y = _shared_data(estimator)
-    if layout == "stacked":
+    if layout == "shared":
+        X, y = np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(Y)
+        est = clone(estimator)
+    elif layout == "stacked":
         X, y = _stack(X, Y)
         X = np.ascontiguousarray(X, dtype=np.float64)
         est = clone(estimator).set_params(task_column=0)
