@@ -36,6 +36,13 @@ setup(
         ],
         "plot": ["matplotlib>=3.6"],
         "distributed": ["dask[distributed]>=2023.1"],
+        # mixed-model yardsticks of benchmarks/bench_realdata.py
+        "bench": [
+            "pandas>=1.5",
+            "statsmodels>=0.13",
+            "gpboost>=1.0",
+            "mixedlm>=1.3",
+        ],
     },
     entry_points={"console_scripts": ["skmtl=skmtl.cli:main"]},
     classifiers=[

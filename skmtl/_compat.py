@@ -13,6 +13,7 @@ part of the test suite against it in its own virtual environment.
 import sklearn
 from sklearn.base import _fit_context
 from sklearn.metrics.pairwise import KERNEL_PARAMS
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -48,6 +49,7 @@ __all__ = [
     "process_routing",
     "raise_for_params",
     "routing_enabled",
+    "safe_indexing",
     "validate_params",
 ]
 
@@ -101,3 +103,9 @@ def routing_enabled():
     """``sklearn.utils.metadata_routing._routing_enabled``: whether
     ``sklearn.set_config(enable_metadata_routing=True)`` is in effect."""
     return _routing_enabled()
+
+
+def safe_indexing(X, indices, *, axis=0):
+    """``sklearn.utils._safe_indexing``: rows (or columns) of an array, sparse
+    matrix, DataFrame or list."""
+    return _safe_indexing(X, indices, axis=axis)

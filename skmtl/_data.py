@@ -389,7 +389,7 @@ def _check_y_stacked(y, n_samples, classification):
             f"X has {n_samples} rows but y has {y.shape[0]}; they must match."
         )
     if classification:
-        check_classification_targets(y)
+        _check_class_labels(y)
     else:
         y = _as_float_target(y)
         if not np.all(np.isfinite(y)):
@@ -399,6 +399,25 @@ def _check_y_stacked(y, n_samples, classification):
                 "rows."
             )
     return y
+
+
+def _check_class_labels(y):
+    """``check_classification_targets`` plus clear errors for None/NaN among object
+    labels and for strings mixed with numbers (which scikit-learn's check leaves to
+    a failing sort: "'<' not supported between instances of 'float' and 'str'")."""
+    if y.dtype == object:
+        if np.any(y != y) or np.any(y == None):  # noqa: E711 (elementwise)
+            raise ValueError(
+                "Input y contains NaN or None: every row needs a class label."
+            )
+        kinds = set(map(type, y))
+        if len({issubclass(k, str) for k in kinds}) > 1:
+            names = sorted(k.__name__ for k in kinds)
+            raise ValueError(
+                "Class labels must be all strings or all numbers; got a mix of "
+                f"{names}."
+            )
+    check_classification_targets(y)
 
 
 def _as_float_target(y, dtype=np.float64):
@@ -441,7 +460,7 @@ def _check_y_shared(y, n_samples, classification, allow_missing, dtype):
     if classification:
         for t in range(y.shape[1]):
             col = y[:, t] if mask is None else y[mask[:, t], t]
-            check_classification_targets(col)
+            _check_class_labels(col)
     return y, mask
 
 

@@ -101,7 +101,8 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         form, ``alpha > 0``, at most 2,048 base features): exactly, by
         eliminating the task blocks (``n_tasks`` solves of size ``d``);
         "cholesky": scikit-learn's ``Ridge`` direct solve (at most 4,096 rows or
-        features); "lsqr": its iterative solver with ``tol``.
+        features, ``alpha > 0``); "lsqr": its iterative solver with ``tol``
+        (also for ``alpha = 0``, where the direct solve may be singular).
     coef_ : ndarray of shape (n_tasks, n_features)
         ``kernel="linear"`` only (kernel and linear paths): per-task weights,
         ``predict`` is ``x @ coef_[t]``.
@@ -200,7 +201,11 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
             self.primal_coef_ = self._solve_mu_blocks(design, sw)
         else:
             n, p = design.matrix.shape
-            direct = min(n, p) <= _DIRECT_MAX
+            # alpha = 0 can leave the normal equations singular; Ridge's cholesky
+            # then falls back to an SVD that refuses the sparse design: lsqr
+            direct = min(n, p) <= _DIRECT_MAX and not (
+                self.alpha == 0 and sp.issparse(design.matrix)
+            )
             self.solver_detail_ = "cholesky" if direct else "lsqr"
             ridge = Ridge(
                 alpha=self.alpha,

@@ -10,15 +10,22 @@ a sklearn check name to the one-line reason it is expected to fail.
 
 from dataclasses import dataclass, field
 
+import numpy as np
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from skmtl._compat import SKLEARN_VERSION
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
 from skmtl.kernel_ridge import MultiTaskKernelRidge
 from skmtl.linear_model import (
+    BayesianHierarchicalClassifier,
+    BayesianHierarchicalRegression,
     ClusteredMultiTaskRegression,
     DirtyMultiTaskLasso,
     GraphRegularizedMultiTaskRegression,
+    HierarchicalLogisticRegression,
+    HierarchicalLogisticRegressionCV,
+    HierarchicalRidge,
+    HierarchicalRidgeCV,
     MultiTaskElasticNet,
     MultiTaskElasticNetCV,
     MultiTaskLasso,
@@ -59,6 +66,10 @@ CV_XFAIL = {
     "check_sample_weight_equivalence_on_dense_data": _CV_REASON,
     "check_sample_weight_equivalence_on_sparse_data": _CV_REASON,
 }
+
+# leave-one-out removes one copy of a repeated row but the whole of a weighted one
+# (scikit-learn's RidgeCV has the same property)
+_LOO_REASON = "leave-one-out differs when rows are repeated instead of weighted"
 
 ENTRIES = {
     "IndependentTaskEstimator": Entry(
@@ -179,12 +190,62 @@ ENTRIES = {
         [ClusteredMultiTaskRegression(n_clusters=1, alpha=0.1, beta=0.01, tol=1e-12)],
         rtol=1e-6,
     ),
+    # ---- shared + task-specific (hierarchical) regression
+    "HierarchicalRidge": Entry(
+        [
+            HierarchicalRidge(),
+            HierarchicalRidge(alpha_shared=0.0, alpha_slopes=np.inf),
+            HierarchicalRidge(alpha_shared=np.inf, alpha_intercepts=0.1),
+        ]
+    ),
+    "HierarchicalRidgeCV": Entry(
+        [HierarchicalRidgeCV(), HierarchicalRidgeCV(criterion="gcv", refine=False)],
+        rtol=1e-6,
+        xfail={
+            "check_sample_weight_equivalence_on_dense_data": _LOO_REASON,
+            "check_sample_weight_equivalence_on_sparse_data": _LOO_REASON,
+        },
+    ),
+    # L-BFGS-B on the REML criterion: the row order changes summation order only
+    "BayesianHierarchicalRegression": Entry(
+        [
+            BayesianHierarchicalRegression(),
+            BayesianHierarchicalRegression(method="ML", random_slopes=False),
+        ],
+        rtol=1e-5,
+    ),
     "GraphRegularizedMultiTaskRegression": Entry(
         [
             GraphRegularizedMultiTaskRegression(alpha=0.1, tol=1e-12),
             GraphRegularizedMultiTaskRegression(alpha=0.01, l1_ratio=0.5, tol=1e-12),
         ],
         rtol=1e-6,
+    ),
+    # ---- shared + task-specific logistic models (issue 11)
+    "HierarchicalLogisticRegression": Entry(
+        [
+            HierarchicalLogisticRegression(tol=1e-12),
+            HierarchicalLogisticRegression(
+                alpha_shared=np.inf, alpha_slopes=0.5, alpha_intercepts=0.0, tol=1e-12
+            ),
+        ],
+        rtol=1e-6,
+    ),
+    "HierarchicalLogisticRegressionCV": Entry(
+        [HierarchicalLogisticRegressionCV(alphas_slopes=(1.0, np.inf), cv=3)],
+        rtol=1e-6,
+        xfail=CV_XFAIL,
+    ),
+    "BayesianHierarchicalClassifier": Entry(
+        [BayesianHierarchicalClassifier(), BayesianHierarchicalClassifier(False)],
+        rtol=1e-5,
+        xfail={
+            "check_classifier_multioutput": (
+                "42 separable rows, 20 features: the ML slope variances grow large "
+                "and predict_proba saturates at 1.0, tying ranks decision_function "
+                "keeps"
+            )
+        },
     ),
 }
 

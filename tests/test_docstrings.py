@@ -14,6 +14,7 @@ import pytest
 MODULES = [
     "skmtl.baselines",
     "skmtl.datasets",
+    "skmtl.inspection",
     "skmtl.kernel_ridge",
     "skmtl.kernels",
     "skmtl.linear_model",

@@ -334,14 +334,18 @@ def test_uncertainty_weighting_down_weights_the_noisy_task():
 
 
 def test_no_trunk_is_a_per_task_linear_model():
-    """``hidden_layer_sizes=()`` with linear heads and ``alpha=0`` is per-task
-    least squares: full-batch SGD with momentum converges linearly on this convex
-    quadratic; compare with the closed form."""
+    """``hidden_layer_sizes=()`` with free linear heads (``alpha_heads=0``,
+    ``alpha_intercepts=0``) and ``alpha=0`` is per-task least squares: full-batch
+    SGD with momentum converges linearly on this convex quadratic; compare with the
+    closed form (on the raw target: ``normalize_y=False``)."""
     X, y = _regression(n_tasks=3, n_samples=40)
     est = MultiTaskMLPRegressor(
         (),
         task_column=0,
         alpha=0.0,
+        alpha_heads=0.0,
+        alpha_intercepts=0.0,
+        normalize_y=False,
         solver="sgd",
         learning_rate_init=0.1,
         max_iter=2000,

@@ -170,7 +170,14 @@ def test_gradient_without_trunk_sparse_free_path():
 
 # --------------------------------------------------------------- value of the objective
 def _penalty(model, N):
-    return model.alpha / (2 * N) * sum(np.sum(c**2) for c in model.coefs_)
+    """``alpha / (2N) (||W||^2 + ||W0||^2) + alpha_heads / (2N) ||V||^2
+    + alpha_intercepts / (2N) ||c||^2`` (finite strengths)."""
+    weights = sum(np.sum(c**2) for c in model.coefs_) + np.sum(model.coef_shared_**2)
+    heads = np.sum(model.coefs_[-1] ** 2)
+    offsets = np.sum(model.intercepts_[-1] ** 2)
+    return (model.alpha * weights + model.alpha_heads * heads) / (
+        2 * N
+    ) + model.alpha_intercepts * offsets / (2 * N)
 
 
 def _objective(net, ts, model, log_vars=None):
@@ -189,6 +196,8 @@ def test_full_batch_objective_matches_independent_formula_regression(weighting):
         (6,),
         task_column=0,
         alpha=0.3,
+        alpha_heads=0.7,
+        alpha_intercepts=2.0,
         max_iter=3,
         task_weighting=weighting,
         random_state=0,
@@ -196,7 +205,12 @@ def test_full_batch_objective_matches_independent_formula_regression(weighting):
     with pytest.warns(Warning):
         model.fit(X, y, sample_weight=sw)
     task = X[:, 0].astype(int)
-    sq = 0.5 * (y - model.predict(X)) ** 2
+    # the network fits the target standardised by its pooled weighted moments
+    mean = np.average(y, weights=sw)
+    scale = np.sqrt(np.average((y - mean) ** 2, weights=sw))
+    assert_allclose([model.target_mean_, model.target_scale_], [mean, scale])
+    y = (y - mean) / scale
+    sq = 0.5 * (y - (model.predict(X) - mean) / scale) ** 2
     L = np.array([np.average(sq[task == t], weights=sw[task == t]) for t in range(3)])
     sizes = np.array([sw[task == t].sum() for t in range(3)])
     if weighting == "uncertainty":
@@ -221,7 +235,13 @@ def test_full_batch_objective_matches_sklearn_log_loss_per_task():
     y = y + 2 * (task == 2) * (np.arange(len(y)) % 3 == 0)  # task 2: classes 0..3
     y[task == 0] = 5  # task 0: a single class
     model = MultiTaskMLPClassifier(
-        (6,), task_column=0, alpha=0.2, max_iter=4, random_state=0
+        (6,),
+        task_column=0,
+        alpha=0.2,
+        alpha_heads=0.5,
+        alpha_intercepts=3.0,
+        max_iter=4,
+        random_state=0,
     )
     with pytest.warns(Warning):
         model.fit(X, y)
@@ -249,9 +269,15 @@ def test_weighting_formulas():
     sizes = np.array([10.0, 30.0, 0.0, 60.0])
     assert_allclose(static_weights("equal", sizes), [1 / 3, 1 / 3, 0, 1 / 3])
     assert_allclose(static_weights("size", sizes), [0.1, 0.3, 0, 0.6])
+    # an array is DESIGN.md's omega_t (a per-sample weight of the task's rows):
+    # lambda_t = w_t n_t / sum_s w_s n_s = (10, 30, 0, 120) / 160
     assert_allclose(
-        static_weights(np.array([1, 1, 5, 2.0]), sizes), [0.25, 0.25, 0, 0.5]
+        static_weights(np.array([1, 1, 5, 2.0]), sizes), [1 / 16, 3 / 16, 0, 0.75]
     )
+    assert_allclose(
+        static_weights(1 / np.maximum(sizes, 1), sizes), [1 / 3, 1 / 3, 0, 1 / 3]
+    )
+    assert_allclose(static_weights(np.ones(4), sizes), static_weights("size", sizes))
     # DWA, Liu et al. eq. 2 (normalised to one): exp(r_t / T) / sum_s exp(r_s / T)
     hist = [np.array([4.0, 2.0, np.nan, 1.0]), np.array([2.0, 2.0, np.nan, 0.9])]
     r = np.array([0.5, 1.0, 0.9])

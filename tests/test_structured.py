@@ -5,8 +5,10 @@ import pytest
 import scipy.sparse as sp
 from _cvx import clustered, graph, loss_value, solve, task_lists
 from numpy.testing import assert_allclose
+from sklearn.cluster import KMeans
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
 
 from skmtl._data import TaskData
 from skmtl._optim.cg import conjugate_gradient
@@ -313,3 +315,102 @@ def test_task_lipschitz_direct_is_exact(layout, intercept):
             Xt = np.column_stack([Xt, np.ones(len(rows))])
         top = np.linalg.eigvalsh(Xt.T @ (om[:, None] * Xt))[-1]
         assert top <= lips[t] <= top * (1 + 1e-8)
+
+
+# ------------------------------------------- clustered: thin-SVD path vs dense
+class _DenseClusteredPenalty(ClusteredPenalty):
+    """The former implementation: a dense eigendecomposition of ``W W^T``
+    (``T x T``) and water-filling over all ``T`` eigenvalues, every call."""
+
+    def _eig(self, W, base):
+        lam, Q = np.linalg.eigh(W @ W.T)
+        s = np.maximum(lam, 0.0)
+        if self.alpha == 0:
+            return s, Q, np.full(s.size, self.n_clusters / s.size)
+        return s, Q, waterfill(s, base, self.alpha, self.n_clusters)
+
+    def value(self, W):
+        s, _, m = self._eig(W, self.beta)
+        return float(np.sum(s * self._eigen_weights(m)))
+
+    def gradient(self, W):
+        _, Q, m = self._eig(W, self.beta)
+        return 2 * (Q * self._eigen_weights(m)) @ (Q.T @ W)
+
+    def prox(self, W, step):
+        _, Q, m = self._eig(W, self.beta + 2 * step * self._c)
+        shrink = 1.0 / (1.0 + 2 * step * self._eigen_weights(m))
+        return (Q * shrink) @ (Q.T @ W)
+
+    def conjugate(self, V):
+        lam = np.linalg.eigvalsh(V @ V.T)[::-1][: self.n_clusters]
+        top = float(np.sum(np.maximum(lam, 0.0)))
+        return (self.beta * float(np.sum(V * V)) + self.alpha * top) / (4 * self._c)
+
+
+@pytest.fixture
+def one_thread():
+    """Small dense LAPACK calls: threads only add contention."""
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.mark.parametrize("rank", [4, 2, 0])
+def test_clustered_penalty_thin_equals_dense(rank, one_thread):
+    """rank 4 > k, rank 2 < k (W W^T has fewer positive eigenvalues than
+    clusters) and W = 0; 120 tasks, 4 features."""
+    rng = np.random.default_rng(rank)
+    W = rng.standard_normal((120, rank)) @ rng.standard_normal((rank, 4))
+    for alpha in (0.0, 0.7):
+        thin, dense = (
+            ClusteredPenalty(alpha, 0.2, 3),
+            _DenseClusteredPenalty(alpha, 0.2, 3),
+        )
+        scale = max(1.0, float(np.sum(W * W)))
+        assert thin.value(W) == pytest.approx(dense.value(W), rel=1e-12, abs=1e-14)
+        assert_allclose(thin.gradient(W), dense.gradient(W), atol=1e-12 * scale)
+        for step in (0.05, 3.0):
+            assert_allclose(thin.prox(W, step), dense.prox(W, step), atol=1e-12 * scale)
+        V = rng.standard_normal(W.shape)
+        assert thin.conjugate(V) == pytest.approx(dense.conjugate(V), rel=1e-12)
+        M = thin.cluster_matrix(W)
+        assert np.trace(M) == pytest.approx(3)
+        eig = np.linalg.eigvalsh(M)
+        assert eig.min() > -1e-12 and eig.max() < 1 + 1e-12
+        if rank > 3:  # M is unique when W W^T has more than k positive eigenvalues
+            lam, Q = np.linalg.eigh(W @ W.T)
+            m = waterfill(np.maximum(lam, 0.0), 0.2, alpha, 3) if alpha else 3 / 120
+            assert_allclose(M, (Q * m) @ Q.T, atol=1e-10)
+
+
+def test_clustered_fit_thin_equals_dense(monkeypatch, one_thread):
+    """The estimator on 90 tasks x 3 rows: the thin-SVD penalty gives the dense
+    solver's coefficients, cluster matrix and hard clusters."""
+    rng = np.random.default_rng(3)
+    T, d = 90, 4
+    task = np.repeat(np.arange(T), 3)
+    X = rng.standard_normal((3 * T, d))
+    W = rng.standard_normal((3, d))[np.arange(T) % 3] + 0.2 * rng.standard_normal(
+        (T, d)
+    )
+    y = np.einsum("ij,ij->i", X, W[task]) + 0.3 * rng.standard_normal(3 * T)
+    Xs = np.column_stack([task, X])
+    params = dict(n_clusters=3, alpha=1.0, beta=0.05, task_column=0, tol=1e-9)
+    thin = ClusteredMultiTaskRegression(**params).fit(Xs, y)
+    monkeypatch.setattr(
+        ClusteredMultiTaskRegression,
+        "_make_penalty",
+        lambda self: _DenseClusteredPenalty(self.alpha, self.beta, self.n_clusters),
+    )
+    dense = ClusteredMultiTaskRegression(**params).fit(Xs, y)
+    assert thin.n_iter_ == dense.n_iter_
+    assert_allclose(thin.coef_, dense.coef_, rtol=0, atol=1e-10)
+    assert_allclose(thin.intercept_, dense.intercept_, rtol=0, atol=1e-10)
+    lam, Q = np.linalg.eigh(dense.coef_ @ dense.coef_.T)
+    m = waterfill(np.maximum(lam, 0.0), 0.05, 1.0, 3)
+    assert_allclose(thin.cluster_matrix_, (Q * m) @ Q.T, atol=1e-10)
+    # the former rounding: k-means on the top eigenvectors of the dense M
+    lam_M, Q_M = np.linalg.eigh((Q * m) @ Q.T)
+    emb = Q_M[:, -3:] * np.sqrt(np.maximum(lam_M[-3:], 0.0))
+    former = KMeans(n_clusters=3, n_init=10, random_state=0).fit_predict(emb)
+    assert adjusted_rand_score(thin.task_clusters_, former) == 1.0

@@ -48,7 +48,7 @@ from .._ops import task_dot, task_scatter
 from .datafits import Quadratic
 from .design import column_square_sums
 from .penalties import L21, L21Ridge
-from .prox_grad import SolverResult, null_scale
+from .prox_grad import SolverResult, null_scale, refined_dual
 
 __all__ = ["bcd", "column_operator_norms"]
 
@@ -550,6 +550,135 @@ def _epoch_group_shared_blocked(kernel, Wl, curv, nz, vnorm, lam, ridge):
             gemm(-1.0, xc[start:stop], DB, beta=1.0, c=R, trans_a=1, overwrite_c=1)
 
 
+# multiply-adds allowed for the per-task Gram matrices of a support Newton step
+_NEWTON_GRAM_BUDGET = 1e8
+
+
+class _SupportNewton:
+    """Newton steps on the support of an L2,1 (+ ridge) squared-loss problem.
+
+    Where every column ``j`` of the support ``S`` is non-zero the objective is
+    smooth in ``W[:, S]``: Hessian ``blockdiag_t(G_t) + sum_j (alpha / ||w_j||)
+    (I - u_j u_j^T) + ridge I`` (``G_t`` task ``t``'s weighted centred Gram of the
+    support columns, ``u_j = w_j / ||w_j||``). Coordinate descent is slow exactly
+    here on rank-deficient designs: the loss is flat along each task's null space,
+    where only the penalty, of curvature ``alpha / ||w_j||``, moves ``W``, by
+    ``O(alpha / (c_j ||w_j||))`` per epoch. The step solves the Newton system by
+    conjugate gradients preconditioned with the per-task blocks ``G_t + diag(alpha
+    / ||w_j|| + ridge)``: the rest of the Hessian has rank ``|S|``, so CG ends in
+    about ``|S|`` iterations. The caller keeps the step only if the objective
+    decreases (backtracking); coordinate descent still decides the support.
+    """
+
+    def __init__(self, kernel, lam, ridge):
+        self.kernel, self.lam, self.ridge = kernel, lam, ridge
+        self._key, self._grams = None, None
+
+    @staticmethod
+    def applies(kernel, penalty, m):
+        params = _group_params(penalty)
+        if params is None or m != 1 or not kernel.quadratic or kernel.sparse:
+            return None
+        if kernel.b is not None or getattr(kernel.design, "reweighted", False):
+            return None
+        return params
+
+    def _gram(self, S):
+        """Per-task Gram matrices ``(T, s, s)`` of the support columns, or None
+        when over budget."""
+        key = tuple(S.tolist())
+        if key == self._key:
+            return self._grams
+        kernel, design = self.kernel, self.kernel.design
+        T, s = kernel.T, len(S)
+        n = design.X.shape[0]
+        if (
+            n * s * s * (1 if not kernel.shared or kernel.rank_one else T)
+            > (_NEWTON_GRAM_BUDGET)
+            or T * s**3 > _NEWTON_GRAM_BUDGET
+        ):
+            self._key, self._grams = key, None
+            return None
+        xs = kernel.xs[S]  # (s, n), centred when kernel.pre_centred
+        xbar = kernel.xbar[S]  # (s, T)
+        center = kernel.center and not kernel.pre_centred
+        if kernel.shared and kernel.rank_one:
+            w = kernel.omega[:, 0]
+            G = (xs * w) @ xs.T
+            if center:
+                G -= np.outer(xbar[:, 0], xbar[:, 0])
+            grams = np.broadcast_to(G, (T, s, s))
+        elif kernel.shared:
+            grams = np.empty((T, s, s))
+            for t in range(T):
+                G = (xs * kernel.omega[:, t]) @ xs.T
+                if center:
+                    G -= np.outer(xbar[:, t], xbar[:, t])
+                grams[t] = G
+        else:
+            grams = np.empty((T, s, s))
+            xw = xs * kernel.omega
+            for t, rows in enumerate(design.data.task_indices()):
+                grams[t] = xw[:, rows] @ xs[:, rows].T
+        self._key, self._grams = key, grams
+        return grams
+
+    def direction(self, Wl, S, grad):
+        """Newton direction ``(s, T)`` on support ``S`` (rows of ``Wl``) for the
+        smooth objective's gradient ``grad`` (s, T), or None."""
+        grams = self._gram(S)
+        if grams is None:
+            return None
+        W = Wl[S]  # (s, T)
+        norms = np.sqrt(np.einsum("st,st->s", W, W))
+        if np.any(norms == 0):
+            return None
+        U = W / norms[:, None]
+        k = self.lam / norms  # (s,)
+        diag = k + self.ridge
+
+        def hess(D):  # D (s, T)
+            out = np.einsum("tab,bt->at", grams, D)
+            out += diag[:, None] * D
+            out -= (k * np.einsum("st,st->s", U, D))[:, None] * U
+            return out
+
+        M = grams + np.eye(len(S))[None] * diag[None, None, :]
+        try:
+            chol = np.linalg.cholesky(M)
+        except np.linalg.LinAlgError:
+            return None
+
+        def precond(Rm):  # solve M_t z_t = r_t for every task
+            rhs = Rm.T[:, :, None]
+            z = np.linalg.solve(chol, rhs)
+            z = np.linalg.solve(np.swapaxes(chol, 1, 2), z)
+            return z[:, :, 0].T
+
+        # preconditioned conjugate gradients on hess(D) = -grad
+        D = np.zeros_like(grad)
+        Rm = -grad
+        Z = precond(Rm)
+        P = Z.copy()
+        rz = float(np.sum(Rm * Z))
+        r0 = math.sqrt(float(np.sum(Rm * Rm)))
+        for _ in range(len(S) + 10):
+            HP = hess(P)
+            pHp = float(np.sum(P * HP))
+            if pHp <= 0:
+                break
+            step = rz / pHp
+            D += step * P
+            Rm -= step * HP
+            if math.sqrt(float(np.sum(Rm * Rm))) <= 1e-10 * r0:
+                break
+            Z = precond(Rm)
+            rz_new = float(np.sum(Rm * Z))
+            P = Z + (rz_new / rz) * P
+            rz = rz_new
+        return D
+
+
 class _Inner:
     """Block coordinate descent epochs on the working set.
 
@@ -562,6 +691,14 @@ class _Inner:
     def __init__(self, kernel, penalty, curv, m, anderson, reset_every=10):
         self.kernel, self.penalty, self.curv, self.m = kernel, penalty, curv, m
         self.anderson, self.reset_every = anderson, reset_every
+        # the least-squares dual point (squared loss, no free intercepts)
+        self.refine = (
+            kernel.quadratic
+            and kernel.b is None
+            and hasattr(kernel.design, "least_squares_dual")
+        )
+        params = _SupportNewton.applies(kernel, penalty, m)
+        self.newton = None if params is None else _SupportNewton(kernel, *params)
         params = _group_params(penalty)
         self.fused = (
             params
@@ -617,6 +754,7 @@ class _Inner:
         kernel = self.kernel
         F = kernel.output()
         Theta = -kernel.datafit.gradient(F, kernel.Y, kernel.omega)
+        norms = None
         if V is None:
             V = kernel.adjoint_ws(Theta)
         elif V.ndim == 1:  # column norms only (fused epochs: L2,1 penalties)
@@ -631,7 +769,57 @@ class _Inner:
         dual = kernel.datafit.dual_value(
             c * Theta, kernel.Y, kernel.omega
         ) - self.penalty.conjugate(c * V)
-        return self.objective(Wl, F) - dual
+        primal = self.objective(Wl, F)
+        if self.refine and primal - dual > 0:
+            dual = max(
+                dual,
+                refined_dual(
+                    kernel.design,
+                    kernel.datafit,
+                    self.penalty,
+                    Theta,
+                    V if norms is None else norms,
+                    cols=kernel.ws,
+                    m=self.m,
+                ),
+            )
+        return primal - dual
+
+    def _newton_step(self, Wl, nz):
+        """One support Newton step (see ``_SupportNewton``), kept only if it
+        lowers the objective: the full step, else from a step moving no column by
+        more than half its norm, halved up to 4 times. True if taken."""
+        kernel = self.kernel
+        norms = np.sqrt(np.einsum("kt,kt->k", Wl, Wl))
+        # columns at rounding level are where the norm has its kink, not smooth
+        S = np.flatnonzero(norms > 1e-6 * norms.max(initial=0.0))
+        if not len(S):
+            return False
+        Theta = -kernel.datafit.gradient(kernel.output(), kernel.Y, kernel.omega)
+        V = kernel.adjoint_ws(Theta).T  # (p, T): minus the loss gradient
+        W = Wl[S]
+        norms = np.sqrt(np.einsum("st,st->s", W, W))
+        grad = -V[S] + self.newton.lam * W / norms[:, None] + self.newton.ridge * W
+        D = self.newton.direction(Wl, S, grad)
+        if D is None or not np.all(np.isfinite(D)):
+            return False
+        p_old = self.objective(Wl, kernel.output())
+        trial = Wl.copy()
+        # the norm is quadratic only near w_j: no column may move by more than
+        # half its norm (a trust region)
+        move = np.sqrt(np.einsum("st,st->s", D, D)) / norms
+        safe = min(1.0, 0.5 / max(float(move.max(initial=0.0)), 1e-300))
+        steps = [safe * 0.5**i for i in range(5)]
+        if safe < 1.0:
+            steps.insert(0, 1.0)  # the full step first: often fine
+        for step in steps:
+            trial[S] = W + step * D
+            F = kernel.forward(trial)
+            if self.objective(trial, kernel.full_output(F)) < p_old:
+                Wl[:] = trial
+                kernel.reset(Wl, F)
+                return True
+        return False
 
     def _extrapolate(self, history, Wl, El, nz):
         """Anderson step; kept only if it lowers the objective. True if taken."""
@@ -652,9 +840,18 @@ class _Inner:
         kernel.reset(El, Fe)
         return True
 
-    def run(self, Wl, tol, max_epochs):
-        """Epochs until the working-set gap is at most ``tol``; returns epochs."""
+    def run(self, Wl, tol, max_epochs, dw_tol=None, dw_spent=0):
+        """Epochs until the working-set gap is at most ``tol``; returns epochs.
+
+        With ``dw_tol`` (squared loss) it also waits until the largest change of
+        an entry of ``W`` in the last epoch is at most ``dw_tol`` times the
+        largest entry (scikit-learn's coordinate descent checks its gap only
+        then), for at most as many epochs again as the gap took (``dw_spent``:
+        epochs of earlier working sets); ``self.dw_ok`` tells whether it is
+        done.
+        """
         kernel, m = self.kernel, self.m
+        self.dw_ok = True
         if not kernel.quadratic:
             return _newton(self, Wl, tol, max_epochs)
         El = Wl if m == 1 else np.ascontiguousarray(_effective(Wl.T, m).T)
@@ -664,12 +861,25 @@ class _Inner:
         )
         history = [Wl.ravel().copy()]
         epochs, wait, waited = 0, 1, 0
+        nz_prev, deadline = None, None
         while epochs < max_epochs:
+            if dw_tol is not None:
+                W_prev = Wl.copy()
             self.epoch(Wl, El, nz, V)
             epochs += 1
             waited += 1
+            if dw_tol is not None:
+                w_max = float(np.max(np.abs(Wl), initial=0.0))
+                dw_max = float(np.max(np.abs(Wl - W_prev), initial=0.0))
+                self.dw_ok = w_max == 0.0 or dw_max <= dw_tol * w_max
             if epochs % self.reset_every == 0:
                 kernel.reset(El)  # no drift
+                if self.newton is not None and nz == nz_prev:
+                    if self._newton_step(Wl, nz):
+                        history = [Wl.ravel().copy()]
+                        continue  # V is stale
+            if self.newton is not None and epochs % self.reset_every == 1:
+                nz_prev = list(nz)
             if self.anderson:
                 history.append(Wl.ravel().copy())
                 if len(history) > self.anderson:
@@ -680,9 +890,20 @@ class _Inner:
             # the estimate from V lags (columns updated early in the epoch have
             # moved since): confirm exactly, and after a failed confirmation wait
             # longer before the next one (each costs a product with X_ws)
+            if deadline is not None:  # the gap was met: waiting for dw only
+                if self.dw_ok or epochs >= deadline:
+                    self.dw_ok = True
+                    break
+                continue
             if waited >= wait and self.gap(Wl, V) <= tol:
                 if self.gap(Wl) <= tol:
-                    break
+                    if self.dw_ok:
+                        break
+                    # at most as many epochs again (and 10) for the change
+                    # condition: it refines W where the gap bounds it only by
+                    # its square root, and must not cost more than the solve
+                    deadline = epochs + max(epochs + dw_spent, 10)
+                    continue
                 wait, waited = min(2 * wait, 8), 0
         return epochs
 
@@ -690,26 +911,33 @@ class _Inner:
 class _NewtonDesign:
     """The weighted least-squares model of a prox-Newton step on the working set
     ``ws``: the design of ``base`` with loss weights ``H`` (the Hessian diagonal)
-    and target ``z`` (the working response), centred per task with the weights
-    ``H`` so that the intercepts drop out (they are ``zbar - xbar @ w``)."""
+    and target ``z`` (the working response). With intercepts (``center=True``) it
+    is centred per task with the weights ``H`` so that the intercepts drop out
+    (they are ``zbar - xbar @ w``); without, it is the raw design: centring would
+    solve the model of a problem with free intercepts, whose step is not a descent
+    direction of the problem without them."""
 
     reweighted = True
-    center = True
 
-    def __init__(self, base, H, z, ws):
+    def __init__(self, base, H, z, ws, center=True):
         for key in ("data", "X", "shared", "task", "dtype", "n_tasks", "n_features"):
             setattr(self, key, getattr(base, key))
         self.per_row, self.task_sum = base.per_row, base.task_sum
+        self.center = center
+        self.omega = H
+        self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)
+        if not center:
+            self.zbar = np.zeros(self.n_tasks, dtype=self.dtype)
+            self.Y = z * (H > 0)
+            return
         S = np.maximum(base.task_sum(H), 1e-300)
         self.zbar = base.task_sum(H * z) / S
-        self.omega = H
         self.Y = (z - base.per_row(self.zbar)) * (H > 0)
         Xs = self.X[:, ws]
         if self.shared:
             means = np.asarray(Xs.T @ H).T
         else:
             means = task_scatter(Xs, H, self.task, self.n_tasks)
-        self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)
         self.X_mean[:, ws] = means / S[:, None]
 
     def intercept(self, E, ws):
@@ -724,8 +952,12 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
     the current point (centred with the Hessian weights, so the intercepts are
     exact) by block coordinate descent, then backtracks along the direction on the
     true objective (Armijo)."""
-    kernel, penalty = inner.kernel, inner.penalty
+    kernel, penalty, m = inner.kernel, inner.penalty, inner.m
     datafit, Y, omega, design = kernel.datafit, kernel.Y, kernel.omega, kernel.design
+
+    def eff(Z):  # effective weights (p, T) of working-set blocks (p, m T)
+        return Z if m == 1 else np.ascontiguousarray(_effective(Z.T, m).T)
+
     epochs = 0
     while epochs < max_epochs:
         gap = inner.gap(Wl)
@@ -735,21 +967,21 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
         G = datafit.gradient(Fo, Y, omega)
         H = np.maximum(datafit.hessian(Fo, Y, omega), 1e-12 * omega)
         z = Fo - np.divide(G, H, out=np.zeros_like(G), where=H > 0)
-        sub_design = _NewtonDesign(design, H, z, kernel.ws)
+        sub_design = _NewtonDesign(design, H, z, kernel.ws, center=kernel.b is not None)
         sub = _Kernel(sub_design, _QUADRATIC)
         sub.set_ws(kernel.ws)
-        sub.reset(Wl)
+        sub.reset(eff(Wl))
         curv = np.ascontiguousarray(sub.ws_curvature())
         W_new = Wl.copy()
-        sub_inner = _Inner(sub, penalty, curv, 1, anderson=0)
+        sub_inner = _Inner(sub, penalty, curv, m, anderson=0)
         epochs += sub_inner.run(
             W_new, 0.3 * min(gap, tol), min(max_sub_epochs, max_epochs - epochs)
         )
         dW = W_new - Wl
-        dF = kernel.forward(dW)
+        dF = kernel.forward(eff(dW))
         db = None
         if kernel.b is not None:
-            db = sub_design.intercept(W_new, kernel.ws) - kernel.b
+            db = sub_design.intercept(eff(W_new), kernel.ws) - kernel.b
             dF = dF + design.per_row(db)
         g_old = penalty.value(Wl.T)
         p_old = datafit.value(Fo, Y, omega) + g_old
@@ -766,7 +998,7 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
         Wl[:] = trial
         if db is not None:
             kernel.b = kernel.b + step * db
-        kernel.reset(Wl)
+        kernel.reset(eff(Wl))
     return max(epochs, 1)
 
 
@@ -817,7 +1049,10 @@ def _bcd(
     max_iter : int
         Maximum number of epochs (passes over the working set).
     tol : float
-        Relative duality-gap tolerance (unit: ``prox_grad.null_scale``).
+        Relative duality-gap tolerance (unit: ``prox_grad.null_scale``). For
+        the squared loss, as in scikit-learn, the solve also runs until the
+        last epoch changed no entry of ``W`` by more than ``tol`` times its
+        largest entry.
     ws_min : int
         Smallest working set.
     anderson : int
@@ -850,6 +1085,9 @@ def _bcd(
     kernel.set_ws(ws)
     n_epochs, gap, primal, converged = 0, np.inf, np.inf, False
     ws_size = ws_min
+    # scikit-learn's second stopping condition (squared loss): the last epoch
+    # changed no entry of W by more than tol times the largest (none yet: True)
+    dw_ok = True
     while True:
         kernel.reset(_effective(W[:, ws], m).T)
         if kernel.b is not None:  # exact intercepts: a feasible dual point
@@ -870,6 +1108,8 @@ def _bcd(
         dual = datafit.dual_value(
             scale * Theta, design.Y, design.omega
         ) - penalty.conjugate(scale * Vb)
+        if kernel.quadratic and kernel.b is None and primal - dual > 0:
+            dual = max(dual, refined_dual(design, datafit, penalty, Theta, Vb, m=m))
         gap = primal - dual
         if verbose:
             print(
@@ -877,7 +1117,7 @@ def _bcd(
                 f"(target {threshold:.3e}), working set {len(ws)}, "
                 f"screened {int(screened.sum())}"
             )
-        if gap <= threshold:
+        if gap <= threshold and (dw_ok or n_epochs >= max_iter):
             converged = True
             break
         if n_epochs >= max_iter:
@@ -911,7 +1151,15 @@ def _bcd(
             curv = curv.tolist()  # python floats: the scalar closed form
         inner = _Inner(kernel, penalty, curv, m, anderson)
         # a working set holding every unscreened feature is the whole problem
-        tol_in = inner_ratio * gap if ws_size < n_free else 0.5 * threshold
-        n_epochs += inner.run(Wl, tol_in, max_iter - n_epochs)
+        final = ws_size == n_free or gap <= threshold
+        tol_in = 0.5 * threshold if final else inner_ratio * gap
+        n_epochs += inner.run(
+            Wl,
+            tol_in,
+            max_iter - n_epochs,
+            dw_tol=tol if final else None,
+            dw_spent=n_epochs,
+        )
+        dw_ok = inner.dw_ok
         W[:, ws] = Wl.T
     return SolverResult(W, kernel.b, max(n_epochs, 1), gap, primal, converged)

@@ -24,6 +24,11 @@ __all__ = ["MultiTaskDesign", "column_square_sums"]
 
 # rows of a dense X squared at a time by column_square_sums (about 32 MB of float64)
 _SQUARE_CHUNK = 1 << 22
+# multiply-adds allowed for the per-task least-squares residuals of
+# MultiTaskDesign.least_squares_dual (about a second of LAPACK at most)
+_LSTSQ_BUDGET = 3e8
+# singular values below this fraction of the largest count as zero
+_RANK_RTOL = 1e-12
 
 
 def column_square_sums(X, G):
@@ -138,6 +143,61 @@ class MultiTaskDesign:
     def intercept(self, W):
         """Intercepts that centring removed: ``b_t = ybar_t - xbar_t @ w_t``."""
         return self.y_mean - np.einsum("td,td->t", self.X_mean, W)
+
+    # ------------------------------------------------------------ least squares
+    def least_squares_dual(self, budget=_LSTSQ_BUDGET):
+        """``omega * r`` where ``r`` is each task's residual of the weighted least
+        squares fit of ``Y`` on its (centred) design (singular values below
+        ``1e-12`` times the largest count as zero): the dual optimum of the
+        squared loss as the penalty vanishes. ``A*`` of it is 0 (to rounding), so
+        it is dual feasible for every penalty whose conjugate is finite at 0.
+
+        Computed once (cached) by one thin SVD per distinct task design
+        (one in a fully observed shared layout); None when the cost estimate
+        ``sum_t n_t min(n_t, d)^2`` exceeds ``budget`` multiply-adds.
+        """
+        if getattr(self, "_lstsq_dual", False) is not False:
+            return self._lstsq_dual
+        self._lstsq_dual = None
+        d = self.n_features
+        if self.shared and self.data.mask is None:
+            groups = [np.arange(self.X.shape[0])]
+        else:
+            groups = self.data.task_indices()
+        cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
+        # with no more rows than features a task's residual is generically 0
+        # (then Theta0 = 0 and the SVDs buy nothing)
+        if cost > budget or d == 0 or all(len(g) <= d + 1 for g in groups):
+            return None
+        R = np.zeros_like(self.Y)
+        for t, rows in enumerate(groups):
+            Xt = self.X[rows]
+            Xt = Xt.toarray() if sp.issparse(Xt) else np.array(Xt)
+            if self.shared and self.data.mask is None:
+                om, yt = self.omega[rows, 0], self.Y[rows]
+            elif self.shared:
+                om, yt = self.omega[rows, t], self.Y[rows, t]
+            else:
+                om, yt = self.omega[rows], self.Y[rows]
+            if self.center:
+                Xt -= self.X_mean[t]  # X_mean rows are equal without a mask
+            # project sqrt(omega) y off the range of sqrt(omega) Z by the left
+            # singular vectors (no coefficients: they blow up on the numerically
+            # zero singular values of a rank-deficient Z and rounding with them)
+            sq = np.sqrt(om)
+            U, sv, _ = np.linalg.svd(sq[:, None] * Xt, full_matrices=False)
+            U = U[:, sv > _RANK_RTOL * sv[:1].max(initial=0.0)]
+            ry = (sq * yt.T).T
+            ry = ry - U @ (U.T @ ry)
+            res = (sq * ry.T).T  # omega * residual
+            if self.shared and self.data.mask is None:
+                R[rows] = res
+            elif self.shared:
+                R[rows, t] = res
+            else:
+                R[rows] = res
+        self._lstsq_dual = R
+        return self._lstsq_dual
 
     # ------------------------------------------------------------ curvature
     def column_curvature(self):

@@ -11,8 +11,9 @@ cluster indicator ``F`` it equals ``alpha * (within-cluster scatter of the rows 
 W) + beta * ||W||_F^2`` on the cluster directions; MALSAR writes it with
 ``rho1 = alpha``, ``rho2 = beta``, ``eta = beta / alpha``. ``G`` is a convex,
 ``2 (alpha + beta)``-smooth spectral function of ``W``: its prox and value need
-only the eigendecomposition of ``W W^T`` (``T x T``) and a water-filling problem
-for the eigenvalues of ``M``; its conjugate is finite everywhere (Ky Fan)::
+only the eigen-structure of ``W W^T`` (``T x T``, of rank at most ``d``: read
+from the thin SVD of ``W``) and a water-filling problem for the eigenvalues of
+``M``; its conjugate is finite everywhere (Ky Fan)::
 
     G*(V) = (beta ||V||_F^2 + alpha * sum of the k largest sigma_i(V)^2)
             / (4 beta (alpha + beta))
@@ -27,61 +28,84 @@ smooth part of MALSAR's ``Least_SRMTL`` and its Fenchel dual is the usual one.
 """
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
-__all__ = ["ClusteredPenalty", "GraphDesign", "graph_laplacian", "waterfill"]
+__all__ = [
+    "ClusteredPenalty",
+    "GraphDesign",
+    "cluster_matrix_from_eig",
+    "graph_laplacian",
+    "waterfill",
+]
 
 
-def waterfill(s, base, alpha, k, n_halvings=200):
+def waterfill(s, base, alpha, k, *, n_total=None, n_halvings=200):
     """``argmin_m sum_i s_i / (base + alpha m_i)``, ``0 <= m <= 1``, ``sum m = k``.
 
     KKT: ``m_i = clip((sqrt(s_i) tau - base) / alpha, 0, 1)`` with ``tau`` set by
     bisection so that ``sum m = k``. Entries with ``s_i = 0`` do not affect the
     value; they take the mass left once every positive entry is saturated.
+
+    ``n_total >= s.size`` appends ``n_total - s.size`` implicit zeros to ``s``
+    (the null space of a low-rank ``W W^T``). Returns ``m`` for the entries of
+    ``s`` when ``n_total`` is None, else ``(m, m_zero)`` with ``m_zero`` the
+    common value of the implicit zeros.
     """
     s = np.maximum(np.asarray(s, dtype=float), 0.0)
-    T = s.size
+    T = s.size if n_total is None else n_total
     root = np.sqrt(s)
     pos = root > 0
-    m = np.zeros(T)
-    if pos.sum() <= k:
+    n_pos = int(pos.sum())
+    m = np.zeros(s.size)
+    m_zero = 0.0
+    if n_pos <= k:
         m[pos] = 1.0
-        rest = T - pos.sum()
-        if rest:
-            m[~pos] = (k - pos.sum()) / rest
-        return m
+        if T > n_pos:
+            m_zero = (k - n_pos) / (T - n_pos)
+            m[~pos] = m_zero
+    else:
 
-    def mass(tau):
-        return np.clip((root * tau - base) / alpha, 0.0, 1.0)
+        def mass(tau):
+            return np.clip((root * tau - base) / alpha, 0.0, 1.0)
 
-    lo, hi = 0.0, (base + alpha) / root[pos].min()
-    for _ in range(n_halvings):
-        mid = 0.5 * (lo + hi)
-        if mass(mid).sum() < k:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-16 * hi:
-            break
-    return mass(0.5 * (lo + hi))
-
-
-def top_eigvals(S, k):
-    """The ``k`` largest eigenvalues of a dense symmetric ``S`` (partial)."""
-    m = S.shape[0]
-    k = min(k, m)
-    return scipy.linalg.eigvalsh(S, subset_by_index=[m - k, m - 1])[::-1]
+        lo, hi = 0.0, (base + alpha) / root[pos].min()
+        for _ in range(n_halvings):
+            mid = 0.5 * (lo + hi)
+            if mass(mid).sum() < k:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 1e-16 * hi:
+                break
+        m = mass(0.5 * (lo + hi))
+    return m if n_total is None else (m, m_zero)
 
 
-def _gram_eig(W):
-    """Eigenvalues (clipped at 0) and eigenvectors of ``W W^T`` (``T x T``)."""
-    lam, Q = np.linalg.eigh(W @ W.T)
-    return np.maximum(lam, 0.0), Q
+class _Spectrum:
+    """Eigen-structure of ``W W^T`` from the thin SVD ``W = U diag(sigma) Vt``.
+
+    ``W W^T`` (``T x T``) has eigenvalues ``sigma_i^2`` on the columns of ``U``
+    (``r = min(T, d)`` of them) and 0 on their orthogonal complement, which every
+    spectral function of the penalty leaves alone: ``Q^T W`` vanishes there. The
+    SVD costs ``O(T d min(T, d))``, linear in the number of tasks at fixed ``d``,
+    where a dense eigendecomposition of ``W W^T`` costs ``O(T^3)``.
+    """
+
+    def __init__(self, W):
+        self.n_tasks = W.shape[0]
+        self.U, self.sigma, self.Vt = np.linalg.svd(W, full_matrices=False)
+        self.s = self.sigma**2
+
+    def apply(self, weights):
+        """``Q diag(w) Q^T W`` for eigenvalue weights ``w`` on ``U``."""
+        return (self.U * (weights * self.sigma)) @ self.Vt
 
 
 class ClusteredPenalty:
     """Convex clustered-MTL penalty ``G(W)`` (module docstring), ``k`` clusters.
+
+    Value, gradient and prox use the thin SVD of ``W`` (:class:`_Spectrum`), so
+    one evaluation costs ``O(T d min(T, d))`` for ``T`` tasks and ``d`` features.
 
     Parameters
     ----------
@@ -103,40 +127,57 @@ class ClusteredPenalty:
         """Eigenvalues of ``beta (alpha + beta) (beta I + alpha M)^{-1}``."""
         return self._c / (self.beta + self.alpha * m)
 
-    def cluster_matrix(self, W):
-        """The minimising ``M`` at ``W`` (``T x T``) and its eigenvalues."""
-        s, Q = _gram_eig(W)
-        m = self._m(s, self.beta)
-        return (Q * m) @ Q.T, m
-
-    def _m(self, s, base):
+    def _m(self, spec, base):
+        """Eigenvalues of the minimising ``M`` on ``U`` and on its complement."""
         if self.alpha == 0:
-            return np.full(s.size, self.n_clusters / s.size)
-        return waterfill(s, base, self.alpha, self.n_clusters)
+            flat = self.n_clusters / spec.n_tasks
+            return np.full(spec.s.size, flat), flat
+        return waterfill(
+            spec.s, base, self.alpha, self.n_clusters, n_total=spec.n_tasks
+        )
+
+    def cluster_eig(self, W):
+        """The minimising ``M`` at ``W`` as ``(U, m, m_rest)``:
+        ``M = U diag(m) U^T + m_rest (I - U U^T)``."""
+        spec = _Spectrum(W)
+        m, m_rest = self._m(spec, self.beta)
+        return spec.U, m, m_rest
+
+    def cluster_matrix(self, W):
+        """The minimising ``M`` at ``W`` (dense ``T x T``)."""
+        return cluster_matrix_from_eig(*self.cluster_eig(W))
 
     def value(self, W):
-        s, _ = _gram_eig(W)
-        return float(np.sum(s * self._eigen_weights(self._m(s, self.beta))))
+        spec = _Spectrum(W)
+        m, _ = self._m(spec, self.beta)
+        return float(np.sum(spec.s * self._eigen_weights(m)))
 
     def gradient(self, W):
         """``2 beta (alpha + beta) (beta I + alpha M*)^{-1} W`` (Danskin)."""
-        s, Q = _gram_eig(W)
-        d = self._eigen_weights(self._m(s, self.beta))
-        return 2 * (Q * d) @ (Q.T @ W)
+        spec = _Spectrum(W)
+        m, _ = self._m(spec, self.beta)
+        return 2 * spec.apply(self._eigen_weights(m))
 
     def prox(self, W, step):
-        s, Q = _gram_eig(W)
-        m = self._m(s, self.beta + 2 * step * self._c)
-        shrink = 1.0 / (1.0 + 2 * step * self._eigen_weights(m))
-        return (Q * shrink) @ (Q.T @ W)
+        spec = _Spectrum(W)
+        m, _ = self._m(spec, self.beta + 2 * step * self._c)
+        return spec.apply(1.0 / (1.0 + 2 * step * self._eigen_weights(m)))
 
     def dual_scale(self, V):
         return 1.0
 
     def conjugate(self, V):
-        top = float(np.sum(np.maximum(top_eigvals(V @ V.T, self.n_clusters), 0.0)))
+        sigma = np.linalg.svd(V, compute_uv=False)
+        top = float(np.sum(sigma[: self.n_clusters] ** 2))
         total = float(np.sum(V * V))
         return (self.beta * total + self.alpha * top) / (4 * self._c)
+
+
+def cluster_matrix_from_eig(U, m, m_rest):
+    """Dense ``M = U diag(m) U^T + m_rest (I - U U^T)`` (``T x T``)."""
+    M = (U * (m - m_rest)) @ U.T
+    M[np.diag_indices_from(M)] += m_rest
+    return M
 
 
 def graph_laplacian(A):

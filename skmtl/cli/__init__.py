@@ -1,11 +1,23 @@
-"""The ``skmtl`` command line: ``skmtl demo`` and ``skmtl compare``."""
+"""The ``skmtl`` command line: ``demo``, ``compare`` and ``models``."""
 
 import argparse
 import sys
+import textwrap
 
 import numpy as np
 
-from ._compare import evaluate, format_table, make_model_pipeline, plot_per_task
+from ._compare import (
+    BASELINES,
+    REFERENCES,
+    build_report,
+    evaluate,
+    format_table,
+    make_model_pipeline,
+    plot_gains_figure,
+    small_task_warning,
+    verdict_text,
+    write_per_task_csv,
+)
 from ._models import MODELS, select_models
 
 __all__ = ["main"]
@@ -15,6 +27,7 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="skmtl",
         description="Compare multi-task models with independent and pooled baselines.",
+        epilog="Run 'skmtl models' for the models and what each one does.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -22,7 +35,8 @@ def _parser():
         "--models",
         nargs="+",
         metavar="NAME",
-        help=f"models to compare (known: {', '.join(MODELS)})",
+        help=f"models to compare (known: {', '.join(MODELS)}; 'skmtl models' "
+        "describes them)",
     )
     common.add_argument(
         "--n-jobs",
@@ -33,12 +47,18 @@ def _parser():
     common.add_argument(
         "--output",
         metavar="TABLE.md",
-        help="also write the table (markdown) to this file",
+        help="also write the table and the verdict (markdown) to this file",
+    )
+    common.add_argument(
+        "--per-task",
+        metavar="FILE.csv",
+        help="write every task's scores, gains and verdicts to this CSV file",
     )
     common.add_argument(
         "--plot",
         metavar="FIG.png",
-        help="save a box plot of per-task scores (needs matplotlib)",
+        help="save the best model's per-task gains over each baseline, sorted "
+        "(needs matplotlib)",
     )
     demo = sub.add_parser(
         "demo",
@@ -73,19 +93,37 @@ def _parser():
         help="auto: classification for a non-numeric target, regression otherwise",
     )
     compare.add_argument("--random-state", type=int, default=0)
+    sub.add_parser("models", help="list the models with their descriptions")
     return parser
 
 
-def _report(results, kind, args):
+def _report(results, X, y, splits, kind, args, task_word="tasks"):
     table = format_table(results, kind)
-    print(table)
+    warning = small_task_warning(X, splits)
+    report = build_report(results, X, y, splits, kind)
+    verdict = verdict_text(report, results, kind, task_word)
+    text = table + ("\n\n" + warning if warning else "") + "\n" + verdict
+    print(text)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(table + "\n")
-        print(f"table written to {args.output}", file=sys.stderr)
-    if args.plot:
-        plot_per_task(results, kind, args.plot)
-        print(f"figure written to {args.plot}", file=sys.stderr)
+            fh.write(text + "\n")
+        print(f"table and verdict written to {args.output}", file=sys.stderr)
+    for path, write, what in (
+        (args.per_task, write_per_task_csv, "per-task scores"),
+        (args.plot, plot_gains_figure, "figure"),
+    ):
+        if not path:
+            continue
+        if report is None:
+            print(
+                f"skmtl: no {what} written to {path}: it needs a multi-task model "
+                "and a baseline.",
+                file=sys.stderr,
+            )
+            continue
+        write(report, path)
+        print(f"{what} written to {path}", file=sys.stderr)
+    return report
 
 
 def _run(X, y, kinds, splits, kind, args):
@@ -115,9 +153,29 @@ def demo(args):
     )
     print(
         f"\nSchool data, held-out scores, mean ± std over {len(splits)} split(s); "
-        "EV = explained variance 1 - MSE/Var."
+        "EV = explained variance 1 - MSE/Var (pooled: over all students; task mean: "
+        "mean over schools)."
     )
-    _report(results, "regression", args)
+    _report(results, X, school.target, splits, "regression", args, "schools")
+
+
+def _imputation_note(X, kinds):
+    """Which missing feature values the pipeline fills, and how."""
+    num = [j for j, k in enumerate(kinds) if k == "numeric"]
+    cat = [j for j, k in enumerate(kinds) if k == "categorical"]
+    n_num = int(np.isnan(X[:, num].astype(float)).sum()) if num else 0
+    n_cat = (
+        int(sum(1 for v in X[:, cat].ravel() if isinstance(v, float) and v != v))
+        if cat
+        else 0
+    )
+    if n_num + n_cat == 0:
+        return "Missing feature values: none."
+    return (
+        f"Missing feature values imputed inside each training fold: {n_num} numeric "
+        f"cell(s) with the column median, {n_cat} categorical cell(s) with the most "
+        "frequent value."
+    )
 
 
 def compare(args):
@@ -143,11 +201,35 @@ def compare(args):
     )
     results = _run(X, y, kinds, splits, kind, args)
     print(f"\n{args.file}: held-out scores, mean ± std over {args.cv} folds.")
-    _report(results, kind, args)
+    print(_imputation_note(X, kinds))
+    if kind == "classification" and "majority" in results:
+        print("majority = each task's most frequent class: the accuracy to beat.")
+    _report(results, X, y, splits, kind, args)
+
+
+def models(args):
+    """Print every model's name, tasks and description."""
+    print("Models known to 'skmtl demo' and 'skmtl compare' (--models NAME ...):\n")
+    for name, spec in MODELS.items():
+        role = (
+            "baseline"
+            if name in BASELINES
+            else "reference"
+            if name in REFERENCES
+            else "multi-task"
+        )
+        kinds = "/".join(spec.kinds)
+        default = "default" if spec.default else "opt-in"
+        print(f"{name}  [{role}; {kinds}; {default}]")
+        print(
+            textwrap.fill(
+                spec.description, 88, initial_indent="    ", subsequent_indent="    "
+            )
+        )
 
 
 def main(argv=None):
     """Entry point of the ``skmtl`` console script."""
     args = _parser().parse_args(argv)
-    {"demo": demo, "compare": compare}[args.command](args)
+    {"demo": demo, "compare": compare, "models": models}[args.command](args)
     return 0

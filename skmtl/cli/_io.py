@@ -26,7 +26,8 @@ def read_csv(path, task_column, target):
     """Load ``path``; return ``(X, y, feature_kinds, names, target_is_numeric)``.
 
     ``X`` is an object array whose last column is the task label; the other columns are
-    floats (numeric features, NaN for missing cells) or strings (categorical).
+    floats (numeric features) or strings (categorical); a missing cell (empty, "NA",
+    "nan", "null", "none", "n/a") is NaN in both.
     ``feature_kinds`` is ``"numeric"`` or ``"categorical"`` per feature column. Rows
     with a missing target are dropped.
     """
@@ -74,7 +75,13 @@ def read_csv(path, task_column, target):
         features.append(
             num
             if num is not None
-            else np.array([v.strip() for v in cols[h]], dtype=object)
+            else np.array(
+                [
+                    np.nan if v.strip().lower() in MISSING else v.strip()
+                    for v in cols[h]
+                ],
+                dtype=object,
+            )
         )
     X = np.empty((len(body), len(names) + 1), dtype=object)
     for j, f in enumerate(features):

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
@@ -17,8 +18,12 @@ from sklearn.preprocessing import StandardScaler
 from ..baselines import IndependentTaskEstimator, PooledTaskEstimator
 from ..kernel_ridge import MultiTaskKernelRidge
 from ..linear_model import (
+    BayesianHierarchicalClassifier,
+    BayesianHierarchicalRegression,
     ClusteredMultiTaskRegression,
     GraphRegularizedMultiTaskRegression,
+    HierarchicalLogisticRegressionCV,
+    HierarchicalRidgeCV,
     MultiTaskElasticNetCV,
     MultiTaskLassoCV,
     MultiTaskLogisticLasso,
@@ -90,6 +95,18 @@ def _tuned(estimator, grid, tc, kind):
     )
 
 
+def _hierarchical_bayes(tc, kind):
+    if kind == "regression":
+        return BayesianHierarchicalRegression(task_column=tc)
+    return BayesianHierarchicalClassifier(task_column=tc)
+
+
+def _hierarchical_cv(tc, kind):
+    if kind == "regression":
+        return HierarchicalRidgeCV(task_column=tc)
+    return HierarchicalLogisticRegressionCV(task_column=tc)
+
+
 def _trace_norm(tc, kind):
     if kind == "regression":
         est = TraceNormRegression(task_column=tc)
@@ -115,6 +132,26 @@ MODELS = {
         ),
         ("regression", "classification"),
         "pooled model plus one-hot task indicators (a shrunken intercept per task)",
+    ),
+    "majority": ModelSpec(
+        lambda tc, kind: IndependentTaskEstimator(
+            DummyClassifier(strategy="most_frequent"), task_column=tc
+        ),
+        ("classification",),
+        "reference: each task's most frequent training class (the accuracy to beat)",
+    ),
+    "hierarchical": ModelSpec(
+        _hierarchical_bayes,
+        ("regression", "classification"),
+        "shared + task-specific effects w_t = w_0 + v_t, b_t = b_0 + c_t, with "
+        "per-feature variances learned by empirical Bayes (the mixed model "
+        "y ~ x + (1 + x || task); Laplace GLMM for binary targets)",
+    ),
+    "hierarchical_cv": ModelSpec(
+        _hierarchical_cv,
+        ("regression", "classification"),
+        "shared + task-specific effects with ridge strengths chosen by exact "
+        "leave-one-out (regression) or 5-fold CV on a warm-started path (binary)",
     ),
     "mlp": ModelSpec(
         _mlp,

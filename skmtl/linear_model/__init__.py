@@ -1,6 +1,16 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
 from ._cv import MultiTaskElasticNetCV, MultiTaskLassoCV
+from ._hierarchical import (
+    BayesianHierarchicalRegression,
+    HierarchicalRidge,
+    HierarchicalRidgeCV,
+)
+from ._hierarchical_logistic import (
+    BayesianHierarchicalClassifier,
+    HierarchicalLogisticRegression,
+    HierarchicalLogisticRegressionCV,
+)
 from ._low_rank import (
     ReducedRankRegression,
     TraceNormLogisticRegression,
@@ -20,9 +30,15 @@ from ._structured import (
 )
 
 __all__ = [
+    "BayesianHierarchicalClassifier",
+    "BayesianHierarchicalRegression",
     "ClusteredMultiTaskRegression",
     "DirtyMultiTaskLasso",
     "GraphRegularizedMultiTaskRegression",
+    "HierarchicalLogisticRegression",
+    "HierarchicalLogisticRegressionCV",
+    "HierarchicalRidge",
+    "HierarchicalRidgeCV",
     "MultiTaskElasticNet",
     "MultiTaskElasticNetCV",
     "MultiTaskLasso",

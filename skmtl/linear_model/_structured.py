@@ -12,7 +12,11 @@ from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.penalties import L1
 from .._optim.prox_grad import SolverResult, fista
-from .._optim.structured import ClusteredPenalty, GraphDesign
+from .._optim.structured import (
+    ClusteredPenalty,
+    GraphDesign,
+    cluster_matrix_from_eig,
+)
 from ._base import _PenalizedMultiTaskRegressor
 from ._docs import LOSS, fill
 from ._low_rank import _DirectLipschitzMixin
@@ -37,8 +41,9 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     which is jointly convex. This is MALSAR's objective with ``rho1 = alpha``,
     ``rho2 = beta``, ``eta = beta / alpha`` (up to MALSAR's unscaled squared
     loss). Minimising over ``M`` in closed form leaves a smooth convex spectral
-    penalty of ``W``, solved by FISTA with an exact prox (an eigendecomposition of
-    the ``T x T`` matrix ``W W^T`` and a water-filling problem per step) and
+    penalty of ``W``, solved by FISTA with an exact prox (a thin SVD of ``W``,
+    which gives the eigen-structure of ``W W^T``, and a water-filling problem
+    per step; linear in the number of tasks at a fixed number of features) and
     certified by the Fenchel duality gap. ``alpha = 0`` is ridge regression with
     penalty ``beta ||W||_F^2``.
 
@@ -59,12 +64,17 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     dual_gap_ : float
         Duality gap at exit.
     cluster_matrix_ : ndarray of shape (n_tasks, n_tasks)
-        The optimal relaxed cluster matrix ``M``.
+        The optimal relaxed cluster matrix ``M``. It has rank-``min(n_tasks,
+        n_features)`` structure ``M = U diag(m) U^T + m_0 (I - U U^T)`` (``U``:
+        left singular vectors of ``coef_``) and is formed densely only when the
+        attribute is read.
     task_clusters_ : ndarray of int of shape (n_tasks,)
         Hard cluster of each task (ordered like ``tasks_``): k-means on the rows
-        of ``Q_k diag(m_k)^{1/2}``, the leading eigenvectors of ``M`` scaled by
-        their eigenvalues (spectral rounding of ``M ~ F F^T``); clusters are
-        numbered in order of first appearance.
+        of ``U_k diag(m_k - m_0)^{1/2}``, the leading eigenvectors of ``M``
+        scaled by their eigenvalues in excess of ``m_0``, the flat eigenvalue of
+        ``M`` on the null space of ``coef_ coef_^T`` (spectral rounding of
+        ``M ~ F F^T``; ``m_0 = 0`` unless ``coef_`` has rank below
+        ``n_clusters``); clusters are numbered in order of first appearance.
 
     Examples
     --------
@@ -115,24 +125,39 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     def _fit(self, X, y, sample_weight):
         super()._fit(X, y, sample_weight)
         penalty = self._make_penalty()
-        self.cluster_matrix_, _ = penalty.cluster_matrix(self.coef_)
-        self.task_clusters_ = _spectral_rounding(
-            self.cluster_matrix_, penalty.n_clusters
-        )
+        self._cluster_eig = penalty.cluster_eig(self.coef_)
+        self.task_clusters_ = _spectral_rounding(*self._cluster_eig, penalty.n_clusters)
         return self
 
+    @property
+    def cluster_matrix_(self):
+        """The optimal relaxed cluster matrix ``M`` (formed on access)."""
+        if not hasattr(self, "_cluster_eig"):
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute 'cluster_matrix_'"
+            )
+        return cluster_matrix_from_eig(*self._cluster_eig)
 
-def _spectral_rounding(M, k):
-    """Hard clusters from a relaxed indicator ``M ~ F F^T`` (k-means on its
-    scaled leading eigenvectors); labels in order of first appearance."""
-    T = M.shape[0]
+
+def _spectral_rounding(U, m, m_rest, k):
+    """Hard clusters from a relaxed indicator ``M ~ F F^T`` given as
+    ``M = U diag(m) U^T + m_rest (I - U U^T)``: k-means on the rows of its
+    leading eigenvectors scaled by ``sqrt(m - m_rest)`` (the complement of ``U``,
+    where ``M`` is flat, carries no cluster information); labels in order of
+    first appearance. All tasks share cluster 0 when ``M`` is flat (``W = 0``)."""
+    T = U.shape[0]
     if k == 1:
         return np.zeros(T, dtype=np.intp)
     if k >= T:
         return np.arange(T, dtype=np.intp)
-    lam, Q = np.linalg.eigh(M)
-    emb = Q[:, -k:] * np.sqrt(np.maximum(lam[-k:], 0.0))
-    labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(emb)
+    gain = m - m_rest
+    top = np.argsort(gain)[::-1][:k]
+    top = top[gain[top] > 0]
+    if top.size == 0:
+        return np.zeros(T, dtype=np.intp)
+    emb = U[:, top] * np.sqrt(gain[top])
+    with solver_threads(*emb.shape, user_api="openmp"):
+        labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(emb)
     _, first = np.unique(labels, return_index=True)
     order = np.argsort(first)
     relabel = np.empty(k, dtype=np.intp)

@@ -17,11 +17,14 @@ from .._compat import Interval, Options, StrOptions
 from .._data import validate_fit_data, validate_predict_data
 from ..base import MultiTaskMixin
 from ..model_selection import _rank_within_task
-from ._network import Batch, MultiTaskNetwork
+from ._network import Batch, MultiTaskNetwork, SharedHead
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._weighting import SCHEMES, check_weights, dwa_weights, static_weights
 
 _SHOWN_TASKS = 10
+# defaults of the shrinkage of the output layer towards the shared one (see _docs.py)
+_DEFAULT_ALPHA_HEADS = 1.0
+_DEFAULT_ALPHA_INTERCEPTS = 1.0
 
 
 class TrainingSet:
@@ -107,6 +110,9 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "solver": [StrOptions({"sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha_heads": [Interval(Real, 0, np.inf, closed="both")],
+        "alpha_intercepts": [Interval(Real, 0, np.inf, closed="both")],
+        "unseen_task": [StrOptions({"error", "shared"})],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -144,6 +150,9 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
         activation="relu",
         solver="adam",
         alpha=0.0001,
+        alpha_heads=_DEFAULT_ALPHA_HEADS,
+        alpha_intercepts=_DEFAULT_ALPHA_INTERCEPTS,
+        unseen_task="error",
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
@@ -171,6 +180,9 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
+        self.alpha_heads = alpha_heads
+        self.alpha_intercepts = alpha_intercepts
+        self.unseen_task = unseen_task
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
@@ -233,6 +245,12 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
             self._initialize(data.n_features, trunk, heads, train.X.dtype)
         else:
             self._check_architecture(data.n_features, trunk, heads)
+        self._freeze_offsets()
+        sizes = np.asarray(train.sizes, dtype=np.float64)
+        # training sizes behind the mean head (unseen_task): summed over the calls
+        # of partial_fit, those of the last call of fit
+        keep = incremental and not first_pass
+        self._task_sizes = self._task_sizes + sizes if keep else sizes
         self._uncertainty = isinstance(weighting, str) and weighting == "uncertainty"
         if self._uncertainty and self.task_log_variances_ is None:
             self.task_log_variances_ = np.zeros(self.n_tasks_, train.X.dtype)
@@ -277,6 +295,14 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
         unused = np.arange(width) >= self._loss.n_units[:, None]
         self.coefs_[-1][np.broadcast_to(unused[:, None, :], self.coefs_[-1].shape)] = 0
         self.intercepts_[-1][unused] = 0
+        # shared output layer: zero (no random draw, so the free-head network starts
+        # exactly where scikit-learn's does); with offsets frozen at 0 (strength inf)
+        # it takes the first task's random draw instead
+        self.coef_shared_ = np.zeros(self.coefs_[-1].shape[1:], dtype)
+        self.intercept_shared_ = np.zeros(width, dtype)
+        if n_tasks > 1 and np.isinf(self.alpha_heads):
+            self.coef_shared_[...] = self.coefs_[-1][0]
+            self.coefs_[-1][...] = 0
         self._n_trunk = len(trunk)
         self.n_layers_ = len(self.coefs_) + 1
         self.n_iter_ = 0
@@ -309,13 +335,45 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
         if self.early_stopping != (self.validation_scores_ is not None):
             self._init_stopping_state()
 
+    def _freeze_offsets(self):
+        """With a strength of ``np.inf``, move any offset into the shared part (a
+        warm start from a fit with a finite strength) and keep the offsets at 0."""
+        if self.n_tasks_ == 1:
+            return
+        for strength, offsets, shared in (
+            (self.alpha_heads, self.coefs_[-1], self.coef_shared_),
+            (self.alpha_intercepts, self.intercepts_[-1], self.intercept_shared_),
+        ):
+            if np.isinf(strength) and np.any(offsets != 0):
+                shared += offsets.mean(axis=0)
+                offsets[...] = 0
+
+    def _shared_head(self):
+        """The :class:`SharedHead` of the fitted network (None: free heads, the
+        default with one task, where there is nothing to share)."""
+        if self.n_tasks_ == 1 or (self.alpha_heads == 0 and self.alpha_intercepts == 0):
+            return None
+        return SharedHead(
+            self.coef_shared_,
+            self.intercept_shared_,
+            self.alpha_heads,
+            self.alpha_intercepts,
+        )
+
     def _network(self):
         return MultiTaskNetwork(
-            self.coefs_, self.intercepts_, self._n_trunk, self.activation, self._loss
+            self.coefs_,
+            self.intercepts_,
+            self._n_trunk,
+            self.activation,
+            self._loss,
+            self._shared_head(),
         )
 
     def _params(self):
         params = self.coefs_ + self.intercepts_
+        if self._shared_head() is not None:
+            params = params + [self.coef_shared_, self.intercept_shared_]
         return params + [self.task_log_variances_] if self._uncertainty else params
 
     def _make_optimizer(self, params):
@@ -493,12 +551,56 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
 
     # ------------------------------------------------------------------ predict
     def _forward_output(self, X):
-        """Output pre-activations for ``X`` and the task codes (None: dense)."""
+        """Output pre-activations for ``X`` and the task codes (None: dense).
+
+        With ``unseen_task="shared"``, rows of a task not seen in ``fit`` get the
+        code ``n_tasks_`` and go through the mean head (:meth:`_mean_head_network`).
+        """
         check_is_fitted(self)
-        Xf, task = validate_predict_data(self, X)
+        Xf, task = validate_predict_data(
+            self, X, allow_unseen=self.unseen_task == "shared"
+        )
         task = task if self._layout == "stacked" else None
+        if task is not None and np.any(task < 0):
+            task = np.where(task < 0, self.n_tasks_, task)
+            return self._mean_head_network().forward(Xf, task)[-1], task
         out = self._network().forward(Xf, task)[-1]
         return out, task
+
+    def _mean_head_weights(self):
+        """Task-size weights of the mean head that predicts unseen tasks.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_tasks,)
+            ``n_t / sum_s n_s``: each task's (sample-weighted) number of training
+            targets over all ``fit`` / ``partial_fit`` calls, normalised.
+        """
+        return self._task_sizes / self._task_sizes.sum()
+
+    def _mean_head_network(self):
+        """The network with one more head: every head layer's weights and biases
+        averaged over the tasks with the weights :meth:`_mean_head_weights` (the
+        shared output part, if any, is added to it as to every head)."""
+        pi = self._mean_head_weights()
+        n = self._n_trunk
+
+        def extend(params):
+            return params[:n] + [
+                np.concatenate([p, np.tensordot(pi, p, axes=1)[None]]).astype(
+                    p.dtype, copy=False
+                )
+                for p in params[n:]
+            ]
+
+        return MultiTaskNetwork(
+            extend(self.coefs_),
+            extend(self.intercepts_),
+            n,
+            self.activation,
+            self._loss,
+            self._shared_head(),
+        )
 
 
 def _n_state(optimizer):

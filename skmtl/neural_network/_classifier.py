@@ -190,6 +190,21 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
     def _proba_entries(self, X):
         out, task = self._forward_output(X)
         if task is not None:
+            unseen = task == self.n_tasks_
+            if np.any(unseen):
+                # the mean head has the classes every task shares: compute its
+                # probabilities as task 0's (same classes, same output units)
+                first = self.task_classes_[0]
+                if any(
+                    len(c) != len(first) or np.any(c != first)
+                    for c in self.task_classes_
+                ):
+                    raise ValueError(
+                        'unseen_task="shared" needs every task to have the same '
+                        "classes (the mean head predicts them); the tasks have "
+                        f"{[c.tolist() for c in self.task_classes_][:5]}."
+                    )
+                task = np.where(unseen, 0, task)
             return self._loss.class_proba(out, task), task, out.shape[0]
         n, T, width = out.shape
         entry_task = np.tile(np.arange(T), n)

@@ -2,27 +2,57 @@
 
 OBJECTIVE = """
     The network is a shared trunk ``h(x)`` (``hidden_layer_sizes``) feeding one head
-    per task (``head_layer_sizes`` hidden layers, then the output layer); row ``i``
-    of task ``t`` is predicted by ``f_t(x_i) = head_t(h(x_i))``. Training minimises,
-    by mini-batch SGD or Adam,
+    per task (``head_layer_sizes`` hidden layers ``g_t``, then the output layer); row
+    ``i`` of task ``t`` is predicted by
+    ``f_t(x_i) = a_t(x_i) (W0 + V_t) + (b0 + c_t)`` with ``a_t = g_t(h(x_i))``: the
+    output layer of every task is a shared part ``(W0, b0)`` (``coef_shared_``,
+    ``intercept_shared_``) plus a task offset ``(V_t, c_t)`` (``coefs_[-1][t]``,
+    ``intercepts_[-1][t]``). Training minimises, by mini-batch SGD or Adam,
 
     .. math::
 
         J(\\theta) = \\sum_t \\lambda_t L_t(\\theta)
-                     + \\frac{\\alpha}{2 N} \\|\\theta_W\\|^2, \\qquad
+                     + \\frac{\\alpha}{2 N} (\\|\\theta_W\\|^2 + \\|W_0\\|^2)
+                     + \\frac{\\alpha_{heads}}{2 N} \\sum_t \\|V_t\\|^2
+                     + \\frac{\\alpha_{intercepts}}{2 N} \\sum_t \\|c_t\\|^2,
+        \\qquad
         L_t = \\frac{\\sum_{i \\in t} s_i \\, \\ell(y_i, f_t(x_i))}
                    {\\sum_{i \\in t} s_i},
 
     where ``L_t`` is task ``t``'s weighted mean loss (``s_i`` the sample weights; in
     the shared-design layout the sums run over the rows where task ``t``'s target is
     observed, NaN targets are left out), ``lambda_t`` the task weights chosen by
-    ``task_weighting``, ``theta_W`` all connection weights (trunk and heads, not the
-    intercepts) and ``N = sum_t sum_{i in t} s_i`` the total weight of the observed
-    targets. With one task this is exactly scikit-learn's MLP objective. On a
-    mini-batch of weight ``S_B`` the penalty is ``alpha / (2 S_B)`` as in
-    scikit-learn, each task's mean loss is estimated without bias from its rows in
-    the batch, and a task absent from the batch receives no gradient (its head is
-    not updated: "lazy" optimiser steps, see ``_optimizers.py``).
+    ``task_weighting`` (``lambda_t = omega_t n_t`` in DESIGN.md's terms, ``omega_t``
+    the weight of each of task ``t``'s ``n_t`` samples), ``theta_W`` all connection
+    weights of the trunk and the heads, ``V_t`` included (not the intercepts), and
+    ``N = sum_t sum_{i in t} s_i`` the total weight of the observed targets.
+
+    **What a small task borrows.** The trunk ``h`` is learned from every task's rows.
+    ``alpha_intercepts`` shrinks each task's output bias ``b0 + c_t`` towards the
+    shared bias ``b0`` (a random intercept, as in a mixed model: ``c_t ~ N(0,
+    sigma^2 / alpha_intercepts)`` when ``task_weighting="size"``), and
+    ``alpha_heads`` shrinks each task's output weights towards the shared ``W0``;
+    both are learned from all tasks, so a task with 2 rows gets roughly the shared
+    head and a task with many rows its own. A strength of ``0`` gives free heads
+    (no shared part: ``W0``, ``b0`` stay 0; the network before these options),
+    ``np.inf`` one shared output weight / bias for every task (offsets exactly 0).
+    With one task there is nothing to share and both options are off: the network is
+    then exactly scikit-learn's MLP (the regressor with ``normalize_y=False``).
+
+    **Tuning, cheaply and honestly.** With many small tasks, set
+    ``early_stopping=True``: training stops on the mean per-task score of a held-out
+    share of *every* task's rows (task-stratified), which guards the heads against
+    overfitting at the cost of ``validation_fraction`` of the rows. To choose
+    ``alpha_heads`` / ``alpha_intercepts``, run ``GridSearchCV`` over a short grid
+    (e.g. ``[0.1, 1, 10]`` each) with
+    :class:`~skmtl.model_selection.TaskStratifiedKFold` as ``cv``, so that every
+    fold holds rows of every task.
+
+    On a mini-batch of weight ``S_B`` the ``1 / N`` of the penalties becomes
+    ``1 / S_B`` as in scikit-learn, each task's mean loss (and its share of the
+    per-task penalties) is estimated without bias from its rows in the batch, and a
+    task absent from the batch receives no gradient (its head is not updated: "lazy"
+    optimiser steps, see ``_optimizers.py``).
 """
 
 PARAMETERS = """
@@ -40,13 +70,17 @@ PARAMETERS = """
     task_weighting : {"equal", "size", "uncertainty", "dwa"} or array-like of shape \
 (n_tasks,), default="equal"
         How the task losses are weighted (``lambda_t``, recorded in
-        ``task_weights_``):
+        ``task_weights_``; DESIGN.md's per-sample ``omega_t = lambda_t / n_t``):
 
-        - ``"equal"``: ``1 / T``;
-        - ``"size"``: proportional to the task's (weighted) number of targets,
-          i.e. the pooled mean loss;
-        - an array: fixed user weights in the order of ``tasks_``, normalised to
-          sum to one;
+        - ``"equal"``: ``omega_t`` proportional to ``1 / n_t``, ``lambda_t = 1 / T``:
+          every task's mean loss counts the same, a 3-row task as much as a
+          60-row one;
+        - ``"size"``: ``omega_t = 1 / n``, ``lambda_t = n_t / n``: each sample
+          counts once (the pooled mean loss, as pooled and mixed models weigh);
+        - an array ``w`` in the order of ``tasks_``: ``omega_t`` proportional to
+          ``w_t`` (a weight on each sample of task ``t``), i.e.
+          ``lambda_t = w_t n_t / sum_s w_s n_s``; ``w = 1 / n_t`` is ``"equal"``,
+          ``w = 1`` is ``"size"``;
         - ``"uncertainty"``: learned homoscedastic uncertainty (Kendall, Gal &
           Cipolla 2018): the objective becomes
           ``(1/T) sum_t [exp(-s_t) L_t + s_t / 2]`` with one learned log-variance
@@ -65,6 +99,28 @@ PARAMETERS = """
         ``"sgd"``: SGD with momentum (Nesterov's with ``nesterovs_momentum``).
     alpha : float, default=0.0001
         Strength of the L2 penalty (see the objective above).
+    alpha_heads : float, default=1.0
+        Ridge strength on each task's output-weight offset ``V_t = W_t - W0`` from
+        the shared output weights ``W0`` (``0``: free heads; ``np.inf``: one
+        shared output layer).
+    alpha_intercepts : float, default=1.0
+        Ridge strength on each task's output-bias offset ``c_t = b_t - b0`` from
+        the shared bias ``b0`` (``0``: free biases; ``np.inf``: exactly one shared
+        bias). The defaults (1.0 each, on the standardised target of the
+        regressor) weigh a task's offsets like one pseudo-observation at the shared
+        head: a task with 2 rows is pulled strongly towards it, a task with 100
+        rows barely. They keep the predictions of 1,000 tasks of 2-10 rows in the
+        target's range (see the tests); tune them with ``GridSearchCV`` and
+        :class:`~skmtl.model_selection.TaskStratifiedKFold`.
+    unseen_task : {"error", "shared"}, default="error"
+        What ``predict`` does with a task label not seen in ``fit`` (stacked
+        layout): raise a ValueError naming it, or predict with the shared trunk
+        and the *mean head*, whose every weight and bias is the task-size-weighted
+        mean (weights ``n_t / n``, the sample-weighted training sizes) of the
+        fitted heads' (plus the shared ``W0``, ``b0``). With linear heads the
+        regressor's prediction is the size-weighted mean of the fitted tasks'
+        predictions, the classifier's logits the size-weighted mean of their
+        logits (it needs every task to have the same classes).
     batch_size : int or "auto", default="auto"
         Rows per mini-batch; ``"auto"`` is ``min(200, n_samples)``. In the
         shared-design layout a row carries the targets of all tasks.
@@ -120,6 +176,14 @@ ATTRIBUTES = """
         ``tasks_[t]``'s output layer).
     intercepts_ : list of ndarray
         Biases: ``(fan_out,)`` for the trunk, ``(n_tasks, fan_out)`` for the heads.
+        The output layer of task ``t`` is ``coef_shared_ + coefs_[-1][t]`` and
+        ``intercept_shared_ + intercepts_[-1][t]``.
+    coef_shared_ : ndarray of shape (fan_in, n_outputs)
+        ``W0``, the output weights shared by every task (0 when ``alpha_heads=0``
+        or with one task).
+    intercept_shared_ : ndarray of shape (n_outputs,)
+        ``b0``, the output bias shared by every task (0 when
+        ``alpha_intercepts=0`` or with one task).
     loss_ : float
         Objective at the last epoch (mean of the mini-batch objectives).
     loss_curve_ : list of float

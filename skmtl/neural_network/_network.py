@@ -38,6 +38,19 @@ On a full batch ``Lhat_t = L_t`` is task ``t``'s weighted mean loss and
 batch has ``rho_t = 0``: it gets no gradient at all, so the per-batch cost does not
 grow with the number of tasks. With one task this is scikit-learn's MLP objective
 (the mean loss of the batch plus ``alpha / (2 S_B) ||W||^2``).
+
+Shared output layer (:class:`SharedHead`, optional): task ``t``'s output layer is
+``a -> a (W0 + V_t) + (b0 + c_t)`` where ``V_t``, ``c_t`` are the stacked
+``coefs[-1][t]``, ``intercepts[-1][t]`` and ``W0``, ``b0`` are shared by every task.
+The batch objective gains::
+
+    alpha / (2 S_B) ||W0||^2
+    + alpha_heads / (2 S_B) sum_t rho_t ||V_t||^2
+    + alpha_intercepts / (2 S_B) sum_t rho_t ||c_t||^2
+
+(full batch: ``rho_t = 1``, ``S_B = N``). A strength of 0 leaves the offsets free and
+the shared part unused (zero gradient, it stays 0); ``np.inf`` freezes the offsets at
+0 (zero gradient), so every task has exactly the shared weights / bias.
 """
 
 import numpy as np
@@ -48,7 +61,7 @@ from .._ops import task_dot, task_scatter, task_sum
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._weighting import uncertainty_terms
 
-__all__ = ["MultiTaskNetwork", "Batch"]
+__all__ = ["MultiTaskNetwork", "Batch", "SharedHead"]
 
 # stacked layout: with at most this many tasks and head units (n_tasks * fan_out) in
 # the first head layer, all heads are evaluated with one dense product (see _select);
@@ -115,6 +128,91 @@ class Batch:
         return np.bincount(self.task, weights=v, minlength=self.n_tasks)
 
 
+class SharedHead:
+    """The shared part ``(W0, b0)`` of the output layer and the offset strengths.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (fan_in, width)
+        ``W0`` (updated in place by the optimiser).
+    intercept : ndarray of shape (width,)
+        ``b0``.
+    alpha_heads, alpha_intercepts : float
+        Ridge strengths on the offsets ``V_t`` and ``c_t`` (0: free offsets and no
+        shared part; ``np.inf``: offsets fixed at 0).
+    """
+
+    def __init__(self, coef, intercept, alpha_heads, alpha_intercepts):
+        self.coef = coef
+        self.intercept = intercept
+        self.alpha_heads = float(alpha_heads)
+        self.alpha_intercepts = float(alpha_intercepts)
+
+    @property
+    def params(self):
+        return [self.coef, self.intercept]
+
+    def add_forward(self, A, Z):
+        """Add ``A W0 + b0`` to the output pre-activation ``Z`` in place."""
+        if self.alpha_heads > 0:
+            if Z.ndim == 3 and A.ndim == 2:  # dense path, linear heads
+                Z += _dot(A, self.coef)[:, None, :]
+            elif Z.ndim == 3:
+                Z += np.matmul(A, self.coef)
+            else:
+                Z += _dot(A, self.coef)
+        if self.alpha_intercepts > 0:
+            Z += self.intercept
+
+    def backward(self, A, D, dA):
+        """Gradients of ``sum(D * Z)`` w.r.t. ``(W0, b0)``; adds to ``dA`` in place."""
+        k = D.shape[-1]
+        gb = np.zeros_like(self.intercept)
+        gW = np.zeros_like(self.coef)
+        if self.alpha_intercepts > 0:
+            gb[...] = D.reshape(-1, k).sum(axis=0)
+        if self.alpha_heads > 0:
+            if D.ndim == 3 and A.ndim == 2:
+                Ds = D.sum(axis=1)
+                gW[...] = _dot(A.T, Ds)
+                if dA is not None:
+                    dA += Ds @ self.coef.T
+            elif D.ndim == 3:
+                gW[...] = np.einsum("ntg,ntk->gk", A, D)
+                if dA is not None:
+                    dA += D @ self.coef.T
+            else:
+                gW[...] = _dot(A.T, D)
+                if dA is not None:
+                    dA += D @ self.coef.T
+        return [gW, gb]
+
+    def penalty(self, coef_grads, intercept_grads, rho, batch, alpha):
+        """Add the shrinkage terms' gradients in place; return their value and the
+        gradient of ``alpha / (2 S_B) ||W0||^2``."""
+        V, c = coef_grads[-1], intercept_grads[-1]
+        value = 0.0
+        r = rho if batch.rows is None else rho[batch.rows]
+        for strength, grad, offsets, axes in (
+            (self.alpha_heads, V, self._offsets[0], (1, 2)),
+            (self.alpha_intercepts, c, self._offsets[1], (1,)),
+        ):
+            if np.isinf(strength):
+                grad[...] = 0  # offsets frozen at 0: every task has the shared part
+            elif strength > 0:
+                off = offsets if batch.rows is None else offsets[batch.rows]
+                sq = np.sum(off * off, axis=axes)
+                scale = strength / batch.total
+                value += 0.5 * scale * float(r @ sq)
+                shape = (-1,) + (1,) * len(axes)
+                grad += (scale * r).reshape(shape).astype(grad.dtype) * off
+        gW0 = None
+        if alpha > 0 and self.alpha_heads > 0:
+            value += 0.5 * alpha / batch.total * float(np.sum(self.coef**2))
+            gW0 = (alpha / batch.total) * self.coef
+        return value, gW0
+
+
 class MultiTaskNetwork:
     """Forward and backward passes over the estimator's parameter lists.
 
@@ -127,14 +225,20 @@ class MultiTaskNetwork:
     activation : str
         Hidden activation of trunk and head hidden layers.
     loss : SquaredLoss or TaskLogLoss
+    shared : SharedHead or None, default=None
+        Shared output weights and bias, and the strengths pulling each task's
+        output layer towards them (None: free heads).
     """
 
-    def __init__(self, coefs, intercepts, n_trunk, activation, loss):
+    def __init__(self, coefs, intercepts, n_trunk, activation, loss, shared=None):
         self.coefs = coefs
         self.intercepts = intercepts
         self.n_trunk = n_trunk
         self.activation = activation
         self.loss = loss
+        self.shared = shared
+        if shared is not None:
+            shared._offsets = (coefs[-1], intercepts[-1])
 
     @property
     def n_tasks(self):
@@ -181,6 +285,8 @@ class MultiTaskNetwork:
             else:
                 Z = np.matmul(A.transpose(1, 0, 2), W).transpose(1, 0, 2)
                 Z += b
+            if layer == last and self.shared is not None:
+                self.shared.add_forward(A, Z)
             if layer < last:
                 hidden(Z)
             acts.append(Z)
@@ -202,6 +308,7 @@ class MultiTaskNetwork:
         n_layers = len(self.coefs)
         coef_grads = [None] * n_layers
         intercept_grads = [None] * n_layers
+        self.shared_grads = None
         for layer in range(n_layers - 1, -1, -1):
             A, W = acts[layer], self.coefs[layer]
             need_input = layer > 0
@@ -244,6 +351,8 @@ class MultiTaskNetwork:
                     if need_input
                     else None
                 )
+            if layer == n_layers - 1 and self.shared is not None:
+                self.shared_grads = self.shared.backward(A, D, dA)
             if need_input:
                 derivative(acts[layer], dA)
                 D = dA
@@ -268,7 +377,7 @@ class MultiTaskNetwork:
         -------
         value : float
         grads : list of ndarray
-            ``coef_grads + intercept_grads (+ [log_var_grad])``.
+            ``coef_grads + intercept_grads (+ [W0_grad, b0_grad]) (+ [log_var_grad])``.
         rows : list of (ndarray or None)
             Rows each gradient covers (see ``AdamOptimizer.update_params``).
         task_loss : ndarray of shape (n_tasks,)
@@ -288,12 +397,23 @@ class MultiTaskNetwork:
         omega = (batch.per_entry(lam) * batch.weight).astype(dZ.dtype, copy=False)
         dZ *= omega[:, None]
         coef_grads, intercept_grads = self.backward(acts, dZ.reshape(out.shape), batch)
+        shared_grads = self.shared_grads
         value += self._add_penalty(coef_grads, rho, batch, alpha)
+        if self.shared is not None:
+            extra, gW0 = self.shared.penalty(
+                coef_grads, intercept_grads, rho, batch, alpha
+            )
+            value += extra
+            if gW0 is not None:
+                shared_grads[0] += gW0
         dtype = out.dtype
         grads = [g.astype(dtype, copy=False) for g in coef_grads + intercept_grads]
         head_rows = batch.rows
         n_layers = len(self.coefs)
         rows = ([None] * self.n_trunk + [head_rows] * (n_layers - self.n_trunk)) * 2
+        if self.shared is not None:
+            grads += [g.astype(dtype, copy=False) for g in shared_grads]
+            rows += [None, None]
         if log_vars is not None:
             g = log_var_grad if head_rows is None else log_var_grad[head_rows]
             grads.append(g.astype(log_vars.dtype, copy=False))

@@ -4,7 +4,7 @@ import numpy as np
 
 from .._compat import fit_context
 from ..base import MultiTaskRegressorMixin
-from ._base import BaseMultiTaskMLP
+from ._base import _DEFAULT_ALPHA_HEADS, _DEFAULT_ALPHA_INTERCEPTS, BaseMultiTaskMLP
 from ._docs import fill
 from ._losses import SquaredLoss
 
@@ -23,12 +23,28 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
 
     Here ``l(y, f) = (y - f)^2 / 2``.
 
+    The network fits the standardised target ``(y - target_mean_) / target_scale_``
+    (with ``normalize_y=True``; ``l`` and ``alpha``, ``alpha_heads``,
+    ``alpha_intercepts`` are on that scale) and ``predict`` maps back, so the model
+    does not depend on the target's unit or offset.
+
     Parameters
     ----------
     %(parameters)s
+    normalize_y : bool, default=True
+        Standardise the target by the pooled, sample-weighted mean and standard
+        deviation of all observed training targets (one pair for all tasks, fixed
+        by the first ``fit`` / ``partial_fit``). Pooled, not per task: a task
+        of 2 rows would get a noisy mean and scale of its own, which is exactly
+        the free per-task intercept that ``alpha_intercepts`` shrinks.
 
     Attributes
     ----------
+    target_mean_ : float
+        Mean subtracted from the target (0.0 with ``normalize_y=False``).
+    target_scale_ : float
+        Standard deviation the target is divided by (1.0 with
+        ``normalize_y=False`` or a constant target).
     %(attributes)s
 
     See Also
@@ -51,15 +67,106 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
     (3,)
     >>> model.coefs_[0].shape, model.coefs_[1].shape  # trunk, then the 4 heads
     ((5, 16), (4, 16, 1))
+    >>> model.coef_shared_.shape  # the output weights every head shrinks towards
+    (16, 1)
     >>> bool(model.score(X, y) > 0.9)
+    True
+
+    A task never seen in ``fit`` gets the size-weighted mean head:
+
+    >>> import numpy as np
+    >>> shared = MultiTaskMLPRegressor((16,), task_column=0, unseen_task="shared",
+    ...                                max_iter=50, random_state=0).fit(X, y)
+    >>> X_new = X[:2].copy()
+    >>> X_new[:, 0] = 99
+    >>> bool(np.all(np.isfinite(shared.predict(X_new))))
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseMultiTaskMLP._parameter_constraints,
+        "normalize_y": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        head_layer_sizes=(),
+        task_column=None,
+        normalize_y=True,
+        task_weighting="equal",
+        dwa_temperature=2.0,
+        activation="relu",
+        solver="adam",
+        alpha=0.0001,
+        alpha_heads=_DEFAULT_ALPHA_HEADS,
+        alpha_intercepts=_DEFAULT_ALPHA_INTERCEPTS,
+        unseen_task="error",
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            head_layer_sizes=head_layer_sizes,
+            task_column=task_column,
+            task_weighting=task_weighting,
+            dwa_temperature=dwa_temperature,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            alpha_heads=alpha_heads,
+            alpha_intercepts=alpha_intercepts,
+            unseen_task=unseen_task,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+        )
+        self.normalize_y = normalize_y
+
     # ------------------------------------------------------------------ hooks
     def _encode_targets(self, data, first_pass, classes):
+        """The targets standardised by the pooled mean and standard deviation of
+        the first fit's observed targets (``target_mean_``, ``target_scale_``)."""
         if first_pass:
             self._loss = SquaredLoss(data.n_tasks)
-        return data.y
+            self.target_mean_, self.target_scale_ = 0.0, 1.0
+            if self.normalize_y:
+                self.target_mean_, self.target_scale_ = _pooled_moments(data)
+        return (np.asarray(data.y, dtype=np.float64) - self.target_mean_) / (
+            self.target_scale_
+        )
 
     def _stratify_codes(self, train):
         return train.task if train.task is not None else np.zeros(train.n_rows, int)
@@ -130,10 +237,30 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
             ``(n_samples, n_tasks)`` in the shared-design layout.
         """
         out, task = self._forward_output(X)
-        if task is not None:
-            return out[:, 0]
-        pred = out[:, :, 0]
-        return pred.ravel() if self._layout == "single" else pred
+        pred = out[:, 0] if task is not None else out[:, :, 0]
+        pred = pred * self.target_scale_ + self.target_mean_
+        if task is None and self._layout == "single":
+            return pred.ravel()
+        return pred
+
+
+def _pooled_moments(data):
+    """Sample-weighted mean and standard deviation of all observed targets (1.0 for
+    a constant target)."""
+    y = np.asarray(data.y, dtype=np.float64)
+    w = data.sample_weight.astype(np.float64)
+    if y.ndim == 2:
+        w = np.repeat(w[:, None], y.shape[1], axis=1)
+        if data.mask is not None:
+            w = w * data.mask
+        y = np.where(w > 0, y, 0.0)
+    total = w.sum()
+    mean = float((w * y).sum() / total)
+    var = float((w * (y - mean) ** 2).sum() / total)
+    scale = np.sqrt(var)
+    if not scale > 10 * np.finfo(np.float64).eps * max(abs(mean), 1.0):
+        scale = 1.0
+    return mean, float(scale)
 
 
 MultiTaskMLPRegressor.__doc__ = fill(

@@ -1,15 +1,21 @@
 """Task-weighting schemes: how the per-task mean losses make one objective.
 
 Every scheme combines the per-task losses ``L_t`` (each the weighted mean loss of
-task ``t``'s entries) as ``sum_t lambda_t L_t`` over the tasks that have data:
+task ``t``'s entries) as ``sum_t lambda_t L_t`` over the tasks that have data.
+With ``n_t`` the (sample-weighted) size of task ``t``, this is DESIGN.md's
+``sum_t omega_t sum_{i in t} l_i`` with ``omega_t = lambda_t / n_t``; the fixed
+schemes are normalised so that ``sum_t lambda_t = sum_t omega_t n_t = 1``:
 
 ``"equal"``
-    ``lambda_t = 1 / T``.
+    ``omega_t`` proportional to ``1 / n_t``: ``lambda_t = 1 / T``, each task's
+    mean loss counts the same.
 ``"size"``
-    ``lambda_t = n_t / sum_s n_s`` (weighted task sizes): the pooled mean loss over
-    all entries, as if the tasks were one data set.
-array
-    User weights, renormalised to sum to one over the tasks with data.
+    ``omega_t = 1 / n`` (``n = sum_s n_s``): ``lambda_t = n_t / n``, the pooled
+    mean loss over all entries, each sample counting once.
+array ``w``
+    ``omega_t`` proportional to ``w_t`` (a per-sample weight for task ``t``'s rows):
+    ``lambda_t = w_t n_t / sum_s w_s n_s``. ``w = 1 / n_t`` is ``"equal"``,
+    ``w = 1`` is ``"size"``.
 ``"dwa"``
     Dynamic weight average (Liu, Johns & Davison, CVPR 2019, eq. 2), with the
     weights summing to one instead of ``T``:
@@ -59,8 +65,8 @@ def static_weights(task_weighting, sizes):
     present = sizes > 0
     if isinstance(task_weighting, str):
         w = sizes if task_weighting == "size" else present
-    else:
-        w = np.where(present, task_weighting, 0.0)
+    else:  # omega_t = w_t per sample: lambda_t proportional to w_t n_t
+        w = np.where(present, task_weighting * sizes, 0.0)
     w = np.asarray(w, dtype=np.float64)
     if w.sum() <= 0:
         raise ValueError(
