@@ -28,11 +28,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     column_or_1d,
     validate_data,
 )
+
+from ._compat import check_sample_weight
 
 __all__ = [
     "TaskData",
@@ -220,6 +221,15 @@ def split_task_column(X, position):
     return labels, features
 
 
+_MISSING_LABELS = (
+    "The task column contains missing labels (None/NaN/pd.NA); every row needs a "
+    "task label."
+)
+# types of pandas' missing-value scalars (pd.NA, pd.NaT), named to avoid importing
+# pandas here
+_PANDAS_MISSING = {"NAType", "NaTType"}
+
+
 def _normalise_labels(labels):
     """Task labels as an int64, float64 or object-of-str array.
 
@@ -231,10 +241,12 @@ def _normalise_labels(labels):
         raise ValueError("Task labels must be one value per row.")
     if labels.dtype.kind in "biuf":
         if labels.dtype.kind == "f":
+            if np.isnan(labels).any():
+                raise ValueError(_MISSING_LABELS)
             if not np.all(np.isfinite(labels)):
                 raise ValueError(
-                    "The task column contains NaN or infinite labels; every row needs "
-                    "a task label."
+                    "The task column contains infinite labels; every row needs a "
+                    "finite task label."
                 )
             if np.all(labels == np.round(labels)):
                 return labels.astype(np.int64)
@@ -250,12 +262,13 @@ def _normalise_labels(labels):
         for k in kinds
     ):
         return _normalise_labels(labels.astype(np.float64))
-    # error path only: look for None / NaN among the values
-    if type(None) in kinds or any(isinstance(v, float) and v != v for v in labels):
-        raise ValueError(
-            "The task column contains missing labels (None/NaN); every row needs a "
-            "task label."
-        )
+    # error path only: look for None / NaN / pandas' NA and NaT among the values
+    if (
+        type(None) in kinds
+        or any(k.__name__ in _PANDAS_MISSING for k in kinds)
+        or any(isinstance(v, float) and v != v for v in labels)
+    ):
+        raise ValueError(_MISSING_LABELS)
     names = sorted(k.__name__ for k in kinds)
     raise ValueError(
         f"Task labels must be all numbers or all strings; got a mix of {names}."
@@ -463,6 +476,7 @@ def validate_fit_data(
     accept_sparse=("csr", "csc"),
     ensure_all_finite=True,
     reset=True,
+    warm_start=False,
 ):
     """Validate training data and record the task layout on ``estimator``.
 
@@ -489,6 +503,11 @@ def validate_fit_data(
         :func:`sklearn.utils.check_array` for the features.
     reset : bool, default=True
         Record the layout (``fit``) or check against the recorded one (``False``).
+    warm_start : bool, default=False
+        This ``fit`` continues the previous one (the estimator's ``warm_start``):
+        once fitted, the task labels must be exactly the fitted ``tasks_``; a new
+        or a missing label raises a ValueError naming it (the one ``warm_start``
+        rule of every skmtl family; ``partial_fit`` passes False).
 
     Returns
     -------
@@ -517,6 +536,8 @@ def validate_fit_data(
     )
     n = Xf.shape[0]
     y_arr = y if hasattr(y, "shape") else np.asarray(y)
+    if warm_start and hasattr(estimator, "tasks_"):
+        _check_warm_start_tasks(estimator, labels, y_arr)
     mask, task = None, None
     if position is not None:
         y_arr = _check_y_stacked(y_arr, n, classification)
@@ -536,7 +557,7 @@ def validate_fit_data(
         layout = "single"
     if not classification and y_arr.dtype != Xf.dtype:
         y_arr = y_arr.astype(Xf.dtype)
-    sw = _check_sample_weight(
+    sw = check_sample_weight(
         sample_weight, Xf, dtype=Xf.dtype, ensure_non_negative=True
     )
     data = TaskData(Xf, y_arr, task, mask, sw, tasks, layout)
@@ -550,6 +571,36 @@ def validate_fit_data(
     estimator._task_position = position
     estimator._layout = layout
     return data
+
+
+def _check_warm_start_tasks(estimator, labels, y):
+    """``warm_start``: the tasks of this fit must be the fitted ``tasks_``."""
+    if labels is not None:
+        tasks = encode_task_labels(labels)[0]
+    elif np.ndim(y) == 2 and (y.shape[1] > 1 or _tags_multi_output(estimator)):
+        tasks = np.arange(y.shape[1])
+    else:
+        tasks = np.array([0])
+    known = np.asarray(estimator.tasks_)
+    same_kind = (tasks.dtype == object) == (known.dtype == object)
+    if same_kind and tasks.shape == known.shape and np.all(tasks == known):
+        return
+
+    def shown(values):
+        values = [v.item() if hasattr(v, "item") else v for v in values]
+        head = ", ".join(repr(v) for v in values[:_MAX_LABELS_IN_MESSAGE])
+        more = len(values) - _MAX_LABELS_IN_MESSAGE
+        return head + (f" (and {more} more)" if more > 0 else "") if values else "none"
+
+    old, new = set(known.tolist()), set(tasks.tolist())
+    added = [v for v in tasks.tolist() if v not in old]
+    missing = [v for v in known.tolist() if v not in new]
+    raise ValueError(
+        f"warm_start=True continues the previous fit, whose tasks were "
+        f"{len(known)} label(s); this fit's task labels differ: new {shown(added)}, "
+        f"missing {shown(missing)}. Set warm_start=False (or fit a clone) to fit "
+        "a different set of tasks."
+    )
 
 
 def _tags_multi_output(estimator):

@@ -15,11 +15,10 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.metrics.pairwise import KERNEL_PARAMS
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import KERNEL_PARAMS, Interval, StrOptions
 from ._data import validate_fit_data, validate_predict_data
 from .base import MultiTaskMixin
 from .kernels import (

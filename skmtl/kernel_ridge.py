@@ -6,11 +6,10 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
-from sklearn.base import _fit_context
 from sklearn.linear_model import Ridge
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, fit_context
 from ._kernel_base import BaseMultiTaskKernel, fill_doc
 from .base import MultiTaskRegressorMixin
 
@@ -169,7 +168,7 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         self.task_column = task_column
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task kernel ridge regression.
 
@@ -189,9 +188,11 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         sw = design.sample_weight if design.weighted else None
         if self.solver_ == "kernel":
             self.dual_coef_ = _solve_dual(design.matrix, design.y, self.alpha, sw)
-            self.X_fit_ = design.X
+            # own copy: design.X may be a view of the caller's X (the features
+            # next to the task column), which the caller may change after fit
+            self.X_fit_ = design.X.copy()
             self.fit_tasks_ = self.tasks_[design.task]
-            self._ref = {"ref_X": design.X, "ref_task": design.task}
+            self._ref = {"ref_X": self.X_fit_, "ref_task": design.task}
             if self.kernel == "linear":
                 self.coef_ = self._linear_coef(None, self.dual_coef_, **self._ref)
             return self

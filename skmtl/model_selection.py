@@ -5,9 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
-from sklearn.utils.validation import _num_samples
 
+from ._compat import Interval, num_samples, validate_params
 from ._data import encode_task_labels, resolve_task_column, split_task_column
 
 __all__ = ["TaskStratifiedKFold", "train_test_split_per_task"]
@@ -15,7 +14,7 @@ __all__ = ["TaskStratifiedKFold", "train_test_split_per_task"]
 
 def _task_codes(X, task_column):
     position = resolve_task_column(task_column, X)
-    n = _num_samples(X)
+    n = num_samples(X)
     if position is None:
         return np.zeros(n, dtype=np.intp)
     return encode_task_labels(split_task_column(X, position)[0])[1]
@@ -172,9 +171,9 @@ def train_test_split_per_task(
     >>> len(parts[2]), len(parts[3])
     (16, 6)
     """
-    n = _num_samples(X)
-    if _num_samples(y) != n:
-        raise ValueError(f"X has {n} rows but y has {_num_samples(y)}.")
+    n = num_samples(X)
+    if num_samples(y) != n:
+        raise ValueError(f"X has {n} rows but y has {num_samples(y)}.")
     codes = _task_codes(X, task_column)
     rank, counts = _rank_within_task(codes, check_random_state(random_state))
     n_train = np.maximum(1, np.floor(train_size * counts).astype(int))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from skmtl._compat import SKLEARN_VERSION
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
 from skmtl.kernel_ridge import MultiTaskKernelRidge
 from skmtl.linear_model import (
@@ -253,8 +254,27 @@ def all_instances():
     return [est for entry in ENTRIES.values() for est in entry.instances]
 
 
+# scikit-learn 1.6.1's _enforce_estimator_tags_y binarises y around y.flat[0] for
+# binary-only classifiers, which differs between the shuffled weighted data and the
+# repeated data, so the two fits see different labels (1.9.1 uses y.min()).
+_OLD_SKLEARN_BINARY_REASON = (
+    "scikit-learn 1.6 binarises the weighted and the repeated y differently"
+)
+_OLD_SKLEARN_BINARY_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": _OLD_SKLEARN_BINARY_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _OLD_SKLEARN_BINARY_REASON,
+}
+
+
 def expected_failed_checks(estimator):
-    return ENTRIES[type(estimator).__name__].xfail
+    xfail = dict(ENTRIES[type(estimator).__name__].xfail)
+    tags = estimator.__sklearn_tags__()
+    binary_only = tags.classifier_tags is not None and not (
+        tags.classifier_tags.multi_class
+    )
+    if SKLEARN_VERSION < (1, 7) and binary_only:
+        xfail.update(_OLD_SKLEARN_BINARY_XFAIL)
+    return xfail
 
 
 def rtol(estimator):

@@ -205,3 +205,20 @@ def test_pooled_many_tasks_uses_sparse_indicators(monkeypatch):
     dense = PooledTaskEstimator(Ridge(**exact), task_column=0, task_intercepts=True)
     monkeypatch.setattr(_pooled, "DENSE_INDICATOR_MAX_TASKS", 64)
     assert_allclose(pred, dense.fit(X, y).predict(X), rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: IndependentTaskEstimator(Ridge(alpha=-1.0), task_column=0),
+        lambda: PooledTaskEstimator(Ridge(alpha=-1.0), task_column=0),
+    ],
+    ids=["independent", "pooled"],
+)
+def test_inner_invalid_parameter_error_keeps_its_type(reg_data, make):
+    # issue 10, defect 5: the baselines re-raised it as a plain ValueError
+    from skmtl._compat import InvalidParameterError
+
+    X, y = reg_data
+    with pytest.raises(InvalidParameterError, match=r"Fitting task .*'alpha'"):
+        make().fit(X, y)

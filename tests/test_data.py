@@ -276,3 +276,23 @@ def test_string_labels_sorted_and_round_trip():
     assert_array_equal(encode_known_tasks(np.array(["c", "a"]), tasks), [2, 0])
     with pytest.raises(ValueError, match="Unknown"):
         encode_known_tasks(np.array([1, 2]), tasks)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        lambda pd: pd.array(["a", "b", pd.NA, "a", "b", "a"], dtype="string"),
+        lambda pd: pd.array([1, 2, None, 1, 2, 1], dtype="Int64"),
+        lambda pd: pd.Categorical(["a", "b", None, "a", "b", "a"]),
+        lambda pd: pd.Series(["a", "b", None, "a", "b", "a"], dtype=object),
+        lambda pd: pd.Series([1.0, 2.0, np.nan, 1.0, 2.0, 1.0]),
+    ],
+    ids=["string-NA", "Int64-NA", "categorical", "object-None", "float-NaN"],
+)
+def test_missing_task_label_in_pandas_column_has_one_message(column):
+    # issue 10, defect 4: pd.NA in a "string" column was reported as "a mix of
+    # ['NAType', 'str']"; every missing label now gets the same message
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame({"task": column(pd), "x": np.arange(6.0)})
+    with pytest.raises(ValueError, match=r"missing labels \(None/NaN/pd\.NA\)"):
+        validate_fit_data(Probe(task_column="task"), X, np.arange(6.0))

@@ -168,3 +168,15 @@ def test_alpha_zero_singular_warns():
     X = np.column_stack([X[:, :2], X[:, 1]])  # rank-deficient linear kernel
     with pytest.warns(UserWarning, match="least-squares"):
         MultiTaskKernelRidge(alpha=0.0, mu=1.0, task_column=0).fit(X, y)
+
+
+def test_changing_X_after_fit_does_not_change_predictions():
+    # issue 10, defect 2: X_fit_ was a no-copy slice of the caller's X
+    X, y = _data()
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    X_new = _data(n=8, seed=3)[0]
+    model = MultiTaskKernelRidge(kernel="rbf", task_column=0).fit(X, y)
+    before = model.predict(X_new)
+    X[:, 1:] += 10.0
+    assert not np.shares_memory(model.X_fit_, X)
+    assert_allclose(model.predict(X_new), before, rtol=0, atol=0)

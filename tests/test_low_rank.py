@@ -211,7 +211,7 @@ def test_trace_norm_large_rank_path_warm_start():
 
 def test_trace_norm_convergence_warning():
     X, y, task, _ = _stacked_problem()
-    with pytest.warns(ConvergenceWarning, match="duality gap"):
+    with pytest.warns(ConvergenceWarning, match="Duality gap"):
         TraceNormRegression(alpha=0.01, task_column=0, max_iter=2, tol=1e-14).fit(
             np.column_stack([task, X]), y
         )

@@ -17,6 +17,7 @@ from sklearn import linear_model as sk
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold
 
+from skmtl._compat import SKLEARN_VERSION
 from skmtl._data import validate_fit_data
 from skmtl._optim.datafits import Logistic, Quadratic
 from skmtl._optim.design import MultiTaskDesign
@@ -129,7 +130,9 @@ def test_one_task_equals_sklearn_single_task(ours, theirs):
 def test_cv_equals_sklearn_multitask_lasso_cv():
     X, Y = _shared(n=80)
     cv = KFold(4)
-    ref = sk.MultiTaskLassoCV(alphas=12, cv=cv, tol=TIGHT, max_iter=100000).fit(X, Y)
+    # scikit-learn < 1.7 names the grid size n_alphas (an int alphas from 1.7 on)
+    grid = {"n_alphas": 12} if SKLEARN_VERSION < (1, 7) else {"alphas": 12}
+    ref = sk.MultiTaskLassoCV(cv=cv, tol=TIGHT, max_iter=100000, **grid).fit(X, Y)
     est = MultiTaskLassoCV(alphas=12, cv=cv, tol=TIGHT).fit(X, Y)
     assert_allclose(est.alphas_, ref.alphas_, rtol=1e-10)
     assert_allclose(est.mse_path_, ref.mse_path_, rtol=1e-6)

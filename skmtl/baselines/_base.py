@@ -5,9 +5,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
+from .._compat import HasMethods
 from .._data import validate_fit_data, validate_predict_data
 from ..base import multitask_accuracy_score, multitask_r2_score
 
@@ -77,7 +77,15 @@ def fit_estimator(estimator, X, y, sample_weight, label):
     try:
         return estimator.fit(X, y, **kwargs)
     except ValueError as exc:
-        raise ValueError(f"Fitting task {label!r} failed: {exc}") from exc
+        # keep the inner error's type (InvalidParameterError, a ValueError
+        # subclass, must stay catchable as such); fall back to ValueError for a
+        # subclass whose constructor takes more than a message
+        message = f"Fitting task {label!r} failed: {exc}"
+        try:
+            wrapped = type(exc)(message)
+        except Exception:
+            wrapped = ValueError(message)
+        raise wrapped from exc
 
 
 def task_label(tasks, t):

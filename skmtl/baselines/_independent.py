@@ -4,10 +4,11 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import _fit_context, clone, is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import fit_context
 from ._base import (
     _BaselineBase,
     fit_estimator,
@@ -90,7 +91,7 @@ class IndependentTaskEstimator(_BaselineBase):
         self.task_column = task_column
         self.n_jobs = n_jobs
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit one clone of ``estimator`` on each task's rows.
 

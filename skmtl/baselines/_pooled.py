@@ -2,11 +2,12 @@
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import _fit_context, clone, is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import fit_context
 from ._base import _BaselineBase, fit_estimator
 from ._independent import _inner_has
 
@@ -100,7 +101,7 @@ class PooledTaskEstimator(_BaselineBase):
             return _with_indicators(X, task, self.n_tasks_, sparse_ok)
         return X
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit the pooled model.
 

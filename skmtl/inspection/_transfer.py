@@ -6,9 +6,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy import stats
 from sklearn.base import clone, is_classifier
-from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._compat import Interval, StrOptions, safe_indexing, validate_params
 from .._data import encode_task_labels, resolve_task_column, split_task_column
 
 __all__ = ["TransferReport", "transfer_report"]
@@ -105,8 +104,8 @@ def _estimator_name(estimator):
 
 
 def _fit_predict(estimator, X, y, train, test, scoring):
-    fitted = clone(estimator).fit(_safe_indexing(X, train), y[train])
-    pred = fitted.predict(_safe_indexing(X, test))
+    fitted = clone(estimator).fit(safe_indexing(X, train), y[train])
+    pred = fitted.predict(safe_indexing(X, test))
     return row_losses(y[test], pred, scoring)
 
 

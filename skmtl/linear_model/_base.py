@@ -10,14 +10,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
-from .._optim.prox_grad import fista
+from .._optim.prox_grad import fista, null_scale
 from ..base import (
     LinearMultiTaskMixin,
     MultiTaskClassifierMixin,
@@ -33,6 +33,32 @@ COMMON_CONSTRAINTS = {
     "warm_start": ["boolean"],
     "verbose": ["verbose"],
 }
+
+
+#: scikit-learn's wording (``sklearn/linear_model/_cd_fast.pyx``), which user code
+#: may match on (``pytest.warns(ConvergenceWarning, match="Objective did not")``).
+CONVERGENCE_MESSAGE = (
+    "Objective did not converge. You might want to increase "
+    "the number of iterations, check the scale of the "
+    "features or consider increasing regularisation."
+)
+
+
+def warn_not_converged(
+    name, max_iter, gap, tolerance, *, criterion="duality gap", stacklevel=3
+):
+    """Emit the family's ``ConvergenceWarning`` (scikit-learn's text first).
+
+    ``gap`` and ``tolerance`` are absolute, as in scikit-learn's message
+    ("Duality gap: ..., tolerance: ..."); other stopping criteria are named.
+    """
+    label = "Duality gap" if criterion == "duality gap" else criterion.capitalize()
+    warnings.warn(
+        f"{CONVERGENCE_MESSAGE} {label}: {gap:.6e}, tolerance: {tolerance:.3e} "
+        f"({name} stopped at max_iter={max_iter}.)",
+        ConvergenceWarning,
+        stacklevel=stacklevel,
+    )
 
 
 class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstimator):
@@ -72,7 +98,12 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
 
     def _fit(self, X, y, sample_weight):
         data = validate_fit_data(
-            self, X, y, sample_weight, classification=self._classification
+            self,
+            X,
+            y,
+            sample_weight,
+            classification=self._classification,
+            warm_start=self.warm_start,
         )
         data.y = self._targets(data)
         datafit = self._datafit()
@@ -93,12 +124,18 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
         if criterion == "duality gap":
             self.dual_gap_ = result.gap
         if not result.converged:
-            warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
-                f"iterations: {criterion} {result.gap:.3e}. Increase max_iter, or "
-                "relax tol.",
-                ConvergenceWarning,
-                stacklevel=3,
+            threshold = (
+                self.tol * null_scale(design, datafit, joint_b is not None)
+                if criterion == "duality gap"
+                else self.tol
+            )
+            warn_not_converged(
+                type(self).__name__,
+                self.max_iter,
+                result.gap,
+                threshold,
+                criterion=criterion,
+                stacklevel=4,
             )
         return self
 
@@ -106,7 +143,7 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
 class _PenalizedMultiTaskRegressor(MultiTaskRegressorMixin, _PenalizedMultiTaskLinear):
     """Squared-loss models: ``predict`` is the linear output."""
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -186,7 +223,7 @@ class _PenalizedMultiTaskClassifier(
         self.classes_, Y01 = encode_binary_targets(data)
         return Y01
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 

@@ -4,20 +4,38 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import KFold, check_cv
 
+from .._compat import (
+    Interval,
+    InvalidParameterError,
+    MetadataRouter,
+    MethodMapping,
+    StrOptions,
+    fit_context,
+    process_routing,
+    raise_for_params,
+    routing_enabled,
+)
 from .._data import TaskData, validate_fit_data
 from .._ops import task_dot
 from .._optim.bcd import bcd
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.penalties import L21, L21Ridge
+from .._optim.prox_grad import null_scale
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ..model_selection import TaskStratifiedKFold
-from ._base import COMMON_CONSTRAINTS
-from ._path import alpha_grid, alpha_max_from_data, path_on_data
+from ._base import COMMON_CONSTRAINTS, warn_not_converged
+from ._docs import SKLEARN_COMPAT_PARAMS
+from ._path import (
+    alpha_grid,
+    alpha_max_from_data,
+    check_alphas,
+    check_l1_ratio_grid,
+    path_on_data,
+)
 
 __all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV"]
 
@@ -91,13 +109,42 @@ class _MultiTaskLinearCV(
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
+        "copy_X": ["boolean"],
+        "selection": [StrOptions({"cyclic", "random"})],
+        "random_state": ["random_state"],
     }
 
     def _l1_ratios(self):
-        return np.atleast_1d(np.asarray(getattr(self, "l1_ratio", 1.0), dtype=float))
+        return np.ones(1)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def _grids(self, data, ratios):
+        """One decreasing alpha grid per ``l1_ratio`` (validated)."""
+        if isinstance(self.alphas, Integral):
+            check_l1_ratio_grid(ratios)
+            return [
+                alpha_grid(
+                    alpha_max_from_data(data, r, fit_intercept=self.fit_intercept),
+                    self.alphas,
+                    self.eps,
+                )
+                for r in ratios
+            ]
+        return [check_alphas(self.alphas)] * len(ratios)
+
+    def _splitter(self, data):
+        """``cv`` as a splitter. An int (5 when None) is scikit-learn's ``KFold``
+        (contiguous blocks, no shuffling) in the shared and single layouts, and
+        ``TaskStratifiedKFold`` in the stacked layout (plain K-fold over stacked
+        rows, sorted by task, would leave whole tasks out of training folds)."""
+        cv = 5 if self.cv is None else self.cv
+        if isinstance(cv, Integral) and data.layout == "stacked":
+            return TaskStratifiedKFold(cv, task_column=self.task_column)
+        if isinstance(cv, Integral):
+            return KFold(cv)
+        return check_cv(cv)
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, **params):
         """Choose ``alpha`` (and ``l1_ratio``) by cross-validation, then refit.
 
         Parameters
@@ -106,38 +153,35 @@ class _MultiTaskLinearCV(
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the training loss and of the held-out errors.
+        **params : dict
+            Metadata for the CV splitter (e.g. ``groups`` for ``GroupKFold``).
+            Only with ``sklearn.set_config(enable_metadata_routing=True)``, as
+            scikit-learn's ``MultiTaskLassoCV``; see its Metadata Routing User
+            Guide.
 
         Returns
         -------
         self : object
         """
-        data = validate_fit_data(self, X, y, sample_weight)
+        raise_for_params(params, self, "fit")
         ratios = self._l1_ratios()
-        if isinstance(self.alphas, Integral):
-            grids = [
-                alpha_grid(
-                    alpha_max_from_data(data, r, fit_intercept=self.fit_intercept),
-                    self.alphas,
-                    self.eps,
-                )
-                for r in ratios
-            ]
+        data = validate_fit_data(self, X, y, sample_weight)
+        grids = self._grids(data, ratios)
+        cv = self._splitter(data)
+        if routing_enabled():
+            routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
+            split_params = routed.splitter.split
         else:
-            grid = np.sort(np.asarray(self.alphas, dtype=float).ravel())[::-1]
-            grids = [grid] * len(ratios)
-        cv = self.cv if self.cv is not None else 5
-        if isinstance(cv, Integral):
-            cv = TaskStratifiedKFold(cv, task_column=self.task_column)
-        cv = check_cv(cv)
-        folds = list(cv.split(X, y))
-        params = dict(
+            split_params = {}
+        folds = list(cv.split(X, y, **split_params))
+        path_params = dict(
             fit_intercept=self.fit_intercept,
             max_iter=self.max_iter,
             tol=self.tol,
             verbose=max(self.verbose - 1, 0),
         )
         jobs = (
-            delayed(_fold_path)(data, train, test, k, grids[r], ratios[r], params)
+            delayed(_fold_path)(data, train, test, k, grids[r], ratios[r], path_params)
             for r in range(len(ratios))
             for k, (train, test) in enumerate(folds)
         )
@@ -149,6 +193,25 @@ class _MultiTaskLinearCV(
         self._set_path_attributes(ratios, best_r, np.array(grids), mse)
         self._refit(data, ratios[best_r])
         return self
+
+    def get_metadata_routing(self):
+        """Metadata routing of this object (``groups`` etc. to the CV splitter).
+
+        As scikit-learn's ``LinearModelCV``: the splitter's ``split`` receives
+        what it requests from ``fit``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        )
 
     def _refit(self, data, l1_ratio):
         design = MultiTaskDesign(data, center=self.fit_intercept)
@@ -163,6 +226,14 @@ class _MultiTaskLinearCV(
             tol=self.tol,
             verbose=self.verbose,
         )
+        if not result.converged:
+            warn_not_converged(
+                f"{type(self).__name__}'s refit at alpha_={self.alpha_:.4g}",
+                self.max_iter,
+                result.gap,
+                self.tol * null_scale(design, Quadratic(), False),
+                stacklevel=4,
+            )
         self.coef_ = result.W
         self.intercept_ = (
             design.intercept(result.W)
@@ -192,11 +263,14 @@ _CV_DOC = """
     tol : float, default=1e-4
         Relative duality-gap tolerance per alpha (see ``MultiTaskLasso``).
     cv : int, cross-validation generator or iterable, default=None
-        None or an int ``k`` (5 when None):
+        None or an int ``k`` (5 when None): in the shared-design and single
+        layouts scikit-learn's ``KFold(k)`` (contiguous blocks, as
+        ``sklearn.linear_model.MultiTaskLassoCV``); in the stacked layout
         ``TaskStratifiedKFold(k, task_column=task_column)``, which keeps every
-        task in every training fold (plain K-fold over rows in the shared-design
-        layout). Any scikit-learn splitter also works as long as every task has
-        training rows in every fold (else a ValueError names the task).
+        task in every training fold. Any scikit-learn splitter also works
+        (``GroupKFold`` with ``fit(X, y, groups=...)`` under metadata routing)
+        as long as every task has training rows in every fold (else a ValueError
+        names the task).
     verbose : int, default=0
     n_jobs : int, default=None
         Folds (and ``l1_ratio`` values) run in parallel with joblib.
@@ -263,6 +337,9 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
         cv=None,
         verbose=0,
         n_jobs=None,
+        copy_X=True,
+        selection="cyclic",
+        random_state=None,
     ):
         self.alphas = alphas
         self.eps = eps
@@ -273,6 +350,9 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
         self.cv = cv
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.copy_X = copy_X
+        self.selection = selection
+        self.random_state = random_state
 
     def _set_path_attributes(self, ratios, best_r, grids, mse):
         self.alphas_ = grids[0]
@@ -289,7 +369,8 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
     Parameters
     ----------
     l1_ratio : float or list of float, default=0.5
-        Candidate ``l1_ratio`` values in (0, 1].%(params)s
+        Candidate ``l1_ratio`` values in [0, 1]; 0 (pure ridge) needs an
+        explicit grid of ``alphas``, as in scikit-learn.%(params)s
     Attributes
     ----------
     l1_ratio_ : float
@@ -308,7 +389,7 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
 
     _parameter_constraints = {
         **_MultiTaskLinearCV._parameter_constraints,
-        "l1_ratio": [Interval(Real, 0, 1, closed="right"), "array-like"],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), "array-like"],
     }
 
     def __init__(
@@ -324,6 +405,9 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
         cv=None,
         verbose=0,
         n_jobs=None,
+        copy_X=True,
+        selection="cyclic",
+        random_state=None,
     ):
         self.l1_ratio = l1_ratio
         self.alphas = alphas
@@ -335,11 +419,30 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
         self.cv = cv
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.copy_X = copy_X
+        self.selection = selection
+        self.random_state = random_state
 
     def _l1_ratios(self):
-        ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=float))
-        if np.any((ratios <= 0) | (ratios > 1)):
-            raise ValueError(f"l1_ratio values must be in (0, 1]; got {self.l1_ratio}.")
+        try:
+            ratios = np.asarray(self.l1_ratio, dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"l1_ratio must be a float or a list of floats; got {self.l1_ratio!r}."
+            ) from None
+        if ratios.ndim > 1:
+            raise InvalidParameterError(
+                f"l1_ratio must be 1-D; got an array of shape {ratios.shape}."
+            )
+        ratios = np.atleast_1d(ratios)
+        if ratios.size == 0:
+            raise InvalidParameterError("l1_ratio is empty; give at least one value.")
+        bad = np.flatnonzero(~((ratios >= 0) & (ratios <= 1)))  # NaN is bad too
+        if bad.size:
+            raise InvalidParameterError(
+                f"l1_ratio values must be in [0, 1]; got {float(ratios[bad[0]])!r} in "
+                f"l1_ratio={self.l1_ratio!r}."
+            )
         return ratios
 
     def _set_path_attributes(self, ratios, best_r, grids, mse):
@@ -351,10 +454,10 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
 
 
 MultiTaskLassoCV.__doc__ = MultiTaskLassoCV.__doc__ % {
-    "params": _CV_DOC,
+    "params": _CV_DOC + SKLEARN_COMPAT_PARAMS,
     "attributes": _CV_ATTRIBUTES,
 }
 MultiTaskElasticNetCV.__doc__ = MultiTaskElasticNetCV.__doc__ % {
-    "params": _CV_DOC,
+    "params": _CV_DOC + SKLEARN_COMPAT_PARAMS,
     "attributes": _CV_ATTRIBUTES,
 }

@@ -10,8 +10,26 @@ COMMON_PARAMS = """\
     tol : float, default=%(tol)s
         %(tol_doc)s
     warm_start : bool, default=False
-        Start from the previous solution (``coef_``) when its shape still fits.
+        Start from the previous solution (``coef_``) when the number of features
+        is unchanged. The task labels must be those of the previous fit: a new
+        or a missing task raises a ValueError naming it (the rule of every skmtl
+        estimator; fit a clone, or set ``warm_start=False``, for other tasks).
     verbose : int, default=0
+"""
+
+# parameters of scikit-learn's MultiTaskLasso / MultiTaskElasticNet (and their CV
+# forms) accepted for drop-in compatibility
+SKLEARN_COMPAT_PARAMS = """\
+    copy_X : bool, default=True
+        For compatibility with scikit-learn. ``X`` is never modified, whatever
+        the value.
+    selection : {"cyclic", "random"}, default="cyclic"
+        For compatibility with scikit-learn. The solver always sweeps its
+        working set in a fixed (cyclic) order, so "random" gives the same
+        solution (to ``tol``) as "cyclic".
+    random_state : int, RandomState instance or None, default=None
+        Unused (the solver is deterministic); kept for compatibility with
+        scikit-learn.
 """
 
 COMMON_ATTRIBUTES = """\

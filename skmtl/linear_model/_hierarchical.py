@@ -13,13 +13,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import minimize
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, StrOptions, fit_context
 from .._data import validate_fit_data, validate_predict_data
 from .._ops import task_dot
 from .._optim._threads import solver_threads
@@ -296,7 +296,7 @@ class HierarchicalRidge(_HierarchicalBase):
         self.task_column = task_column
         self.unseen_task = unseen_task
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model (closed form).
 
@@ -578,7 +578,7 @@ class HierarchicalRidgeCV(_HierarchicalBase):
 
         return crit
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the strengths, then fit :class:`HierarchicalRidge` with them.
 
@@ -887,7 +887,7 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
         self.task_column = task_column
         self.unseen_task = unseen_task
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Estimate the variance components, then the effects.
 

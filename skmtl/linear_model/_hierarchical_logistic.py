@@ -16,12 +16,12 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
 from scipy.special import expit
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, StrOptions, fit_context
 from .._data import validate_fit_data, validate_predict_data
 from .._ops import task_dot
 from .._optim._threads import solver_threads
@@ -70,7 +70,14 @@ class _HierarchicalLogisticBase(
         Returns ``(data, Z, y01, sw, task, origin)``: ``Z = [1, X]`` dense float64 per
         stacked row, ``origin`` the row of ``X`` behind each stacked row.
         """
-        data = validate_fit_data(self, X, y, sample_weight, classification=True)
+        data = validate_fit_data(
+            self,
+            X,
+            y,
+            sample_weight,
+            classification=True,
+            warm_start=getattr(self, "warm_start", False),
+        )
         self.classes_, data.y = encode_binary_targets(data)
         rows, task, y01, sw = data.stacked_rows()
         Xs = data.X
@@ -102,7 +109,7 @@ class _HierarchicalLogisticBase(
             f"iterations ({what}). Increase max_iter, or relax tol; on separable "
             "data increase the penalties.",
             ConvergenceWarning,
-            stacklevel=5,  # _warn <- _fit <- fit <- _fit_context <- user
+            stacklevel=5,  # _warn <- _fit <- fit <- fit_context <- user
         )
 
     # ------------------------------------------------------------------ prediction
@@ -291,8 +298,10 @@ class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
     max_iter : int, default=100
         Maximum number of Newton iterations.
     warm_start : bool, default=False
-        Start from the previous solution when the number of tasks and features is
-        unchanged.
+        Start from the previous solution when the number of features is
+        unchanged. The task labels must be those of the previous fit: a new or a
+        missing task raises a ValueError naming it (the rule of every skmtl
+        estimator; fit a clone, or set ``warm_start=False``, for other tasks).
 
     Attributes
     ----------
@@ -397,7 +406,7 @@ class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
                 return beta, D
         return None, None
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -663,7 +672,7 @@ intercept_deviations_ : ndarray
             self._path(blocks, Z.shape[1] - 1, grids, self.tol, record)
         return out
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the strengths by cross-validation, then refit on all data.
 
@@ -888,7 +897,7 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the variance components and the modes.
 

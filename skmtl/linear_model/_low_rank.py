@@ -6,10 +6,9 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
@@ -472,7 +471,7 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         self.verbose = verbose
 
     def _fit(self, X, y, sample_weight):
-        data = validate_fit_data(self, X, y, sample_weight)
+        data = validate_fit_data(self, X, y, sample_weight, warm_start=self.warm_start)
         design = MultiTaskDesign(data, center=self.fit_intercept)
         k = min(self.rank, data.n_tasks, data.n_features)
         closed = (
@@ -520,7 +519,7 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
             )
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model (see :meth:`TraceNormRegression.fit` for the arguments)."""
         return self._fit(X, y, sample_weight)

@@ -1,20 +1,19 @@
 """Regularisation paths of the L2,1 models and their ``alpha_max``."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._compat import Interval, InvalidParameterError, StrOptions, validate_params
 from .._data import validate_fit_data
 from .._optim.bcd import bcd
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.penalties import L21, L21Ridge
+from .._optim.prox_grad import null_scale
 from ..base import MultiTaskMixin
-from ._base import encode_binary_targets
+from ._base import encode_binary_targets, warn_not_converged
 
 __all__ = ["alpha_max", "multitask_enet_path", "multitask_lasso_path"]
 
@@ -112,6 +111,45 @@ def alpha_max(
     return alpha_max_from_data(data, l1_ratio, loss, fit_intercept)
 
 
+def check_l1_ratio_grid(l1_ratio):
+    """No automatic grid for ``l1_ratio=0`` (``alpha_max`` is infinite); the
+    message is scikit-learn's."""
+    if np.any(np.asarray(l1_ratio) == 0):
+        raise ValueError(
+            "Automatic alpha grid generation is not supported for l1_ratio=0. "
+            "Please supply a grid by providing your estimator with the appropriate "
+            "`alphas=` argument."
+        )
+
+
+def check_alphas(alphas):
+    """An explicit grid of alphas as a decreasing 1-D float array.
+
+    InvalidParameterError naming the problem for an empty grid, a non-finite or
+    a negative value (scikit-learn checks each ``alphas[i] >= 0`` too).
+    """
+    try:
+        grid = np.asarray(alphas, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"alphas must be an int or an array-like of floats; got {alphas!r}."
+        ) from None
+    if grid.ndim > 1:
+        raise InvalidParameterError(
+            f"alphas must be 1-D; got an array of shape {grid.shape}."
+        )
+    grid = grid.ravel()
+    if grid.size == 0:
+        raise InvalidParameterError("alphas is empty; give at least one alpha.")
+    bad = np.flatnonzero(~np.isfinite(grid) | (grid < 0))
+    if bad.size:
+        i = bad[0]
+        raise InvalidParameterError(
+            f"alphas[{i}] == {float(grid[i])!r}, must be a finite number >= 0.0."
+        )
+    return np.sort(grid)[::-1]
+
+
 def alpha_grid(amax, n_alphas, eps):
     """``n_alphas`` values from ``amax`` down to ``eps * amax`` (log scale)."""
     if amax <= 0:
@@ -158,10 +196,11 @@ def path_on_data(
             verbose=verbose,
         )
         if not result.converged:
-            warnings.warn(
-                f"The path did not converge at alpha={alpha:.4g} in "
-                f"max_iter={max_iter} epochs: duality gap {result.gap:.3e}.",
-                ConvergenceWarning,
+            warn_not_converged(
+                f"the path at alpha={alpha:.4g}",
+                max_iter,
+                result.gap,
+                tol * null_scale(design, Quadratic(), False),
                 stacklevel=3,
             )
         W = result.W
@@ -176,7 +215,7 @@ _PATH_PARAMS = {
     "X": ["array-like", "sparse matrix"],
     "y": ["array-like"],
     "task_column": [Integral, str, None],
-    "l1_ratio": [Interval(Real, 0, 1, closed="right")],
+    "l1_ratio": [Interval(Real, 0, 1, closed="both")],
     "eps": [Interval(Real, 0, None, closed="neither")],
     "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
     "fit_intercept": ["boolean"],
@@ -220,7 +259,8 @@ def multitask_enet_path(
     y : array-like of shape (n_samples,) or (n_samples, n_tasks)
     task_column : int, str or None, default=None
         See :class:`MultiTaskLasso`.
-    l1_ratio : float in (0, 1], default=0.5
+    l1_ratio : float in [0, 1], default=0.5
+        0 (pure ridge) needs an explicit grid of ``alphas``.
     eps : float, default=1e-3
         ``alpha_min / alpha_max`` of the automatic grid.
     alphas : int or array-like, default=100
@@ -254,10 +294,11 @@ def multitask_enet_path(
     """
     data = _validate(X, y, task_column, sample_weight)
     if isinstance(alphas, Integral):
+        check_l1_ratio_grid(l1_ratio)
         amax = alpha_max_from_data(data, l1_ratio, fit_intercept=fit_intercept)
         alphas = alpha_grid(amax, alphas, eps)
     else:
-        alphas = np.sort(np.asarray(alphas, dtype=float).ravel())[::-1]
+        alphas = check_alphas(alphas)
     coefs, intercepts, gaps, n_iters = path_on_data(
         data,
         alphas,

@@ -8,14 +8,14 @@ with working sets, gap-safe screening and Anderson extrapolation
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval, StrOptions
 from .._optim.bcd import bcd
 from .._optim.dirty import Dirty
 from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21
 from .._optim.prox_grad import SolverResult
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
-from ._docs import fill
+from ._docs import SKLEARN_COMPAT_PARAMS, fill
 
 __all__ = [
     "DirtyMultiTaskLasso",
@@ -27,6 +27,11 @@ __all__ = [
 
 ALPHA = [Interval(Real, 0, None, closed="left")]
 RATIO = [Interval(Real, 0, 1, closed="both")]
+SKLEARN_COMPAT = {
+    "copy_X": ["boolean"],
+    "selection": [StrOptions({"cyclic", "random"})],
+    "random_state": ["random_state"],
+}
 
 BCD_TOL = (
     "Stop when the duality gap is at most ``tol * 2 P0`` where ``P0`` is the\n"
@@ -45,6 +50,7 @@ BCD_ATTRIBUTES = """\
 
 
 def _fill(doc):
+    doc = doc.replace("    %(sklearn_params)s\n", SKLEARN_COMPAT_PARAMS)
     return fill(doc, tol_doc=BCD_TOL).replace(
         "    n_iter_ : int\n        Iterations of the solver.\n", BCD_ATTRIBUTES
     )
@@ -84,6 +90,7 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     alpha : float, default=1.0
         Strength of the L2,1 penalty; ``alpha >= alpha_max(X, y)`` gives ``W = 0``.
     %(common_params)s
+    %(sklearn_params)s
 
     Attributes
     ----------
@@ -110,6 +117,7 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     _parameter_constraints = {
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": ALPHA,
+        **SKLEARN_COMPAT,
     }
 
     def __init__(
@@ -122,6 +130,9 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         tol=1e-4,
         warm_start=False,
         verbose=0,
+        copy_X=True,
+        selection="cyclic",
+        random_state=None,
     ):
         self.alpha = alpha
         self.task_column = task_column
@@ -130,6 +141,9 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
+        self.copy_X = copy_X
+        self.selection = selection
+        self.random_state = random_state
 
     def _make_penalty(self):
         return L21(self.alpha)
@@ -155,6 +169,7 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
     l1_ratio : float, default=0.5
         Share of the L2,1 term (1: ``MultiTaskLasso``; 0: ridge).
     %(common_params)s
+    %(sklearn_params)s
 
     Attributes
     ----------
@@ -180,6 +195,7 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": ALPHA,
         "l1_ratio": RATIO,
+        **SKLEARN_COMPAT,
     }
 
     def __init__(
@@ -193,6 +209,9 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
         tol=1e-4,
         warm_start=False,
         verbose=0,
+        copy_X=True,
+        selection="cyclic",
+        random_state=None,
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -202,6 +221,9 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
+        self.copy_X = copy_X
+        self.selection = selection
+        self.random_state = random_state
 
     def _make_penalty(self):
         return L21Ridge(self.alpha, self.l1_ratio)
@@ -248,6 +270,7 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": ALPHA,
         "l1_ratio": RATIO,
+        **SKLEARN_COMPAT,
     }
 
     def __init__(
@@ -261,6 +284,9 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         tol=1e-4,
         warm_start=False,
         verbose=0,
+        copy_X=True,
+        selection="cyclic",
+        random_state=None,
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -270,6 +296,9 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
+        self.copy_X = copy_X
+        self.selection = selection
+        self.random_state = random_state
 
     def _make_penalty(self):
         return SparseGroupL1L21(self.alpha, self.l1_ratio)

@@ -4,8 +4,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from .._data import _is_pandas_df
 from .._optim._threads import solver_threads
 from .._optim.cg import conjugate_gradient

@@ -11,9 +11,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches, shuffle
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, Options, StrOptions
 from .._data import validate_fit_data, validate_predict_data
 from ..base import MultiTaskMixin
 from ..model_selection import _rank_within_task
@@ -232,6 +232,7 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
             sample_weight,
             classification=is_classifier(self),
             reset=first_pass,
+            warm_start=self.warm_start and not incremental,
         )
         train = self._training_set(
             data, self._encode_targets(data, first_pass, classes)

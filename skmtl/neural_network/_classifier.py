@@ -1,8 +1,8 @@
 """Multi-task MLP classifier: shared trunk, one softmax head per task."""
 
 import numpy as np
-from sklearn.base import _fit_context
 
+from .._compat import fit_context
 from ..base import MultiTaskClassifierMixin
 from ._base import BaseMultiTaskMLP, _label
 from ._docs import fill
@@ -148,7 +148,7 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
         return float(np.mean(acc[val.sizes > 0]))
 
     # ------------------------------------------------------------------ API
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network.
 
@@ -167,7 +167,7 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, starting from the current weights.
 

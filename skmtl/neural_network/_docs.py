@@ -144,8 +144,11 @@ PARAMETERS = """
     verbose : bool, default=False
         Print each epoch's objective and per-task mean losses to stderr.
     warm_start : bool, default=False
-        Start ``fit`` from the previous solution (same tasks, features and
-        architecture).
+        Start ``fit`` from the previous solution (same features and
+        architecture). The task labels must be those of the previous fit: a new
+        or a missing task raises a ValueError naming it (the rule of every skmtl
+        estimator; fit a clone, or set ``warm_start=False``, for other tasks).
+        ``partial_fit`` may see any subset of the fitted tasks.
     momentum : float, default=0.9
         Momentum of ``"sgd"``.
     nesterovs_momentum : bool, default=True

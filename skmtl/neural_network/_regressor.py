@@ -1,8 +1,8 @@
 """Multi-task MLP regressor: shared trunk, one linear (or deeper) head per task."""
 
 import numpy as np
-from sklearn.base import _fit_context
 
+from .._compat import fit_context
 from ..base import MultiTaskRegressorMixin
 from ._base import _DEFAULT_ALPHA_HEADS, _DEFAULT_ALPHA_INTERCEPTS, BaseMultiTaskMLP
 from ._docs import fill
@@ -187,7 +187,7 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
         return float(1.0 - np.mean(mse[present] / self._val_reference[present]))
 
     # ------------------------------------------------------------------ API
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network.
 
@@ -206,7 +206,7 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, starting from the current weights.
 

@@ -4,15 +4,14 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC, SVR, LinearSVR
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, StrOptions, fit_context
 from .._kernel_base import BaseMultiTaskKernel, fill_doc
 from ..base import MultiTaskClassifierMixin, MultiTaskRegressorMixin
 from ._linear import PairwiseLinearSVC
@@ -273,7 +272,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
             random_state=self.random_state,
         )
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task SVM.
 
@@ -496,7 +495,7 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         self.task_column = task_column
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task SVR.
 

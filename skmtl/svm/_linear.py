@@ -12,7 +12,8 @@ the weight of a constant feature ``intercept_scaling`` and is therefore penalise
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.svm import LinearSVC
-from sklearn.utils.multiclass import _ovr_decision_function
+
+from .._compat import ovr_decision_function
 
 
 class PairwiseLinearSVC(ClassifierMixin, BaseEstimator):
@@ -87,7 +88,7 @@ class PairwiseLinearSVC(ClassifierMixin, BaseEstimator):
         if len(self.classes_) == 2:
             return dec.ravel()
         if self.decision_function_shape == "ovr":
-            return _ovr_decision_function(dec < 0, -dec, len(self.classes_))
+            return ovr_decision_function(dec < 0, -dec, len(self.classes_))
         return dec
 
     def predict(self, X):

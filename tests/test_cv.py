@@ -1,0 +1,151 @@
+"""MultiTaskLassoCV / MultiTaskElasticNetCV: grid validation, the refit's
+convergence report, scikit-learn's folds, metadata routing and parameters."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import MultiTaskElasticNetCV as SkMultiTaskElasticNetCV
+from sklearn.linear_model import MultiTaskLassoCV as SkMultiTaskLassoCV
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GroupKFold
+
+from skmtl._compat import SKLEARN_VERSION, InvalidParameterError
+from skmtl.linear_model import (
+    MultiTaskElasticNet,
+    MultiTaskElasticNetCV,
+    MultiTaskLasso,
+    MultiTaskLassoCV,
+)
+
+
+def _grid(n):
+    """An automatic grid of n alphas for scikit-learn's CV classes (``n_alphas``
+    before 1.7, an int ``alphas`` since)."""
+    return {"n_alphas": n} if SKLEARN_VERSION < (1, 7) else {"alphas": n}
+
+
+def _shared(n=60, d=6, T=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    W = np.zeros((d, T))
+    W[:2] = rng.normal(size=(2, T))
+    Y = X @ W + 0.5 * rng.normal(size=(n, T))
+    return X, Y
+
+
+# ----------------------------------------------------------------- defect 3: grids
+@pytest.mark.parametrize(
+    "Est, kwargs, match",
+    [
+        (MultiTaskLassoCV, {"alphas": [-1.0]}, r"alphas\[0\] == -1.0"),
+        (MultiTaskLassoCV, {"alphas": [0.1, np.nan]}, r"alphas\[1\] == nan"),
+        (MultiTaskLassoCV, {"alphas": [np.inf]}, r"alphas\[0\] == inf"),
+        (MultiTaskLassoCV, {"alphas": []}, "alphas is empty"),
+        (MultiTaskElasticNetCV, {"alphas": [1.0, -0.5]}, r"alphas\[1\] == -0.5"),
+        (MultiTaskElasticNetCV, {"l1_ratio": [np.nan]}, r"l1_ratio .*nan"),
+        (MultiTaskElasticNetCV, {"l1_ratio": [0.5, 1.5]}, r"l1_ratio .*1.5"),
+        (MultiTaskElasticNetCV, {"l1_ratio": [-0.1]}, r"l1_ratio .*-0.1"),
+        (MultiTaskElasticNetCV, {"l1_ratio": []}, "l1_ratio is empty"),
+    ],
+)
+def test_invalid_grids_are_refused_naming_the_problem(Est, kwargs, match):
+    X, Y = _shared()
+    with pytest.raises(InvalidParameterError, match=match):
+        Est(cv=3, **kwargs).fit(X, Y)
+
+
+def test_l1_ratio_zero_needs_an_explicit_grid_as_in_sklearn():
+    X, Y = _shared()
+    msg = "Automatic alpha grid generation is not supported for l1_ratio=0"
+    with pytest.raises(ValueError, match=msg):
+        MultiTaskElasticNetCV(l1_ratio=0, cv=3).fit(X, Y)
+    with pytest.raises(ValueError, match=msg):
+        SkMultiTaskElasticNetCV(l1_ratio=0, cv=3).fit(X, Y)
+    # with a grid it is accepted and is a ridge: compare with sklearn's Ridge
+    # (our objective is 1/(2n) ||.||^2 + alpha/2 ||W||^2 -> Ridge(alpha * n))
+    model = MultiTaskElasticNetCV(
+        l1_ratio=0, alphas=[0.05, 0.5], cv=3, tol=1e-12, max_iter=20000
+    ).fit(X, Y)
+    ridge = Ridge(alpha=model.alpha_ * X.shape[0]).fit(X, Y)
+    assert_allclose(model.coef_, ridge.coef_, atol=1e-8)
+    assert_allclose(model.intercept_, ridge.intercept_, atol=1e-8)
+
+
+# --------------------------------------------------- defect 7: refit convergence
+def test_refit_reports_non_convergence():
+    X, Y = _shared()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MultiTaskLassoCV(alphas=[1e-4], cv=3, max_iter=1, tol=1e-14).fit(X, Y)
+    refit = [
+        w
+        for w in caught
+        if issubclass(w.category, ConvergenceWarning) and "refit" in str(w.message)
+    ]
+    assert len(refit) == 1
+    assert str(refit[0].message).startswith("Objective did not converge.")
+
+
+def test_convergence_warning_uses_sklearns_wording():
+    X, Y = _shared()
+    # the sentence user code matches on (sklearn/linear_model/_cd_fast.pyx)
+    match = (
+        r"Objective did not converge\. You might want to increase the number of "
+        r"iterations, check the scale of the features or consider increasing "
+        r"regularisation\. Duality gap: \S+, tolerance: \S+"
+    )
+    with pytest.warns(ConvergenceWarning, match=match):
+        MultiTaskLasso(alpha=1e-4, max_iter=1, tol=1e-14).fit(X, Y)
+    with pytest.warns(ConvergenceWarning, match=match):
+        MultiTaskElasticNet(alpha=1e-4, max_iter=1, tol=1e-14).fit(X, Y)
+
+
+# --------------------------------------------- defect 11: drop-in compatibility
+def test_integer_cv_is_sklearns_kfold_in_the_shared_layout():
+    X, Y = _shared(n=50)
+    ours = MultiTaskLassoCV(alphas=8, cv=5, tol=1e-12, max_iter=5000).fit(X, Y)
+    theirs = SkMultiTaskLassoCV(cv=5, tol=1e-12, max_iter=5000, **_grid(8)).fit(X, Y)
+    # same folds and grid -> same held-out errors and the same alpha_
+    assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-12)
+    assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-6)
+    assert ours.alpha_ == pytest.approx(theirs.alpha_, rel=1e-12)
+
+
+def test_group_kfold_with_metadata_routing():
+    X, Y = _shared(n=60)
+    groups = np.repeat(np.arange(6), 10)
+    cv = GroupKFold(n_splits=3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = MultiTaskLassoCV(alphas=5, cv=cv, tol=1e-10).fit(X, Y, groups=groups)
+        theirs = SkMultiTaskLassoCV(cv=cv, tol=1e-10, **_grid(5)).fit(
+            X, Y, groups=groups
+        )
+    assert model.mse_path_.shape == (5, 3)
+    assert_allclose(model.mse_path_, theirs.mse_path_, rtol=1e-5)
+    # without routing, metadata is refused with scikit-learn's error
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        MultiTaskLassoCV(alphas=5, cv=cv).fit(X, Y, groups=groups)
+    routing = MultiTaskLassoCV(cv=cv).get_metadata_routing()
+    assert "splitter" in routing._route_mappings
+
+
+@pytest.mark.parametrize(
+    "Est",
+    [MultiTaskLasso, MultiTaskElasticNet, MultiTaskLassoCV, MultiTaskElasticNetCV],
+)
+def test_sklearn_constructor_parameters(Est):
+    X, Y = _shared()
+    kw = {"alphas": 4, "cv": 3} if Est.__name__.endswith("CV") else {"alpha": 0.05}
+    base = Est(tol=1e-12, **kw).fit(X, Y)
+    X0 = X.copy()
+    other = Est(tol=1e-12, copy_X=False, selection="random", random_state=0, **kw).fit(
+        X, Y
+    )
+    np.testing.assert_array_equal(X, X0)  # copy_X=False never overwrites X
+    assert_allclose(other.coef_, base.coef_, rtol=1e-10, atol=1e-12)
+    with pytest.raises(InvalidParameterError, match="selection"):
+        Est(selection="shuffled", **kw).fit(X, Y)
