@@ -797,8 +797,8 @@ default="size"
         if not np.isfinite(values.min()):
             raise ValueError(
                 "The leave-one-out criterion is not finite for any candidate: it "
-                "needs more than one training row and rows that are not fitted "
-                "exactly whatever the strengths."
+                "needs more than one training row (n_samples = 1?) and rows that "
+                "are not fitted exactly whatever the strengths."
             )
         k = int(np.argmin(values))
         self.alpha_ = float(alphas[k])
