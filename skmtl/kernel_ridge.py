@@ -701,7 +701,7 @@ default="size"
         self : object
         """
         probe = MultiTaskKernelRidge(
-            **{k: getattr(self, k) for k in _CV_FORWARD}, mu=np.inf
+            **{k: getattr(self, k) for k in _CV_FORWARD}, solver=self.solver, mu=np.inf
         )
         data, Xfit, task, y_fit, w, _ = probe._fit_rows(
             X, y, sample_weight, classification=False
