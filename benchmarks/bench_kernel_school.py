@@ -66,9 +66,12 @@ def main(split=0):
         t0 = time.perf_counter()
         if model is None:
             enc = OneHotEncoder(handle_unknown="ignore").fit(task[train, None])
-            D = lambda idx: np.hstack(
-                [Xs[idx, 1:], enc.transform(task[idx, None]).toarray()]
-            )  # noqa: E731
+
+            def D(idx):
+                return np.hstack(
+                    [Xs[idx, 1:], enc.transform(task[idx, None]).toarray()]
+                )
+
             ridge = RidgeCV(alphas=np.logspace(-3, 4, 30)).fit(D(train), y[train])
             pred = ridge.predict(D(test))
             extra = f"alpha={ridge.alpha_:.3g}"
@@ -82,13 +85,17 @@ def main(split=0):
             )
         elapsed = time.perf_counter() - t0
         rows.append((name, *scores(task[test], y[test], pred), elapsed, extra))
-    base = rows[0][3]
-    print(f"School split {split}: {len(train)} train rows, {len(test)} test rows")
-    print(
-        f"{'model':45s} {'mean RMSE':>9s} {'R^2':>7s} {'time/RidgeCV':>12s}  selected"
-    )
-    for name, rmse, r2, t, extra in rows:
-        print(f"{name:45s} {rmse:9.4f} {r2:7.4f} {t / base:12.1f}  {extra}")
+        if len(rows) == 1:
+            print(f"School split {split}: {len(train)} train, {len(test)} test rows")
+            print(
+                f"{'model':45s} {'mean RMSE':>9s} {'R^2':>7s} {'time/RidgeCV':>12s}"
+                "  selected"
+            )
+        name, rmse, r2, t, extra = rows[-1]
+        print(
+            f"{name:45s} {rmse:9.4f} {r2:7.4f} {t / rows[0][3]:12.1f}  {extra}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
