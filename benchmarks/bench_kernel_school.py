@@ -47,10 +47,10 @@ def main(split=0):
         "RidgeCV [x, one-hot]": None,
         "BayesianHierarchicalRegression": BayesianHierarchicalRegression(task_column=0),
         "MultiTaskKernelRidgeCV linear": MultiTaskKernelRidgeCV(task_column=0),
-        "MultiTaskKernelRidgeCV rbf (nystroem 300)": MultiTaskKernelRidgeCV(
+        "MultiTaskKernelRidgeCV rbf (nystroem 100)": MultiTaskKernelRidgeCV(
             kernel="rbf",
             gamma=1.0 / len(feats),
-            n_components=300,
+            n_components=100,
             random_state=0,
             task_column=0,
         ),
