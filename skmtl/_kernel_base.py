@@ -32,6 +32,7 @@ from .kernels import (
     task_similarity_from_mu,
     task_similarity_sqrt,
 )
+from .neural_network._weighting import check_weights, static_weights
 
 #: ``solver="auto"`` uses the exact kernel path up to this many training rows.
 AUTO_KERNEL_MAX_ROWS = 5000
@@ -98,14 +99,40 @@ default="auto"
         bytes per non-zero, scikit-learn's and liblinear's copies) on the other
         paths. Beyond it ``fit`` raises a ValueError naming the alternatives
         instead of exhausting memory. None: no limit.""",
+    "offset_params": """alpha_intercepts : float > 0 or np.inf
+        Strength of the task intercept offsets ``c_t`` relative to the function's
+        norm: task ``t``'s intercept is ``b_0 + c_t`` with ``b_0`` free and the
+        penalty ``alpha_intercepts * sum_t c_t^2`` added to ``||f||_K^2``. In the
+        dual this is the kernel term ``(1 / alpha_intercepts) [s == t]`` added to
+        ``B[s, t] k(x, z)`` (a one-hot task feature of scale
+        ``alpha_intercepts^-1/2`` on the explicit paths), so the offsets are
+        exactly ridge-shrunk towards 0, the random intercept of a mixed model. A
+        task with few rows gets an offset near 0 and borrows the shared ``b_0``;
+        a large task gets about its own level. ``np.inf``: one intercept shared
+        by all tasks; small values: nearly free task intercepts.
+    task_weighting : {"size", "equal"} or array-like of shape (n_tasks,), \
+default="size"
+        Weight of each task in the loss (DESIGN.md's ``omega_t``; the same names
+        and meaning as :class:`~skmtl.neural_network.MultiTaskMLPRegressor`):
+        the loss is ``sum_t lambda_t L_t`` with ``L_t`` the (sample-weighted)
+        mean loss of task ``t``'s rows and ``lambda_t`` proportional to the
+        task's size ("size": every row counts once, as in pooled and mixed
+        models, and the default because it was the convention of these models),
+        to 1 ("equal": a 3-row task weighs as much as a 300-row one) or to the
+        given array (in the order of ``tasks_``). Implemented as row weights
+        ``s_i * omega_t`` with ``omega_t = lambda_t N / n_t`` (``n_t``: the sum
+        of task ``t``'s sample weights, ``N`` of all), scaled so that the total
+        weight is ``N`` and the regularisation strength keeps its meaning; "size"
+        is ``omega_t = 1``.""",
     "common_params": """unseen_task : {"error", "shared"}, default="error"
         What ``predict`` does with a task label not seen in ``fit`` (stacked
         layout). "error": raise a ValueError naming it. "shared": predict it as a
         new task about which nothing is known beyond the shared structure: its
         similarity to fitted task ``t`` is ``mean_{s != t} B[s, t]``, which for the
         ``mu`` form is ``1/mu``, so the prediction is the shared component
-        ``w_0`` (plus the intercept) and nothing task-specific. With a single
-        fitted task and a user ``task_similarity`` the similarity is 0.
+        ``w_0`` plus the shared intercept ``b_0`` and nothing task-specific (no
+        offset ``c_t``). With a user ``task_similarity`` it is the documented
+        average similarity above (0 with a single fitted task).
     task_column : int, str or None, default=None
         Column of ``X`` holding the task label (stacked layout; an int position,
         negative allowed, or a DataFrame column name). None: ``y`` is 2-D with
@@ -115,6 +142,32 @@ default="auto"
         Nystroem landmarks, liblinear's coordinate order, and the folds of
         probability calibration.""",
 }
+
+
+def task_loss_weights(task_weighting, task, sample_weight, n_tasks):
+    """Per-task loss multipliers ``omega_t`` of the ``task_weighting`` schemes.
+
+    ``omega_t = lambda_t N / n_t`` with ``lambda`` from
+    :func:`skmtl.neural_network._weighting.static_weights` (summing to one over the
+    tasks with rows), ``n_t`` the sum of task ``t``'s sample weights and ``N`` their
+    total: the row weights ``s_i omega_t`` sum to ``N``, and "size" gives 1.
+    """
+    sizes = np.bincount(task, weights=sample_weight, minlength=n_tasks)
+    if isinstance(task_weighting, str) and task_weighting == "size":
+        return np.ones(n_tasks)
+    if not isinstance(task_weighting, str):
+        task_weighting = check_weights(task_weighting, n_tasks)
+    lam = static_weights(task_weighting, sizes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        omega = np.where(sizes > 0, lam * sizes.sum() / sizes, 0.0)
+    return omega
+
+
+def _add_offset_kernel(K, task_rows, task_cols, scale):
+    """``K += scale * [task_rows[i] == task_cols[j]]`` in place (intercept offsets)."""
+    if scale != 0:
+        K += scale * (task_rows[:, None] == task_cols[None, :])
+    return K
 
 
 def fill_doc(cls):
@@ -167,14 +220,21 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
         "solver": [StrOptions({"auto", "kernel", "linear", "nystroem"})],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "memory_limit": [Interval(Real, 0, None, closed="neither"), None],
+        "alpha_intercepts": [Interval(Real, 0, np.inf, closed="right")],
+        "task_weighting": [StrOptions({"equal", "size"}), "array-like"],
         "unseen_task": [StrOptions({"error", "shared"})],
         "task_column": [Integral, str, None],
         "random_state": ["random_state"],
     }
 
     # ------------------------------------------------------------------ fit
-    def _fit_design(self, X, y, sample_weight, *, classification):
-        """Validate, stack, and build the kernel matrix or the explicit features."""
+    def _fit_rows(self, X, y, sample_weight, *, classification):
+        """Validated data as stacked rows with their loss weights.
+
+        Returns ``(data, Xfit, task, y_fit, weights, weighted)``: the rows the model
+        is fitted on (rows of zero weight dropped), their row weights ``s_i
+        omega_t`` (``task_weighting``), and whether any weight differs from 1.
+        """
         data = validate_fit_data(
             self,
             X,
@@ -187,13 +247,23 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
         Xfit = _take(data.X, rows)
         self.task_similarity_ = self._task_similarity(data.n_tasks)
         self._kernel_params = self._resolve_kernel_params(Xfit)
-        if sample_weight is not None and not np.all(sw > 0):
+        omega = task_loss_weights(self.task_weighting, task, sw, data.n_tasks)
+        weighted = sample_weight is not None or not np.all(omega == 1.0)
+        sw = sw * omega[task]
+        if not np.all(sw > 0):
             # rows of zero weight do not change the solution; drop them (libsvm
             # drops them too, and SVC(kernel="precomputed") then mis-indexes its
             # support vectors: scikit-learn 1.9 predicts wrongly)
             keep = np.flatnonzero(sw > 0)
             rows = keep if rows is None else rows[keep]
             Xfit, task, y_fit, sw = Xfit[keep], task[keep], y_fit[keep], sw[keep]
+        return data, Xfit, task, y_fit, sw, weighted
+
+    def _fit_design(self, X, y, sample_weight, *, classification):
+        """Validate, stack, and build the kernel matrix or the explicit features."""
+        data, Xfit, task, y_fit, sw, weighted = self._fit_rows(
+            X, y, sample_weight, classification=classification
+        )
         n = Xfit.shape[0]
         self.solver_ = self._select_solver(n)
         self._unseen_similarity = self._shared_similarity()
@@ -208,6 +278,7 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
                 self.kernel,
                 self._kernel_params,
             )
+            _add_offset_kernel(matrix, task, task, self._offset_scale())
         else:
             self._task_factor = self._factor()
             if self.solver_ == "nystroem":
@@ -219,7 +290,11 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
                     self.random_state,
                 )
             matrix = self._features(Xfit, task, check=True)
-        return Design(matrix, Xfit, task, y_fit, sw, sample_weight is not None)
+        return Design(matrix, Xfit, task, y_fit, sw, weighted)
+
+    def _offset_scale(self):
+        """``1 / alpha_intercepts``: weight of the offset kernel ``[s == t]``."""
+        return 0.0 if np.isinf(self.alpha_intercepts) else 1.0 / self.alpha_intercepts
 
     def _task_similarity(self, n_tasks):
         if self.task_similarity is None:
@@ -304,6 +379,8 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
         )
 
     def _features(self, X, task, factor=None, check=False):
+        """Explicit features ``[F[t] (x) psi(x), e_t / sqrt(alpha_intercepts)]``
+        (the one-hot offset block only with offsets; zero for an unseen task)."""
         factor = self._task_factor if factor is None else factor
         psi = self._base_features(X)
         if check:
@@ -311,7 +388,20 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
             self._check_memory(
                 _FEATURE_BYTES * nnz, f"explicit features with {nnz:,} non-zeros"
             )
-        return multitask_feature_map(psi, tasks=task, task_factor=factor)
+        Phi = multitask_feature_map(psi, tasks=task, task_factor=factor)
+        scale = self._offset_scale()
+        if scale == 0:
+            return Phi
+        T = self.task_similarity_.shape[0]
+        seen = task < T
+        onehot = sp.csr_matrix(
+            (np.full(seen.sum(), np.sqrt(scale)), (np.flatnonzero(seen), task[seen])),
+            shape=(len(task), T),
+        )
+        return sp.hstack([Phi, onehot], format="csr")
+
+    def _n_offset_columns(self):
+        return 0 if self._offset_scale() == 0 else self.task_similarity_.shape[0]
 
     # -------------------------------------------------------------- predict
     def _predict_tasks(self, X):
@@ -382,6 +472,7 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
                     self.kernel,
                     self._kernel_params,
                 )
+                _add_offset_kernel(block, task[sl], ref_task, self._offset_scale())
             else:
                 block = self._features(Xb, task[sl], factor=F)
             yield sl, block
@@ -405,7 +496,22 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
             weights = self.task_similarity_[:, ref_task] * dual
             return safe_sparse_dot(weights, ref_X, dense_output=True)
         F = self._task_factor
-        return F @ np.asarray(inner_coef).reshape(F.shape[1], -1)
+        coef = np.asarray(inner_coef).ravel()
+        coef = coef[: coef.size - self._n_offset_columns()]
+        return F @ coef.reshape(F.shape[1], -1)
+
+    def _offsets(self, inner_coef=None, dual=None, ref_task=None):
+        """Task intercept offsets ``c_t`` (zeros without offsets): ``(1 /
+        alpha_intercepts) sum_{i in t} dual_i`` on the kernel path, the one-hot
+        block's weights times ``alpha_intercepts^-1/2`` on the explicit paths."""
+        T = self.task_similarity_.shape[0]
+        scale = self._offset_scale()
+        if scale == 0:
+            return np.zeros(T)
+        if self.solver_ == "kernel":
+            return scale * np.bincount(ref_task, weights=dual, minlength=T)
+        coef = np.asarray(inner_coef).ravel()
+        return np.sqrt(scale) * coef[coef.size - T :]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

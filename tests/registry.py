@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from skmtl._compat import SKLEARN_VERSION
 from skmtl.baselines import IndependentTaskEstimator, PooledTaskEstimator
-from skmtl.kernel_ridge import MultiTaskKernelRidge
+from skmtl.kernel_ridge import MultiTaskKernelRidge, MultiTaskKernelRidgeCV
 from skmtl.linear_model import (
     BayesianHierarchicalClassifier,
     BayesianHierarchicalRegression,
@@ -151,12 +151,14 @@ ENTRIES = {
         [
             MultiTaskSVC(tol=1e-8),
             MultiTaskSVC(kernel="linear", solver="linear", tol=1e-6, random_state=0),
+            MultiTaskSVC(tol=1e-8, alpha_intercepts=1.0, task_weighting="equal"),
         ],
         xfail=_SW_XFAIL,
     ),
     "MultiTaskSVR": Entry(
         [
             MultiTaskSVR(tol=1e-8),
+            MultiTaskSVR(tol=1e-8, alpha_intercepts=1.0, task_weighting="equal"),
             MultiTaskSVR(
                 C=0.1,
                 kernel="linear",
@@ -174,7 +176,25 @@ ENTRIES = {
             MultiTaskKernelRidge(),
             MultiTaskKernelRidge(kernel="rbf", mu=0.5),
             MultiTaskKernelRidge(solver="linear", mu=2.0),
+            MultiTaskKernelRidge(
+                kernel="rbf", alpha_intercepts=0.5, task_weighting="equal"
+            ),
+            MultiTaskKernelRidge(fit_intercept=False),
         ]
+    ),
+    "MultiTaskKernelRidgeCV": Entry(
+        [
+            MultiTaskKernelRidgeCV(
+                alphas=[0.1, 1.0], mus=[0.5, np.inf], alphas_intercepts=[1.0, np.inf]
+            ),
+            MultiTaskKernelRidgeCV(
+                alphas=[0.1, 1.0], alphas_intercepts=[1.0], solver="linear"
+            ),
+        ],
+        xfail={
+            "check_sample_weight_equivalence_on_dense_data": _LOO_REASON,
+            "check_sample_weight_equivalence_on_sparse_data": _LOO_REASON,
+        },
     ),
     "TraceNormRegression": Entry(
         [TraceNormRegression(alpha=0.01, tol=1e-10, max_iter=5000)], rtol=1e-6

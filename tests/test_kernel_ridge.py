@@ -38,7 +38,12 @@ def test_closed_form_and_sklearn_kernel_ridge(gamma):
     mu, alpha = 0.8, 0.3
     kernel = "linear" if gamma is None else "rbf"
     model = MultiTaskKernelRidge(
-        alpha=alpha, kernel=kernel, gamma=gamma, mu=mu, task_column=0
+        fit_intercept=False,
+        alpha=alpha,
+        kernel=kernel,
+        gamma=gamma,
+        mu=mu,
+        task_column=0,
     ).fit(X, y)
     K = _hand_kernel(X, X, mu, gamma)
     dual = np.linalg.solve(K + alpha * np.eye(len(y)), y)
@@ -52,7 +57,7 @@ def test_closed_form_and_sklearn_kernel_ridge(gamma):
 def test_sample_weight_closed_form_and_repetition():
     X, y = _data()
     sw = np.random.RandomState(0).randint(0, 3, len(y)).astype(float)
-    model = MultiTaskKernelRidge(alpha=0.5, mu=2.0, task_column=0)
+    model = MultiTaskKernelRidge(fit_intercept=False, alpha=0.5, mu=2.0, task_column=0)
     model.fit(X, y, sample_weight=sw)
     # minimiser of sum_i s_i (y_i - f_i)^2 + alpha ||f||^2: (K + alpha S^-1)^-1 y
     # on the rows of positive weight
@@ -62,7 +67,9 @@ def test_sample_weight_closed_form_and_repetition():
     assert_allclose(model.predict(X), _hand_kernel(X, X[keep], 2.0) @ dual, rtol=1e-8)
     # an integer weight is the row repeated
     reps = np.repeat(np.arange(len(y)), sw.astype(int))
-    rep = MultiTaskKernelRidge(alpha=0.5, mu=2.0, task_column=0).fit(X[reps], y[reps])
+    rep = MultiTaskKernelRidge(
+        fit_intercept=False, alpha=0.5, mu=2.0, task_column=0
+    ).fit(X[reps], y[reps])
     assert_allclose(model.predict(X), rep.predict(X), rtol=1e-8)
 
 
@@ -83,7 +90,9 @@ def test_mu_form_is_the_w0_plus_v_primal():
         H[:d, blk] = H[blk, :d] = -alpha * eye
         g[blk] = Zt.T @ y[task == t]
     sol = np.linalg.solve(H, g)
-    model = MultiTaskKernelRidge(alpha=alpha, mu=mu, task_column=0).fit(X, y)
+    model = MultiTaskKernelRidge(
+        fit_intercept=False, alpha=alpha, mu=mu, task_column=0
+    ).fit(X, y)
     assert_allclose(model.coef_, sol[d:].reshape(T, d), rtol=1e-8)
 
 

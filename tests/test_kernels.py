@@ -150,7 +150,11 @@ def test_graph_similarity_is_the_laplacian_regulariser():
     B = task_similarity_from_graph(A, rho=rho)
     assert_allclose(B, np.linalg.inv(np.diag(A.sum(1)) - A + rho * np.eye(4)))
     model = MultiTaskKernelRidge(
-        alpha=alpha, kernel="linear", task_similarity=B, task_column=0
+        alpha=alpha,
+        kernel="linear",
+        task_similarity=B,
+        fit_intercept=False,
+        task_column=0,
     ).fit(np.column_stack([task, X]), y)
     assert_allclose(
         model.coef_, _laplacian_oracle_coef(X, y, task, A, rho, alpha), rtol=1e-8

@@ -60,9 +60,14 @@ class _BaseMultiTaskSVM(BaseMultiTaskKernel):
         return self._collect(X, on_kernel, **self._ref)
 
     def _set_linear_attributes(self, design, inner_coef):
-        linear = self.kernel == "linear" and (
-            not hasattr(self, "classes_") or len(self.classes_) == 2
-        )
+        binary = not hasattr(self, "classes_") or len(self.classes_) == 2
+        if binary and self.solver_ == "kernel":
+            self.intercept_deviations_ = self._offsets(
+                dual=self.dual_coef_[0], ref_task=self._ref["ref_task"]
+            )
+        elif binary and inner_coef is not None:
+            self.intercept_deviations_ = self._offsets(inner_coef=inner_coef)
+        linear = self.kernel == "linear" and binary
         if not linear:
             return
         if self.solver_ == "kernel":
@@ -76,18 +81,29 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     """Multi-task support vector classifier with a shared kernel.
 
     Regularised multi-task learning (Evgeniou & Pontil 2004): task ``t`` has the
-    decision function ``f_t(x) = <w_t, phi(x)> + b`` with ``w_t = w_0 + v_t``, a
-    part shared by all tasks and a task-specific deviation. For two classes
-    ``y in {-1, +1}`` it solves::
+    decision function ``f_t(x) = <w_t, phi(x)> + b_0 + c_t`` with ``w_t = w_0 +
+    v_t``, a part shared by all tasks and a task-specific deviation, and an
+    intercept offset ``c_t``. For two classes ``y in {-1, +1}`` it solves::
 
-        min_{w_0, v, b}  mu * ||w_0||^2 / 2 + sum_t ||v_t||^2 / 2
-                         + C * sum_i s_i * max(0, 1 - y_i f_{t_i}(x_i))
+        min_{w_0, v, b_0, c}  mu * ||w_0||^2 / 2 + sum_t ||v_t||^2 / 2
+                              + alpha_intercepts * sum_t c_t^2 / 2
+                              + C * sum_i s_i omega_{t_i} max(0, 1 - y_i f_{t_i}(x_i))
 
-    (``s_i``: sample and class weights). Its dual is the standard SVM with the
-    multi-task kernel ``K((x, s), (z, t)) = B[s, t] k(x, z)``, ``B = (1/mu) 11^T +
-    I``; Evgeniou, Micchelli & Pontil (2005) allow any positive semi-definite task
-    similarity ``B`` (``task_similarity``). The intercept ``b`` is shared by the
-    tasks. Several classes are handled one-vs-one as in scikit-learn's ``SVC``.
+    (``s_i``: sample and class weights; ``omega_t``: ``task_weighting``; ``c = 0``
+    when ``alpha_intercepts=np.inf``, the default). Its dual is the standard SVM
+    with the multi-task kernel ``K((x, s), (z, t)) = B[s, t] k(x, z)``, ``B = (1/mu)
+    11^T + I``; Evgeniou, Micchelli & Pontil (2005) allow any positive semi-definite
+    task similarity ``B`` (``task_similarity``). The offsets are the kernel term
+    ``[s == t] / alpha_intercepts`` added to it (a one-hot task feature of scale
+    ``alpha_intercepts^-1/2`` in the primal, so ridge-shrunk exactly), while
+    libsvm's own unpenalised intercept is ``b_0``: the principled route to
+    hierarchical intercepts, since libsvm cannot leave a second intercept free. What
+    a small task borrows: ``w_0`` (and ``b_0``), its ``v_t`` and ``c_t`` being
+    shrunk towards 0. Tuning: no closed-form criterion exists for the hinge loss;
+    use ``GridSearchCV(MultiTaskSVC(task_column=0), {"C": [...], "mu": [...],
+    "alpha_intercepts": [...]}, cv=TaskStratifiedKFold(...))``
+    (:class:`skmtl.model_selection.TaskStratifiedKFold` keeps every task in every
+    fold). Several classes are handled one-vs-one as in scikit-learn's ``SVC``.
 
     The kernel path is exactly ``sklearn.svm.SVC(kernel="precomputed")`` on that
     kernel. It costs ``O(n^2)`` memory in the number ``n`` of training rows;
@@ -101,6 +117,11 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         Default "rbf".
     %(kernel_params)s
     %(task_params)s
+    %(offset_params)s
+        Default ``np.inf`` (one intercept, the previous model). The offsets enter
+        libsvm only through the kernel, so libsvm's own unpenalised intercept
+        stays ``b_0``; liblinear (explicit paths) penalises ``b_0`` as described
+        under ``intercept_scaling`` and the offsets exactly as here.
     class_weight : dict or "balanced", default=None
         Multiply ``C`` by ``class_weight[label]`` for the rows of a class, as in
         ``SVC`` ("balanced": ``n_samples / (n_classes * count)`` over all rows).
@@ -151,7 +172,11 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     coef_ : ndarray of shape (n_tasks, n_features)
         Two classes and ``kernel="linear"`` only (kernel and linear paths): the
         per-task weights ``w_t``, so that ``decision_function`` is ``x @
-        coef_[t] + intercept_``.
+        coef_[t] + intercept_ + intercept_deviations_[t]``.
+    intercept_deviations_ : ndarray of shape (n_tasks,)
+        Two classes (kernel and linear paths): the offsets ``c_t`` (zeros with
+        ``alpha_intercepts=np.inf``); ``intercept_`` is ``b_0``, the intercept
+        of an unseen task.
     support_, support_vectors_, support_tasks_, dual_coef_ : ndarray
         Kernel path only: indices of the support vectors in the stacked training
         rows (the shared layout's rows tiled task by task), their features (task
@@ -209,6 +234,8 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         coef0=0.0,
         mu=1.0,
         task_similarity=None,
+        alpha_intercepts=np.inf,
+        task_weighting="size",
         class_weight=None,
         probability=False,
         tol=1e-3,
@@ -230,6 +257,8 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         self.coef0 = coef0
         self.mu = mu
         self.task_similarity = task_similarity
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
         self.class_weight = class_weight
         self.probability = probability
         self.tol = tol
@@ -380,15 +409,22 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
 class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     """Multi-task epsilon-support vector regression with a shared kernel.
 
-    Task ``t`` predicts ``f_t(x) = <w_t, phi(x)> + b`` with ``w_t = w_0 + v_t``
+    Task ``t`` predicts ``f_t(x) = <w_t, phi(x)> + b_0 + c_t`` with ``w_t = w_0 + v_t``
     (Evgeniou & Pontil 2004), fitted by::
 
-        min_{w_0, v, b}  mu * ||w_0||^2 / 2 + sum_t ||v_t||^2 / 2
-                         + C * sum_i s_i * max(0, |y_i - f_{t_i}(x_i)| - epsilon)
+        min_{w_0, v, b_0, c}  mu * ||w_0||^2 / 2 + sum_t ||v_t||^2 / 2
+                              + alpha_intercepts * sum_t c_t^2 / 2
+                              + C * sum_i s_i * max(0, |y_i - f_{t_i}(x_i)| - epsilon)
 
-    (``s_i``: sample weights), whose dual is ``SVR`` with the multi-task kernel
-    ``K((x, s), (z, t)) = B[s, t] k(x, z)``, ``B = (1/mu) 11^T + I`` or any positive
-    semi-definite ``task_similarity``. The intercept is shared by the tasks.
+    (``s_i``: sample weights times ``task_weighting``'s ``omega_t``), whose dual is
+    ``SVR`` with the multi-task kernel ``K((x, s), (z, t)) = B[s, t] k(x, z)``,
+    ``B = (1/mu) 11^T + I`` or any positive semi-definite ``task_similarity``.
+    With a finite ``alpha_intercepts`` task ``t`` adds an offset ``c_t`` to the
+    shared intercept ``b_0``, penalised by ``alpha_intercepts * sum_t c_t^2 / 2``:
+    the kernel term ``[s == t] / alpha_intercepts`` (see ``MultiTaskSVC``), with
+    libsvm's unpenalised intercept as ``b_0``. Tuning: ``GridSearchCV`` over ``C``,
+    ``epsilon``, ``mu`` and ``alpha_intercepts`` with
+    :class:`skmtl.model_selection.TaskStratifiedKFold` folds.
 
     The kernel path is exactly ``sklearn.svm.SVR(kernel="precomputed")`` on that
     kernel, with ``O(n^2)`` memory; ``solver="linear"``/``"nystroem"`` scale to
@@ -403,6 +439,9 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         Default "rbf".
     %(kernel_params)s
     %(task_params)s
+    %(offset_params)s
+        Default ``np.inf`` (one intercept, the previous model). libsvm's own
+        unpenalised intercept stays ``b_0``.
     tol : float > 0, default=1e-3
     max_iter : int, default=-1
         libsvm iterations (-1: none) on the kernel path, liblinear epochs on the
@@ -425,6 +464,9 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     intercept_ : ndarray of shape (1,)
     coef_ : ndarray of shape (n_tasks, n_features)
         ``kernel="linear"`` only (kernel and linear paths): per-task weights.
+    intercept_deviations_ : ndarray of shape (n_tasks,)
+        The offsets ``c_t`` (zeros with ``alpha_intercepts=np.inf``; kernel and
+        linear paths); ``intercept_`` is ``b_0``.
     support_, support_vectors_, support_tasks_, dual_coef_ : ndarray
         Kernel path only (see ``MultiTaskSVC``).
     n_iter_ : int
@@ -465,6 +507,8 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         coef0=0.0,
         mu=1.0,
         task_similarity=None,
+        alpha_intercepts=np.inf,
+        task_weighting="size",
         tol=1e-3,
         max_iter=-1,
         cache_size=200,
@@ -484,6 +528,8 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         self.coef0 = coef0
         self.mu = mu
         self.task_similarity = task_similarity
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
         self.tol = tol
         self.max_iter = max_iter
         self.cache_size = cache_size
