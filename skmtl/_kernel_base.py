@@ -118,8 +118,10 @@ default="size"
         mean loss of task ``t``'s rows and ``lambda_t`` proportional to the
         task's size ("size": every row counts once, as in pooled and mixed
         models, and the default because it was the convention of these models),
-        to 1 ("equal": a 3-row task weighs as much as a 300-row one) or to the
-        given array (in the order of ``tasks_``). Implemented as row weights
+        to 1 ("equal": a 3-row task weighs as much as a 300-row one), or, for an
+        array ``w`` (in the order of ``tasks_``), to ``w_t n_t``: ``w_t`` is a
+        per-row weight of task ``t``'s rows, ``omega_t`` proportional to ``w_t``
+        (``w = 1`` is "size", ``w = 1 / n_t`` is "equal"). Implemented as row weights
         ``s_i * omega_t`` with ``omega_t = lambda_t N / n_t`` (``n_t``: the sum
         of task ``t``'s sample weights, ``N`` of all), scaled so that the total
         weight is ``N`` and the regularisation strength keeps its meaning; "size"

@@ -188,8 +188,10 @@ def _row_weights(X, sw, lam):
 def test_task_weighting_equals_row_weights(solver):
     X, y = _data(n=20)
     sw = np.random.RandomState(4).uniform(0.5, 2.0, len(y))
-    for scheme, lam in [("equal", np.ones(4)), (np.array([1.0, 2.0, 0.5, 3.0]), None)]:
-        lam = lam if lam is not None else scheme
+    n_t = np.bincount(X[:, 0].astype(int), sw)
+    w = np.array([1.0, 2.0, 0.5, 3.0])
+    # an array is DESIGN.md's omega_t, a per-row weight: lambda_t = w_t n_t
+    for scheme, lam in [("equal", np.ones(4)), (w, w * n_t)]:
         kw = dict(alpha=0.3, alpha_intercepts=0.5, solver=solver, task_column=0)
         m = MultiTaskKernelRidge(task_weighting=scheme, **kw).fit(
             X, y, sample_weight=sw
