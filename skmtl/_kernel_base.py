@@ -464,7 +464,11 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
         for start in range(0, n, step):
             sl = slice(start, min(start + step, n))
             Xb = Xf[sl] if rows is None else Xf[rows[sl]]
-            if self.solver_ == "kernel":
+            if self.solver_ == "kernel" and ref_X.shape[0] == 0:
+                # no support vectors (e.g. a huge tol): the decision is the
+                # intercept alone
+                block = np.zeros((Xb.shape[0], 0))
+            elif self.solver_ == "kernel":
                 block = _multitask_gram(
                     Xb,
                     ref_X,

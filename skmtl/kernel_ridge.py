@@ -376,7 +376,11 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
             if self.fit_intercept:
                 w = np.ones(n) if sw is None else sw
                 resid = target - design.matrix @ coef.T
-                b0 = float(w @ resid[:, 0] / (w @ resid[:, 1]))
+                denom = float(w @ resid[:, 1])
+                # the design spans the constant (alpha = 0 with free offsets): b_0
+                # is not identifiable and the offsets carry the level
+                scale = float(w @ np.ones(n))
+                b0 = float(w @ resid[:, 0]) / denom if denom > 1e-10 * scale else 0.0
                 coef = coef[0] - b0 * coef[1]
             self.primal_coef_ = coef
         if self.solver_detail_ != "mu-block":

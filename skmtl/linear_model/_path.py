@@ -352,7 +352,7 @@ def multitask_lasso_path(
     >>> coefs.shape
     (3, 6, 5)
     >>> [int((abs(coefs[:, :, k]).sum(axis=0) > 0).sum()) for k in range(5)]
-    [0, 2, 2, 5, 6]
+    [0, 2, 2, 5, 5]
     """
     return multitask_enet_path(
         X,
