@@ -959,9 +959,7 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
                 "one task: the between-task variances are not identifiable and are "
                 "set to 0 (ordinary least squares)."
             )
-        res, theta_s, blocks, beta_s, A_chol, rss = self._optimise(
-            smom, F, free, n, p
-        )
+        res, theta_s, blocks, beta_s, A_chol, rss = self._optimise(smom, F, free, n, p)
         total = float(smom.yy.sum())
         if free.size > 1 and (blocks is None or rss <= 1e-10 * total):
             # the random slopes can interpolate every task (n_t <= q): the
