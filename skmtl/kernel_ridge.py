@@ -454,7 +454,10 @@ def _loo_eigen(K, y, s, alphas, fit_intercept):
         Kv = Kt @ v
         PK = Kt - 2.0 * np.outer(v, Kv)  # P K~
         PKP = PK - 2.0 * np.outer(PK @ v, v)  # P K~ P
-        lam, W = linalg.eigh(PKP[1:, 1:], check_finite=False)
+        if len(y) > 1:
+            lam, W = linalg.eigh(PKP[1:, 1:], check_finite=False)
+        else:  # one row: an empty complement (scipy < 1.12 fails on 0 x 0)
+            lam, W = np.zeros(0), np.zeros((0, 0))
         V = np.vstack([np.zeros((1, W.shape[1])), W])
         V -= 2.0 * np.outer(v, v @ V)  # P [0; W]
     else:
