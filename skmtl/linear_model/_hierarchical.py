@@ -600,32 +600,6 @@ class HierarchicalRidgeCV(_HierarchicalBase):
         with solver_threads(data.n_tasks, Z.shape[1] ** 2):
             return self._fit_stacked(data, Z, task, y, sw)
 
-    def _optimise(self, smom, F, free, n, p):
-        """L-BFGS-B over ``theta[free] >= 0``, then the blocks at the optimum
-        (``blocks`` is None where they are numerically singular)."""
-        res = (
-            minimize(
-                profiled_deviance,
-                np.ones(len(free)),
-                args=(smom, F, self.method, free, n),
-                jac=True,
-                method="L-BFGS-B",
-                bounds=[(0.0, None)] * len(free),
-                options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-15},
-            )
-            if free.size
-            else None
-        )
-        theta_s = np.zeros(p)
-        if res is not None:
-            theta_s[free] = res.x
-        try:
-            blocks = marginal_blocks(smom, theta_s)
-            beta_s, _, A_chol, rss = fixed_effects(blocks, F)
-        except np.linalg.LinAlgError:
-            return res, theta_s, None, None, None, 0.0
-        return res, theta_s, blocks, beta_s, A_chol, rss
-
     def _fit_stacked(self, data, Z, task, y, sw):
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         grids = self._grids(mom)
