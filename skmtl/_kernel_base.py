@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._compat import KERNEL_PARAMS, Interval, StrOptions
 from ._data import validate_fit_data, validate_predict_data
+from ._weights import task_multipliers
 from .base import MultiTaskMixin
 from .kernels import (
     KERNELS,
@@ -32,7 +33,6 @@ from .kernels import (
     task_similarity_from_mu,
     task_similarity_sqrt,
 )
-from .neural_network._weighting import check_weights, static_weights
 
 #: ``solver="auto"`` uses the exact kernel path up to this many training rows.
 AUTO_KERNEL_MAX_ROWS = 5000
@@ -147,22 +147,11 @@ default="size"
 
 
 def task_loss_weights(task_weighting, task, sample_weight, n_tasks):
-    """Per-task loss multipliers ``omega_t`` of the ``task_weighting`` schemes.
-
-    ``omega_t = lambda_t N / n_t`` with ``lambda`` from
-    :func:`skmtl.neural_network._weighting.static_weights` (summing to one over the
-    tasks with rows), ``n_t`` the sum of task ``t``'s sample weights and ``N`` their
-    total: the row weights ``s_i omega_t`` sum to ``N``, and "size" gives 1.
-    """
+    """Per-task loss multipliers ``omega_t`` of the ``task_weighting`` schemes
+    (:func:`skmtl._weights.task_multipliers` with the kernel models' scale: the row
+    weights ``s_i omega_t`` sum to ``n``, and "size" gives 1)."""
     sizes = np.bincount(task, weights=sample_weight, minlength=n_tasks)
-    if isinstance(task_weighting, str) and task_weighting == "size":
-        return np.ones(n_tasks)
-    if not isinstance(task_weighting, str):
-        task_weighting = check_weights(task_weighting, n_tasks)
-    lam = static_weights(task_weighting, sizes)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        omega = np.where(sizes > 0, lam * sizes.sum() / sizes, 0.0)
-    return omega
+    return task_multipliers(task_weighting, sizes, sizes.sum())
 
 
 def _add_offset_kernel(K, task_rows, task_cols, scale):
