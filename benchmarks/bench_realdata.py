@@ -805,7 +805,7 @@ MODELS = [
         (REG,),
         tuned(
             _skmtl("svm", "MultiTaskSVR", kernel="linear", random_state=0),
-            {"C": [0.01, 0.1, 1.0]},
+            {"C": [0.01, 0.1, 1.0], "alpha_intercepts": [1.0, 10.0, np.inf]},
         ),
     ),
     ModelEntry(
@@ -848,7 +848,7 @@ MODELS = [
         (CLF,),
         tuned(
             _skmtl("svm", "MultiTaskSVC", kernel="linear", random_state=0),
-            {"C": [0.01, 0.1, 1.0]},
+            {"C": [0.01, 0.1, 1.0], "alpha_intercepts": [1.0, 10.0, np.inf]},
         ),
     ),
     ModelEntry(
