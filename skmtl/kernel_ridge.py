@@ -10,7 +10,11 @@ from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, fit_context
-from ._kernel_base import BaseMultiTaskKernel, fill_doc
+from ._docstring import fill_doc
+from ._kernel._base import BaseMultiTaskKernel
+from ._kernel._feature_map import _nystroem_basis
+from ._kernel._gram import _base_kernel
+from ._kernel._similarity import check_task_similarity, task_similarity_from_mu
 from ._optim.mixed import (
     block_row_design,
     design_with_intercept,
@@ -22,12 +26,6 @@ from ._optim.mixed import (
     task_moments,
 )
 from .base import MultiTaskRegressorMixin
-from .kernels import (
-    _base_kernel,
-    _nystroem_basis,
-    check_task_similarity,
-    task_similarity_from_mu,
-)
 
 __all__ = ["MultiTaskKernelRidge", "MultiTaskKernelRidgeCV"]
 
@@ -174,23 +172,23 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     ----------
     alpha : float >= 0, default=1.0
         Regularisation strength (``KernelRidge``'s ``alpha``).
-    %(kernel)s
+    %(kernel.kernel)s
         Default "linear" (as ``KernelRidge``).
-    %(kernel_params)s
+    %(kernel.kernel_params)s
         Defaults as ``KernelRidge``: ``degree=3``, ``gamma=None``, ``coef0=1``.
-    %(task_params)s
+    %(kernel.task_params)s
     fit_intercept : bool, default=True
         Fit the free shared intercept ``b_0`` and the task offsets ``c_t``
         (``alpha_intercepts``). False: no intercept at all (``KernelRidge``'s
         model: centre ``y`` yourself).
-    %(offset_params)s
+    %(kernel.offset_params)s
         Default 1.0; ignored when ``fit_intercept=False``.
     tol : float > 0, default=1e-6
         Tolerance of the iterative ridge solver (``lsqr``), used only on the
         explicit paths with more than 4,096 rows and explicit features when the
         block solver does not apply (see ``solver_detail_``).
-    %(solver_params)s
-    %(common_params)s
+    %(kernel.solver_params)s
+    %(kernel.common_params)s
 
     Attributes
     ----------
@@ -575,9 +573,9 @@ class MultiTaskKernelRidgeCV(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     alphas_intercepts : array-like of float > 0, default=None
         Candidate ``alpha_intercepts`` values (``np.inf`` allowed; ignored with
         ``fit_intercept=False``). None: the default grid.
-    %(kernel)s
+    %(kernel.kernel)s
         Default "linear".
-    %(kernel_params)s
+    %(kernel.kernel_params)s
         Defaults as ``KernelRidge``: ``degree=3``, ``gamma=None``, ``coef0=1``.
     task_similarity : array-like of shape (n_tasks, n_tasks), default=None
         A fixed user task similarity ``B`` instead of the ``mu`` form (then only
@@ -595,7 +593,7 @@ default="size"
         Nystroem landmarks (see :class:`MultiTaskKernelRidge`).
     memory_limit : float or None, default=2048
         As in :class:`MultiTaskKernelRidge`.
-    %(common_params)s
+    %(kernel.common_params)s
 
     Attributes
     ----------

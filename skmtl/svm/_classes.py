@@ -12,7 +12,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
-from .._kernel_base import BaseMultiTaskKernel, fill_doc
+from .._docstring import fill_doc
+from .._kernel._base import BaseMultiTaskKernel
 from ..base import MultiTaskClassifierMixin, MultiTaskRegressorMixin
 from ._linear import PairwiseLinearSVC
 
@@ -113,11 +114,11 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     ----------
     C : float > 0, default=1.0
         Inverse regularisation strength, as in ``SVC``.
-    %(kernel)s
+    %(kernel.kernel)s
         Default "rbf".
-    %(kernel_params)s
-    %(task_params)s
-    %(offset_params)s
+    %(kernel.kernel_params)s
+    %(kernel.task_params)s
+    %(kernel.offset_params)s
         Default ``np.inf`` (one intercept, the previous model). The offsets enter
         libsvm only through the kernel, so libsvm's own unpenalised intercept
         stays ``b_0``; liblinear (explicit paths) penalises ``b_0`` as described
@@ -151,8 +152,8 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         shrinks like ``1 / intercept_scaling^2`` (measured: decision values
         within 15% of their range at 1, 0.4% at 10, 0.004% at 100) while
         liblinear needs more epochs (about 5 times more at 10 than at 1).
-    %(solver_params)s
-    %(common_params)s
+    %(kernel.solver_params)s
+    %(kernel.common_params)s
 
     Attributes
     ----------
@@ -435,11 +436,11 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     C : float > 0, default=1.0
     epsilon : float >= 0, default=0.1
         Width of the insensitive tube.
-    %(kernel)s
+    %(kernel.kernel)s
         Default "rbf".
-    %(kernel_params)s
-    %(task_params)s
-    %(offset_params)s
+    %(kernel.kernel_params)s
+    %(kernel.task_params)s
+    %(kernel.offset_params)s
         Default ``np.inf`` (one intercept, the previous model). libsvm's own
         unpenalised intercept stays ``b_0``.
     tol : float > 0, default=1e-3
@@ -452,8 +453,8 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         constant feature of this value, which penalises it by ``(b /
         intercept_scaling)^2 / 2`` (the kernel path leaves it unpenalised; the two
         paths agree up to the solvers' tolerance when the optimal ``b`` is 0).
-    %(solver_params)s
-    %(common_params)s
+    %(kernel.solver_params)s
+    %(kernel.common_params)s
 
     Attributes
     ----------
