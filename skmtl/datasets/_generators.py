@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._compat import Interval, StrOptions, validate_params
+from .._docstring import fill_doc, register
 
 __all__ = ["make_multitask_regression", "make_multitask_classification"]
 
@@ -88,7 +89,7 @@ _COMMON = {
     "random_state": ["random_state"],
 }
 
-_STRUCTURE_DOC = """
+STRUCTURE_DOC = """\
     structure : {"row_sparse", "low_rank", "clustered", "mean", "independent"}, \
 default="row_sparse"
         How the task weight vectors ``w_t`` (rows of ``W``) are related:
@@ -105,12 +106,10 @@ default="row_sparse"
 """
 
 
-def _fill_doc(func):
-    func.__doc__ = func.__doc__.replace("    %(structure)s\n", _STRUCTURE_DOC[1:])
-    return func
+register(prefix="datasets", structure=STRUCTURE_DOC)
 
 
-@_fill_doc
+@fill_doc
 @validate_params(_COMMON, prefer_skip_nested_validation=True)
 def make_multitask_regression(
     n_tasks=10,
@@ -138,7 +137,7 @@ def make_multitask_regression(
     n_samples : int or array-like of shape (n_tasks,), default=100
         Rows per task; an array gives unequal task sizes (stacked layout only).
     n_features : int, default=20
-    %(structure)s
+    %(datasets.structure)s
     n_informative : int, default=5
         Size of the shared support (``"row_sparse"``).
     rank : int, default=2
@@ -201,7 +200,7 @@ def _ensure_two_classes(y, scores):
     return y
 
 
-@_fill_doc
+@fill_doc
 @validate_params(
     {**_COMMON, "class_sep": [Interval(Real, 0, None, closed="neither")]},
     prefer_skip_nested_validation=True,
@@ -235,7 +234,7 @@ def make_multitask_classification(
     n_tasks : int, default=10
     n_samples : int or array-like of shape (n_tasks,), default=100
     n_features : int, default=20
-    %(structure)s
+    %(datasets.structure)s
     n_informative : int, default=5
     rank : int, default=2
     n_clusters : int, default=3

@@ -62,11 +62,7 @@ PARAMETERS = """
     head_layer_sizes : array-like of int, default=()
         Units of the hidden layers of every task head (``()``: linear heads, the
         classic hard parameter sharing network).
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task label (stacked layout; an int position,
-        negative allowed, or a DataFrame column name). ``None``: ``y`` is 2-D with
-        one column per task (shared-design layout, NaN = missing target) or 1-D (a
-        single task).
+    %(task_column)s
     task_weighting : {"equal", "size", "uncertainty", "dwa"} or array-like of shape \
 (n_tasks,), default="equal"
         How the task losses are weighted (``lambda_t``, recorded in
@@ -230,17 +226,12 @@ REFERENCES = """
 """
 
 
-def fill(doc, **extra):
-    """Substitute the shared fragments (and ``extra``) into a docstring."""
-    parts = {
-        "objective": OBJECTIVE.strip("\n"),
-        "parameters": PARAMETERS.strip("\n"),
-        "attributes": ATTRIBUTES.strip("\n"),
-        "references": REFERENCES.strip("\n"),
-        **extra,
-    }
-    for key in ("attributes",):
-        parts[key] = parts[key].replace("%(validation)s", extra.get("validation", ""))
-    for key, value in parts.items():
-        doc = doc.replace(f"    %({key})s", value)
-    return doc
+#: The fragments of the two estimators' docstrings, substituted by
+#: :func:`skmtl._docstring.fill_doc` (``%(objective)s`` etc.; each estimator adds its
+#: own ``validation`` text).
+FRAGMENTS = {
+    "objective": OBJECTIVE,
+    "parameters": PARAMETERS,
+    "attributes": ATTRIBUTES,
+    "references": REFERENCES,
+}
