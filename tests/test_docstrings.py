@@ -52,3 +52,73 @@ def test_docstring_is_substituted_and_aligned(obj):
     if "Parameters" in lines:
         start = lines.index("Parameters") + 2
         assert lines[start] and not lines[start].startswith(" "), lines[start]
+
+
+# ---------------------------------------------------------------- numpydoc validation
+# Error codes ignored everywhere, as scikit-learn's sklearn/tests/test_docstrings.py
+# does (https://numpydoc.readthedocs.io/en/latest/validation.html):
+#   GL01, GL02: where the summary starts and the closing quotes sit (layout only);
+#   RT02: a Returns entry may name the returned object (``K : ndarray of ...``).
+IGNORED = {"GL01", "GL02", "RT02"}
+# Only a class or function needs an extended summary, a See Also section and an
+# example; its methods are documented by them (scikit-learn's rule).
+IGNORED_FOR_METHODS = {"ES01", "SA01", "EX01"}
+# A property has no parameters nor a parsable signature (scikit-learn's rule).
+IGNORED_FOR_PROPERTIES = {"PR02", "GL08"}
+
+_LM_REASON = "docstring being edited concurrently (issue 12)"
+_BASE_REASON = (
+    "inherited from skmtl/base.py, outside this change's files: fix at merge (issue 14)"
+)
+_OTHER_REASON = "module outside this change's files: fix at merge (issue 14)"
+
+
+def _numpydoc_targets():
+    """``(import path, kind)`` of every public class, function and method."""
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not callable(obj):
+                continue  # constants (e.g. skmtl.kernels.KERNELS)
+            path = f"{module_name}.{name}"
+            yield path, "object"
+            if not inspect.isclass(obj):
+                continue
+            for attr in sorted(dir(obj)):
+                if attr.startswith("_"):
+                    continue
+                static = inspect.getattr_static(obj, attr)
+                if isinstance(static, property):
+                    yield f"{path}.{attr}", "property"
+                elif callable(getattr(obj, attr)):
+                    yield f"{path}.{attr}", "method"
+
+
+def _numpydoc_errors(path, kind):
+    from numpydoc.validate import validate
+
+    ignored = set(IGNORED)
+    if kind != "object":
+        ignored |= IGNORED_FOR_METHODS
+    if kind == "property":
+        ignored |= IGNORED_FOR_PROPERTIES
+    result = validate(path)
+    return [(code, msg) for code, msg in result["errors"] if code not in ignored]
+
+
+NUMPYDOC_TARGETS = dict(_numpydoc_targets())
+KNOWN_NUMPYDOC_FAILURES = {}
+
+
+def _numpydoc_params():
+    for path, kind in NUMPYDOC_TARGETS.items():
+        reason = KNOWN_NUMPYDOC_FAILURES.get(path)
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+        yield pytest.param(path, kind, id=path, marks=marks)
+
+
+@pytest.mark.parametrize("path, kind", _numpydoc_params())
+def test_numpydoc_validation(path, kind):
+    errors = _numpydoc_errors(path, kind)
+    assert not errors, "\n".join(f"{path}: {code} {msg}" for code, msg in errors)

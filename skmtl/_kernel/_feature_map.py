@@ -57,9 +57,11 @@ def multitask_feature_map(X, *, tasks, task_factor):
     Parameters
     ----------
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Features (no task column), or base-kernel features ``psi(x)``.
     tasks : array-like of int of shape (n_samples,)
         Task code of each row (a row index of ``task_factor``).
     task_factor : array-like of shape (n_tasks, r)
+        A factor ``F`` of the task similarity, ``F @ F.T = B``.
 
     Returns
     -------
@@ -67,6 +69,11 @@ def multitask_feature_map(X, *, tasks, task_factor):
         Row ``i`` is ``kron(F[tasks[i]], X[i])``; only non-zero products are stored,
         so a sparse factor (as ``[1/sqrt(mu) 1, I]`` for the ``mu`` form) gives a
         sparse map.
+
+    See Also
+    --------
+    multitask_kernel : The kernel matrix these features reproduce.
+    task_similarity_sqrt : A factor ``F`` of any task similarity.
 
     Examples
     --------

@@ -68,6 +68,9 @@ def multitask_kernel(
 ):
     """Multi-task kernel matrix ``K[i, j] = B[tasks_X[i], tasks_Y[j]] * k(X[i], Y[j])``.
 
+    The kernel of the multi-task SVMs and kernel ridge: use it with scikit-learn's
+    estimators and ``kernel="precomputed"``, or to inspect what they fit.
+
     Parameters
     ----------
     X : {array-like, sparse matrix} of shape (n_samples_X, n_features)
@@ -92,6 +95,12 @@ def multitask_kernel(
     Returns
     -------
     K : ndarray of shape (n_samples_X, n_samples_Y)
+        The multi-task kernel matrix.
+
+    See Also
+    --------
+    multitask_feature_map : Explicit features of this kernel (linear base kernel).
+    task_similarity_from_mu : The default task similarity ``B``.
 
     Examples
     --------

@@ -37,12 +37,19 @@ def task_similarity_from_mu(n_tasks, mu=1.0):
     Parameters
     ----------
     n_tasks : int
+        Number of tasks.
     mu : float > 0, default=1.0
-        ``np.inf`` gives ``B = I`` (independent tasks).
+        Coupling of the tasks; ``np.inf`` gives ``B = I`` (independent tasks).
 
     Returns
     -------
     B : ndarray of shape (n_tasks, n_tasks)
+        The task similarity, symmetric positive definite.
+
+    See Also
+    --------
+    task_similarity_from_graph : Similarity from a graph of related tasks.
+    skmtl.kernel_ridge.MultiTaskKernelRidge : Uses this ``B`` by default.
 
     Examples
     --------
@@ -83,6 +90,8 @@ def task_similarity_from_graph(adjacency, *, rho=1.0, normalized=False):
     adjacency : {array-like, sparse matrix} of shape (n_tasks, n_tasks)
         Symmetric, non-negative edge weights; the diagonal is ignored.
     rho : float > 0, default=1.0
+        Ridge on every task's weights, ``rho sum_t ||w_t||^2``; it makes ``L +
+        rho I`` invertible and sets how far apart unlinked tasks are.
     normalized : bool, default=False
         Use the normalised Laplacian (isolated tasks keep ``L_tt = 0``).
 
@@ -90,6 +99,12 @@ def task_similarity_from_graph(adjacency, *, rho=1.0, normalized=False):
     -------
     B : ndarray of shape (n_tasks, n_tasks)
         Symmetric positive definite.
+
+    See Also
+    --------
+    task_similarity_from_mu : The ``w_t = w_0 + v_t`` similarity (all tasks
+        equally related).
+    check_task_similarity : The checks a user matrix must pass.
 
     Examples
     --------
@@ -126,9 +141,13 @@ def task_similarity_from_graph(adjacency, *, rho=1.0, normalized=False):
 def check_task_similarity(task_similarity, n_tasks=None):
     """Validate a task-similarity matrix: square, finite, symmetric, PSD.
 
+    The estimators run this check on their ``task_similarity`` parameter in
+    ``fit``; call it to check a matrix before a long search.
+
     Parameters
     ----------
     task_similarity : {array-like, sparse matrix} of shape (n_tasks, n_tasks)
+        The candidate matrix ``B``.
     n_tasks : int, default=None
         Expected size (the number of tasks seen in ``fit``).
 
@@ -143,6 +162,10 @@ def check_task_similarity(task_similarity, n_tasks=None):
         With a message saying which property fails: size, symmetry (relative
         tolerance 1e-8) or positive semi-definiteness (smallest eigenvalue below
         ``-1e-8`` times the largest).
+
+    See Also
+    --------
+    task_similarity_sqrt : A factor ``F`` with ``F @ F.T = B``.
 
     Examples
     --------
@@ -190,6 +213,21 @@ def task_similarity_sqrt(task_similarity):
 
     ``F = B^{1/2}`` satisfies ``F @ F.T = B``, so ``F[t] (x) x`` is an explicit
     feature map of the multi-task kernel with a linear base kernel.
+
+    Parameters
+    ----------
+    task_similarity : {array-like, sparse matrix} of shape (n_tasks, n_tasks)
+        Symmetric positive semi-definite ``B`` (checked by
+        :func:`check_task_similarity`).
+
+    Returns
+    -------
+    F : ndarray of shape (n_tasks, n_tasks)
+        The symmetric square root of ``B``.
+
+    See Also
+    --------
+    multitask_feature_map : The explicit features built from ``F``.
 
     Examples
     --------
