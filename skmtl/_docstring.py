@@ -121,6 +121,16 @@ def fill_doc(obj=None, **extra):
 
 # ------------------------------------------------------------- shared fragments
 register(
+    X_fit="""\
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Training rows: the features and, in the stacked layout, the task column.""",
+    X_predict="""\
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Rows to predict, laid out as in ``fit`` (with the task column in the
+            stacked layout).""",
+    returns_self="""\
+        self : object
+            The fitted estimator.""",
     task_column="""\
         task_column : int, str or None, default=None
             Column of ``X`` holding the task label (stacked layout; an int position,

@@ -231,10 +231,10 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     --------
     MultiTaskKernelRidgeCV : ``alpha``, ``mu`` and ``alpha_intercepts`` chosen by
         exact leave-one-out.
-    sklearn.kernel_ridge.KernelRidge : the single-task model.
-    skmtl.linear_model.HierarchicalRidge : the linear-kernel ``mu`` form, with one
+    sklearn.kernel_ridge.KernelRidge : The single-task model.
+    skmtl.linear_model.HierarchicalRidge : The linear-kernel ``mu`` form, with one
         strength per block.
-    skmtl.svm.MultiTaskSVR : the same kernel with the epsilon-insensitive loss.
+    skmtl.svm.MultiTaskSVR : The same kernel with the epsilon-insensitive loss.
 
     Examples
     --------
@@ -299,13 +299,14 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     def _offset_scale(self):
         return super()._offset_scale() if self.fit_intercept else 0.0
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task kernel ridge regression.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        %(X_fit)s
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             2-D in the shared layout (NaN = missing).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -313,7 +314,7 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         design = self._fit_design(X, y, sample_weight, classification=False)
         return self._fit_from_design(design)
@@ -404,8 +405,13 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
             and psi_width <= _BLOCK_MAX_FEATURES
         )
 
+    @fill_doc
     def predict(self, X):
         """Prediction of each row by its task's function.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
@@ -522,11 +528,10 @@ _CV_FORWARD = (
 
 @fill_doc
 class MultiTaskKernelRidgeCV(MultiTaskRegressorMixin, BaseMultiTaskKernel):
-    """:class:`MultiTaskKernelRidge` with ``alpha``, ``mu`` and ``alpha_intercepts``
-    chosen by exact leave-one-out.
+    """Multi-task kernel ridge with its strengths chosen by exact leave-one-out.
 
-    The objective fitted for each candidate is that of
-    :class:`MultiTaskKernelRidge`::
+    The objective fitted for each candidate ``(alpha, mu, alpha_intercepts)`` is
+    that of :class:`MultiTaskKernelRidge`::
 
         min_{f, b_0, c}  sum_i s_i omega_{t_i} (y_i - f_{t_i}(x_i) - b_0 - c_{t_i})^2
                          + alpha * (||f||_K^2 + alpha_intercepts * sum_t c_t^2)
@@ -623,8 +628,8 @@ default="size"
 
     See Also
     --------
-    MultiTaskKernelRidge : fixed strengths.
-    skmtl.linear_model.HierarchicalRidgeCV : the linear ``mu`` form with one
+    MultiTaskKernelRidge : Fixed strengths.
+    skmtl.linear_model.HierarchicalRidgeCV : The linear ``mu`` form with one
         strength per block (shared weights, slopes, intercepts).
 
     Examples
@@ -693,13 +698,14 @@ default="size"
         params = {k: getattr(self, k) for k in _CV_FORWARD}
         return MultiTaskKernelRidge(solver=self.solver_, **params, **strengths)
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the strengths by leave-one-out, then refit.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        %(X_fit)s
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             2-D in the shared layout (NaN = missing).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -707,7 +713,7 @@ default="size"
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         probe = MultiTaskKernelRidge(
             **{k: getattr(self, k) for k in _CV_FORWARD}, solver=self.solver, mu=np.inf
@@ -840,12 +846,18 @@ default="size"
         self._layout = self.estimator_._layout
         return self
 
+    @fill_doc
     def predict(self, X):
         """Prediction of each row by its task's function (``estimator_``).
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            ``(n_samples, n_tasks)`` in the shared layout.
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)
