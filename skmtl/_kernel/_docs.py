@@ -83,7 +83,7 @@ OFFSET_PARAMS = """\
         a large task gets about its own level. ``np.inf``: one intercept shared
         by all tasks; small values: nearly free task intercepts.
     task_weighting : {"size", "equal"} or array-like of shape (n_tasks,), default="size"
-        Weight of each task in the loss (DESIGN.md's ``omega_t``; the same names
+        Weight of each task in the loss (``omega_t`` of doc/contract.md; the same names
         and meaning as :class:`~skmtl.neural_network.MultiTaskMLPRegressor`):
         the loss is ``sum_t lambda_t L_t`` with ``L_t`` the (sample-weighted)
         mean loss of task ``t``'s rows and ``lambda_t`` proportional to the
