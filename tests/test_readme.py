@@ -1,4 +1,4 @@
-"""The README runs as written, and every relative link of README.md and doc/ resolves."""
+"""The README runs as written; every relative link of README.md and doc/ resolves."""
 
 import re
 from pathlib import Path
