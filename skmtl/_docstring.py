@@ -82,22 +82,25 @@ def _replace(match, extra):
     return text
 
 
-def substitute(doc, **extra):
-    """Return ``doc`` with every ``%(name)s`` replaced (``extra`` overrides).
+def substitute(doc, fragments=None, **extra):
+    """Return ``doc`` with every ``%(name)s`` replaced.
 
     Parameters
     ----------
     doc : str
         Docstring with placeholders.
+    fragments : mapping of str to str, default=None
+        Fragments for this docstring only, e.g. a family's table of defaults.
     **extra : str
-        Fragments for this docstring only (they take precedence over the
-        registered ones).
+        More fragments for this docstring only; they take precedence over
+        ``fragments``, which take precedence over the registered ones.
 
     Returns
     -------
     doc : str
         The docstring with every placeholder substituted.
     """
+    extra = {**(fragments or {}), **extra}
     for _ in range(_MAX_DEPTH + 1):
         if not _PLACEHOLDER.search(doc):
             return doc
@@ -105,15 +108,17 @@ def substitute(doc, **extra):
     raise ValueError("docstring fragments nest too deeply (a fragment cycle?)")
 
 
-def fill_doc(obj=None, **extra):
+def fill_doc(obj=None, fragments=None, **extra):
     """Decorator substituting the placeholders of a class or function docstring.
 
-    Use bare (``@fill_doc``) or with fragments for this object only
-    (``@fill_doc(tol="1e-4")``).
+    Use bare (``@fill_doc``), with fragments for this object only
+    (``@fill_doc(tol="1e-4")``, ``@fill_doc(fragments=TABLE)``), or as a call
+    after the definition (``fill_doc(cls, TABLE, tol="1e-4")``); see
+    :func:`substitute` for the precedence.
     """
 
     def decorate(target):
-        target.__doc__ = substitute(target.__doc__, **extra)
+        target.__doc__ = substitute(target.__doc__, fragments, **extra)
         return target
 
     return decorate if obj is None else decorate(obj)

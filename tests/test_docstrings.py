@@ -320,3 +320,7 @@ def test_fragment_errors(restore_fragments):
         """Default %(_test_value)s."""
 
     assert f.__doc__ == "Default 1."
+    table = {"_test_a": "from the table", "_test_b": "table"}
+    assert substitute("%(_test_a)s, %(_test_b)s", table, _test_b="keyword") == (
+        "from the table, keyword"
+    )

@@ -289,6 +289,6 @@ def _per_task_classes(classes, n_tasks):
 
 fill_doc(
     MultiTaskMLPClassifier,
-    **FRAGMENTS,
+    FRAGMENTS,
     validation="the mean over tasks of the per-task accuracy on the held-out rows.",
 )

@@ -266,7 +266,7 @@ def _pooled_moments(data):
 
 fill_doc(
     MultiTaskMLPRegressor,
-    **FRAGMENTS,
+    FRAGMENTS,
     validation=(
         "the mean over tasks of the per-task R^2 on the held-out rows, each task's\n"
         "training-target variance as the reference."
