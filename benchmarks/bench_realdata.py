@@ -793,6 +793,13 @@ MODELS = [
         ),
     ),
     ModelEntry(
+        "MultiTaskKernelRidgeCV",
+        "skmtl",
+        (REG,),
+        _skmtl("kernel_ridge", "MultiTaskKernelRidgeCV", kernel="linear"),
+        description="alpha, mu and the intercept strength by exact leave-one-out",
+    ),
+    ModelEntry(
         "MultiTaskSVR (grid)",
         "skmtl",
         (REG,),

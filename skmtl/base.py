@@ -97,13 +97,25 @@ class MultiTaskClassifierMixin(ClassifierMixin):
 
 
 class LinearMultiTaskMixin:
-    """Prediction from ``coef_`` (n_tasks, n_features) and ``intercept_`` (n_tasks,)."""
+    """Prediction from ``coef_`` (n_tasks, n_features) and ``intercept_`` (n_tasks,).
+
+    With ``unseen_task="shared"`` a row of a task not seen in ``fit`` is predicted
+    by ``coef_shared_`` and ``intercept_shared_``.
+    """
 
     def _decision_function(self, X):
         check_is_fitted(self)
-        Xf, task = validate_predict_data(self, X)
+        shared = getattr(self, "unseen_task", "error") == "shared"
+        Xf, task = validate_predict_data(self, X, allow_unseen=shared)
         coef = self.coef_.astype(Xf.dtype, copy=False)
         intercept = np.asarray(self.intercept_, dtype=Xf.dtype)
         if task is None:
             return safe_sparse_dot(Xf, coef.T, dense_output=True) + intercept
+        unseen = task < 0
+        if not unseen.any():
+            return task_dot(Xf, coef, task) + intercept[task]
+        # unseen tasks: one more "task" holding the shared model
+        coef = np.vstack([coef, np.asarray(self.coef_shared_, dtype=Xf.dtype)])
+        intercept = np.append(intercept, Xf.dtype.type(self.intercept_shared_))
+        task = np.where(unseen, len(coef) - 1, task)
         return task_dot(Xf, coef, task) + intercept[task]

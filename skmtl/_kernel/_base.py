@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import KERNEL_PARAMS, Interval, StrOptions
 from .._data import validate_fit_data, validate_predict_data
+from .._weights import task_multipliers
 from ..base import MultiTaskMixin
 from . import _docs  # noqa: F401  (registers the kernel.* docstring fragments)
 from ._feature_map import _feature_map_nnz, _nystroem_basis, multitask_feature_map
@@ -35,7 +36,6 @@ from ._similarity import (
     task_similarity_from_mu,
     task_similarity_sqrt,
 )
-from ._weights import task_loss_weights
 
 #: ``solver="auto"`` uses the exact kernel path up to this many training rows.
 AUTO_KERNEL_MAX_ROWS = 5000
@@ -43,6 +43,14 @@ AUTO_KERNEL_MAX_ROWS = 5000
 _BLOCK_BYTES = 64 * 2**20
 # bytes per stored entry of the explicit features: CSR (8 + 4) + liblinear's copy
 _FEATURE_BYTES = 28
+
+
+def task_loss_weights(task_weighting, task, sample_weight, n_tasks):
+    """Per-task loss multipliers ``omega_t`` of the ``task_weighting`` schemes
+    (:func:`skmtl._weights.task_multipliers` with the kernel models' scale: the row
+    weights ``s_i omega_t`` sum to ``n``, and "size" gives 1)."""
+    sizes = np.bincount(task, weights=sample_weight, minlength=n_tasks)
+    return task_multipliers(task_weighting, sizes, sizes.sum())
 
 
 @dataclass

@@ -6,8 +6,10 @@ gets ``F_i = x_i @ w_t`` (stacked layout: ``F`` is ``(n_samples,)``; shared layo
 ``A*(G)`` whose row ``t`` is ``sum_{i in t} G_i x_i``. Solvers only talk to this class
 and to a datafit on ``F``; they never see which layout they solve.
 
-Loss weights: ``omega_i = sample_weight_i / sum_{j in task(i)} sample_weight_j``, so
-that each task's loss is its (weighted) mean, as in DESIGN.md §2. In the shared layout
+Loss weights: ``omega_i = sample_weight_i * omega_t`` with the task multipliers
+``omega_t`` of ``task_weighting`` (:mod:`skmtl._weights`); with "equal" (the default)
+``omega_t = 1 / sum_{j in t} sample_weight_j``, so that each task's loss is its
+(weighted) mean, as in DESIGN.md §2. In the shared layout
 ``omega`` is ``(n_samples, n_tasks)`` and zero on missing targets.
 
 Centring (``center=True``, for the squared loss with an intercept): features and
@@ -19,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._ops import task_dot, task_indicator, task_scatter
+from .._weights import task_multipliers
 
 __all__ = ["MultiTaskDesign", "column_square_sums"]
 
@@ -62,10 +65,17 @@ class MultiTaskDesign:
     ----------
     data : skmtl._data.TaskData
     center : bool
-        Centre features and targets per task (squared loss with intercept).
+        Centre features and targets per task (squared loss with free intercepts).
+    task_weighting : {"equal", "size"} or array-like of shape (n_tasks,)
+        Per-task loss multipliers (:func:`skmtl._weights.task_multipliers`, scaled
+        so that they sum to the number of tasks with rows: "equal" is each task's
+        weighted mean loss).
+    intercepts : skmtl._optim.intercepts.Intercepts or None
+        How the intercepts the solvers update (their ``b``) are penalised; None
+        with ``center=True`` or without intercepts.
     """
 
-    def __init__(self, data, center=False):
+    def __init__(self, data, center=False, task_weighting="equal", intercepts=None):
         self.data = data
         # a column slice (task column dropped) is not contiguous: every product
         # with it would copy it, so make it contiguous once
@@ -75,13 +85,19 @@ class MultiTaskDesign:
         self.n_tasks = data.n_tasks
         self.n_features = data.X.shape[1]
         self.dtype = data.X.dtype
-        sums = data.task_weight_sums().astype(self.dtype)
+        sums = data.task_weight_sums()
+        #: per-sample loss multiplier of each task (``omega_t``)
+        n_present = np.count_nonzero(sums > 0)
+        self.task_omega = task_multipliers(task_weighting, sums, n_present).astype(
+            self.dtype
+        )
+        self.intercepts = intercepts
         sw = data.sample_weight.astype(self.dtype)
         if self.shared:
             mask = np.ones(data.y.shape, dtype=bool) if data.mask is None else data.mask
-            self.omega = (sw[:, None] * mask) / sums[None, :]
+            self.omega = (sw[:, None] * mask) * self.task_omega[None, :]
         else:
-            self.omega = sw / sums[self.task]
+            self.omega = sw * self.task_omega[self.task]
         self.Y = data.y.astype(self.dtype, copy=False)
         self.center = center
         zeros_t = np.zeros(self.n_tasks, dtype=self.dtype)

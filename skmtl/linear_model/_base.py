@@ -13,10 +13,11 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
-from .._compat import Interval, fit_context
+from .._compat import Interval, StrOptions, fit_context
 from .._data import validate_fit_data
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
+from .._optim.intercepts import Intercepts, anova_intercept_ratio
 from .._optim.prox_grad import fista, null_scale
 from ..base import (
     LinearMultiTaskMixin,
@@ -28,6 +29,12 @@ from ..base import (
 COMMON_CONSTRAINTS = {
     "task_column": [Integral, str, None],
     "fit_intercept": ["boolean"],
+    "alpha_intercepts": [
+        StrOptions({"auto"}),
+        Interval(Real, 0, None, closed="left"),
+    ],
+    "task_weighting": [StrOptions({"equal", "size"}), "array-like"],
+    "unseen_task": [StrOptions({"error", "shared"})],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="left")],
     "warm_start": ["boolean"],
@@ -96,6 +103,14 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
             )
         return np.zeros((T, d), dtype=data.X.dtype), np.zeros(T, dtype=data.X.dtype)
 
+    def _intercept_strength(self, data, design):
+        """``alpha_intercepts`` as a number: "auto" is the one-way random-intercept
+        ratio ``sigma^2 / tau^2`` estimated by :func:`auto_intercept_strength`."""
+        strength = getattr(self, "alpha_intercepts", 0.0)
+        if isinstance(strength, str):  # "auto"
+            strength = auto_intercept_strength(data, design, self._classification)
+        return float(strength)
+
     def _fit(self, X, y, sample_weight):
         data = validate_fit_data(
             self,
@@ -107,8 +122,21 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
         )
         data.y = self._targets(data)
         datafit = self._datafit()
-        center = self.fit_intercept and isinstance(datafit, Quadratic)
-        design = MultiTaskDesign(data, center=center)
+        task_weighting = getattr(self, "task_weighting", "equal")
+        # the loss weights first (the intercept model's penalty weights are theirs)
+        design = MultiTaskDesign(data, task_weighting=task_weighting)
+        intercepts = None
+        if self.fit_intercept:
+            strength = self._intercept_strength(data, design)
+            intercepts = Intercepts(strength, design.task_omega)
+            self.alpha_intercepts_ = strength
+        center = (
+            self.fit_intercept and isinstance(datafit, Quadratic) and intercepts.free
+        )
+        if center:
+            design = MultiTaskDesign(data, center=True, task_weighting=task_weighting)
+        else:
+            design.intercepts = intercepts
         W0, b0 = self._initial(data)
         joint_b = b0 if (self.fit_intercept and not center) else None
         result = self._solve(design, datafit, self._make_penalty(), W0, joint_b)
@@ -119,6 +147,7 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
             self.intercept_ = result.b
         else:
             self.intercept_ = np.zeros(data.n_tasks, dtype=data.X.dtype)
+        self._set_shared(data, intercepts)
         self.n_iter_ = result.n_iter
         criterion = getattr(result, "criterion", "duality gap")
         if criterion == "duality gap":
@@ -138,6 +167,57 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
                 stacklevel=4,
             )
         return self
+
+    def _set_shared(self, data, intercepts):
+        """``coef_shared_`` / ``intercept_shared_``: what an unseen task gets.
+
+        The task-size-weighted mean of the task weights (a family with a shared
+        component overrides this), and ``b_0`` of the intercept model (the
+        ``omega``-weighted mean of the intercepts; 0 without intercepts).
+        """
+        sizes = data.task_weight_sums().astype(np.float64)
+        self.coef_shared_ = (sizes @ self.coef_ / sizes.sum()).astype(self.coef_.dtype)
+        if intercepts is None:
+            self.intercept_shared_ = 0.0
+        else:
+            self.intercept_shared_ = intercepts.split(self.intercept_)[0]
+
+
+def auto_intercept_strength(data, design, classification):
+    """``alpha_intercepts="auto"``: ``sigma^2 / tau^2`` of a random-intercept model.
+
+    Searle's one-way ANOVA moment estimator (:func:`anova_intercept_ratio`) on the
+    stacked training rows: on the residuals of a pooled ridge fit when the features
+    are few enough for its normal equations (``n d^2 <= 2e8``; the features then
+    explain what they can of the task levels first), on ``y`` itself otherwise. For
+    binary targets the ratio is on the probability scale and is mapped to the logit
+    scale of the logistic loss by the Bernoulli variance ``p (1 - p)`` of the pooled
+    rate. One task, or no between-task variance: ``inf`` (one pooled intercept, the
+    same as a free one for a single task).
+    """
+    rows, task, y, sw = data.stacked_rows()
+    if data.n_tasks < 2:
+        return np.inf
+    y = np.asarray(y, dtype=np.float64)
+    ddof = 0
+    n, d = len(y), data.n_features
+    if not classification and d > 0 and n * d * d <= 2e8:
+        X = data.X if rows is None else data.X[rows]
+        X = X.toarray() if hasattr(X, "toarray") else X
+        X = np.asarray(X, dtype=np.float64)
+        w = sw / sw.sum()
+        xm, ym = w @ X, w @ y
+        Xc, yc = X - xm, y - ym
+        G = (Xc * w[:, None]).T @ Xc
+        ridge = 1e-6 * max(np.trace(G) / d, 1e-300)
+        coef = np.linalg.solve(G + ridge * np.eye(d), (Xc * w[:, None]).T @ yc)
+        y = yc - Xc @ coef
+        ddof = d
+    ratio = anova_intercept_ratio(y, task, data.n_tasks, sw, residual_ddof=ddof)
+    if classification and np.isfinite(ratio):
+        p = float(np.average(y, weights=sw))
+        ratio *= max(p * (1 - p), 1e-12)
+    return ratio
 
 
 class _PenalizedMultiTaskRegressor(MultiTaskRegressorMixin, _PenalizedMultiTaskLinear):

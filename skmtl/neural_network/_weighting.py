@@ -35,45 +35,11 @@ array ``w``
 
 import numpy as np
 
+from .._weights import check_weights, static_weights
+
 __all__ = ["SCHEMES", "check_weights", "static_weights", "dwa_weights"]
 
 SCHEMES = ("equal", "size", "uncertainty", "dwa")
-
-
-def check_weights(task_weighting, n_tasks):
-    """Validate an explicit weight array: shape (n_tasks,), finite, >= 0, sum > 0."""
-    w = np.asarray(task_weighting, dtype=np.float64)
-    if w.shape != (n_tasks,):
-        raise ValueError(
-            f"task_weighting as an array needs one weight per task: shape "
-            f"({n_tasks},) in the order of tasks_; got shape {w.shape}."
-        )
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(
-            "task_weighting weights must be finite, non-negative and not all zero; "
-            f"got {w.tolist()[:10]}."
-        )
-    return w
-
-
-def static_weights(task_weighting, sizes):
-    """``lambda`` of the fixed schemes over the tasks with data (``sizes > 0``).
-
-    ``task_weighting`` is "equal", "dwa", "uncertainty" (all start equal), "size" or
-    a validated array; ``sizes`` are the weighted task sizes of the training data.
-    """
-    present = sizes > 0
-    if isinstance(task_weighting, str):
-        w = sizes if task_weighting == "size" else present
-    else:  # omega_t = w_t per sample: lambda_t proportional to w_t n_t
-        w = np.where(present, task_weighting * sizes, 0.0)
-    w = np.asarray(w, dtype=np.float64)
-    if w.sum() <= 0:
-        raise ValueError(
-            "task_weighting gives zero weight to every task that has rows in this "
-            "call; nothing would be learned."
-        )
-    return w / w.sum()
 
 
 def dwa_weights(task_loss_history, sizes, temperature):
