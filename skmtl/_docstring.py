@@ -20,9 +20,10 @@ Rules, chosen so that a docstring never has to escape anything:
   typo can never leak into the rendered documentation. Registering a different
   text under an existing name raises as well.
 
-Fragments shared by every family (``task_column``, ``unseen_task`` of the
-estimators that predict a new task with their shared model, ...) live here; a
-family registers its own (with a prefix such as ``kernel.``) in its module.
+Fragments shared by every family live here (``task_column``, ``X_fit``,
+``X_predict``, ``returns_self``). A family registers its own in its module with a
+prefix (``kernel.*`` in ``skmtl._kernel._docs``, ``datasets.*``), or passes a table
+of them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``).
 """
 
 import re

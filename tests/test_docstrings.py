@@ -1,8 +1,10 @@
-"""Every public docstring is fully substituted and laid out as numpydoc expects.
+"""Every public docstring is fully substituted and passes numpydoc's validation.
 
-Several docstrings are assembled from shared fragments (``%(name)s`` placeholders);
-a placeholder left behind, or a fragment indented differently from the body, breaks
-the rendered documentation without failing anything else.
+Several docstrings are assembled from shared fragments (``%(name)s`` placeholders,
+:mod:`skmtl._docstring`); a placeholder left behind, or a fragment indented
+differently from the body, breaks the rendered documentation without failing
+anything else. ``numpydoc.validate`` then checks every public class, function and
+method with scikit-learn's rules (see ``IGNORED`` below).
 """
 
 import importlib
