@@ -33,6 +33,8 @@ setup(
             "pandas>=1.5",
             "matplotlib>=3.6",
             "dask[distributed]>=2023.1",
+            # tests/test_docstrings.py validates every public docstring
+            "numpydoc>=1.6",
         ],
         "plot": ["matplotlib>=3.6"],
         "distributed": ["dask[distributed]>=2023.1"],

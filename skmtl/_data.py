@@ -151,7 +151,7 @@ class TaskData:
         """``(X_t, y_t, sample_weight_t)`` for task code ``t``."""
         rows = self.task_indices()[t]
         y = self.y[rows, t] if self.layout == "shared" else self.y[rows]
-        return _take_rows(self.X, rows), y, self.sample_weight[rows]
+        return self.X[rows], y, self.sample_weight[rows]
 
 
 # --------------------------------------------------------------------------- tasks
@@ -337,10 +337,6 @@ def encode_known_tasks(labels, tasks, *, allow_unseen=False):
 
 
 # --------------------------------------------------------------------------- fit
-def _take_rows(X, rows):
-    return X[rows] if not sp.issparse(X) else X[rows]
-
-
 def _check_2d(X):
     """Reject 1-D (or 3-D) X with scikit-learn's usual message."""
     if _is_pandas_df(X) or sp.issparse(X):

@@ -10,7 +10,11 @@ from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, fit_context
-from ._kernel_base import BaseMultiTaskKernel, fill_doc
+from ._docstring import fill_doc
+from ._kernel._base import BaseMultiTaskKernel
+from ._kernel._feature_map import _nystroem_basis
+from ._kernel._gram import _base_kernel
+from ._kernel._similarity import check_task_similarity, task_similarity_from_mu
 from ._optim.mixed import (
     block_row_design,
     design_with_intercept,
@@ -22,12 +26,6 @@ from ._optim.mixed import (
     task_moments,
 )
 from .base import MultiTaskRegressorMixin
-from .kernels import (
-    _base_kernel,
-    _nystroem_basis,
-    check_task_similarity,
-    task_similarity_from_mu,
-)
 
 __all__ = ["MultiTaskKernelRidge", "MultiTaskKernelRidgeCV"]
 
@@ -174,23 +172,23 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     ----------
     alpha : float >= 0, default=1.0
         Regularisation strength (``KernelRidge``'s ``alpha``).
-    %(kernel)s
+    %(kernel.kernel)s
         Default "linear" (as ``KernelRidge``).
-    %(kernel_params)s
+    %(kernel.kernel_params)s
         Defaults as ``KernelRidge``: ``degree=3``, ``gamma=None``, ``coef0=1``.
-    %(task_params)s
+    %(kernel.task_params)s
     fit_intercept : bool, default=True
         Fit the free shared intercept ``b_0`` and the task offsets ``c_t``
         (``alpha_intercepts``). False: no intercept at all (``KernelRidge``'s
         model: centre ``y`` yourself).
-    %(offset_params)s
+    %(kernel.offset_params)s
         Default 1.0; ignored when ``fit_intercept=False``.
     tol : float > 0, default=1e-6
         Tolerance of the iterative ridge solver (``lsqr``), used only on the
         explicit paths with more than 4,096 rows and explicit features when the
         block solver does not apply (see ``solver_detail_``).
-    %(solver_params)s
-    %(common_params)s
+    %(kernel.solver_params)s
+    %(kernel.common_params)s
 
     Attributes
     ----------
@@ -233,10 +231,10 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     --------
     MultiTaskKernelRidgeCV : ``alpha``, ``mu`` and ``alpha_intercepts`` chosen by
         exact leave-one-out.
-    sklearn.kernel_ridge.KernelRidge : the single-task model.
-    skmtl.linear_model.HierarchicalRidge : the linear-kernel ``mu`` form, with one
+    sklearn.kernel_ridge.KernelRidge : The single-task model.
+    skmtl.linear_model.HierarchicalRidge : The linear-kernel ``mu`` form, with one
         strength per block.
-    skmtl.svm.MultiTaskSVR : the same kernel with the epsilon-insensitive loss.
+    skmtl.svm.MultiTaskSVR : The same kernel with the epsilon-insensitive loss.
 
     Examples
     --------
@@ -301,13 +299,14 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     def _offset_scale(self):
         return super()._offset_scale() if self.fit_intercept else 0.0
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task kernel ridge regression.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        %(X_fit)s
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             2-D in the shared layout (NaN = missing).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -315,7 +314,7 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         design = self._fit_design(X, y, sample_weight, classification=False)
         return self._fit_from_design(design)
@@ -406,8 +405,13 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
             and psi_width <= _BLOCK_MAX_FEATURES
         )
 
+    @fill_doc
     def predict(self, X):
         """Prediction of each row by its task's function.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
@@ -524,11 +528,10 @@ _CV_FORWARD = (
 
 @fill_doc
 class MultiTaskKernelRidgeCV(MultiTaskRegressorMixin, BaseMultiTaskKernel):
-    """:class:`MultiTaskKernelRidge` with ``alpha``, ``mu`` and ``alpha_intercepts``
-    chosen by exact leave-one-out.
+    """Multi-task kernel ridge with its strengths chosen by exact leave-one-out.
 
-    The objective fitted for each candidate is that of
-    :class:`MultiTaskKernelRidge`::
+    The objective fitted for each candidate ``(alpha, mu, alpha_intercepts)`` is
+    that of :class:`MultiTaskKernelRidge`::
 
         min_{f, b_0, c}  sum_i s_i omega_{t_i} (y_i - f_{t_i}(x_i) - b_0 - c_{t_i})^2
                          + alpha * (||f||_K^2 + alpha_intercepts * sum_t c_t^2)
@@ -575,9 +578,9 @@ class MultiTaskKernelRidgeCV(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     alphas_intercepts : array-like of float > 0, default=None
         Candidate ``alpha_intercepts`` values (``np.inf`` allowed; ignored with
         ``fit_intercept=False``). None: the default grid.
-    %(kernel)s
+    %(kernel.kernel)s
         Default "linear".
-    %(kernel_params)s
+    %(kernel.kernel_params)s
         Defaults as ``KernelRidge``: ``degree=3``, ``gamma=None``, ``coef0=1``.
     task_similarity : array-like of shape (n_tasks, n_tasks), default=None
         A fixed user task similarity ``B`` instead of the ``mu`` form (then only
@@ -595,7 +598,7 @@ default="size"
         Nystroem landmarks (see :class:`MultiTaskKernelRidge`).
     memory_limit : float or None, default=2048
         As in :class:`MultiTaskKernelRidge`.
-    %(common_params)s
+    %(kernel.common_params)s
 
     Attributes
     ----------
@@ -625,8 +628,8 @@ default="size"
 
     See Also
     --------
-    MultiTaskKernelRidge : fixed strengths.
-    skmtl.linear_model.HierarchicalRidgeCV : the linear ``mu`` form with one
+    MultiTaskKernelRidge : Fixed strengths.
+    skmtl.linear_model.HierarchicalRidgeCV : The linear ``mu`` form with one
         strength per block (shared weights, slopes, intercepts).
 
     Examples
@@ -695,13 +698,14 @@ default="size"
         params = {k: getattr(self, k) for k in _CV_FORWARD}
         return MultiTaskKernelRidge(solver=self.solver_, **params, **strengths)
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the strengths by leave-one-out, then refit.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        %(X_fit)s
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             2-D in the shared layout (NaN = missing).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -709,7 +713,7 @@ default="size"
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         probe = MultiTaskKernelRidge(
             **{k: getattr(self, k) for k in _CV_FORWARD}, solver=self.solver, mu=np.inf
@@ -842,12 +846,18 @@ default="size"
         self._layout = self.estimator_._layout
         return self
 
+    @fill_doc
     def predict(self, X):
         """Prediction of each row by its task's function (``estimator_``).
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            ``(n_samples, n_tasks)`` in the shared layout.
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)

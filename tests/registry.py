@@ -204,7 +204,11 @@ ENTRIES = {
         rtol=1e-6,
     ),
     "ReducedRankRegression": Entry(
-        [ReducedRankRegression(rank=1, tol=1e-12, max_iter=5000)], rtol=1e-6
+        # float32 data stall the Grassmann gradient at about 4e-8 * 2 P0: tol=1e-7
+        # is met in both precisions (1e-12 ran 5,000 iterations and warned), and
+        # the outputs then agree to about 2e-6 relative, hence rtol=1e-5
+        [ReducedRankRegression(rank=1, tol=1e-7, max_iter=5000)],
+        rtol=1e-5,
     ),
     "ClusteredMultiTaskRegression": Entry(
         [ClusteredMultiTaskRegression(n_clusters=1, alpha=0.1, beta=0.01, tol=1e-12)],

@@ -1,8 +1,10 @@
-"""Every public docstring is fully substituted and laid out as numpydoc expects.
+"""Every public docstring is fully substituted and passes numpydoc's validation.
 
-Several docstrings are assembled from shared fragments (``%(name)s`` placeholders);
-a placeholder left behind, or a fragment indented differently from the body, breaks
-the rendered documentation without failing anything else.
+Several docstrings are assembled from shared fragments (``%(name)s`` placeholders,
+:mod:`skmtl._docstring`); a placeholder left behind, or a fragment indented
+differently from the body, breaks the rendered documentation without failing
+anything else. ``numpydoc.validate`` then checks every public class, function and
+method with scikit-learn's rules (see ``IGNORED`` below).
 """
 
 import importlib
@@ -10,6 +12,8 @@ import inspect
 import re
 
 import pytest
+
+from skmtl._docstring import FRAGMENTS, fill_doc, register, substitute
 
 MODULES = [
     "skmtl.baselines",
@@ -52,3 +56,273 @@ def test_docstring_is_substituted_and_aligned(obj):
     if "Parameters" in lines:
         start = lines.index("Parameters") + 2
         assert lines[start] and not lines[start].startswith(" "), lines[start]
+
+
+# ---------------------------------------------------------------- numpydoc validation
+# Error codes ignored everywhere, as scikit-learn's sklearn/tests/test_docstrings.py
+# does (https://numpydoc.readthedocs.io/en/latest/validation.html):
+#   GL01, GL02: where the summary starts and the closing quotes sit (layout only);
+#   RT02: a Returns entry may name the returned object (``K : ndarray of ...``).
+IGNORED = {"GL01", "GL02", "RT02"}
+# Only a class or function needs an extended summary, a See Also section and an
+# example; its methods are documented by them (scikit-learn's rule).
+IGNORED_FOR_METHODS = {"ES01", "SA01", "EX01"}
+# A property has no parameters nor a parsable signature (scikit-learn's rule).
+IGNORED_FOR_PROPERTIES = {"PR02", "GL08"}
+
+_LM_REASON = "docstring being edited concurrently (issue 12)"
+_BASE_REASON = (
+    "inherited from skmtl/base.py, outside this change's files: fix at merge (issue 14)"
+)
+_NN_REASON = (
+    "neural_network estimator files are being edited concurrently: fix at merge "
+    "(issue 14)"
+)
+_OTHER_REASON = "module outside this change's files: fix at merge (issue 14)"
+
+
+def _numpydoc_targets():
+    """``(import path, kind)`` of every public class, function and method."""
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not callable(obj):
+                continue  # constants (e.g. skmtl.kernels.KERNELS)
+            path = f"{module_name}.{name}"
+            yield path, "object"
+            if not inspect.isclass(obj):
+                continue
+            for attr in sorted(dir(obj)):
+                if attr.startswith("_"):
+                    continue
+                static = inspect.getattr_static(obj, attr)
+                if isinstance(static, property):
+                    yield f"{path}.{attr}", "property"
+                elif callable(getattr(obj, attr)):
+                    yield f"{path}.{attr}", "method"
+
+
+def _numpydoc_errors(path, kind):
+    from numpydoc.validate import validate
+
+    ignored = set(IGNORED)
+    if kind != "object":
+        ignored |= IGNORED_FOR_METHODS
+    if kind == "property":
+        ignored |= IGNORED_FOR_PROPERTIES
+    result = validate(path)
+    return [(code, msg) for code, msg in result["errors"] if code not in ignored]
+
+
+NUMPYDOC_TARGETS = dict(_numpydoc_targets())
+# Known failures, by name (strict: a fixed docstring must leave this list).
+KNOWN_NUMPYDOC_FAILURES = {
+    "skmtl.linear_model.BayesianHierarchicalClassifier": _LM_REASON,
+    "skmtl.linear_model.BayesianHierarchicalClassifier.decision_function": _LM_REASON,
+    "skmtl.linear_model.BayesianHierarchicalClassifier.fit": _LM_REASON,
+    "skmtl.linear_model.BayesianHierarchicalClassifier.predict": _LM_REASON,
+    "skmtl.linear_model.BayesianHierarchicalClassifier.predict_log_proba": _LM_REASON,
+    "skmtl.linear_model.BayesianHierarchicalRegression": _LM_REASON,
+    "skmtl.linear_model.BayesianHierarchicalRegression.fit": _LM_REASON,
+    "skmtl.linear_model.ClusteredMultiTaskRegression": _LM_REASON,
+    "skmtl.linear_model.ClusteredMultiTaskRegression.fit": _LM_REASON,
+    "skmtl.linear_model.ClusteredMultiTaskRegression.predict": _LM_REASON,
+    "skmtl.linear_model.DirtyMultiTaskLasso": _LM_REASON,
+    "skmtl.linear_model.DirtyMultiTaskLasso.fit": _LM_REASON,
+    "skmtl.linear_model.DirtyMultiTaskLasso.predict": _LM_REASON,
+    "skmtl.linear_model.GraphRegularizedMultiTaskRegression": _LM_REASON,
+    "skmtl.linear_model.GraphRegularizedMultiTaskRegression.fit": _LM_REASON,
+    "skmtl.linear_model.GraphRegularizedMultiTaskRegression.predict": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegression": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegression.decision_function": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegression.fit": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegression.predict": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegression.predict_log_proba": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegressionCV": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegressionCV.decision_function": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegressionCV.fit": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegressionCV.predict": _LM_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegressionCV.predict_log_proba": _LM_REASON,
+    "skmtl.linear_model.HierarchicalRidge": _LM_REASON,
+    "skmtl.linear_model.HierarchicalRidge.fit": _LM_REASON,
+    "skmtl.linear_model.HierarchicalRidgeCV": _LM_REASON,
+    "skmtl.linear_model.HierarchicalRidgeCV.fit": _LM_REASON,
+    "skmtl.linear_model.MultiTaskElasticNet": _LM_REASON,
+    "skmtl.linear_model.MultiTaskElasticNet.fit": _LM_REASON,
+    "skmtl.linear_model.MultiTaskElasticNet.predict": _LM_REASON,
+    "skmtl.linear_model.MultiTaskElasticNetCV": _LM_REASON,
+    "skmtl.linear_model.MultiTaskElasticNetCV.fit": _LM_REASON,
+    "skmtl.linear_model.MultiTaskElasticNetCV.get_metadata_routing": _LM_REASON,
+    "skmtl.linear_model.MultiTaskElasticNetCV.predict": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLasso": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLasso.fit": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLasso.predict": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLassoCV": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLassoCV.fit": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLassoCV.get_metadata_routing": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLassoCV.predict": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLogisticLasso": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLogisticLasso.decision_function": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLogisticLasso.fit": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLogisticLasso.predict": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLogisticLasso.predict_log_proba": _LM_REASON,
+    "skmtl.linear_model.MultiTaskLogisticLasso.predict_proba": _LM_REASON,
+    "skmtl.linear_model.MultiTaskSparseGroupLasso": _LM_REASON,
+    "skmtl.linear_model.MultiTaskSparseGroupLasso.fit": _LM_REASON,
+    "skmtl.linear_model.MultiTaskSparseGroupLasso.predict": _LM_REASON,
+    "skmtl.linear_model.ReducedRankRegression": _LM_REASON,
+    "skmtl.linear_model.ReducedRankRegression.fit": _LM_REASON,
+    "skmtl.linear_model.ReducedRankRegression.predict": _LM_REASON,
+    "skmtl.linear_model.TraceNormLogisticRegression": _LM_REASON,
+    "skmtl.linear_model.TraceNormLogisticRegression.decision_function": _LM_REASON,
+    "skmtl.linear_model.TraceNormLogisticRegression.fit": _LM_REASON,
+    "skmtl.linear_model.TraceNormLogisticRegression.predict": _LM_REASON,
+    "skmtl.linear_model.TraceNormLogisticRegression.predict_log_proba": _LM_REASON,
+    "skmtl.linear_model.TraceNormLogisticRegression.predict_proba": _LM_REASON,
+    "skmtl.linear_model.TraceNormRegression": _LM_REASON,
+    "skmtl.linear_model.TraceNormRegression.fit": _LM_REASON,
+    "skmtl.linear_model.TraceNormRegression.predict": _LM_REASON,
+    "skmtl.linear_model.alpha_max": _LM_REASON,
+    "skmtl.linear_model.multitask_enet_path": _LM_REASON,
+    "skmtl.linear_model.multitask_lasso_path": _LM_REASON,
+    "skmtl.kernel_ridge.MultiTaskKernelRidge.score": _BASE_REASON,
+    "skmtl.kernel_ridge.MultiTaskKernelRidgeCV.score": _BASE_REASON,
+    "skmtl.linear_model.BayesianHierarchicalClassifier.score": _BASE_REASON,
+    "skmtl.linear_model.BayesianHierarchicalRegression.score": _BASE_REASON,
+    "skmtl.linear_model.ClusteredMultiTaskRegression.score": _BASE_REASON,
+    "skmtl.linear_model.DirtyMultiTaskLasso.score": _BASE_REASON,
+    "skmtl.linear_model.GraphRegularizedMultiTaskRegression.score": _BASE_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegression.score": _BASE_REASON,
+    "skmtl.linear_model.HierarchicalLogisticRegressionCV.score": _BASE_REASON,
+    "skmtl.linear_model.HierarchicalRidge.score": _BASE_REASON,
+    "skmtl.linear_model.HierarchicalRidgeCV.score": _BASE_REASON,
+    "skmtl.linear_model.MultiTaskElasticNet.score": _BASE_REASON,
+    "skmtl.linear_model.MultiTaskElasticNetCV.score": _BASE_REASON,
+    "skmtl.linear_model.MultiTaskLasso.score": _BASE_REASON,
+    "skmtl.linear_model.MultiTaskLassoCV.score": _BASE_REASON,
+    "skmtl.linear_model.MultiTaskLogisticLasso.score": _BASE_REASON,
+    "skmtl.linear_model.MultiTaskSparseGroupLasso.score": _BASE_REASON,
+    "skmtl.linear_model.ReducedRankRegression.score": _BASE_REASON,
+    "skmtl.linear_model.TraceNormLogisticRegression.score": _BASE_REASON,
+    "skmtl.linear_model.TraceNormRegression.score": _BASE_REASON,
+    "skmtl.neural_network.MultiTaskMLPRegressor.score": _BASE_REASON,
+    "skmtl.neural_network.MultiTaskMLPClassifier.score": _BASE_REASON,
+    "skmtl.svm.MultiTaskSVC.score": _BASE_REASON,
+    "skmtl.svm.MultiTaskSVR.score": _BASE_REASON,
+    "skmtl.neural_network.MultiTaskMLPRegressor": _NN_REASON,
+    "skmtl.neural_network.MultiTaskMLPRegressor.fit": _NN_REASON,
+    "skmtl.neural_network.MultiTaskMLPRegressor.partial_fit": _NN_REASON,
+    "skmtl.neural_network.MultiTaskMLPClassifier": _NN_REASON,
+    "skmtl.neural_network.MultiTaskMLPClassifier.fit": _NN_REASON,
+    "skmtl.neural_network.MultiTaskMLPClassifier.partial_fit": _NN_REASON,
+    "skmtl.neural_network.MultiTaskMLPClassifier.predict_log_proba": _NN_REASON,
+    "skmtl.baselines.IndependentTaskEstimator": _OTHER_REASON,
+    "skmtl.baselines.IndependentTaskEstimator.fit": _OTHER_REASON,
+    "skmtl.baselines.IndependentTaskEstimator.predict": _OTHER_REASON,
+    "skmtl.baselines.IndependentTaskEstimator.predict_proba": _OTHER_REASON,
+    "skmtl.baselines.IndependentTaskEstimator.score": _OTHER_REASON,
+    "skmtl.baselines.PooledTaskEstimator": _OTHER_REASON,
+    "skmtl.baselines.PooledTaskEstimator.fit": _OTHER_REASON,
+    "skmtl.baselines.PooledTaskEstimator.predict": _OTHER_REASON,
+    "skmtl.baselines.PooledTaskEstimator.predict_proba": _OTHER_REASON,
+    "skmtl.baselines.PooledTaskEstimator.score": _OTHER_REASON,
+    "skmtl.inspection.TransferReport": _OTHER_REASON,
+    "skmtl.inspection.TransferReport.hurt_tasks": _OTHER_REASON,
+    "skmtl.inspection.TransferReport.plot": _OTHER_REASON,
+    "skmtl.inspection.TransferReport.sample_weight": _OTHER_REASON,
+    "skmtl.inspection.TransferReport.task_weights": _OTHER_REASON,
+    "skmtl.inspection.TransferReport.to_frame": _OTHER_REASON,
+    "skmtl.inspection.cluster_tasks": _OTHER_REASON,
+    "skmtl.inspection.default_baselines": _OTHER_REASON,
+    "skmtl.inspection.plot_task_similarity": _OTHER_REASON,
+    "skmtl.inspection.task_similarity": _OTHER_REASON,
+    "skmtl.inspection.transfer_report": _OTHER_REASON,
+    "skmtl.metrics.per_task_scores": _OTHER_REASON,
+    "skmtl.metrics.nmse": _OTHER_REASON,
+    "skmtl.metrics.explained_variance_per_task": _OTHER_REASON,
+    "skmtl.metrics.mean_task_rmse": _OTHER_REASON,
+    "skmtl.metrics.make_task_scorer": _OTHER_REASON,
+    "skmtl.model_selection.TaskStratifiedKFold": _OTHER_REASON,
+    "skmtl.model_selection.TaskStratifiedKFold.get_n_splits": _OTHER_REASON,
+    "skmtl.model_selection.train_test_split_per_task": _OTHER_REASON,
+    "skmtl.utils.stack_tasks": _OTHER_REASON,
+    "skmtl.utils.split_tasks": _OTHER_REASON,
+    "skmtl.utils.all_estimators": _OTHER_REASON,
+}
+
+
+def _numpydoc_params():
+    for path, kind in NUMPYDOC_TARGETS.items():
+        reason = KNOWN_NUMPYDOC_FAILURES.get(path)
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+        yield pytest.param(path, kind, id=path, marks=marks)
+
+
+@pytest.mark.parametrize("path, kind", list(_numpydoc_params()))
+def test_numpydoc_validation(path, kind):
+    errors = _numpydoc_errors(path, kind)
+    assert not errors, "\n".join(f"{path}: {code} {msg}" for code, msg in errors)
+
+
+# ------------------------------------------------------------ the fragment mechanism
+@pytest.fixture
+def restore_fragments():
+    saved = dict(FRAGMENTS)
+    yield
+    FRAGMENTS.clear()
+    FRAGMENTS.update(saved)
+
+
+def test_fragment_reindented_nested_and_literal_text_kept(restore_fragments):
+    register(_test_inner="a : int\n    The inner, {braces} and 100% kept.")
+    register(
+        _test_outer="""\
+        b : float
+            Outer.
+        %(_test_inner)s"""
+    )
+    doc = """Summary with 50% and {x}.
+
+        Parameters
+        ----------
+        %(_test_outer)s
+        c : str
+            Local, default=%(_test_value)s.
+        """
+    out = substitute(doc, _test_value="'x'")
+    assert (
+        out
+        == """Summary with 50% and {x}.
+
+        Parameters
+        ----------
+        b : float
+            Outer.
+        a : int
+            The inner, {braces} and 100% kept.
+        c : str
+            Local, default='x'.
+        """
+    )
+
+
+def test_fragment_errors(restore_fragments):
+    with pytest.raises(KeyError, match="_test_missing"):
+        substitute("    %(_test_missing)s\n")
+    register(_test_two_lines="one\ntwo")
+    with pytest.raises(ValueError, match="several lines"):
+        substitute("text %(_test_two_lines)s text")
+    with pytest.raises(ValueError, match="already registered"):
+        register(_test_two_lines="other")
+    register(_test_two_lines="one\ntwo")  # the same text again is fine
+
+    @fill_doc(_test_value="1")
+    def f():
+        """Default %(_test_value)s."""
+
+    assert f.__doc__ == "Default 1."
+    table = {"_test_a": "from the table", "_test_b": "table"}
+    assert substitute("%(_test_a)s, %(_test_b)s", table, _test_b="keyword") == (
+        "from the table, keyword"
+    )

@@ -7,9 +7,9 @@ from numpy.testing import assert_allclose
 from sklearn.kernel_approximation import Nystroem
 from sklearn.metrics.pairwise import polynomial_kernel, rbf_kernel
 
+from skmtl._kernel._feature_map import _nystroem_basis
 from skmtl.kernel_ridge import MultiTaskKernelRidge
 from skmtl.kernels import (
-    _nystroem_basis,
     check_task_similarity,
     multitask_feature_map,
     multitask_kernel,

@@ -23,7 +23,7 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC, SVR
 
-import skmtl._kernel_base as kernel_base
+import skmtl._kernel._base as kernel_base
 from skmtl.baselines import IndependentTaskEstimator
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.svm import MultiTaskSVC, MultiTaskSVR

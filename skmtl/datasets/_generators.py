@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._compat import Interval, StrOptions, validate_params
+from .._docstring import fill_doc, register
 
 __all__ = ["make_multitask_regression", "make_multitask_classification"]
 
@@ -88,7 +89,16 @@ _COMMON = {
     "random_state": ["random_state"],
 }
 
-_STRUCTURE_DOC = """
+SIZE_DOC = """\
+    n_tasks : int, default=10
+        Number of tasks.
+    n_samples : int or array-like of shape (n_tasks,), default=100
+        Rows per task; an array gives unequal task sizes (stacked layout only).
+    n_features : int, default=20
+        Number of features (task column excluded).
+"""
+
+STRUCTURE_DOC = """\
     structure : {"row_sparse", "low_rank", "clustered", "mean", "independent"}, \
 default="row_sparse"
         How the task weight vectors ``w_t`` (rows of ``W``) are related:
@@ -102,15 +112,33 @@ default="row_sparse"
         - ``"mean"``: ``w_t = w_0 + v_t`` with ``v_t ~ spread * N(0, I)``
           (Evgeniou & Pontil 2004).
         - ``"independent"``: i.i.d. N(0, I) weights, nothing shared.
+    n_informative : int, default=5
+        Size of the shared support (``"row_sparse"``).
+    rank : int, default=2
+        Rank of ``W`` (``"low_rank"``).
+    n_clusters : int, default=3
+        Number of task clusters (``"clustered"``).
+    spread : float, default=0.1
+        Standard deviation of the task-specific deviations (``"clustered"``,
+        ``"mean"``).
 """
 
+OUTPUT_DOC = """\
+    layout : {"stacked", "shared"}, default="stacked"
+        ``"stacked"``: ``X`` (sum n_t, 1 + n_features) with the task label (0 to
+        n_tasks-1) in column 0 and 1-D ``y``. ``"shared"``: every task uses the same
+        ``X`` (n_samples, n_features) and ``y`` is (n_samples, n_tasks).
+    coef : bool, default=False
+        Also return the true weights.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weights, the features and the noise; an int gives the same
+        data at every call.
+"""
 
-def _fill_doc(func):
-    func.__doc__ = func.__doc__.replace("    %(structure)s\n", _STRUCTURE_DOC[1:])
-    return func
+register(prefix="datasets", size=SIZE_DOC, structure=STRUCTURE_DOC, output=OUTPUT_DOC)
 
 
-@_fill_doc
+@fill_doc
 @validate_params(_COMMON, prefer_skip_nested_validation=True)
 def make_multitask_regression(
     n_tasks=10,
@@ -134,35 +162,24 @@ def make_multitask_regression(
 
     Parameters
     ----------
-    n_tasks : int, default=10
-    n_samples : int or array-like of shape (n_tasks,), default=100
-        Rows per task; an array gives unequal task sizes (stacked layout only).
-    n_features : int, default=20
-    %(structure)s
-    n_informative : int, default=5
-        Size of the shared support (``"row_sparse"``).
-    rank : int, default=2
-        Rank of ``W`` (``"low_rank"``).
-    n_clusters : int, default=3
-        Number of task clusters (``"clustered"``).
-    spread : float, default=0.1
-        Standard deviation of the task-specific deviations (``"clustered"``,
-        ``"mean"``).
+    %(datasets.size)s
+    %(datasets.structure)s
     noise : float, default=0.1
-    layout : {"stacked", "shared"}, default="stacked"
-        ``"stacked"``: ``X`` (sum n_t, 1 + n_features) with the task label (0 to
-        n_tasks-1) in column 0 and 1-D ``y``. ``"shared"``: every task uses the same
-        ``X`` (n_samples, n_features) and ``y`` is (n_samples, n_tasks).
-    coef : bool, default=False
-        Also return the true weights.
-    random_state : int, RandomState instance or None, default=None
+        Standard deviation of the Gaussian noise added to each target.
+    %(datasets.output)s
 
     Returns
     -------
-    X : ndarray
-    y : ndarray
+    X : ndarray of shape (sum n_t, 1 + n_features) or (n_samples, n_features)
+        Features, with the task label in column 0 in the stacked layout.
+    y : ndarray of shape (sum n_t,) or (n_samples, n_tasks)
+        Targets.
     W : ndarray of shape (n_tasks, n_features)
-        Only when ``coef=True``.
+        The true task weights; only when ``coef=True``.
+
+    See Also
+    --------
+    make_multitask_classification : The same structures for binary labels.
 
     Examples
     --------
@@ -201,7 +218,7 @@ def _ensure_two_classes(y, scores):
     return y
 
 
-@_fill_doc
+@fill_doc
 @validate_params(
     {**_COMMON, "class_sep": [Interval(Real, 0, None, closed="neither")]},
     prefer_skip_nested_validation=True,
@@ -232,29 +249,26 @@ def make_multitask_classification(
 
     Parameters
     ----------
-    n_tasks : int, default=10
-    n_samples : int or array-like of shape (n_tasks,), default=100
-    n_features : int, default=20
-    %(structure)s
-    n_informative : int, default=5
-    rank : int, default=2
-    n_clusters : int, default=3
-    spread : float, default=0.1
+    %(datasets.size)s
+    %(datasets.structure)s
     noise : float, default=0.1
         Standard deviation of the Gaussian noise added to the scores (label noise).
     class_sep : float, default=1.0
         Scale of the noiseless scores: larger is easier.
-    layout : {"stacked", "shared"}, default="stacked"
-    coef : bool, default=False
-    random_state : int, RandomState instance or None, default=None
+    %(datasets.output)s
 
     Returns
     -------
-    X : ndarray
+    X : ndarray of shape (sum n_t, 1 + n_features) or (n_samples, n_features)
+        Features, with the task label in column 0 in the stacked layout.
     y : ndarray of int in {0, 1}
         ``(sum n_t,)`` stacked or ``(n_samples, n_tasks)`` shared.
     W : ndarray of shape (n_tasks, n_features)
-        Only when ``coef=True``.
+        The true task weights; only when ``coef=True``.
+
+    See Also
+    --------
+    make_multitask_regression : The same structures for continuous targets.
 
     Examples
     --------

@@ -55,7 +55,7 @@ def load_school(*, return_X_y=False, as_frame=False):
 
     See Also
     --------
-    load_school_splits : the 10 standard 75/25 per-school train/test splits.
+    load_school_splits : The 10 standard 75/25 per-school train/test splits.
 
     Examples
     --------
@@ -102,6 +102,10 @@ def load_school_splits():
     splits : list of 10 tuples ``(train_indices, test_indices)``
         Row indices into :func:`load_school`'s data. The list can be passed as
         ``cv=`` to ``cross_validate`` or ``GridSearchCV``.
+
+    See Also
+    --------
+    load_school : The data these splits index.
 
     Examples
     --------

@@ -3,9 +3,10 @@
 import numpy as np
 
 from .._compat import fit_context
+from .._docstring import fill_doc
 from ..base import MultiTaskClassifierMixin
 from ._base import BaseMultiTaskMLP, _label
-from ._docs import fill
+from ._docs import FRAGMENTS
 from ._losses import TaskLogLoss
 
 
@@ -286,7 +287,8 @@ def _per_task_classes(classes, n_tasks):
     return per_task
 
 
-MultiTaskMLPClassifier.__doc__ = fill(
-    MultiTaskMLPClassifier.__doc__,
-    validation=("the mean over tasks of the per-task accuracy on the held-out rows."),
+fill_doc(
+    MultiTaskMLPClassifier,
+    FRAGMENTS,
+    validation="the mean over tasks of the per-task accuracy on the held-out rows.",
 )

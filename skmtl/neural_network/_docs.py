@@ -22,10 +22,11 @@ OBJECTIVE = """
     where ``L_t`` is task ``t``'s weighted mean loss (``s_i`` the sample weights; in
     the shared-design layout the sums run over the rows where task ``t``'s target is
     observed, NaN targets are left out), ``lambda_t`` the task weights chosen by
-    ``task_weighting`` (``lambda_t = omega_t n_t`` in DESIGN.md's terms, ``omega_t``
-    the weight of each of task ``t``'s ``n_t`` samples), ``theta_W`` all connection
-    weights of the trunk and the heads, ``V_t`` included (not the intercepts), and
-    ``N = sum_t sum_{i in t} s_i`` the total weight of the observed targets.
+    ``task_weighting`` (``lambda_t = omega_t n_t`` in the terms of doc/contract.md,
+    ``omega_t`` the weight of each of task ``t``'s ``n_t`` samples), ``theta_W`` all
+    connection weights of the trunk and the heads, ``V_t`` included (not the
+    intercepts), and ``N = sum_t sum_{i in t} s_i`` the total weight of the observed
+    targets.
 
     **What a small task borrows.** The trunk ``h`` is learned from every task's rows.
     ``alpha_intercepts`` shrinks each task's output bias ``b0 + c_t`` towards the
@@ -62,15 +63,11 @@ PARAMETERS = """
     head_layer_sizes : array-like of int, default=()
         Units of the hidden layers of every task head (``()``: linear heads, the
         classic hard parameter sharing network).
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task label (stacked layout; an int position,
-        negative allowed, or a DataFrame column name). ``None``: ``y`` is 2-D with
-        one column per task (shared-design layout, NaN = missing target) or 1-D (a
-        single task).
+    %(task_column)s
     task_weighting : {"equal", "size", "uncertainty", "dwa"} or array-like of shape \
 (n_tasks,), default="equal"
         How the task losses are weighted (``lambda_t``, recorded in
-        ``task_weights_``; DESIGN.md's per-sample ``omega_t = lambda_t / n_t``):
+        ``task_weights_``; doc/contract.md's per-sample ``omega_t = lambda_t / n_t``):
 
         - ``"equal"``: ``omega_t`` proportional to ``1 / n_t``, ``lambda_t = 1 / T``:
           every task's mean loss counts the same, a 3-row task as much as a
@@ -230,17 +227,12 @@ REFERENCES = """
 """
 
 
-def fill(doc, **extra):
-    """Substitute the shared fragments (and ``extra``) into a docstring."""
-    parts = {
-        "objective": OBJECTIVE.strip("\n"),
-        "parameters": PARAMETERS.strip("\n"),
-        "attributes": ATTRIBUTES.strip("\n"),
-        "references": REFERENCES.strip("\n"),
-        **extra,
-    }
-    for key in ("attributes",):
-        parts[key] = parts[key].replace("%(validation)s", extra.get("validation", ""))
-    for key, value in parts.items():
-        doc = doc.replace(f"    %({key})s", value)
-    return doc
+#: The fragments of the two estimators' docstrings, substituted by
+#: :func:`skmtl._docstring.fill_doc` (``%(objective)s`` etc.; each estimator adds its
+#: own ``validation`` text).
+FRAGMENTS = {
+    "objective": OBJECTIVE,
+    "parameters": PARAMETERS,
+    "attributes": ATTRIBUTES,
+    "references": REFERENCES,
+}

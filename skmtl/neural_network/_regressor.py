@@ -3,9 +3,10 @@
 import numpy as np
 
 from .._compat import fit_context
+from .._docstring import fill_doc
 from ..base import MultiTaskRegressorMixin
 from ._base import _DEFAULT_ALPHA_HEADS, _DEFAULT_ALPHA_INTERCEPTS, BaseMultiTaskMLP
-from ._docs import fill
+from ._docs import FRAGMENTS
 from ._losses import SquaredLoss
 
 
@@ -263,10 +264,11 @@ def _pooled_moments(data):
     return mean, float(scale)
 
 
-MultiTaskMLPRegressor.__doc__ = fill(
-    MultiTaskMLPRegressor.__doc__,
+fill_doc(
+    MultiTaskMLPRegressor,
+    FRAGMENTS,
     validation=(
         "the mean over tasks of the per-task R^2 on the held-out rows, each task's\n"
-        "        training-target variance as the reference."
+        "training-target variance as the reference."
     ),
 )

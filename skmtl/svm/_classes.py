@@ -12,7 +12,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
-from .._kernel_base import BaseMultiTaskKernel, fill_doc
+from .._docstring import fill_doc
+from .._kernel._base import BaseMultiTaskKernel
 from ..base import MultiTaskClassifierMixin, MultiTaskRegressorMixin
 from ._linear import PairwiseLinearSVC
 
@@ -113,11 +114,11 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     ----------
     C : float > 0, default=1.0
         Inverse regularisation strength, as in ``SVC``.
-    %(kernel)s
+    %(kernel.kernel)s
         Default "rbf".
-    %(kernel_params)s
-    %(task_params)s
-    %(offset_params)s
+    %(kernel.kernel_params)s
+    %(kernel.task_params)s
+    %(kernel.offset_params)s
         Default ``np.inf`` (one intercept, the previous model). The offsets enter
         libsvm only through the kernel, so libsvm's own unpenalised intercept
         stays ``b_0``; liblinear (explicit paths) penalises ``b_0`` as described
@@ -138,7 +139,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         Iteration limit: libsvm iterations (-1: none) on the kernel path,
         liblinear epochs on the others (-1: 10,000).
     cache_size : float, default=200
-        libsvm kernel cache in MB (the kernel path's matrix is precomputed, so
+        Size of libsvm's kernel cache in MB (the kernel path's matrix is precomputed, so
         this matters little).
     decision_function_shape : {"ovr", "ovo"}, default="ovr"
         Shape of ``decision_function`` with more than two classes, as in ``SVC``.
@@ -151,8 +152,8 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         shrinks like ``1 / intercept_scaling^2`` (measured: decision values
         within 15% of their range at 1, 0.4% at 10, 0.004% at 100) while
         liblinear needs more epochs (about 5 times more at 10 than at 1).
-    %(solver_params)s
-    %(common_params)s
+    %(kernel.solver_params)s
+    %(kernel.common_params)s
 
     Attributes
     ----------
@@ -194,9 +195,9 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
 
     See Also
     --------
-    MultiTaskSVR : the regression counterpart.
-    skmtl.kernel_ridge.MultiTaskKernelRidge : the same kernel with a squared loss.
-    skmtl.kernels.multitask_kernel : the kernel itself.
+    MultiTaskSVR : The regression counterpart.
+    skmtl.kernel_ridge.MultiTaskKernelRidge : The same kernel with a squared loss.
+    skmtl.kernels.multitask_kernel : The kernel itself.
 
     References
     ----------
@@ -301,13 +302,14 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
             random_state=self.random_state,
         )
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task SVM.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        %(X_fit)s
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Class labels; 2-D in the shared layout (NaN = missing).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -316,7 +318,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         design = self._fit_design(X, y, sample_weight, classification=True)
         classes = np.unique(design.y)
@@ -351,8 +353,13 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         self._set_linear_attributes(design, getattr(self.estimator_, "coef_", None))
         return self
 
+    @fill_doc
     def decision_function(self, X):
         """Signed distance to the decision boundary of each row's task.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
@@ -369,8 +376,13 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
             model.decision_function_shape = self.decision_function_shape
         return self._apply(X, model.decision_function)
 
+    @fill_doc
     def predict(self, X):
         """Class of each row by its task's classifier.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
@@ -381,8 +393,13 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         return self._apply(X, self.estimator_.predict)
 
     @available_if(lambda self: self.probability)
+    @fill_doc
     def predict_proba(self, X):
         """Calibrated class probabilities (``probability=True``).
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
@@ -397,8 +414,19 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         return proba
 
     @available_if(lambda self: self.probability)
+    @fill_doc
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes) or list of ndarray
+            As :meth:`predict_proba`, logarithm taken.
+        """
         proba = self.predict_proba(X)
         if isinstance(proba, list):
             return [np.log(p) for p in proba]
@@ -433,27 +461,31 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     Parameters
     ----------
     C : float > 0, default=1.0
+        Inverse regularisation strength, as in ``SVR``.
     epsilon : float >= 0, default=0.1
         Width of the insensitive tube.
-    %(kernel)s
+    %(kernel.kernel)s
         Default "rbf".
-    %(kernel_params)s
-    %(task_params)s
-    %(offset_params)s
+    %(kernel.kernel_params)s
+    %(kernel.task_params)s
+    %(kernel.offset_params)s
         Default ``np.inf`` (one intercept, the previous model). libsvm's own
         unpenalised intercept stays ``b_0``.
     tol : float > 0, default=1e-3
+        Stopping tolerance of libsvm / liblinear.
     max_iter : int, default=-1
-        libsvm iterations (-1: none) on the kernel path, liblinear epochs on the
-        others (-1: 10,000).
+        Iteration limit: libsvm iterations (-1: none) on the kernel path,
+        liblinear epochs on the others (-1: 10,000).
     cache_size : float, default=200
+        Size of libsvm's kernel cache in MB (the kernel path's matrix is
+        precomputed, so this matters little).
     intercept_scaling : float > 0, default=10.0
         Explicit paths only: liblinear fits the intercept as the weight of a
         constant feature of this value, which penalises it by ``(b /
         intercept_scaling)^2 / 2`` (the kernel path leaves it unpenalised; the two
         paths agree up to the solvers' tolerance when the optimal ``b`` is 0).
-    %(solver_params)s
-    %(common_params)s
+    %(kernel.solver_params)s
+    %(kernel.common_params)s
 
     Attributes
     ----------
@@ -477,8 +509,8 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
 
     See Also
     --------
-    MultiTaskSVC : the classification counterpart.
-    skmtl.kernel_ridge.MultiTaskKernelRidge : squared loss, closed form.
+    MultiTaskSVC : The classification counterpart.
+    skmtl.kernel_ridge.MultiTaskKernelRidge : Squared loss, closed form.
 
     Examples
     --------
@@ -541,13 +573,14 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         self.task_column = task_column
         self.random_state = random_state
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task SVR.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        %(X_fit)s
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             2-D in the shared layout (NaN = missing).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -555,7 +588,7 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         design = self._fit_design(X, y, sample_weight, classification=False)
         sw = design.sample_weight if design.weighted else None
@@ -587,8 +620,13 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         self._set_linear_attributes(design, getattr(self.estimator_, "coef_", None))
         return self
 
+    @fill_doc
     def predict(self, X):
         """Prediction of each row by its task's function.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------

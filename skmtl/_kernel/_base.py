@@ -6,7 +6,7 @@ scikit-learn model they fit on the *design*: either the multi-task kernel matrix
 ``phi(x, t) = F[t] (x) psi(x)`` with ``F F^T = B`` (``solver="linear"``: ``psi(x) =
 x``, exact for a linear base kernel; ``solver="nystroem"``: ``psi`` a Nystroem
 approximation of the base kernel). This module builds both designs, for fit and in
-blocks for predict, from the one implementation in :mod:`skmtl.kernels`.
+blocks for predict, from the one implementation in :mod:`skmtl._kernel`.
 """
 
 from dataclasses import dataclass
@@ -18,18 +18,21 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import KERNEL_PARAMS, Interval, StrOptions
-from ._data import validate_fit_data, validate_predict_data
-from ._weights import task_multipliers
-from .base import MultiTaskMixin
-from .kernels import (
+from .._compat import KERNEL_PARAMS, Interval, StrOptions
+from .._data import validate_fit_data, validate_predict_data
+from .._weights import task_multipliers
+from ..base import MultiTaskMixin
+from . import _docs  # noqa: F401  (registers the kernel.* docstring fragments)
+from ._feature_map import _feature_map_nnz, _nystroem_basis, multitask_feature_map
+from ._gram import (
     KERNELS,
+    _add_offset_kernel,
     _base_kernel,
-    _feature_map_nnz,
     _multitask_gram,
-    _nystroem_basis,
+    _scale_gamma,
+)
+from ._similarity import (
     check_task_similarity,
-    multitask_feature_map,
     task_similarity_from_mu,
     task_similarity_sqrt,
 )
@@ -41,110 +44,6 @@ _BLOCK_BYTES = 64 * 2**20
 # bytes per stored entry of the explicit features: CSR (8 + 4) + liblinear's copy
 _FEATURE_BYTES = 28
 
-KERNEL_DOC = {
-    "kernel": """kernel : str or callable
-        Base kernel ``k`` on the features: a name understood by
-        :func:`sklearn.metrics.pairwise_kernels` ("linear", "rbf", "poly",
-        "sigmoid", "laplacian", "cosine", "chi2", "additive_chi2") or a callable
-        ``kernel(X, Y)`` returning the Gram matrix (``SVC``'s convention).
-        ``"precomputed"`` is not supported (the task column must travel with the
-        rows): build the full multi-task kernel with
-        :func:`skmtl.kernels.multitask_kernel` and use scikit-learn's estimator
-        with ``kernel="precomputed"`` instead.""",
-    "kernel_params": """degree : float
-        Degree of the "poly" kernel.
-    gamma : {"scale", "auto"}, float or None
-        Coefficient of "rbf", "poly", "sigmoid", "laplacian" and "chi2". "scale":
-        ``1 / (n_features * X.var())`` over the training rows (task column
-        excluded); "auto" and None: ``1 / n_features``.
-    coef0 : float
-        Independent term of "poly" and "sigmoid".""",
-    "task_params": """mu : float > 0, default=1.0
-        Task coupling of the default similarity ``B = (1/mu) 11^T + I``
-        (Evgeniou & Pontil 2004): task ``t`` has weights ``w_t = w_0 + v_t`` and
-        the penalty is ``min_{w_0} mu ||w_0||^2 + sum_t ||v_t||^2``. Large
-        ``mu``: nearly independent tasks; small ``mu``: nearly one pooled model
-        (with kernel ``k / mu``). ``np.inf``: ``B = I``. Ignored when
-        ``task_similarity`` is given.
-    task_similarity : array-like of shape (n_tasks, n_tasks), default=None
-        A symmetric positive semi-definite task similarity ``B`` instead of the
-        ``mu`` form, rows and columns in the order of ``tasks_`` (sorted task
-        labels; ``arange(n_tasks)`` in the shared layout), e.g. from
-        :func:`skmtl.kernels.task_similarity_from_graph`. Checked in ``fit``
-        (size, symmetry, positive semi-definiteness).""",
-    "solver_params": """solver : {"auto", "kernel", "linear", "nystroem"}, \
-default="auto"
-        - "kernel": the exact multi-task kernel matrix, ``O(n^2)`` memory and
-          ``O(n^2)``-``O(n^3)`` time in the number ``n`` of training rows
-          (stacked; ``n_samples * n_tasks`` observed entries in the shared
-          layout). Guarded by ``memory_limit``.
-        - "linear": ``kernel="linear"`` only. The exact explicit feature map
-          ``phi(x, t) = F[t] (x) x`` with ``F F^T = B`` (``F = [1/sqrt(mu) 1, I]``
-          for the ``mu`` form, i.e. ``w_t = w_0 + v_t`` with ``2 n_features``
-          non-zeros per row; ``F = B^{1/2}`` for a user ``task_similarity``) and
-          one linear model on it: memory ``O(nnz(phi))``, time about linear in
-          ``n``.
-        - "nystroem": ``psi(x)``, an ``n_components``-dimensional Nystroem
-          approximation of the base kernel, then the linear path on
-          ``F[t] (x) psi(x)``.
-        - "auto": "kernel" when there are at most 5,000 training rows (the kernel
-          matrix is then at most 200 MB), otherwise "linear" for
-          ``kernel="linear"`` and "nystroem" for any other kernel.
-    n_components : int, default=100
-        Number of Nystroem landmarks (training rows drawn with ``random_state``;
-        capped at the number of rows, where the approximation is exact on them).
-    memory_limit : float or None, default=2048
-        Largest design, in MB, that ``fit`` may build: the ``n x n`` kernel
-        matrix (8 n^2 bytes) on the kernel path, the explicit features (about 28
-        bytes per non-zero, scikit-learn's and liblinear's copies) on the other
-        paths. Beyond it ``fit`` raises a ValueError naming the alternatives
-        instead of exhausting memory. None: no limit.""",
-    "offset_params": """alpha_intercepts : float > 0 or np.inf
-        Strength of the task intercept offsets ``c_t`` relative to the function's
-        norm: task ``t``'s intercept is ``b_0 + c_t`` with ``b_0`` free and the
-        penalty ``alpha_intercepts * sum_t c_t^2`` added to ``||f||_K^2``. In the
-        dual this is the kernel term ``(1 / alpha_intercepts) [s == t]`` added to
-        ``B[s, t] k(x, z)`` (a one-hot task feature of scale
-        ``alpha_intercepts^-1/2`` on the explicit paths), so the offsets are
-        exactly ridge-shrunk towards 0, the random intercept of a mixed model. A
-        task with few rows gets an offset near 0 and borrows the shared ``b_0``;
-        a large task gets about its own level. ``np.inf``: one intercept shared
-        by all tasks; small values: nearly free task intercepts.
-    task_weighting : {"size", "equal"} or array-like of shape (n_tasks,), \
-default="size"
-        Weight of each task in the loss (DESIGN.md's ``omega_t``; the same names
-        and meaning as :class:`~skmtl.neural_network.MultiTaskMLPRegressor`):
-        the loss is ``sum_t lambda_t L_t`` with ``L_t`` the (sample-weighted)
-        mean loss of task ``t``'s rows and ``lambda_t`` proportional to the
-        task's size ("size": every row counts once, as in pooled and mixed
-        models, and the default because it was the convention of these models),
-        to 1 ("equal": a 3-row task weighs as much as a 300-row one), or, for an
-        array ``w`` (in the order of ``tasks_``), to ``w_t n_t``: ``w_t`` is a
-        per-row weight of task ``t``'s rows, ``omega_t`` proportional to ``w_t``
-        (``w = 1`` is "size", ``w = 1 / n_t`` is "equal"). Implemented as row weights
-        ``s_i * omega_t`` with ``omega_t = lambda_t N / n_t`` (``n_t``: the sum
-        of task ``t``'s sample weights, ``N`` of all), scaled so that the total
-        weight is ``N`` and the regularisation strength keeps its meaning; "size"
-        is ``omega_t = 1``.""",
-    "common_params": """unseen_task : {"error", "shared"}, default="error"
-        What ``predict`` does with a task label not seen in ``fit`` (stacked
-        layout). "error": raise a ValueError naming it. "shared": predict it as a
-        new task about which nothing is known beyond the shared structure: its
-        similarity to fitted task ``t`` is ``mean_{s != t} B[s, t]``, which for the
-        ``mu`` form is ``1/mu``, so the prediction is the shared component
-        ``w_0`` plus the shared intercept ``b_0`` and nothing task-specific (no
-        offset ``c_t``). With a user ``task_similarity`` it is the documented
-        average similarity above (0 with a single fitted task).
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task label (stacked layout; an int position,
-        negative allowed, or a DataFrame column name). None: ``y`` is 2-D with
-        one column per task (shared-design layout, internally tiled into stacked
-        rows; NaN targets are missing) or 1-D (a single task).
-    random_state : int, RandomState instance or None, default=None
-        Nystroem landmarks, liblinear's coordinate order, and the folds of
-        probability calibration.""",
-}
-
 
 def task_loss_weights(task_weighting, task, sample_weight, n_tasks):
     """Per-task loss multipliers ``omega_t`` of the ``task_weighting`` schemes
@@ -152,22 +51,6 @@ def task_loss_weights(task_weighting, task, sample_weight, n_tasks):
     weights ``s_i omega_t`` sum to ``n``, and "size" gives 1)."""
     sizes = np.bincount(task, weights=sample_weight, minlength=n_tasks)
     return task_multipliers(task_weighting, sizes, sizes.sum())
-
-
-def _add_offset_kernel(K, task_rows, task_cols, scale):
-    """``K += scale * [task_rows[i] == task_cols[j]]`` in place (intercept offsets)."""
-    if scale != 0:
-        K += scale * (task_rows[:, None] == task_cols[None, :])
-    return K
-
-
-def fill_doc(cls):
-    """Substitute the shared parameter descriptions ``%(name)s`` in a docstring."""
-    doc = cls.__doc__
-    for key, text in KERNEL_DOC.items():
-        doc = doc.replace(f"    %({key})s\n", "    " + text + "\n")
-    cls.__doc__ = doc
-    return cls
 
 
 @dataclass
@@ -184,14 +67,6 @@ class Design:
 
 def _take(X, rows):
     return X if rows is None else X[rows]
-
-
-def _scale_gamma(X):
-    if sp.issparse(X):
-        var = X.multiply(X).mean() - X.mean() ** 2
-    else:
-        var = X.var()
-    return 1.0 / (X.shape[1] * var) if var != 0 else 1.0
 
 
 class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):

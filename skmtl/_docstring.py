@@ -1,0 +1,146 @@
+"""The one docstring-fragment mechanism: named fragments substituted into docstrings.
+
+A text repeated in several docstrings (a parameter description, an objective) is
+written once, registered under a name with :func:`register`, and referenced by a
+placeholder ``%(name)s`` in the docstrings that need it; :func:`fill_doc`
+substitutes the placeholders.
+
+Rules, chosen so that a docstring never has to escape anything:
+
+- Substitution is by regular expression, never by ``%``-formatting or
+  :meth:`str.format`: a literal ``%``, ``{`` or ``}`` in the text is left as it is.
+  Only ``%(name)s`` with ``name`` a dotted identifier is a placeholder.
+- A placeholder alone on its line is replaced by the fragment re-indented to the
+  placeholder's indentation (a fragment is registered dedented, so the same text
+  fits a class docstring and a method docstring). A placeholder inside a line is
+  replaced by the fragment as is, which must then be a single line.
+- Fragments may contain placeholders themselves (substituted recursively), e.g.
+  a family's parameter block reusing the canonical ``task_column`` text.
+- An unknown name raises a KeyError at import time, naming the placeholder, so a
+  typo can never leak into the rendered documentation. Registering a different
+  text under an existing name raises as well.
+
+Fragments shared by every family live here (``task_column``, ``X_fit``,
+``X_predict``, ``returns_self``). A family registers its own in its module with a
+prefix (``kernel.*`` in ``skmtl._kernel._docs``, ``datasets.*``), or passes a table
+of them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``).
+"""
+
+import re
+import textwrap
+
+__all__ = ["FRAGMENTS", "fill_doc", "register", "substitute"]
+
+#: Registered fragments, by name (dedented text, no trailing newline).
+FRAGMENTS = {}
+
+_NAME = r"%\(([A-Za-z_][\w.]*)\)s"
+_PLACEHOLDER = re.compile(_NAME)
+# a placeholder alone on its line (groups 1-2), or anywhere (group 3)
+_ANY = re.compile(rf"^([ \t]*){_NAME}[ \t]*$|{_NAME}", re.M)
+_MAX_DEPTH = 5
+
+
+def _normalise(text):
+    return textwrap.dedent(text.strip("\n")).rstrip()
+
+
+def register(prefix=None, **fragments):
+    """Register named docstring fragments (``prefix.name`` with a prefix).
+
+    A fragment is stored dedented; registering another text under a taken name
+    raises a ValueError.
+    """
+    for name, text in fragments.items():
+        name = name if prefix is None else f"{prefix}.{name}"
+        text = _normalise(text)
+        if FRAGMENTS.get(name, text) != text:
+            raise ValueError(f"docstring fragment {name!r} is already registered")
+        FRAGMENTS[name] = text
+
+
+def _lookup(name, extra):
+    if name in extra:
+        return _normalise(str(extra[name]))
+    if name in FRAGMENTS:
+        return FRAGMENTS[name]
+    raise KeyError(
+        f"unknown docstring fragment %({name})s; registered: {sorted(FRAGMENTS)}"
+    )
+
+
+def _replace(match, extra):
+    indent, line_name, inline_name = match.groups()
+    if line_name is not None:
+        text = _lookup(line_name, extra)
+        return "\n".join(indent + line if line else "" for line in text.split("\n"))
+    text = _lookup(inline_name, extra)
+    if "\n" in text:
+        raise ValueError(
+            f"docstring fragment %({inline_name})s has several lines: put its "
+            "placeholder alone on a line"
+        )
+    return text
+
+
+def substitute(doc, fragments=None, **extra):
+    """Return ``doc`` with every ``%(name)s`` replaced.
+
+    Parameters
+    ----------
+    doc : str
+        Docstring with placeholders.
+    fragments : mapping of str to str, default=None
+        Fragments for this docstring only, e.g. a family's table of defaults.
+    **extra : str
+        More fragments for this docstring only; they take precedence over
+        ``fragments``, which take precedence over the registered ones.
+
+    Returns
+    -------
+    doc : str
+        The docstring with every placeholder substituted.
+    """
+    extra = {**(fragments or {}), **extra}
+    for _ in range(_MAX_DEPTH + 1):
+        if not _PLACEHOLDER.search(doc):
+            return doc
+        doc = _ANY.sub(lambda match: _replace(match, extra), doc)
+    raise ValueError("docstring fragments nest too deeply (a fragment cycle?)")
+
+
+def fill_doc(obj=None, fragments=None, **extra):
+    """Decorator substituting the placeholders of a class or function docstring.
+
+    Use bare (``@fill_doc``), with fragments for this object only
+    (``@fill_doc(tol="1e-4")``, ``@fill_doc(fragments=TABLE)``), or as a call
+    after the definition (``fill_doc(cls, TABLE, tol="1e-4")``); see
+    :func:`substitute` for the precedence.
+    """
+
+    def decorate(target):
+        target.__doc__ = substitute(target.__doc__, fragments, **extra)
+        return target
+
+    return decorate if obj is None else decorate(obj)
+
+
+# ------------------------------------------------------------- shared fragments
+register(
+    X_fit="""\
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Training rows: the features and, in the stacked layout, the task column.""",
+    X_predict="""\
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Rows to predict, laid out as in ``fit`` (with the task column in the
+            stacked layout).""",
+    returns_self="""\
+        self : object
+            The fitted estimator.""",
+    task_column="""\
+        task_column : int, str or None, default=None
+            Column of ``X`` holding the task label (stacked layout; an int position,
+            negative allowed, or a DataFrame column name). None: ``y`` is 2-D with
+            one column per task (shared-design layout, NaN = missing target) or 1-D
+            (a single task).""",
+)
