@@ -45,6 +45,7 @@ from scipy.linalg import get_blas_funcs
 from threadpoolctl import ThreadpoolController
 
 from .._ops import task_dot, task_scatter
+from . import epochs
 from .datafits import Quadratic
 from .design import column_square_sums
 from .penalties import L21, L21Ridge
@@ -709,8 +710,16 @@ class _Inner:
             and isinstance(curv, list)
             else None
         )
+        # the compiled epoch (``epochs``), when it covers this problem
+        self.compiled = epochs.plan(kernel, penalty, curv, m)
 
     def epoch(self, Wl, El, nz, V):
+        if self.compiled is not None and epochs.run(
+            self.compiled, self.kernel, Wl, nz, V
+        ):
+            if self.kernel.b is not None:
+                self.kernel.update_intercept()
+            return
         if self.fused is not None:
             self.kernel.curv_array = np.asarray(self.curv)
             epoch = (
