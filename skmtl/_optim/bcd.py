@@ -714,11 +714,15 @@ class _Inner:
         self.compiled = epochs.plan(kernel, penalty, curv, m)
 
     def epoch(self, Wl, El, nz, V):
+        """One pass over the working-set columns, then the intercept step."""
+        self._columns(Wl, El, nz, V)
+        if self.kernel.b is not None:
+            self.kernel.update_intercept()
+
+    def _columns(self, Wl, El, nz, V):
         if self.compiled is not None and epochs.run(
             self.compiled, self.kernel, Wl, nz, V
         ):
-            if self.kernel.b is not None:
-                self.kernel.update_intercept()
             return
         if self.fused is not None:
             self.kernel.curv_array = np.asarray(self.curv)
@@ -746,8 +750,6 @@ class _Inner:
             Wl[k] = new
             El[k] = e_new
             nz[k] = bool(new.any())
-        if kernel.b is not None:
-            kernel.update_intercept()
 
     def objective(self, Wl, F):
         kernel = self.kernel
