@@ -45,6 +45,10 @@ class _Counting:
         self.calls += 1
         return self.module.epoch(*args)
 
+    def epoch_blocked(self, *args):
+        self.calls += 1
+        return self.module.epoch_blocked(*args)
+
 
 @pytest.fixture
 def counting(monkeypatch):
@@ -98,7 +102,9 @@ def _task_data(layout, sparse, weights, missing=False, shuffle=True, seed=0):
     return TaskData(X, Y, None, mask, sw, np.arange(T), "shared")
 
 
-def _run_epochs(data, make_penalty, center, intercept, compiled, monkeypatch):
+def _run_epochs(
+    data, make_penalty, center, intercept, compiled, monkeypatch, block_size=32
+):
     monkeypatch.setattr(epochs, "ENABLED", compiled)
     design = MultiTaskDesign(data, center=center)
     T, d = design.n_tasks, design.n_features
@@ -107,7 +113,7 @@ def _run_epochs(data, make_penalty, center, intercept, compiled, monkeypatch):
     amax = L21(1.0).dual_norm(centred.adjoint(centred.omega * centred.Y))
     penalty = make_penalty(0.5 * amax)
     b0 = np.zeros(T) if intercept else None
-    kernel = bcd_module._Kernel(design, datafit, b0)
+    kernel = bcd_module._Kernel(design, datafit, b0, block_size=block_size)
     ws = np.arange(d)
     kernel.set_ws(ws)
     W = 0.1 * np.random.default_rng(1).standard_normal((d, T))
@@ -135,6 +141,9 @@ PENALTIES = {
 }
 CASES = {
     "shared": dict(layout="shared", sparse=False, weights=False),
+    # column by column, and blocks of 4 (several blocks, the last one partial)
+    "shared-unblocked": dict(layout="shared", sparse=False, weights=True, block=1),
+    "shared-blocks": dict(layout="shared", sparse=False, weights=False, block=4),
     "shared-weights": dict(layout="shared", sparse=False, weights=True),
     "shared-missing": dict(layout="shared", sparse=False, weights=True, missing=True),
     "shared-sparse": dict(layout="shared", sparse=True, weights=False),
@@ -151,9 +160,15 @@ CASES = {
 @pytest.mark.parametrize("penalty", list(PENALTIES))
 @pytest.mark.parametrize("case", list(CASES))
 def test_epochs_equal(case, penalty, center, intercept, monkeypatch):
-    data = _task_data(**CASES[case])
-    fast = _run_epochs(data, PENALTIES[penalty], center, intercept, True, monkeypatch)
-    slow = _run_epochs(data, PENALTIES[penalty], center, intercept, False, monkeypatch)
+    params = dict(CASES[case])
+    block = params.pop("block", 32)
+    data = _task_data(**params)
+    fast, slow = (
+        _run_epochs(
+            data, PENALTIES[penalty], center, intercept, compiled, monkeypatch, block
+        )
+        for compiled in (True, False)
+    )
     W, V, F = slow[:3]
     assert np.any(W != 0) and np.any(W == 0)
     for a, b in zip(fast[:3], slow[:3]):

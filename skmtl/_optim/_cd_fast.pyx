@@ -28,10 +28,12 @@ from libc.math cimport fabs, sqrt
 from scipy.linalg.cython_blas cimport (
     daxpy,
     ddot,
+    dgemm,
     dgemv,
     dger,
     saxpy,
     sdot,
+    sgemm,
     sgemv,
     sger,
 )
@@ -76,6 +78,16 @@ cdef inline void _ger(int n, int T, floating alpha, floating *x, floating *y,
         sger(&n, &T, &alpha, x, &one, y, &one, A, &lda)
     else:
         dger(&n, &T, &alpha, x, &one, y, &one, A, &lda)
+
+
+cdef inline void _gemm(char transa, char transb, int m, int n, int k,
+                       floating alpha, floating *A, int lda, floating *B, int ldb,
+                       floating beta, floating *C, int ldc) noexcept nogil:
+    """C = alpha op(A) op(B) + beta C, column-major."""
+    if floating is float:
+        sgemm(&transa, &transb, &m, &n, &k, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
+    else:
+        dgemm(&transa, &transb, &m, &n, &k, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
 
 
 # ------------------------------------------------------------------ block prox
@@ -333,3 +345,109 @@ def epoch(
                 if new[t] != 0:
                     moved = True
             nz[k] = moved
+
+
+def epoch_blocked(
+    int pen,
+    double a1,
+    double a2,
+    floating[:, ::1] W,
+    floating[:, ::1] curv,
+    unsigned char[::1] nz,
+    floating[:, ::1] V2,
+    floating[::1] V1,
+    bint norms_only,
+    floating[:, ::1] xs,
+    floating[:, ::1] xw,
+    double wscale,
+    floating[::1, :] R,
+    floating[:, ::1] gram,
+    int block,
+):
+    """``epoch`` in mode 0 by blocks of ``block`` consecutive columns (as
+    ``bcd._epoch_group_shared_blocked``): the block's gradients ``U = X_B^T Omega
+    R`` come from one matrix product and are kept current inside the block with
+    the block's Gram matrix (``gram[k]``: column ``k`` against the columns of its
+    block, weighted and centred); ``R`` is updated once per block. BLAS-3 products
+    instead of BLAS-2 ones, the same iterates up to rounding."""
+    cdef Py_ssize_t p = W.shape[0], k, start, stop
+    cdef int T = W.shape[1], n = R.shape[0], nb, i, j, t
+    cdef int c_stride = 1 if curv.shape[1] > 1 else 0
+    cdef bint has_xw = xw.shape[0] > 0, moved, changed
+    cdef double vn, dt
+    cdef floating *ck
+    cdef floating *wk
+    cdef floating *Ub
+    cdef floating *Db
+    cdef floating *gk
+    cdef floating *xb
+    dt_np = np.float32 if floating is float else np.float64
+    cdef floating[::1] u = np.zeros(max(T, 1), dtype=dt_np)
+    cdef floating[::1] new = np.zeros(max(T, 1), dtype=dt_np)
+    cdef floating[::1] delta = np.zeros(max(T, 1), dtype=dt_np)
+    cdef floating[::1] UB = np.zeros(max(block * T, 1), dtype=dt_np)
+    cdef floating[::1] DB = np.zeros(max(block * T, 1), dtype=dt_np)
+    if T == 0 or n == 0 or p == 0:
+        return
+    Ub = &UB[0]
+    Db = &DB[0]
+    with nogil:
+        start = 0
+        while start < p:
+            stop = start + block if start + block < p else p
+            nb = <int>(stop - start)
+            # U (nb, T) column-major = (rows of X_B weighted)^T R
+            xb = &xw[start, 0] if has_xw else &xs[start, 0]
+            _gemm(c'T', c'N', nb, T, n, 1.0 if has_xw else wscale, xb, n,
+                  &R[0, 0], n, 0.0, Ub, nb)
+            changed = False
+            for i in range(nb):
+                k = start + i
+                wk = &W[k, 0]
+                ck = &curv[k, 0]
+                for t in range(T):
+                    u[t] = ck[t * c_stride] * wk[t] + Ub[i + t * nb]
+                    Db[i + t * nb] = 0.0
+                _prox(pen, T, &u[0], ck, c_stride, a1, a2, wk, &new[0])
+                moved = False
+                for t in range(T):
+                    if new[t] != 0:
+                        moved = True
+                        break
+                if not nz[k] and not moved:
+                    if norms_only:
+                        vn = 0.0
+                        for t in range(T):
+                            vn += Ub[i + t * nb] * Ub[i + t * nb]
+                        V1[k] = sqrt(vn)
+                    else:
+                        for t in range(T):
+                            V2[k, t] = Ub[i + t * nb]
+                    continue
+                vn = 0.0
+                for t in range(T):
+                    delta[t] = new[t] - wk[t]
+                    dt = Ub[i + t * nb] - ck[t * c_stride] * delta[t]
+                    vn += dt * dt
+                    if not norms_only:
+                        V2[k, t] = dt
+                    Db[i + t * nb] = delta[t]
+                if norms_only:
+                    V1[k] = sqrt(vn)
+                # U_B -= gram[:, i] delta^T (the block's other gradients)
+                gk = &gram[k, 0]
+                for t in range(T):
+                    if delta[t] != 0:
+                        for j in range(nb):
+                            Ub[j + t * nb] -= gk[j] * delta[t]
+                changed = True
+                moved = False
+                for t in range(T):
+                    wk[t] = new[t]
+                    if new[t] != 0:
+                        moved = True
+                nz[k] = moved
+            if changed:  # R -= X_B^T D_B (centred rows)
+                _gemm(c'N', c'N', n, T, nb, -1.0, &xs[start, 0], n, Db, nb,
+                      1.0, &R[0, 0], n)
+            start = stop

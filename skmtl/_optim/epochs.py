@@ -61,7 +61,9 @@ class _Plan:
         dt = kernel.dtype
         self.pen = pen
         self.dtype = dt
-        self.curv = np.ascontiguousarray(np.asarray(curv, dtype=dt).reshape(len(curv), -1))
+        self.curv = np.ascontiguousarray(
+            np.asarray(curv, dtype=dt).reshape(len(curv), -1)
+        )
         T = kernel.T
         self.empty2 = np.zeros((0, 1), dtype=dt)
         self.empty1 = np.zeros(0, dtype=dt)
@@ -94,6 +96,9 @@ class _Plan:
             return
         if kernel.shared and kernel.rank_one:
             self.mode = 0
+            # by blocks of columns (BLAS-3, see _cd_fast.epoch_blocked)
+            self.block = int(kernel.block_size)
+            self.gram = None
             self.xs = kernel.xc
             if kernel.xcw is not None:
                 self.xw = kernel.xcw
@@ -109,6 +114,16 @@ class _Plan:
         self.ok = all(
             a.dtype == dt and a.flags.c_contiguous for a in (self.xs, self.xw)
         )
+
+
+def _block_grams(kernel, block, dtype):
+    """``gram[k]``: the weighted centred products of column ``k`` with the columns
+    of its block (``kernel.blocks()``), shape (p, block)."""
+    p = len(kernel.ws)
+    gram = np.zeros((p, block), dtype=dtype)
+    for start, G in kernel.blocks():
+        gram[start : start + G.shape[0], : G.shape[1]] = G
+    return gram
 
 
 def plan(kernel, penalty, curv, m):
@@ -146,6 +161,28 @@ def run(p, kernel, Wl, nz, V):
     flags = np.fromiter(nz, dtype=np.uint8, count=len(nz))
     pen, a1, a2 = p.pen
     norms_only = V.ndim == 1
+    if p.mode == 0 and p.block > 1:
+        if p.gram is None:
+            p.gram = _block_grams(kernel, p.block, dt)
+        _cd_fast.epoch_blocked(
+            pen,
+            a1,
+            a2,
+            Wl,
+            p.curv,
+            flags,
+            p.empty2 if norms_only else V,
+            V if norms_only else p.empty1,
+            norms_only,
+            p.xs,
+            p.xw,
+            p.wscale,
+            kernel.R,
+            p.gram,
+            p.block,
+        )
+        nz[:] = flags.astype(bool).tolist()
+        return True
     _cd_fast.epoch(
         p.mode,
         pen,
