@@ -90,7 +90,17 @@ def column_operator_norms(design):
     ``A_j* Theta`` is the vector ``(sum_{i in t} Theta_i (x_ij - xbar_tj))_t``; its
     operator norm (on outputs that vanish where ``omega = 0``) is
     ``max_t ||x_j^(t) - xbar_tj||_2`` over the observed rows of each task.
+    Cached on ``design`` (a path solves many problems on one design).
     """
+    cached = getattr(design, "_column_operator_norms", None)
+    if cached is not None:
+        return cached
+    design._column_operator_norms = out = _column_operator_norms(design)
+    out.setflags(write=False)
+    return out
+
+
+def _column_operator_norms(design):
     X, data = design.X, design.data
     n, T = X.shape[0], design.n_tasks
     if design.shared and data.mask is None:  # every task has every row
