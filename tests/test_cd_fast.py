@@ -106,6 +106,7 @@ def _run_epochs(
     data, make_penalty, center, intercept, compiled, monkeypatch, block_size=32
 ):
     monkeypatch.setattr(epochs, "ENABLED", compiled)
+    monkeypatch.setattr(epochs, "BLOCKED_MIN_TASKS", 0)  # blocks whenever asked
     design = MultiTaskDesign(data, center=center)
     T, d = design.n_tasks, design.n_features
     datafit = Quadratic()
