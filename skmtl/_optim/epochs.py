@@ -31,8 +31,9 @@ ENABLED = True
 _DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 # the blocked epoch (BLAS-3 products, a Gram matrix per block of columns) from this
 # many tasks on: with fewer, its products are too thin to beat the column-by-column
-# epoch (measured: 10-20% slower at 10 tasks, equal at 20, on a loaded machine)
-BLOCKED_MIN_TASKS = 32
+# epoch (measured on a loaded machine: 10-20% slower at 10 tasks; at 20 tasks equal
+# on one fit, 7% faster on the 20-alpha path of benchmarks/bench_sparse.py)
+BLOCKED_MIN_TASKS = 16
 
 
 def _penalty_code(penalty):
