@@ -65,6 +65,7 @@ def _extensions():
         OptionalBuildExt._warn(exc)
         return []
 
+
 version = {}
 for line in Path("skmtl/__init__.py").read_text().splitlines():
     if line.startswith("__version__"):
