@@ -48,11 +48,13 @@ def _extensions():
     except ImportError:
         c_file = Path(pyx).with_suffix(".c")
         if not c_file.exists():
+            OptionalBuildExt._warn(ImportError("Cython is not installed"))
             return []
         return [Extension("skmtl._optim._cd_fast", [str(c_file)])]
     try:
         import scipy  # noqa: F401  (cython_blas.pxd)
-    except ImportError:
+    except ImportError as exc:
+        OptionalBuildExt._warn(exc)
         return []
     ext = Extension(
         "skmtl._optim._cd_fast",
