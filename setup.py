@@ -1,6 +1,72 @@
+"""Packaging of skmtl. The compiled fused epoch (``skmtl/_optim/_cd_fast.pyx``) is
+optional: without a C compiler (or Cython) the build warns and skmtl runs its
+Python epochs instead (``skmtl._optim.epochs``)."""
+
+import os
+import sys
+import warnings
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
+
+
+class OptionalBuildExt(build_ext):
+    """``build_ext`` that warns instead of failing when an extension does not
+    compile (no compiler, no Python headers): the package falls back to Python."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # noqa: BLE001 - any build failure is optional
+            self._warn(exc)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # noqa: BLE001
+            self._warn(exc)
+
+    @staticmethod
+    def _warn(exc):
+        msg = (
+            f"skmtl: the compiled epoch was not built ({exc!r}); "
+            "skmtl will use its (slower) Python epochs."
+        )
+        warnings.warn(msg)
+        print(msg, file=sys.stderr)
+
+
+def _extensions():
+    """The Cython extension (cythonized when Cython is importable, else from
+    a generated C file if one ships, else none)."""
+    if os.environ.get("SKMTL_NO_EXTENSIONS"):
+        return []
+    pyx = "skmtl/_optim/_cd_fast.pyx"
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        c_file = Path(pyx).with_suffix(".c")
+        if not c_file.exists():
+            OptionalBuildExt._warn(ImportError("Cython is not installed"))
+            return []
+        return [Extension("skmtl._optim._cd_fast", [str(c_file)])]
+    try:
+        import scipy  # noqa: F401  (cython_blas.pxd)
+    except ImportError as exc:
+        OptionalBuildExt._warn(exc)
+        return []
+    ext = Extension(
+        "skmtl._optim._cd_fast",
+        [pyx],
+        extra_compile_args=["-O3"] if os.name != "nt" else [],
+    )
+    try:
+        return cythonize([ext], language_level=3, quiet=True)
+    except Exception as exc:  # noqa: BLE001
+        OptionalBuildExt._warn(exc)
+        return []
+
 
 version = {}
 for line in Path("skmtl/__init__.py").read_text().splitlines():
@@ -16,6 +82,8 @@ setup(
     license="BSD-3-Clause",
     packages=find_packages(include=["skmtl", "skmtl.*"]),
     package_data={"skmtl.datasets": ["data/*.npz", "descr/*.rst"]},
+    ext_modules=_extensions(),
+    cmdclass={"build_ext": OptionalBuildExt},
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.24",

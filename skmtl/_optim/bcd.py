@@ -45,6 +45,7 @@ from scipy.linalg import get_blas_funcs
 from threadpoolctl import ThreadpoolController
 
 from .._ops import task_dot, task_scatter
+from . import epochs
 from .datafits import Quadratic
 from .design import column_square_sums
 from .penalties import L21, L21Ridge
@@ -89,7 +90,17 @@ def column_operator_norms(design):
     ``A_j* Theta`` is the vector ``(sum_{i in t} Theta_i (x_ij - xbar_tj))_t``; its
     operator norm (on outputs that vanish where ``omega = 0``) is
     ``max_t ||x_j^(t) - xbar_tj||_2`` over the observed rows of each task.
+    Cached on ``design`` (a path solves many problems on one design).
     """
+    cached = getattr(design, "_column_operator_norms", None)
+    if cached is not None:
+        return cached
+    design._column_operator_norms = out = _column_operator_norms(design)
+    out.setflags(write=False)
+    return out
+
+
+def _column_operator_norms(design):
     X, data = design.X, design.data
     n, T = X.shape[0], design.n_tasks
     if design.shared and data.mask is None:  # every task has every row
@@ -709,8 +720,20 @@ class _Inner:
             and isinstance(curv, list)
             else None
         )
+        # the compiled epoch (``epochs``), when it covers this problem
+        self.compiled = epochs.plan(kernel, penalty, curv, m)
 
     def epoch(self, Wl, El, nz, V):
+        """One pass over the working-set columns, then the intercept step."""
+        self._columns(Wl, El, nz, V)
+        if self.kernel.b is not None:
+            self.kernel.update_intercept()
+
+    def _columns(self, Wl, El, nz, V):
+        if self.compiled is not None and epochs.run(
+            self.compiled, self.kernel, Wl, nz, V
+        ):
+            return
         if self.fused is not None:
             self.kernel.curv_array = np.asarray(self.curv)
             epoch = (
@@ -737,8 +760,6 @@ class _Inner:
             Wl[k] = new
             El[k] = e_new
             nz[k] = bool(new.any())
-        if kernel.b is not None:
-            kernel.update_intercept()
 
     def objective(self, Wl, F):
         kernel = self.kernel

@@ -125,8 +125,13 @@ class MultiTaskDesign:
 
     def _raw_adjoint(self, G):
         if self.shared:
-            out = G.T @ self.X if not sp.issparse(self.X) else (self.X.T @ G).T
-            return np.asarray(out)
+            if not sp.issparse(self.X):
+                return np.asarray(G.T @ self.X)
+            if getattr(self, "_XT", None) is None:
+                # X^T in CSR (X in CSC, one copy kept): its product gathers rows,
+                # 4-6x faster than the scattering product with X^T of a CSR X
+                self._XT = self.X.T.tocsr()
+            return np.asarray(self._XT @ np.ascontiguousarray(G)).T
         if getattr(self, "_indicator", None) is None:
             # the structure of task_scatter's (T, n) indicator, built once: its
             # row t holds task t's rows in order, i.e. a stable sort by task
@@ -261,7 +266,12 @@ class MultiTaskDesign:
 
     # ------------------------------------------------------------ curvature
     def column_curvature(self):
-        """``c[t, j] = sum_{i in t} omega_i (x_ij - xbar_tj)^2``, shape (n_tasks, d)."""
+        """``c[t, j] = sum_{i in t} omega_i (x_ij - xbar_tj)^2``, shape (n_tasks, d).
+
+        Computed once (cached, read-only): a regularisation path solves many
+        problems on one design."""
+        if getattr(self, "_curvature", None) is not None:
+            return self._curvature
         if self.shared and self.data.mask is None:
             # every task weighs the rows alike: one weighted column sum
             c = column_square_sums(self.X, self.omega[:, 0])[None, :]
@@ -272,7 +282,10 @@ class MultiTaskDesign:
             c = task_scatter(X2, self.omega, self.task, self.n_tasks)
         if self.center:
             c = c - self.X_mean**2  # sum of omega over a task is 1
-        return np.maximum(np.broadcast_to(c, (self.n_tasks, self.n_features)), 0.0)
+        c = np.maximum(np.broadcast_to(c, (self.n_tasks, self.n_features)), 0.0)
+        c.setflags(write=False)
+        self._curvature = c
+        return c
 
     def task_lipschitz(self, n_iter=100, tol=1e-6, intercept=False, random_state=0):
         """Largest eigenvalue of ``X_t^T Omega_t X_t`` for every task at once.

@@ -1,0 +1,453 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Compiled fused epoch of block coordinate descent (squared loss).
+
+One call runs one pass over the working-set columns of ``bcd._Inner.epoch``: for
+each column ``k`` the negative block gradient ``g = A_k* Theta``, the block
+proximal step ``new = prox(c_k w_k + g, c_k)`` and the rank-one update of the
+residual, in C (BLAS through ``scipy.linalg.cython_blas``, no GIL). It reproduces
+the Python epoch's iterates up to rounding; ``epochs.py`` decides when it applies
+and prepares its arguments from the ``bcd._Kernel`` state.
+
+Layouts (``mode``), mirroring ``_Kernel.neg_grad`` / ``_Kernel.update``:
+
+0. dense, shared, every row weighted alike (``rank_one``): ``R`` (n, T) is the
+   residual, rows of ``X`` pre-centred; ``g = (x_k * omega) @ R``;
+1. dense, shared, per-entry weights: ``R`` holds ``omega * residual``, rows raw,
+   centring carried by the per-task offset ``o``;
+2. dense, stacked: ``R`` (n,) per row, rows pre-centred, ``g_t`` sums task ``t``'s
+   rows (by runs of equal task codes);
+3. - 5. the same three on a CSC working set (rows raw, centring by ``o``).
+
+Penalties (``pen``): 0 the L2,1 norm plus a ridge (``group_shrink`` with curvature
+``c + ridge``), 1 the sparse-group L1 + L2,1, 2 the L1 norm.
+"""
+
+from cython cimport floating
+from libc.math cimport fabs, sqrt
+from scipy.linalg.cython_blas cimport (
+    daxpy,
+    ddot,
+    dgemm,
+    dgemv,
+    dger,
+    saxpy,
+    sdot,
+    sgemm,
+    sgemv,
+    sger,
+)
+
+import numpy as np
+
+
+# ------------------------------------------------------------------ BLAS (fused)
+cdef inline floating _dot(int n, floating *x, int incx, floating *y,
+                          int incy) noexcept nogil:
+    if floating is float:
+        return sdot(&n, x, &incx, y, &incy)
+    else:
+        return ddot(&n, x, &incx, y, &incy)
+
+
+cdef inline void _axpy(int n, floating a, floating *x, floating *y) noexcept nogil:
+    cdef int one = 1
+    if floating is float:
+        saxpy(&n, &a, x, &one, y, &one)
+    else:
+        daxpy(&n, &a, x, &one, y, &one)
+
+
+cdef inline void _gemv_t(int n, int T, floating alpha, floating *A, int lda,
+                         floating *x, floating *y) noexcept nogil:
+    """y = alpha A^T x for A (n, T) column-major."""
+    cdef char trans = b'T'
+    cdef int one = 1
+    cdef floating zero = 0.0
+    if floating is float:
+        sgemv(&trans, &n, &T, &alpha, A, &lda, x, &one, &zero, y, &one)
+    else:
+        dgemv(&trans, &n, &T, &alpha, A, &lda, x, &one, &zero, y, &one)
+
+
+cdef inline void _ger(int n, int T, floating alpha, floating *x, floating *y,
+                      floating *A, int lda) noexcept nogil:
+    """A += alpha x y^T for A (n, T) column-major."""
+    cdef int one = 1
+    if floating is float:
+        sger(&n, &T, &alpha, x, &one, y, &one, A, &lda)
+    else:
+        dger(&n, &T, &alpha, x, &one, y, &one, A, &lda)
+
+
+cdef inline void _gemm(char transa, char transb, int m, int n, int k,
+                       floating alpha, floating *A, int lda, floating *B, int ldb,
+                       floating beta, floating *C, int ldc) noexcept nogil:
+    """C = alpha op(A) op(B) + beta C, column-major."""
+    if floating is float:
+        sgemm(&transa, &transb, &m, &n, &k, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
+    else:
+        dgemm(&transa, &transb, &m, &n, &k, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
+
+
+# ------------------------------------------------------------------ block prox
+cdef double _group_shrink(int T, floating *u, floating *c, int c_stride,
+                          double ridge, double lam, double rho0,
+                          floating *out) noexcept nogil:
+    """``penalties.group_shrink(u, c + ridge, lam, rho0)`` into ``out``; returns
+    ``||u||``. ``c_stride`` 0: one curvature for every task (the closed form)."""
+    cdef int t, it
+    cdef double nu = 0.0, low, rho, d, q, h, s, slope, step, new, cmax, ct
+    for t in range(T):
+        nu += u[t] * u[t]
+    nu = sqrt(nu)
+    if nu <= lam:
+        for t in range(T):
+            out[t] = 0.0
+        return nu
+    if lam == 0.0:
+        for t in range(T):
+            ct = c[t * c_stride] + ridge
+            out[t] = u[t] / ct if ct > 0 else 0.0
+        return nu
+    if c_stride == 0:
+        s = (1.0 - lam / nu) / (c[0] + ridge)
+        for t in range(T):
+            out[t] = u[t] * s
+        return nu
+    cmax = c[0] + ridge
+    for t in range(1, T):
+        if c[t] + ridge > cmax:
+            cmax = c[t] + ridge
+    low = (nu - lam) / cmax
+    rho = rho0 if rho0 > low else low
+    for it in range(50):
+        h = 0.0
+        slope = 0.0
+        for t in range(T):
+            ct = c[t] + ridge
+            d = ct * rho + lam
+            q = u[t] / d
+            h += q * q
+            slope += q * q * ct / d
+        s = 1.0 / sqrt(h)
+        slope *= s * s * s
+        step = (s - 1.0) / slope
+        new = rho - step
+        if new < low:
+            new = low
+        if fabs(new - rho) <= 1e-12 * new:
+            rho = new
+            break
+        rho = new
+    for t in range(T):
+        out[t] = u[t] * (rho / ((c[t] + ridge) * rho + lam))
+    return nu
+
+
+cdef inline double _soft(double x, double thr) noexcept nogil:
+    if x > thr:
+        return x - thr
+    if x < -thr:
+        return x + thr
+    return 0.0
+
+
+cdef void _prox(int pen, int T, floating *u, floating *c, int c_stride,
+                double a1, double a2, floating *w, floating *out) noexcept nogil:
+    """The block prox of the penalty on one column (``block_prox(u, c, w)``)."""
+    cdef int t
+    cdef double rho0 = 0.0, ct
+    if pen == 2:  # L1: soft_threshold(u, a1) / c
+        for t in range(T):
+            ct = c[t * c_stride]
+            out[t] = _soft(u[t], a1) / ct if ct > 0 else 0.0
+        return
+    for t in range(T):
+        rho0 += w[t] * w[t]
+    rho0 = sqrt(rho0)
+    if pen == 1:  # sparse group: group_shrink(soft_threshold(u, a1), c, a2)
+        for t in range(T):
+            u[t] = _soft(u[t], a1)
+        _group_shrink(T, u, c, c_stride, 0.0, a2, rho0, out)
+        return
+    _group_shrink(T, u, c, c_stride, a2, a1, rho0, out)  # L2,1 + ridge a2
+
+
+# ------------------------------------------------------------------ epoch
+def epoch(
+    int mode,
+    int pen,
+    double a1,
+    double a2,
+    floating[:, ::1] W,
+    floating[:, ::1] curv,
+    unsigned char[::1] nz,
+    floating[:, ::1] V2,
+    floating[::1] V1,
+    bint norms_only,
+    floating[:, ::1] xs,
+    floating[:, ::1] xw,
+    double wscale,
+    Py_ssize_t[::1] indptr,
+    Py_ssize_t[::1] indices,
+    floating[::1] data,
+    floating[::1, :] R2,
+    floating[::1] R1,
+    floating[:, :] omega2,
+    floating[::1] omega1,
+    Py_ssize_t[::1] task,
+    Py_ssize_t[::1] runs,
+    bint center,
+    floating[:, ::1] xbar,
+    floating[::1] S,
+    floating[::1] o,
+):
+    """One epoch over the ``p`` working-set columns (see the module docstring).
+
+    ``W`` (p, T) and ``nz`` (p,) are updated in place, with the residual (``R2``
+    or ``R1``) and the offsets ``o``. ``V2[k]`` (or ``V1[k]``, its norm, when
+    ``norms_only``) receives ``A_k* Theta`` just after column ``k``'s update.
+    ``curv`` is (p, T), or (p, 1) when every task has the column's curvature.
+    ``xw`` holds the weighted rows (mode 0 with unequal row weights, mode 2),
+    else is empty and ``wscale`` is the row weight. ``runs`` (mode 2) holds the
+    starts of runs of equal task codes, then ``n``.
+    """
+    cdef Py_ssize_t p = W.shape[0], k, j, i, r
+    cdef int T = W.shape[1]
+    cdef int c_stride = 1 if curv.shape[1] > 1 else 0
+    cdef int n = 0, t, length
+    cdef bint has_xw = xw.shape[0] > 0
+    cdef bint moved
+    cdef double acc, vn, dt
+    cdef floating *ck
+    cdef floating *wk
+    cdef floating *xk
+    cdef floating *Rp = NULL
+    dt_np = np.float32 if floating is float else np.float64
+    cdef floating[::1] g = np.zeros(T, dtype=dt_np)
+    cdef floating[::1] u = np.zeros(T, dtype=dt_np)
+    cdef floating[::1] new = np.zeros(T, dtype=dt_np)
+    cdef floating[::1] delta = np.zeros(T, dtype=dt_np)
+    if mode in (0, 1, 3, 4):
+        n = R2.shape[0]
+        Rp = &R2[0, 0] if n > 0 and T > 0 else NULL
+    else:
+        n = R1.shape[0]
+        Rp = &R1[0] if n > 0 else NULL
+    if T == 0 or n == 0:
+        return
+    with nogil:
+        for k in range(p):
+            wk = &W[k, 0]
+            ck = &curv[k, 0]
+            # ---------------------------------------------- g = A_k* Theta
+            if mode == 0:
+                if has_xw:
+                    _gemv_t(n, T, 1.0, Rp, n, &xw[k, 0], &g[0])
+                else:
+                    _gemv_t(n, T, wscale, Rp, n, &xs[k, 0], &g[0])
+            elif mode == 1:
+                _gemv_t(n, T, 1.0, Rp, n, &xs[k, 0], &g[0])
+            elif mode == 2:
+                for t in range(T):
+                    g[t] = 0.0
+                xk = &xw[k, 0]
+                for r in range(runs.shape[0] - 1):
+                    i = runs[r]
+                    length = <int>(runs[r + 1] - i)
+                    g[task[i]] += _dot(length, &xk[i], 1, &Rp[i], 1)
+            else:
+                for t in range(T):
+                    g[t] = 0.0
+                if mode == 3:
+                    for j in range(indptr[k], indptr[k + 1]):
+                        i = indices[j]
+                        acc = data[j] * omega2[i, 0]
+                        for t in range(T):
+                            g[t] += acc * Rp[i + t * n]
+                elif mode == 4:
+                    for j in range(indptr[k], indptr[k + 1]):
+                        i = indices[j]
+                        for t in range(T):
+                            g[t] += data[j] * Rp[i + t * n]
+                else:
+                    for j in range(indptr[k], indptr[k + 1]):
+                        i = indices[j]
+                        g[task[i]] += data[j] * omega1[i] * Rp[i]
+            if center and mode != 0 and mode != 2:
+                for t in range(T):
+                    g[t] += S[t] * o[t] * xbar[k, t]
+            # ---------------------------------------------- block prox
+            for t in range(T):
+                u[t] = ck[t * c_stride] * wk[t] + g[t]
+            _prox(pen, T, &u[0], ck, c_stride, a1, a2, wk, &new[0])
+            moved = False
+            for t in range(T):
+                if new[t] != 0:
+                    moved = True
+                    break
+            if not nz[k] and not moved:
+                if norms_only:
+                    vn = 0.0
+                    for t in range(T):
+                        vn += g[t] * g[t]
+                    V1[k] = sqrt(vn)
+                else:
+                    for t in range(T):
+                        V2[k, t] = g[t]
+                continue
+            vn = 0.0
+            for t in range(T):
+                delta[t] = new[t] - wk[t]
+                dt = g[t] - ck[t * c_stride] * delta[t]
+                vn += dt * dt
+                if not norms_only:
+                    V2[k, t] = dt
+            if norms_only:
+                V1[k] = sqrt(vn)
+            # ---------------------------------------------- residual update
+            if center and mode != 0 and mode != 2:
+                for t in range(T):
+                    o[t] += xbar[k, t] * delta[t]
+            if mode == 0:
+                _ger(n, T, -1.0, &xs[k, 0], &delta[0], Rp, n)
+            elif mode == 1:
+                xk = &xs[k, 0]
+                for t in range(T):
+                    if delta[t] != 0:
+                        for i in range(n):
+                            Rp[i + t * n] -= omega2[i, t] * xk[i] * delta[t]
+            elif mode == 2:
+                xk = &xs[k, 0]
+                for r in range(runs.shape[0] - 1):
+                    i = runs[r]
+                    length = <int>(runs[r + 1] - i)
+                    if delta[task[i]] != 0:
+                        _axpy(length, -delta[task[i]], &xk[i], &Rp[i])
+            elif mode == 3:
+                for j in range(indptr[k], indptr[k + 1]):
+                    i = indices[j]
+                    for t in range(T):
+                        Rp[i + t * n] -= data[j] * delta[t]
+            elif mode == 4:
+                for j in range(indptr[k], indptr[k + 1]):
+                    i = indices[j]
+                    for t in range(T):
+                        Rp[i + t * n] -= omega2[i, t] * data[j] * delta[t]
+            else:
+                for j in range(indptr[k], indptr[k + 1]):
+                    i = indices[j]
+                    Rp[i] -= data[j] * delta[task[i]]
+            moved = False
+            for t in range(T):
+                wk[t] = new[t]
+                if new[t] != 0:
+                    moved = True
+            nz[k] = moved
+
+
+def epoch_blocked(
+    int pen,
+    double a1,
+    double a2,
+    floating[:, ::1] W,
+    floating[:, ::1] curv,
+    unsigned char[::1] nz,
+    floating[:, ::1] V2,
+    floating[::1] V1,
+    bint norms_only,
+    floating[:, ::1] xs,
+    floating[:, ::1] xw,
+    double wscale,
+    floating[::1, :] R,
+    floating[:, ::1] gram,
+    int block,
+):
+    """``epoch`` in mode 0 by blocks of ``block`` consecutive columns (as
+    ``bcd._epoch_group_shared_blocked``): the block's gradients ``U = X_B^T Omega
+    R`` come from one matrix product and are kept current inside the block with
+    the block's Gram matrix (``gram[k]``: column ``k`` against the columns of its
+    block, weighted and centred); ``R`` is updated once per block. BLAS-3 products
+    instead of BLAS-2 ones, the same iterates up to rounding."""
+    cdef Py_ssize_t p = W.shape[0], k, start, stop
+    cdef int T = W.shape[1], n = R.shape[0], nb, i, j, t
+    cdef int c_stride = 1 if curv.shape[1] > 1 else 0
+    cdef bint has_xw = xw.shape[0] > 0, moved, changed
+    cdef double vn, dt
+    cdef floating *ck
+    cdef floating *wk
+    cdef floating *Ub
+    cdef floating *Db
+    cdef floating *gk
+    cdef floating *xb
+    dt_np = np.float32 if floating is float else np.float64
+    cdef floating[::1] u = np.zeros(max(T, 1), dtype=dt_np)
+    cdef floating[::1] new = np.zeros(max(T, 1), dtype=dt_np)
+    cdef floating[::1] delta = np.zeros(max(T, 1), dtype=dt_np)
+    cdef floating[::1] UB = np.zeros(max(block * T, 1), dtype=dt_np)
+    cdef floating[::1] DB = np.zeros(max(block * T, 1), dtype=dt_np)
+    if T == 0 or n == 0 or p == 0:
+        return
+    Ub = &UB[0]
+    Db = &DB[0]
+    with nogil:
+        start = 0
+        while start < p:
+            stop = start + block if start + block < p else p
+            nb = <int>(stop - start)
+            # U (nb, T) column-major = (rows of X_B weighted)^T R
+            xb = &xw[start, 0] if has_xw else &xs[start, 0]
+            _gemm(c'T', c'N', nb, T, n, 1.0 if has_xw else wscale, xb, n,
+                  &R[0, 0], n, 0.0, Ub, nb)
+            changed = False
+            for i in range(nb):
+                k = start + i
+                wk = &W[k, 0]
+                ck = &curv[k, 0]
+                for t in range(T):
+                    u[t] = ck[t * c_stride] * wk[t] + Ub[i + t * nb]
+                    Db[i + t * nb] = 0.0
+                _prox(pen, T, &u[0], ck, c_stride, a1, a2, wk, &new[0])
+                moved = False
+                for t in range(T):
+                    if new[t] != 0:
+                        moved = True
+                        break
+                if not nz[k] and not moved:
+                    if norms_only:
+                        vn = 0.0
+                        for t in range(T):
+                            vn += Ub[i + t * nb] * Ub[i + t * nb]
+                        V1[k] = sqrt(vn)
+                    else:
+                        for t in range(T):
+                            V2[k, t] = Ub[i + t * nb]
+                    continue
+                vn = 0.0
+                for t in range(T):
+                    delta[t] = new[t] - wk[t]
+                    dt = Ub[i + t * nb] - ck[t * c_stride] * delta[t]
+                    vn += dt * dt
+                    if not norms_only:
+                        V2[k, t] = dt
+                    Db[i + t * nb] = delta[t]
+                if norms_only:
+                    V1[k] = sqrt(vn)
+                # U_B -= gram[:, i] delta^T (the block's other gradients)
+                gk = &gram[k, 0]
+                for t in range(T):
+                    if delta[t] != 0:
+                        for j in range(nb):
+                            Ub[j + t * nb] -= gk[j] * delta[t]
+                changed = True
+                moved = False
+                for t in range(T):
+                    wk[t] = new[t]
+                    if new[t] != 0:
+                        moved = True
+                nz[k] = moved
+            if changed:  # R -= X_B^T D_B (centred rows)
+                _gemm(c'N', c'N', n, T, nb, -1.0, &xs[start, 0], n, Db, nb,
+                      1.0, &R[0, 0], n)
+            start = stop
