@@ -17,12 +17,13 @@ Two evaluation paths, neither with a Python loop over rows or tasks:
     activations have shape ``(n_rows, n_tasks, fan_out)``.
 *gathered* (``task`` given; stacked layout)
     row ``i`` goes through head ``task[i]`` only: ``Z[i] = A[i] @ V[task[i]]``
-    (:func:`skmtl._ops.task_dot`, a gather of the stacked weights) and the weight
-    gradient is the per-task segment sum :func:`skmtl._ops.task_scatter`, computed
-    only for the tasks present in the batch. The cost is that of one dense layer of
-    ``fan_out`` units, whatever the number of tasks. With few tasks (``_select``)
-    the first head layer is instead evaluated for every task with one matrix
-    product and each row picks its own task's output (BLAS beats the gather there).
+    (a gather of the stacked weights, kept for the backward pass) and the weight
+    gradient is the per-task segment sum :meth:`Batch.head_grad` (one sparse
+    product), computed only for the tasks present in the batch. The cost is that
+    of one dense layer of ``fan_out`` units, whatever the number of tasks. With few
+    tasks (``_select``) the first head layer is instead evaluated for every task
+    with one matrix product and each row picks its own task's output (BLAS beats
+    the gather there).
 
 Objective of a mini-batch ``B`` (the entries ``e`` are the ``(row, task)`` pairs with
 an observed target; ``s_e`` the row's sample weight; ``S_t`` task ``t``'s total
