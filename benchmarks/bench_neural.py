@@ -14,9 +14,11 @@ of ``--batch`` rows, no early stopping):
 
 Timings are the minimum over ``--rounds`` rounds, the configurations being run in
 turn within each round (interleaved), so that load from other processes on a shared
-machine hits all of them alike; ratios are within a round's minima. ``--threads``
+machine hits all of them alike; ratios are within a round's minima. ``--clock cpu``
+(the default) times the process's CPU time, which on a loaded machine leaves out the
+time spent waiting for a core; ``--clock wall`` the elapsed time. ``--threads``
 limits BLAS (and torch) threads; the default, 1, measures the algorithms rather than
-the machine's parallelism.
+the machine's parallelism (and makes CPU time equal compute time).
 
 Usage::
 
@@ -25,6 +27,7 @@ Usage::
 """
 
 import argparse
+import os
 import time
 import warnings
 
@@ -132,14 +135,15 @@ def _torch(args, X, y, task, n_tasks, shared_layout):
 
 def _time(runs, args):
     """Interleaved rounds; per-epoch seconds = min over rounds."""
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     best = {name: np.inf for name in runs}
     for name, run in runs.items():  # warm-up (allocations, BLAS start-up)
         run(1)
     for _ in range(args.rounds):
         for name, run in runs.items():
-            start = time.perf_counter()
+            start = clock()
             run(args.epochs)
-            best[name] = min(best[name], (time.perf_counter() - start) / args.epochs)
+            best[name] = min(best[name], (clock() - start) / args.epochs)
     return best
 
 
@@ -217,6 +221,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     parser.add_argument("--skip-shared", action="store_true")
     args = parser.parse_args()
     args.hidden = tuple(args.hidden)
@@ -228,12 +233,15 @@ def main():
         f"numpy {np.__version__}; torch "
         f"{torch.__version__ if torch is not None else 'not installed'}; "
         f"{args.threads} thread(s); min over {args.rounds} interleaved rounds of "
-        f"{args.epochs} epochs; shared machine: compare ratios, not absolute times."
+        f"{args.epochs} epochs, {args.clock} time; shared machine: compare ratios, "
+        "not absolute times."
     )
+    print("load average (1, 5, 15 min) at start: %.1f %.1f %.1f" % os.getloadavg())
     with threadpool_limits(args.threads):
         if not args.skip_shared:
             shared_layout(args)
         stacked_layout(args)
+    print("\nload average at end: %.1f %.1f %.1f" % os.getloadavg())
 
 
 if __name__ == "__main__":

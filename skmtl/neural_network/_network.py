@@ -17,12 +17,13 @@ Two evaluation paths, neither with a Python loop over rows or tasks:
     activations have shape ``(n_rows, n_tasks, fan_out)``.
 *gathered* (``task`` given; stacked layout)
     row ``i`` goes through head ``task[i]`` only: ``Z[i] = A[i] @ V[task[i]]``
-    (:func:`skmtl._ops.task_dot`, a gather of the stacked weights) and the weight
-    gradient is the per-task segment sum :func:`skmtl._ops.task_scatter`, computed
-    only for the tasks present in the batch. The cost is that of one dense layer of
-    ``fan_out`` units, whatever the number of tasks. With few tasks (``_select``)
-    the first head layer is instead evaluated for every task with one matrix
-    product and each row picks its own task's output (BLAS beats the gather there).
+    (a gather of the stacked weights, kept for the backward pass) and the weight
+    gradient is the per-task segment sum :meth:`Batch.head_grad` (one sparse
+    product), computed only for the tasks present in the batch. The cost is that
+    of one dense layer of ``fan_out`` units, whatever the number of tasks. With few
+    tasks (``_select``) the first head layer is instead evaluated for every task
+    with one matrix product and each row picks its own task's output (BLAS beats
+    the gather there).
 
 Objective of a mini-batch ``B`` (the entries ``e`` are the ``(row, task)`` pairs with
 an observed target; ``s_e`` the row's sample weight; ``S_t`` task ``t``'s total
@@ -57,7 +58,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from .._ops import task_dot, task_scatter, task_sum
+from .._ops import task_dot, task_sum
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._weighting import uncertainty_terms
 
@@ -107,6 +108,25 @@ class Batch:
         self.n_present = rows.shape[0]
         # rows: the tasks whose heads get a gradient (None: all of them)
         self.rows = None if rows.shape[0] == n_tasks else rows
+
+    def head_grad(self, A, D):
+        """Per present task, ``sum_i outer(A[i], D[i])`` over the task's rows.
+
+        The gradient of ``sum_i D[i] @ (A[i] @ V[task[i]])`` with respect to the
+        present tasks' ``V``: shape ``(n_present, g, k)``. One sparse-times-dense
+        product with the ``(n_present * k, n_rows)`` matrix holding ``D[i, c]`` at
+        ``(local[i] * k + c, i)`` (one column per row, so no sorting; the sums run
+        over the rows in order, as :func:`skmtl._ops.task_scatter`'s).
+        """
+        n, k = D.shape
+        indices = self.local if k == 1 else (self.local[:, None] * k + np.arange(k))
+        S = sp.csc_array(
+            (D.ravel(), indices.ravel(), np.arange(0, n * k + 1, k)),
+            shape=(self.n_present * k, n),
+        )
+        G = S @ A
+        G = G.toarray() if sp.issparse(G) else np.asarray(G)
+        return G.reshape(self.n_present, k, -1).transpose(0, 2, 1)
 
     @property
     def entry_task(self):
@@ -187,25 +207,21 @@ class SharedHead:
                     dA += D @ self.coef.T
         return [gW, gb]
 
-    def penalty(self, coef_grads, intercept_grads, rho, batch, alpha):
-        """Add the shrinkage terms' gradients in place; return their value and the
-        gradient of ``alpha / (2 S_B) ||W0||^2``."""
-        V, c = coef_grads[-1], intercept_grads[-1]
+    def penalty(self, intercept_grads, r, batch, alpha):
+        """Add the intercept offsets' and ``W0``'s shrinkage gradients in place
+        (``r``: ``rho`` of the batch's head rows); return their value and the gradient
+        of ``alpha / (2 S_B) ||W0||^2``. The weight offsets' term is the network's
+        (:meth:`MultiTaskNetwork._add_penalty`, with ``alpha_heads``)."""
         value = 0.0
-        r = rho if batch.rows is None else rho[batch.rows]
-        for strength, grad, offsets, axes in (
-            (self.alpha_heads, V, self._offsets[0], (1, 2)),
-            (self.alpha_intercepts, c, self._offsets[1], (1,)),
-        ):
-            if np.isinf(strength):
-                grad[...] = 0  # offsets frozen at 0: every task has the shared part
-            elif strength > 0:
-                off = offsets if batch.rows is None else offsets[batch.rows]
-                sq = np.sum(off * off, axis=axes)
-                scale = strength / batch.total
-                value += 0.5 * scale * float(r @ sq)
-                shape = (-1,) + (1,) * len(axes)
-                grad += (scale * r).reshape(shape).astype(grad.dtype) * off
+        grad = intercept_grads[-1]
+        if np.isinf(self.alpha_intercepts):
+            grad[...] = 0  # offsets frozen at 0: every task has the shared bias
+        elif self.alpha_intercepts > 0:
+            c = self._offsets[1]
+            c = c if batch.rows is None else c[batch.rows]
+            scale = self.alpha_intercepts / batch.total
+            value += 0.5 * scale * float(r @ np.sum(c * c, axis=1))
+            grad += (scale * r)[:, None].astype(grad.dtype) * c
         gW0 = None
         if alpha > 0 and self.alpha_heads > 0:
             value += 0.5 * alpha / batch.total * float(np.sum(self.coef**2))
@@ -256,11 +272,13 @@ class MultiTaskNetwork:
         )
 
     # ------------------------------------------------------------------ forward
-    def forward(self, X, task=None):
+    def forward(self, X, task=None, gathered=None):
         """Activations of every layer, ``[X, trunk..., heads...]``.
 
         The last one is the output pre-activation: ``(n_rows, n_tasks, width)`` on
-        the dense path, ``(n_rows, width)`` on the gathered one.
+        the dense path, ``(n_rows, width)`` on the gathered one. ``gathered``: a dict
+        that receives, per gathered head layer, each row's weights ``W[task]`` (the
+        backward pass reuses them).
         """
         hidden = ACTIVATIONS[self.activation]
         acts = [X]
@@ -270,9 +288,15 @@ class MultiTaskNetwork:
             if layer < self.n_trunk:
                 Z = _dot(A, W)
                 Z += b
-            elif task is not None and not self._select(layer):
+            elif task is not None and not self._select(layer) and sp.issparse(A):
                 Z = task_dot(A, W, task)
                 Z += b[task]
+            elif task is not None and not self._select(layer):
+                Wg = W[task]  # (n_rows, g, k): a batched (1, g) @ (g, k) product
+                Z = np.matmul(A[:, None, :], Wg)[:, 0, :]
+                Z += b[task]
+                if gathered is not None:
+                    gathered[layer] = Wg
             elif task is not None:  # few tasks: every head in one product, then pick
                 T, g, k = W.shape
                 Z = _dot(A, _concat_heads(W)).reshape(-1, T, k)
@@ -298,12 +322,14 @@ class MultiTaskNetwork:
         return out.reshape(-1, out.shape[-1])
 
     # ------------------------------------------------------------------ backward
-    def backward(self, acts, D, batch):
+    def backward(self, acts, D, batch, gathered=None):
         """Gradients of ``sum(D * output)`` with respect to every layer.
 
         Head gradients cover only the tasks present in the batch (``batch.rows``;
-        all tasks when ``rows`` is None).
+        all tasks when ``rows`` is None). ``gathered``: the dict :meth:`forward`
+        filled (optional).
         """
+        gathered = {} if gathered is None else gathered
         derivative = DERIVATIVES[self.activation]
         n_layers = len(self.coefs)
         coef_grads = [None] * n_layers
@@ -327,14 +353,18 @@ class MultiTaskNetwork:
                 intercept_grads[layer] = D_all.sum(axis=0)[present]
                 dA = D2 @ _concat_heads(W).T if need_input else None
             elif batch.task is not None:
-                n_u = batch.n_present
-                coef_grads[layer] = task_scatter(A, D, batch.local, n_u)
-                intercept_grads[layer] = task_sum(D, batch.local, n_u)
-                dA = (
-                    task_dot(D, W.transpose(0, 2, 1), batch.task)
-                    if need_input
-                    else None
-                )
+                coef_grads[layer] = batch.head_grad(A, D)
+                intercept_grads[layer] = task_sum(D, batch.local, batch.n_present)
+                dA = None
+                if need_input:
+                    Wg = gathered.get(layer)
+                    if Wg is None:
+                        Wg = W[batch.task]
+                    # dA[i] = D[i] @ W[task[i]].T
+                    if D.shape[1] == 1:
+                        dA = Wg[:, :, 0] * D
+                    else:
+                        dA = np.matmul(D[:, None, :], Wg.transpose(0, 2, 1))[:, 0, :]
             elif layer == self.n_trunk:
                 T, g, k = W.shape
                 D2 = D.reshape(-1, T * k)
@@ -383,7 +413,8 @@ class MultiTaskNetwork:
         task_loss : ndarray of shape (n_tasks,)
             ``Lhat_t``, the batch estimate of each task's mean loss.
         """
-        acts = self.forward(batch.X, batch.task)
+        gathered = {}
+        acts = self.forward(batch.X, batch.task, gathered)
         out = acts[-1]
         loss_e, dZ = self.loss.value_grad(self.output_entries(acts), batch.y, batch)
         task_loss = batch.per_task(batch.weight * loss_e)
@@ -396,13 +427,14 @@ class MultiTaskNetwork:
             value = float(lam @ task_loss)
         omega = (batch.per_entry(lam) * batch.weight).astype(dZ.dtype, copy=False)
         dZ *= omega[:, None]
-        coef_grads, intercept_grads = self.backward(acts, dZ.reshape(out.shape), batch)
+        coef_grads, intercept_grads = self.backward(
+            acts, dZ.reshape(out.shape), batch, gathered
+        )
         shared_grads = self.shared_grads
-        value += self._add_penalty(coef_grads, rho, batch, alpha)
+        r = rho if batch.rows is None else rho[batch.rows]
+        value += self._add_penalty(coef_grads, r, batch, alpha)
         if self.shared is not None:
-            extra, gW0 = self.shared.penalty(
-                coef_grads, intercept_grads, rho, batch, alpha
-            )
+            extra, gW0 = self.shared.penalty(intercept_grads, r, batch, alpha)
             value += extra
             if gW0 is not None:
                 shared_grads[0] += gW0
@@ -420,22 +452,33 @@ class MultiTaskNetwork:
             rows.append(head_rows)
         return value, grads, rows, task_loss
 
-    def _add_penalty(self, coef_grads, rho, batch, alpha):
-        """Add the L2 term's gradient in place; return its value."""
-        if alpha == 0:
-            return 0.0
-        scale = alpha / batch.total
+    def _add_penalty(self, coef_grads, r, batch, alpha):
+        """Add the L2 terms' gradients in place; return their value.
+
+        Head layer ``l`` of task ``t`` has ``alpha rho_t ||V_t||^2 / (2 S_B)``; the
+        output layer's offsets also ``alpha_heads rho_t ||V_t||^2 / (2 S_B)`` with a
+        shared head (both in one term: one gather of the batch's rows).
+        """
         value = 0.0
+        last = len(self.coefs) - 1
         for layer, W in enumerate(self.coefs):
+            strength = alpha
+            if layer == last and self.shared is not None:
+                if np.isinf(self.shared.alpha_heads):
+                    coef_grads[layer][...] = 0  # offsets frozen at 0
+                    continue
+                strength += self.shared.alpha_heads
+            if strength == 0:
+                continue
+            scale = strength / batch.total
             if layer < self.n_trunk:
-                value += float(np.dot(W.ravel(), W.ravel()))
+                value += 0.5 * scale * float(np.dot(W.ravel(), W.ravel()))
                 coef_grads[layer] += scale * W
                 continue
-            r = rho if batch.rows is None else rho[batch.rows]
             Wr = W if batch.rows is None else W[batch.rows]
-            value += float(r @ np.einsum("tij,tij->t", Wr, Wr))
+            value += 0.5 * scale * float(r @ np.einsum("tij,tij->t", Wr, Wr))
             coef_grads[layer] += (scale * r)[:, None, None].astype(W.dtype) * Wr
-        return 0.5 * scale * value
+        return value
 
 
 def _dot(A, B):

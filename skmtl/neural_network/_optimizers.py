@@ -175,17 +175,31 @@ class AdamOptimizer(BaseOptimizer):
     def _step(self, k, param, grad, r):
         if r is None:
             m, v = self.moments[k]
-        else:
-            mv = np.take(self.moments[k], r, axis=1)
-            m, v = mv
+            m *= self.beta_1
+            m += (1 - self.beta_1) * grad
+            v *= self.beta_2
+            v += (1 - self.beta_2) * (grad * grad)
+            denom = np.sqrt(v)
+            denom += self.epsilon
+            update = -self.learning_rate * m
+            update /= denom
+            param += update
+            return
+        # lazy step: the rows' moments are gathered into a copy, updated, written
+        # back; the copy then serves as scratch for the step (same operations in
+        # the same order as above, fewer temporaries)
+        mv = np.take(self.moments[k], r, axis=1)
+        m, v = mv
+        tmp = np.multiply(grad, 1 - self.beta_1)
         m *= self.beta_1
-        m += (1 - self.beta_1) * grad
+        m += tmp
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - self.beta_2
         v *= self.beta_2
-        v += (1 - self.beta_2) * (grad * grad)
-        if r is not None:
-            self.moments[k][:, r] = mv
-        denom = np.sqrt(v)
-        denom += self.epsilon
-        update = -self.learning_rate * m
-        update /= denom
-        _apply(param, r, update)
+        v += tmp
+        self.moments[k][:, r] = mv
+        np.sqrt(v, out=v)
+        v += self.epsilon
+        np.multiply(m, -self.learning_rate, out=m)
+        m /= v
+        param[r] += m
