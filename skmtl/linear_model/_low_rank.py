@@ -18,8 +18,10 @@ from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista, null_scale
+from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import fill
+from ._docs_intercepts import fill_intercepts
 
 __all__ = [
     "ReducedRankRegression",
@@ -36,6 +38,20 @@ class _DirectLipschitzMixin:
             return self._fista(design, datafit, penalty, W0, b0)
 
     def _fista(self, design, datafit, penalty, W0, b0):
+        alpha_mean = getattr(self, "alpha_mean", 0.0)
+        if alpha_mean > 0:  # the smooth mean-shrinkage term on the datafit side
+            augmented = MeanShrinkDesign(design, alpha_mean)
+            return fista(
+                augmented,
+                AugmentedDatafit(datafit, augmented),
+                penalty,
+                W0,
+                b0,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                lipschitz=augmented.lipschitz(b0 is not None, datafit.curvature),
+                verbose=self.verbose,
+            )
         lips = design.task_lipschitz_direct(intercept=b0 is not None)
         return fista(
             design,
@@ -54,22 +70,31 @@ class _TraceNormMixin(_DirectLipschitzMixin):
     _parameter_constraints = {
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha_mean": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
         self,
         alpha=1.0,
         *,
+        alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
         verbose=0,
     ):
         self.alpha = alpha
+        self.alpha_mean = alpha_mean
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -82,6 +107,14 @@ class _TraceNormMixin(_DirectLipschitzMixin):
         super()._fit(X, y, sample_weight)
         self.rank_ = numerical_rank(self.coef_)
         return self
+
+    def _set_shared(self, data, intercepts):
+        """With ``alpha_mean > 0`` an unseen task gets ``wbar`` (the plain mean of
+        the task weights, the centre of the shrinkage); otherwise the
+        task-size-weighted mean of the task weights."""
+        super()._set_shared(data, intercepts)
+        if self.alpha_mean > 0:
+            self.coef_shared_ = self.coef_.mean(axis=0)
 
 
 def numerical_rank(W, rtol=1e-10):
@@ -96,7 +129,9 @@ class _AdmmSquaredLossMixin:
 
     def _solve(self, design, datafit, penalty, W0, b0):
         with solver_threads(design.n_tasks, design.n_features):
-            factors = design.task_right_factors() if b0 is None else None
+            # joint (penalised) intercepts or the coupling alpha_mean term: FISTA
+            admm = b0 is None and getattr(self, "alpha_mean", 0.0) == 0
+            factors = design.task_right_factors() if admm else None
             if factors is None:
                 return self._fista(design, datafit, penalty, W0, b0)
             return admm_quadratic(
@@ -116,24 +151,38 @@ class TraceNormRegression(
 ):
     r"""Multi-task least squares with a nuclear-norm penalty (shared low-rank W).
 
-    Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
+    Minimises, over task weights ``W`` (one row per task) and intercepts
+    ``b_t = b_0 + c_t``::
 
-        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha * ||W||_*
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2  +  alpha * ||W||_*
+            + alpha_mean / 2 * sum_t ||w_t - wbar||^2
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
     where ``||W||_*`` is the sum of the singular values of ``W`` (MALSAR
-    ``Least_Trace``; Argyriou, Evgeniou & Pontil 2008). The penalty drives ``W``
-    to low rank: the tasks' weight vectors share a low-dimensional subspace.
-    ``n_t`` is task ``t``'s number of rows (its total sample weight with
-    ``sample_weight``). ``alpha >= ||A*(r0)||_2`` (the spectral norm of the
-    per-task correlations ``X_t^T (y_t - ybar_t) / n_t``) gives ``W = 0``.
+    ``Least_Trace``; Argyriou, Evgeniou & Pontil 2008) and ``wbar`` the mean of
+    the rows of ``W``. The penalty drives ``W`` to low rank: the tasks' weight
+    vectors share a low-dimensional subspace. ``omega_t`` is ``1 / n_t`` with
+    ``task_weighting="equal"`` (``n_t``: task ``t``'s number of rows, its total
+    sample weight with ``sample_weight``). ``alpha >= ||A*(r0)||_2`` (the
+    spectral norm of the per-task correlations ``omega_t X_t^T r0_t`` with the
+    residual ``r0`` of the intercept-only model) gives ``W = 0``.
+
+    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
+    its weights' direction from the shared subspace (the trace norm), and with
+    ``alpha_mean > 0`` their values from the mean of the task weights. The trace
+    norm alone does not pull a task's weights towards the others' values: on
+    tasks of a few rows it can let them grow, which ``alpha_mean`` prevents.
 
     Solved by ADMM on the split ``W = Z`` (``skmtl._optim.admm``): exact per-task
     ridge steps through each task's thin SVD, so that badly scaled or
     rank-deficient designs cost no more than well-conditioned ones, then
     singular-value soft-thresholding; ``tol`` bounds the duality gap of the
-    returned (thresholded) ``Z``. When the per-task SVDs exceed their budget
-    (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) > 1e7``) it falls back
-    to accelerated proximal gradient (FISTA, adaptive restart). The prox uses a
+    returned (thresholded) ``Z``. ADMM needs the intercepts removed by centring
+    (free intercepts, ``alpha_intercepts=0``) and no ``alpha_mean`` term (which
+    couples the tasks' ridge steps); otherwise, and when the per-task SVDs exceed
+    their budget (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) >
+    1e7``), it uses accelerated proximal gradient (FISTA, adaptive restart) with
+    exact proximal steps on the intercepts and the same certificate. The prox uses a
     partial eigendecomposition of the ``min(T, d)`` Gram matrix once
     ``min(T, d) > 64``.
 
@@ -141,11 +190,16 @@ class TraceNormRegression(
     ----------
     alpha : float, default=1.0
         Strength of the nuclear-norm penalty.
+    alpha_mean : float, default=0.0
+        Strength of the ridge ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling
+        every task's weights towards their mean (shrinkage towards shared values).
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit (``objective - optimum <= dual_gap_``).
     rank_ : int
@@ -170,27 +224,39 @@ class TraceNormRegression(
 class TraceNormLogisticRegression(_TraceNormMixin, _PenalizedMultiTaskClassifier):
     r"""Per-task binary logistic regression with a nuclear-norm penalty.
 
-    Minimises, over task weights ``W`` and intercepts ``b``::
+    Minimises, over task weights ``W`` and intercepts ``b_t = b_0 + c_t``::
 
-        sum_t 1 / n_t * sum_{i in t} log(1 + exp(-s_i (x_i w_t + b_t)))
-            +  alpha * ||W||_*
+        sum_t omega_t * sum_{i in t} log(1 + exp(-s_i (x_i w_t + b_t)))
+            +  alpha * ||W||_*  +  alpha_mean / 2 * sum_t ||w_t - wbar||^2
+            +  alpha_intercepts / 2 * sum_t omega_t c_t^2
 
     with ``s_i = +1`` for ``classes_[1]`` and ``-1`` for ``classes_[0]`` (MALSAR
-    ``Logistic_Trace``). Every task is a binary problem over the same two labels;
-    the intercepts are unpenalised and, before each duality-gap evaluation, set to
-    their exact optimum for the current ``W``.
+    ``Logistic_Trace``), ``omega_t = 1 / n_t`` with ``task_weighting="equal"``
+    and ``wbar`` the mean of the rows of ``W``. Every task is a binary problem
+    over the same two labels. Solved by FISTA; the intercepts take an exact
+    proximal step on their penalty and, before each duality-gap evaluation, are
+    set to their exact optimum for the current ``W`` (Newton).
+
+    What a tiny task borrows: its intercept (log-odds level) from ``b_0``, its
+    weights' direction from the shared subspace and, with ``alpha_mean > 0``,
+    their values from the mean of the task weights.
 
     Parameters
     ----------
     alpha : float, default=1.0
         Strength of the nuclear-norm penalty.
+    alpha_mean : float, default=0.0
+        Strength of the ridge ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling
+        every task's weights towards their mean.
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
         The two labels shared by all tasks.
     %(common_attributes)s
+    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit.
     rank_ : int
@@ -210,9 +276,15 @@ class TraceNormLogisticRegression(_TraceNormMixin, _PenalizedMultiTaskClassifier
     """
 
 
-TraceNormRegression.__doc__ = fill(TraceNormRegression.__doc__)
+_TRACE_UNSEEN = (
+    "the task-size-weighted mean of the rows of ``coef_``; their plain mean\n"
+    "        ``wbar`` when ``alpha_mean > 0``"
+)
+TraceNormRegression.__doc__ = fill(
+    fill_intercepts(TraceNormRegression.__doc__, _TRACE_UNSEEN)
+)
 TraceNormLogisticRegression.__doc__ = fill(
-    TraceNormLogisticRegression.__doc__,
+    fill_intercepts(TraceNormLogisticRegression.__doc__, _TRACE_UNSEEN),
     tol_doc=(
         "Stop when the duality gap is at most ``tol * 2 P0`` (``P0``: the\n"
         "        objective of the intercept-only model)."
