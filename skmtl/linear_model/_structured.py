@@ -103,6 +103,9 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
         *,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -113,6 +116,9 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
         self.beta = beta
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -293,6 +299,9 @@ default=None
         *,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -303,6 +312,9 @@ default=None
         self.l1_ratio = l1_ratio
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -313,9 +325,9 @@ default=None
 
     def _solve(self, design, datafit, penalty, W0, b0):
         with solver_threads(design.n_tasks, design.n_features):
-            return self._solve_graph(design, penalty, W0)
+            return self._solve_graph(design, penalty, W0, b0)
 
-    def _solve_graph(self, design, penalty, W0):
+    def _solve_graph(self, design, penalty, W0, b0):
         self.adjacency_ = resolve_task_graph(self.task_graph, self.tasks_)
         graph = GraphDesign(design, self.adjacency_, self.alpha * (1 - self.l1_ratio))
         if self.l1_ratio > 0:
@@ -324,13 +336,18 @@ default=None
                 Quadratic(),
                 penalty,
                 W0,
-                None,
+                b0,
                 max_iter=self.max_iter,
                 tol=self.tol,
-                lipschitz=graph.lipschitz(),
+                lipschitz=graph.lipschitz(intercept=b0 is not None),
                 verbose=self.verbose,
             )
-        result = _least_squares_cg(graph, W0, self.tol, self.max_iter)
+        if b0 is None:
+            result = _least_squares_cg(graph, W0, self.tol, self.max_iter)
+        else:
+            result = _least_squares_cg_intercepts(
+                graph, W0, b0, self.tol, self.max_iter
+            )
         self.gradient_norm_ = result.gap
         return result
 
@@ -357,6 +374,61 @@ def _least_squares_cg(graph, W0, tol, max_iter):
     )
     primal = Quadratic().value(graph.forward(res.x), graph.Y, omega)
     out = SolverResult(res.x, None, res.n_iter, res.residual, primal, res.converged)
+    out.criterion = "relative gradient norm"
+    return out
+
+
+def _least_squares_cg_intercepts(graph, W0, b0, tol, max_iter):
+    """Minimise ``f([A W + b; B W]) + h(b)`` jointly in ``(W, b)`` by
+    Jacobi-preconditioned CG (the intercept penalty ``h`` of
+    ``graph.intercepts`` is quadratic: ``lam/2 (b^T D b - (rho^T b)^2 / sum rho)``,
+    ``D = diag(rho)``; a pooled intercept is one variable ``b = beta 1``). Stops at
+    ``||grad|| <= tol ||grad at 0||`` like :func:`_least_squares_cg`."""
+    omega = graph.omega
+    intercepts = graph.intercepts
+    pooled = intercepts.pooled
+    lam, rho = intercepts.strength, intercepts.rho
+    T, d = W0.shape
+    nb = 1 if pooled else T
+
+    def expand(beta):
+        return np.full(T, beta[0]) if pooled else beta
+
+    def reduce(g):  # adjoint of expand
+        return np.array([g.sum()]) if pooled else g
+
+    def unpack(x):
+        return x[: T * d].reshape(T, d), x[T * d :]
+
+    def matvec(x):
+        W, beta = unpack(x)
+        b = expand(beta)
+        G = omega * (graph.forward(W) + graph.per_row(b))
+        gb = reduce(graph.task_sum(G))
+        if not pooled and lam > 0:
+            gb = gb + lam * (rho * b - rho * (rho @ b) / rho.sum())
+        return np.concatenate([graph.adjoint(G).ravel(), gb])
+
+    rhs = np.concatenate(
+        [graph.adjoint(omega * graph.Y).ravel(), reduce(graph.task_sum(omega * graph.Y))]
+    )
+    laplacian_diag = np.asarray((graph.B.T @ graph.B).diagonal()).ravel()
+    diag_w = graph.base.column_curvature() + 2 * graph.c * laplacian_diag[:, None]
+    S = graph.task_sum(omega)
+    diag_b = reduce(S) if pooled else S + lam * rho * (1 - rho / rho.sum())
+    diag = np.concatenate([diag_w.ravel(), diag_b])
+    diag = np.where(diag > 0, diag, 1.0)
+    beta0 = np.array([np.mean(b0)]) if pooled else np.asarray(b0, dtype=float)
+    x0 = np.concatenate([np.asarray(W0, dtype=float).ravel(), beta0])
+    res = conjugate_gradient(
+        matvec, rhs, x0, tol=tol, max_iter=max_iter, precond=lambda R: R / diag
+    )
+    W, beta = unpack(res.x)
+    W = W.astype(graph.dtype, copy=False)
+    b = expand(beta).astype(graph.dtype)
+    F = graph.forward(W) + graph.per_row(b)
+    primal = Quadratic().value(F, graph.Y, omega) + intercepts.value(b)
+    out = SolverResult(W, b, res.n_iter, res.residual, primal, res.converged)
     out.criterion = "relative gradient norm"
     return out
 
