@@ -16,6 +16,7 @@ from .._optim.admm import admm_quadratic
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
+from .._optim.intercepts import Intercepts
 from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista, null_scale
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
@@ -528,6 +529,9 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         *,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-6,
         warm_start=False,
@@ -537,15 +541,18 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         self.alpha = alpha
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
 
-    def _fit(self, X, y, sample_weight):
-        data = validate_fit_data(self, X, y, sample_weight, warm_start=self.warm_start)
-        design = MultiTaskDesign(data, center=self.fit_intercept)
-        k = min(self.rank, data.n_tasks, data.n_features)
+    def _solve_rank(self, design, k, U0):
+        """``(loadings, components, n_iter, crit, converged)`` of the reduced-rank
+        fit of ``design`` (its intercepts removed by centring, or none)."""
+        data = design.data
         closed = (
             data.layout in ("shared", "single")
             and data.mask is None
@@ -553,39 +560,102 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         )
         if closed:
             V, comp = _closed_form(design, k, self.alpha)
-            n_iter, converged, crit = 1, True, 0.0
+            return V, comp, 1, 0.0, True
+        solver = _AlternatingRRR(
+            design, k, self.alpha, self.tol, self.max_iter, self.verbose
+        )
+        with solver_threads(data.n_tasks, data.n_features):
+            U0 = solver.init_basis() if U0 is None else U0
+            U, V, n_iter, crit, converged = solver.run(U0)
+        V, comp = _factor(np.eye(V.shape[0]), V @ U.T) if k else (V, U.T)
+        return V[:, :k], comp[:k], n_iter, crit, converged
+
+    def _objective(self, design, W, b, Y=None):
+        F = design.forward(W) if b is None else design.forward(W) + design.per_row(b)
+        value = Quadratic().value(F, design.Y if Y is None else Y, design.omega)
+        value += 0.5 * self.alpha * float(np.sum(W * W))
+        if b is not None and design.intercepts is not None:
+            value += design.intercepts.value(b)
+        return value
+
+    def _fit_penalised_intercepts(self, design, k, U0):
+        """Block coordinate descent on ``(W, b)``: the reduced-rank fit of
+        ``y - b`` (warm-started basis), then the exact intercepts
+        (``Intercepts.solve``) for that ``W``. Each step is an exact block
+        minimiser (global for ``W`` with the closed form), so the objective
+        decreases monotonically; stops when it decreases by at most
+        ``tol * 2 P0``."""
+        quad = Quadratic()
+        Y0, omega = design.Y, design.omega
+        zeros = np.zeros(Y0.shape, dtype=design.dtype)
+        b = quad.optimal_offsets(zeros, Y0, omega, design)
+        threshold = self.tol * null_scale(design, quad, True)
+        prev, total, converged, crit = np.inf, 0, False, np.inf
+        try:
+            for _ in range(self.max_iter):
+                design.Y = (Y0 - design.per_row(b)) * (omega > 0)
+                V, comp, n_iter, crit, ok = self._solve_rank(design, k, U0)
+                total += n_iter
+                U0 = comp.T if comp.shape[0] == k else None
+                W = V @ comp
+                b = quad.optimal_offsets(design.forward(W), Y0, omega, design)
+                obj = self._objective(design, W, b, Y0)
+                if prev - obj <= threshold and ok:
+                    converged, crit = True, prev - obj
+                    break
+                crit, prev = prev - obj, obj
+        finally:
+            design.Y = Y0
+        return V, comp, b, max(total, 1), crit, converged
+
+    def _fit(self, X, y, sample_weight):
+        data = validate_fit_data(self, X, y, sample_weight, warm_start=self.warm_start)
+        task_weighting = self.task_weighting
+        design = MultiTaskDesign(data, task_weighting=task_weighting)
+        intercepts = None
+        if self.fit_intercept:
+            strength = self._intercept_strength(data, design)
+            intercepts = Intercepts(strength, design.task_omega)
+            self.alpha_intercepts_ = strength
+        penalised = intercepts is not None and not intercepts.free
+        if penalised:
+            design.intercepts = intercepts
         else:
-            solver = _AlternatingRRR(
-                design, k, self.alpha, self.tol, self.max_iter, self.verbose
+            design = MultiTaskDesign(
+                data, center=self.fit_intercept, task_weighting=task_weighting
             )
-            U0 = None
-            if self.warm_start and hasattr(self, "components_"):
-                if self.components_.shape == (k, data.n_features):
-                    U0 = self.components_.T.astype(design.dtype)
-            with solver_threads(data.n_tasks, data.n_features):
-                U0 = solver.init_basis() if U0 is None else U0
-                U, V, n_iter, crit, converged = solver.run(U0)
-            V, comp = _factor(np.eye(V.shape[0]), V @ U.T) if k else (V, U.T)
-            V, comp = V[:, :k], comp[:k]
+        k = min(self.rank, data.n_tasks, data.n_features)
+        U0 = None
+        if self.warm_start and hasattr(self, "components_"):
+            if self.components_.shape == (k, data.n_features):
+                U0 = self.components_.T.astype(design.dtype)
+        if penalised:
+            V, comp, b, n_iter, crit, converged = self._fit_penalised_intercepts(
+                design, k, U0
+            )
+        else:
+            V, comp, n_iter, crit, converged = self._solve_rank(design, k, U0)
         self.components_ = comp.astype(design.dtype, copy=False)
         self.task_loadings_ = V.astype(design.dtype, copy=False)
         self.coef_ = self.task_loadings_ @ self.components_
-        self.intercept_ = (
-            design.intercept(self.coef_)
-            if self.fit_intercept
-            else np.zeros(data.n_tasks, dtype=design.dtype)
-        )
+        if penalised:
+            self.intercept_ = np.asarray(b, dtype=design.dtype)
+        elif self.fit_intercept:
+            self.intercept_ = design.intercept(self.coef_)
+        else:
+            self.intercept_ = np.zeros(data.n_tasks, dtype=design.dtype)
+        self._set_shared(data, intercepts)
         self.rank_ = k
-        W = self.coef_
-        self.objective_ = Quadratic().value(
-            design.forward(W), design.Y, design.omega
-        ) + 0.5 * self.alpha * float(np.sum(W * W))
+        self.objective_ = self._objective(
+            design, self.coef_, self.intercept_ if penalised else None
+        )
         self.n_iter_ = n_iter
         if not converged:
             warnings.warn(
                 f"ReducedRankRegression did not converge in max_iter={self.max_iter} "
-                f"iterations: Grassmann gradient norm {crit:.3e}. Increase "
-                "max_iter, or relax tol.",
+                f"iterations: Grassmann gradient norm (or objective decrease of "
+                f"the intercept alternation) {crit:.3e}. Increase max_iter, or "
+                "relax tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

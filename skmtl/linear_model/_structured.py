@@ -18,7 +18,8 @@ from .._optim.structured import (
     cluster_matrix_from_eig,
 )
 from ._base import _PenalizedMultiTaskRegressor
-from ._docs import LOSS, fill
+from ._docs import fill
+from ._docs_intercepts import fill_intercepts
 from ._low_rank import _DirectLipschitzMixin
 
 __all__ = ["ClusteredMultiTaskRegression", "GraphRegularizedMultiTaskRegression"]
@@ -35,17 +36,24 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     ``M_k = {0 <= M <= I, tr M = n_clusters}``; the model minimises, over ``W``
     (one row per task), intercepts ``b`` and ``M``::
 
-        %(loss)s
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2
             + beta (alpha + beta) tr(W^T (beta I + alpha M)^{-1} W)
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
-    which is jointly convex. This is MALSAR's objective with ``rho1 = alpha``,
+    (intercepts ``b_t = b_0 + c_t``; ``omega_t = 1 / n_t`` with
+    ``task_weighting="equal"``), which is jointly convex. This is MALSAR's objective with ``rho1 = alpha``,
     ``rho2 = beta``, ``eta = beta / alpha`` (up to MALSAR's unscaled squared
     loss). Minimising over ``M`` in closed form leaves a smooth convex spectral
     penalty of ``W``, solved by FISTA with an exact prox (a thin SVD of ``W``,
     which gives the eigen-structure of ``W W^T``, and a water-filling problem
     per step; linear in the number of tasks at a fixed number of features) and
-    certified by the Fenchel duality gap. ``alpha = 0`` is ridge regression with
-    penalty ``beta ||W||_F^2``.
+    certified by the Fenchel duality gap; the intercepts take exact proximal
+    steps on their penalty. ``alpha = 0`` is ridge regression with penalty
+    ``beta ||W||_F^2``.
+
+    What a tiny task borrows: the penalty already shrinks every task's weights
+    towards its cluster's centre (shrinkage towards shared values, so no extra
+    mean term), and its intercept from ``b_0`` (``alpha_intercepts``).
 
     Parameters
     ----------
@@ -57,10 +65,12 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     beta : float, default=0.1
         Strength of the global squared-norm penalty (> 0).
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit.
     cluster_matrix_ : ndarray of shape (n_tasks, n_tasks)
@@ -227,11 +237,21 @@ class GraphRegularizedMultiTaskRegression(_PenalizedMultiTaskRegressor):
     other; an optional L1 term selects features per task. Minimises over ``W``
     (one row per task) and intercepts ``b``::
 
-        %(loss)s
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2
             + alpha * (1 - l1_ratio) * sum_{s < t} a_st ||w_s - w_t||^2
             + alpha * l1_ratio * ||W||_1
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
-    (the graph term is ``tr(W^T L W)`` with ``L`` the graph Laplacian).
+    (the graph term is ``tr(W^T L W)`` with ``L`` the graph Laplacian;
+    intercepts ``b_t = b_0 + c_t``; ``omega_t = 1 / n_t`` with
+    ``task_weighting="equal"``).
+
+    What a tiny task borrows: its weights from its neighbours in the graph (the
+    graph term is already a shrinkage towards shared values; with the default
+    complete graph, towards the mean of all tasks' weights), and its intercept
+    from ``b_0`` (``alpha_intercepts``). An unseen task gets the plain mean of
+    the task weights, the component of ``W`` the graph term leaves free (the
+    null space of ``L`` of a connected graph).
 
     Solvers and what ``tol`` certifies:
 
@@ -240,7 +260,8 @@ class GraphRegularizedMultiTaskRegression(_PenalizedMultiTaskRegressor):
       duality gap is at most ``tol * 2 P0`` (``P0``: objective at ``W = 0``);
       ``alpha * l1_ratio >= max |A*(y - ybar)|`` gives ``W = 0``.
     - ``l1_ratio = 0``: the problem is least squares; Jacobi-preconditioned
-      conjugate gradient on its normal equations, stopped when the gradient
+      conjugate gradient on its normal equations (in ``(W, b)`` jointly when the
+      intercepts are penalised), stopped when the gradient
       norm is at most ``tol`` times its value at ``W = 0``
       (``||grad P(W)||_F <= tol ||grad P(0)||_F``). No usable dual exists there
       (the penalty's conjugate is finite only on a subspace).
@@ -259,10 +280,12 @@ default=None
     l1_ratio : float in [0, 1], default=0.0
         Share of the L1 term.
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit (``l1_ratio > 0`` only).
     gradient_norm_ : float
@@ -357,6 +380,12 @@ default=None
                 delattr(self, stale)
         return super()._fit(X, y, sample_weight)
 
+    def _set_shared(self, data, intercepts):
+        """An unseen task gets the plain mean of the task weights (the part of
+        ``W`` the graph term leaves free)."""
+        super()._set_shared(data, intercepts)
+        self.coef_shared_ = self.coef_.mean(axis=0)
+
 
 def _least_squares_cg(graph, W0, tol, max_iter):
     """Minimise the quadratic ``f([A W; B W])`` by Jacobi-preconditioned CG."""
@@ -433,5 +462,13 @@ def _least_squares_cg_intercepts(graph, W0, b0, tol, max_iter):
     return out
 
 
-for _cls in (ClusteredMultiTaskRegression, GraphRegularizedMultiTaskRegression):
-    _cls.__doc__ = fill(_cls.__doc__.replace("%(loss)s\n", LOSS + "\n"))
+ClusteredMultiTaskRegression.__doc__ = fill(
+    fill_intercepts(ClusteredMultiTaskRegression.__doc__)
+)
+GraphRegularizedMultiTaskRegression.__doc__ = fill(
+    fill_intercepts(
+        GraphRegularizedMultiTaskRegression.__doc__,
+        "the plain mean of the rows of ``coef_``, the component of ``W`` the\n"
+        "        graph term does not penalise",
+    )
+)
