@@ -81,7 +81,11 @@ def _loss(tasks, om, W, b, kind, lib):
     for t, (Xt, yt) in enumerate(tasks):
         z = Xt @ W[t] + b[t]
         if kind == "squared":
-            term = lib.sum(lib.square(yt - z)) / 2 if lib is cp else np.sum((yt - z) ** 2) / 2
+            term = (
+                lib.sum(lib.square(yt - z)) / 2
+                if lib is cp
+                else np.sum((yt - z) ** 2) / 2
+            )
         else:
             s = np.where(yt > 0, 1.0, -1.0)
             if lib is cp:
@@ -122,8 +126,13 @@ def _cvx_solve(tasks, om, lam, kind, penalty):
     prob = cp.Problem(
         cp.Minimize(_loss(tasks, om, W, b, kind, cp) + pen + hpen), cons + extra
     )
-    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11,
-               tol_feas=1e-11, max_iter=500)
+    prob.solve(
+        solver=cp.CLARABEL,
+        tol_gap_abs=1e-11,
+        tol_gap_rel=1e-11,
+        tol_feas=1e-11,
+        max_iter=500,
+    )
     bval = np.asarray(b.value if hasattr(b, "value") else b, dtype=float)
     return W.value, np.broadcast_to(bval, (T,)).copy(), prob.value
 
@@ -141,7 +150,9 @@ def _clustered_cvx(alpha, beta, k):
     def pen(W):
         M = cp.Variable((T, T), symmetric=True)
         cons = [M >> 0, np.eye(T) - M >> 0, cp.trace(M) == k]
-        return beta * (alpha + beta) * cp.matrix_frac(W, beta * np.eye(T) + alpha * M), cons
+        return beta * (alpha + beta) * cp.matrix_frac(
+            W, beta * np.eye(T) + alpha * M
+        ), cons
 
     return pen
 
@@ -151,8 +162,9 @@ L_GRAPH = np.diag(A_GRAPH.sum(1)) - A_GRAPH
 
 
 def _graph_value(alpha, l1):
-    return lambda W: alpha * (1 - l1) * float(np.trace(W.T @ L_GRAPH @ W)) + (
-        alpha * l1 * np.abs(W).sum()
+    return lambda W: (
+        alpha * (1 - l1) * float(np.trace(W.T @ L_GRAPH @ W))
+        + (alpha * l1 * np.abs(W).sum())
     )
 
 
@@ -182,7 +194,11 @@ MODELS = {
         lambda: TraceNormRegression(alpha=0.1, alpha_mean=0.5),
         "squared",
         lambda W: (
-            0.1 * cp.normNuc(W) + 0.25 * cp.sum_squares(W - np.ones((T, 1)) @ cp.sum(W, axis=0, keepdims=True) / T),
+            0.1 * cp.normNuc(W)
+            + 0.25
+            * cp.sum_squares(
+                W - np.ones((T, 1)) @ cp.sum(W, axis=0, keepdims=True) / T
+            ),
             [],
         ),
         lambda W: 0.1 * _nuclear(W) + 0.5 * _task_mean_gap(W),
@@ -197,7 +213,11 @@ MODELS = {
         lambda: TraceNormLogisticRegression(alpha=0.03, alpha_mean=0.3),
         "logistic",
         lambda W: (
-            0.03 * cp.normNuc(W) + 0.15 * cp.sum_squares(W - np.ones((T, 1)) @ cp.sum(W, axis=0, keepdims=True) / T),
+            0.03 * cp.normNuc(W)
+            + 0.15
+            * cp.sum_squares(
+                W - np.ones((T, 1)) @ cp.sum(W, axis=0, keepdims=True) / T
+            ),
             [],
         ),
         lambda W: 0.03 * _nuclear(W) + 0.3 * _task_mean_gap(W),
@@ -254,7 +274,9 @@ def test_matches_cvxpy(name, lam, weighting, layout):
     Wc, bc, _ = _cvx_solve(tasks, om, lam, kind, cvx_pen)
     ours = _loss(tasks, om, W, b, kind, np) + np_pen(W) + _intercept_penalty(om, lam, b)
     theirs = (
-        _loss(tasks, om, Wc, bc, kind, np) + np_pen(Wc) + _intercept_penalty(om, lam, bc)
+        _loss(tasks, om, Wc, bc, kind, np)
+        + np_pen(Wc)
+        + _intercept_penalty(om, lam, bc)
     )
     assert ours <= theirs * (1 + 1e-6)
     assert theirs <= ours * (1 + 1e-6)
@@ -301,7 +323,9 @@ def _rank_one_reference(tasks, om, lam, alpha, n_starts=12):
     best = None
     for _ in range(n_starts):
         res = minimize(
-            lambda u: inner(u)[0], rng.standard_normal(D), method="BFGS",
+            lambda u: inner(u)[0],
+            rng.standard_normal(D),
+            method="BFGS",
             options={"gtol": 1e-12, "maxiter": 2000},
         )
         if best is None or res.fun < best.fun:

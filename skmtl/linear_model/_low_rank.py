@@ -344,7 +344,9 @@ def _task_grams(design, Z):
             m = design.omega.T @ Z  # (T, k) weighted means per task
         else:
             m = task_scatter(Z, design.omega, design.task, design.n_tasks)
-        G = G - m[:, :, None] * m[:, None, :]
+        S = design.task_omega_sums  # 1 with "equal" task weighting
+        inv = np.where(S > 0, 1.0, 0.0) / np.where(S > 0, S, 1.0)
+        G = G - (inv[:, None] * m)[:, :, None] * m[:, None, :]
     return G
 
 
@@ -451,10 +453,20 @@ class _AlternatingRRR:
 class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     r"""Reduced-rank multi-task regression: ``W = V U^T`` with a shared basis ``U``.
 
-    Minimises, over task weights of rank at most ``rank`` and intercepts ``b``::
+    Minimises, over task weights of rank at most ``rank`` and intercepts
+    ``b_t = b_0 + c_t``::
 
-        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha / 2 * ||W||_F^2
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2  +  alpha / 2 * ||W||_F^2
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
         subject to  rank(W) <= rank
+
+    (``omega_t = 1 / n_t`` with ``task_weighting="equal"``). What a tiny task
+    borrows: the directions of its weights (``components_``, estimated from all
+    tasks; it fits only ``rank`` loadings) and its intercept from ``b_0``
+    (``alpha_intercepts``); nothing pulls its loadings towards the others'
+    values except the ridge ``alpha`` towards 0. An unseen task gets the
+    task-size-weighted mean of the rows of ``coef_``, which lies in the shared
+    subspace.
 
     Every task's weights are a combination of the same ``rank`` directions
     (``components_``, orthonormal rows) with its own loadings
@@ -477,6 +489,10 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
       certifies first-order stationarity, ``||(I - U U^T) grad_U f(U)||_F <=
       tol * 2 P0`` for ``f(U) = min_V objective`` and ``P0`` the objective of
       the null model; the reached objective is ``objective_``.
+    - penalised intercepts (``alpha_intercepts > 0``): exact block coordinate
+      descent between ``W`` (one of the fits above on ``y - b``, warm-started)
+      and ``b`` (closed form), stopped when the objective decreases by at most
+      ``tol * 2 P0``.
 
     Parameters
     ----------
@@ -485,10 +501,12 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     alpha : float, default=0.0
         Ridge strength (``alpha / 2 ||W||_F^2``).
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
     components_ : ndarray of shape (rank_, n_features)
         Orthonormal basis of the shared subspace (rows ordered by the singular
         values of ``coef_``).
@@ -668,7 +686,7 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
 
 
 ReducedRankRegression.__doc__ = fill(
-    ReducedRankRegression.__doc__,
+    fill_intercepts(ReducedRankRegression.__doc__),
     tol="1e-6",
     tol_doc=(
         "Iterative solver only: stop at ``||(I - U U^T) grad_U|| <= tol * 2 "
