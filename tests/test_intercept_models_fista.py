@@ -363,3 +363,106 @@ def test_reduced_rank_matches_brute_force(lam, weighting, layout):
     assert_allclose(est.objective_, ours, rtol=1e-10)
     assert_allclose(W, W_ref, atol=1e-4)
     assert_allclose(b, b_ref, atol=1e-4)
+
+
+REGRESSORS_AT_NULL = {
+    # W = 0 exactly (alpha above alpha_max) or to ~1e-9 (smooth penalties)
+    "trace": (lambda: TraceNormRegression(alpha=1e3), 1e-10),
+    "graph_l1": (
+        lambda: GraphRegularizedMultiTaskRegression(alpha=1e3, l1_ratio=1.0),
+        1e-10,
+    ),
+    "clustered": (
+        lambda: ClusteredMultiTaskRegression(alpha=1.0, beta=1e9),
+        1e-6,
+    ),
+    "rrr": (lambda: ReducedRankRegression(rank=1, alpha=1e10), 1e-6),
+}
+
+
+@pytest.mark.parametrize("weighting", WEIGHTINGS)
+@pytest.mark.parametrize("lam", [0.0, 3.0, 30.0, np.inf])
+@pytest.mark.parametrize("name", list(REGRESSORS_AT_NULL))
+def test_intercept_shrinkage_closed_form(name, lam, weighting):
+    """At ``W = 0`` the squared loss gives the random-intercept BLUP: task ``t``
+    keeps ``n_t / (n_t + lam)`` of ``ybar_t - b_0`` whatever the weighting, with
+    ``b_0`` the mean of the ``ybar_t`` weighted by ``omega_t n_t lam / (n_t +
+    lam)`` (``omega_t n_t`` for a pooled intercept)."""
+    make, atol = REGRESSORS_AT_NULL[name]
+    X, y, _, tasks = _problem("stacked", "squared")
+    om = _omega(tasks, weighting)
+    n = np.array([len(yt) for _, yt in tasks], dtype=float)
+    ybar = np.array([yt.mean() for _, yt in tasks])
+    est = make().set_params(
+        task_column=0,
+        alpha_intercepts=lam,
+        task_weighting=_weighting_param(weighting),
+        tol=1e-12,
+        max_iter=100000,
+    )
+    est.fit(X, y)
+    assert np.abs(est.coef_).max() <= atol
+    if lam == 0:
+        expected = ybar
+    else:
+        keep = 0.0 if np.isinf(lam) else n / (n + lam)
+        kappa = om * n * (1.0 if np.isinf(lam) else lam / (n + lam))
+        b0 = kappa @ ybar / kappa.sum()
+        expected = b0 + keep * (ybar - b0)
+    # W ~ atol moves each intercept by at most ~|xbar| atol D
+    assert_allclose(est.intercept_, expected, atol=20 * atol + 1e-9)
+    assert_allclose(est.intercept_shared_, om @ est.intercept_ / om.sum(), atol=1e-12)
+
+
+UNSEEN = {
+    # name -> (estimator, expected coef_shared_ as a function of (coef_, sizes))
+    "trace": (
+        lambda: TraceNormRegression(alpha=0.1),
+        lambda W, n: n @ W / n.sum(),
+    ),
+    "trace_mean": (
+        lambda: TraceNormRegression(alpha=0.1, alpha_mean=0.5),
+        lambda W, n: W.mean(axis=0),
+    ),
+    "trace_logistic_mean": (
+        lambda: TraceNormLogisticRegression(alpha=0.03, alpha_mean=0.5),
+        lambda W, n: W.mean(axis=0),
+    ),
+    "clustered": (
+        lambda: ClusteredMultiTaskRegression(alpha=1.0, beta=0.1),
+        lambda W, n: n @ W / n.sum(),
+    ),
+    "graph": (
+        lambda: GraphRegularizedMultiTaskRegression(task_graph=A_GRAPH, alpha=0.3),
+        lambda W, n: W.mean(axis=0),
+    ),
+    "rrr": (
+        lambda: ReducedRankRegression(rank=1, alpha=0.05),
+        lambda W, n: n @ W / n.sum(),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(UNSEEN))
+def test_unseen_task_shared(name):
+    make, expected = UNSEEN[name]
+    kind = "logistic" if "logistic" in name else "squared"
+    X, y, _, tasks = _problem("stacked", kind)
+    n = np.array([len(yt) for _, yt in tasks], dtype=float)
+    est = make().set_params(task_column=0, alpha_intercepts=3.0, tol=1e-10)
+    est.fit(X, y)
+    with pytest.raises(ValueError, match="99"):
+        est.predict(np.column_stack([np.full(4, 99), X[:4, 1:]]))
+    est.set_params(unseen_task="shared")
+    assert_allclose(est.coef_shared_, expected(est.coef_, n), atol=1e-12)
+    X_new = np.column_stack([np.array([0, 99, 1, 99]), X[:4, 1:]])
+    out = est.decision_function(X_new) if kind == "logistic" else est.predict(X_new)
+    shared = X[:4, 1:] @ est.coef_shared_ + est.intercept_shared_
+    seen = est.decision_function(X[:4]) if kind == "logistic" else est.predict(X[:4])
+    assert_allclose(out[[1, 3]], shared[[1, 3]], rtol=1e-12)
+    # a seen task's rows are unaffected (rows 0 and 2 keep tasks 0 and 1)
+    ref = np.einsum("ij,ij->i", X[:4, 1:], est.coef_[[0, 0, 1, 0]]) + est.intercept_[
+        [0, 0, 1, 0]
+    ]
+    assert_allclose(out[[0, 2]], ref[[0, 2]], rtol=1e-12)
+    assert seen.shape == out.shape
