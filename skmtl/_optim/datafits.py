@@ -105,7 +105,7 @@ class Logistic:
                 b = b + step
                 if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(b))):
                     break
-            return b
+            return b.astype(F.dtype, copy=False)
         for _ in range(n_iter):
             p = expit(F + design.per_row(b))
             g = design.task_sum(omega * (p - Y))
