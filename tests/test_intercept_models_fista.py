@@ -461,8 +461,9 @@ def test_unseen_task_shared(name):
     seen = est.decision_function(X[:4]) if kind == "logistic" else est.predict(X[:4])
     assert_allclose(out[[1, 3]], shared[[1, 3]], rtol=1e-12)
     # a seen task's rows are unaffected (rows 0 and 2 keep tasks 0 and 1)
-    ref = np.einsum("ij,ij->i", X[:4, 1:], est.coef_[[0, 0, 1, 0]]) + est.intercept_[
-        [0, 0, 1, 0]
-    ]
+    ref = (
+        np.einsum("ij,ij->i", X[:4, 1:], est.coef_[[0, 0, 1, 0]])
+        + est.intercept_[[0, 0, 1, 0]]
+    )
     assert_allclose(out[[0, 2]], ref[[0, 2]], rtol=1e-12)
     assert seen.shape == out.shape

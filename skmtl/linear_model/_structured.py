@@ -41,15 +41,15 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
             + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
     (intercepts ``b_t = b_0 + c_t``; ``omega_t = 1 / n_t`` with
-    ``task_weighting="equal"``), which is jointly convex. This is MALSAR's objective with ``rho1 = alpha``,
-    ``rho2 = beta``, ``eta = beta / alpha`` (up to MALSAR's unscaled squared
-    loss). Minimising over ``M`` in closed form leaves a smooth convex spectral
-    penalty of ``W``, solved by FISTA with an exact prox (a thin SVD of ``W``,
-    which gives the eigen-structure of ``W W^T``, and a water-filling problem
-    per step; linear in the number of tasks at a fixed number of features) and
-    certified by the Fenchel duality gap; the intercepts take exact proximal
-    steps on their penalty. ``alpha = 0`` is ridge regression with penalty
-    ``beta ||W||_F^2``.
+    ``task_weighting="equal"``), which is jointly convex. This is MALSAR's
+    objective with ``rho1 = alpha``, ``rho2 = beta``, ``eta = beta / alpha`` (up
+    to MALSAR's unscaled squared loss). Minimising over ``M`` in closed form
+    leaves a smooth convex spectral penalty of ``W``, solved by FISTA with an
+    exact prox (a thin SVD of ``W``, which gives the eigen-structure of
+    ``W W^T``, and a water-filling problem per step; linear in the number of
+    tasks at a fixed number of features) and certified by the Fenchel duality
+    gap; the intercepts take exact proximal steps on their penalty.
+    ``alpha = 0`` is ridge regression with penalty ``beta ||W||_F^2``.
 
     What a tiny task borrows: the penalty already shrinks every task's weights
     towards its cluster's centre (shrinkage towards shared values, so no extra
@@ -418,7 +418,6 @@ def _least_squares_cg_intercepts(graph, W0, b0, tol, max_iter):
     pooled = intercepts.pooled
     lam, rho = intercepts.strength, intercepts.rho
     T, d = W0.shape
-    nb = 1 if pooled else T
 
     def expand(beta):
         return np.full(T, beta[0]) if pooled else beta
@@ -439,7 +438,10 @@ def _least_squares_cg_intercepts(graph, W0, b0, tol, max_iter):
         return np.concatenate([graph.adjoint(G).ravel(), gb])
 
     rhs = np.concatenate(
-        [graph.adjoint(omega * graph.Y).ravel(), reduce(graph.task_sum(omega * graph.Y))]
+        [
+            graph.adjoint(omega * graph.Y).ravel(),
+            reduce(graph.task_sum(omega * graph.Y)),
+        ]
     )
     laplacian_diag = np.asarray((graph.B.T @ graph.B).diagonal()).ravel()
     diag_w = graph.base.column_curvature() + 2 * graph.c * laplacian_diag[:, None]
