@@ -618,8 +618,8 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
                 W = V @ comp
                 b = quad.optimal_offsets(design.forward(W), Y0, omega, design)
                 obj = self._objective(design, W, b, Y0)
-                if prev - obj <= threshold and ok:
-                    converged, crit = True, prev - obj
+                if prev - obj <= threshold:  # (the inner fit's own flag: ok)
+                    converged, crit = ok, max(prev - obj, 0.0)
                     break
                 crit, prev = prev - obj, obj
         finally:
