@@ -66,7 +66,9 @@ def duality_gap(design, datafit, penalty, W, b=None):
     sigma = None
     if intercepts is not None:
         primal += intercepts.value(b)
-        S = design.task_sum(design.omega)
+        # float64: h* is finite only on sum(sigma) = 0, checked to 1e-9 relative
+        Theta = Theta.astype(np.float64, copy=False)
+        S = design.task_sum(design.omega).astype(np.float64)
         sigma = design.task_sum(Theta)
         delta = float(np.sum(sigma, dtype=np.float64)) / float(np.sum(S))
         Theta = Theta - delta * design.omega
