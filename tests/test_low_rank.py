@@ -57,7 +57,7 @@ def _nuc(alpha):
     return lambda W: alpha * np.linalg.svd(W, compute_uv=False).sum()
 
 
-TIGHT = {"tol": 1e-12, "max_iter": 100000}
+TIGHT = {"tol": 1e-12, "max_iter": 100000, "alpha_intercepts": 0.0}
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -99,7 +99,9 @@ def test_trace_norm_logistic_shared_missing_labels():
     )
     Y = Y.astype(float)
     Y[::7, 1] = np.nan
-    clf = TraceNormLogisticRegression(alpha=0.01, tol=1e-10).fit(X, Y)
+    clf = TraceNormLogisticRegression(alpha=0.01, tol=1e-10, alpha_intercepts=0.0).fit(
+        X, Y
+    )
     assert clf.predict(X).shape == Y.shape
     assert clf.predict_proba(X).shape == Y.shape
     assert clf.score(X, Y) > 0.8
@@ -109,7 +111,9 @@ def test_trace_norm_logistic_shared_missing_labels():
         [np.column_stack([np.full(len(r), t), X[r]]) for t, r in enumerate(rows)]
     )
     ys = np.concatenate([Y[r, t] for t, r in enumerate(rows)])
-    stacked = TraceNormLogisticRegression(alpha=0.01, tol=1e-10, task_column=0)
+    stacked = TraceNormLogisticRegression(
+        alpha=0.01, tol=1e-10, task_column=0, alpha_intercepts=0.0
+    )
     assert_allclose(stacked.fit(Xs, ys).coef_, clf.coef_, atol=1e-6)
 
 
@@ -139,11 +143,15 @@ def test_trace_norm_alpha_max_gives_zero():
     X, y, task, _ = _stacked_problem()
     Xs = np.column_stack([task, X])
     amax = _alpha_max(X, y, task)
-    zero = TraceNormRegression(alpha=amax * 1.0001, task_column=0).fit(Xs, y)
+    zero = TraceNormRegression(
+        alpha=amax * 1.0001, task_column=0, alpha_intercepts=0.0
+    ).fit(Xs, y)
     assert_allclose(zero.coef_, 0.0, atol=1e-12)
     for t in range(5):
         assert zero.intercept_[t] == pytest.approx(y[task == t].mean())
-    below = TraceNormRegression(alpha=amax * 0.95, task_column=0).fit(Xs, y)
+    below = TraceNormRegression(
+        alpha=amax * 0.95, task_column=0, alpha_intercepts=0.0
+    ).fit(Xs, y)
     assert np.abs(below.coef_).max() > 1e-3
     assert below.rank_ == 1  # the first singular direction enters alone
 
@@ -170,13 +178,20 @@ def test_trace_norm_recovers_rank():
         random_state=0,
     )
     for alpha in (0.2, 0.3, 0.5):  # above the noise level, far below alpha_max
-        est = TraceNormRegression(alpha=alpha, task_column=0).fit(X, y)
+        est = TraceNormRegression(alpha=alpha, task_column=0, alpha_intercepts=0.0).fit(
+            X, y
+        )
         assert est.rank_ == 3
         s = np.linalg.svd(est.coef_, compute_uv=False)
         assert s[3] < 1e-10 * s[0]
         assert np.linalg.norm(est.coef_ - W) < 0.05 * np.linalg.norm(W)
     # a too small alpha lets noise directions in
-    assert TraceNormRegression(alpha=0.01, task_column=0).fit(X, y).rank_ > 3
+    assert (
+        TraceNormRegression(alpha=0.01, task_column=0, alpha_intercepts=0.0)
+        .fit(X, y)
+        .rank_
+        > 3
+    )
 
 
 def _trace_objective(model, X, y, alpha):
@@ -195,11 +210,15 @@ def test_trace_norm_large_rank_path_warm_start():
         rank=4,
         random_state=1,
     )
-    est = TraceNormRegression(alpha=0.2, task_column=0, warm_start=True, tol=1e-5)
+    est = TraceNormRegression(
+        alpha=0.2, task_column=0, warm_start=True, tol=1e-5, alpha_intercepts=0.0
+    )
     est.fit(X, y)
     warm = cold_iters = 0
     for alpha in (0.15, 0.1):
-        cold = TraceNormRegression(alpha=alpha, task_column=0, tol=1e-5).fit(X, y)
+        cold = TraceNormRegression(
+            alpha=alpha, task_column=0, tol=1e-5, alpha_intercepts=0.0
+        ).fit(X, y)
         est.set_params(alpha=alpha).fit(X, y)
         warm, cold_iters = warm + est.n_iter_, cold_iters + cold.n_iter_
         # both certified: each objective is within its gap of the optimum
@@ -212,9 +231,9 @@ def test_trace_norm_large_rank_path_warm_start():
 def test_trace_norm_convergence_warning():
     X, y, task, _ = _stacked_problem()
     with pytest.warns(ConvergenceWarning, match="Duality gap"):
-        TraceNormRegression(alpha=0.01, task_column=0, max_iter=2, tol=1e-14).fit(
-            np.column_stack([task, X]), y
-        )
+        TraceNormRegression(
+            alpha=0.01, task_column=0, max_iter=2, tol=1e-14, alpha_intercepts=0.0
+        ).fit(np.column_stack([task, X]), y)
 
 
 def _null_scale(X, y, task):
@@ -235,7 +254,9 @@ def test_trace_norm_school_defaults_converge(alpha):
     X, y = s.data, s.target
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        est = TraceNormRegression(alpha=alpha, task_column=0).fit(X, y)
+        est = TraceNormRegression(alpha=alpha, task_column=0, alpha_intercepts=0.0).fit(
+            X, y
+        )
     task = X[:, 0].astype(int)
     assert est.dual_gap_ <= 1e-4 * _null_scale(X, y, task)
     assert est.n_iter_ < 1000
@@ -273,14 +294,22 @@ def test_task_right_factors_reproduce_task_grams(layout):
 
     if layout == "stacked":
         X, y, task, sw = _stacked_problem(T=5, d=4, n=30, seed=2)
-        est, Xf = TraceNormRegression(task_column=0), np.column_stack([task, X])
+        est, Xf = (
+            TraceNormRegression(task_column=0, alpha_intercepts=0.0),
+            np.column_stack([task, X]),
+        )
         rows = [task == t for t in range(5)]
         weights = [sw[r] for r in rows]
     else:
         X, Y = _shared_missing()
         if layout == "shared":
             Y = np.nan_to_num(Y, nan=0.5)
-        y, sw, est, Xf = Y, np.ones(len(X)), TraceNormRegression(), X
+        y, sw, est, Xf = (
+            Y,
+            np.ones(len(X)),
+            TraceNormRegression(alpha_intercepts=0.0),
+            X,
+        )
         rows = [~np.isnan(Y[:, t]) for t in range(Y.shape[1])]
         weights = [sw[r] for r in rows]
     design = MultiTaskDesign(validate_fit_data(est, Xf, y, sw), center=True)
@@ -323,7 +352,9 @@ def test_reduced_rank_alpha0_equals_izenman(weights):
         random_state=3,
     )
     sw = RNG.uniform(0.5, 2, 50) if weights else None
-    est = ReducedRankRegression(rank=2).fit(X, Y, sample_weight=sw)
+    est = ReducedRankRegression(rank=2, alpha_intercepts=0.0).fit(
+        X, Y, sample_weight=sw
+    )
     W, b = _izenman(X, Y, 2, sw)
     assert_allclose(est.coef_, W, atol=1e-10)
     assert_allclose(est.intercept_, b, atol=1e-10)
@@ -345,11 +376,13 @@ def test_reduced_rank_alternating_equals_closed_form(alpha):
         layout="shared",
         random_state=4,
     )
-    closed = ReducedRankRegression(rank=2, alpha=alpha).fit(X, Y)
+    closed = ReducedRankRegression(rank=2, alpha=alpha, alpha_intercepts=0.0).fit(X, Y)
     Xs = np.column_stack([np.repeat(np.arange(6), 40), np.tile(X, (6, 1))])
-    stacked = ReducedRankRegression(rank=2, alpha=alpha, task_column=0, tol=1e-12)
+    stacked = ReducedRankRegression(
+        rank=2, alpha=alpha, task_column=0, tol=1e-12, alpha_intercepts=0.0
+    )
     stacked.fit(Xs, Y.T.ravel())
-    sparse = ReducedRankRegression(rank=2, alpha=alpha, tol=1e-12)
+    sparse = ReducedRankRegression(rank=2, alpha=alpha, tol=1e-12, alpha_intercepts=0.0)
     sparse.fit(sp.csr_matrix(X), Y)
     for est in (stacked, sparse):
         assert est.n_iter_ > 1
@@ -361,7 +394,7 @@ def test_reduced_rank_ridge_closed_form_is_optimal():
     """Any rank-2 perturbation of the ridge closed form is worse."""
     X, Y = _shared_missing(T=5, d=6, n=30)
     Y = np.nan_to_num(Y, nan=0.5)
-    est = ReducedRankRegression(rank=2, alpha=0.5).fit(X, Y)
+    est = ReducedRankRegression(rank=2, alpha=0.5, alpha_intercepts=0.0).fit(X, Y)
     tasks = task_lists(X, Y)
 
     def objective(W):
@@ -391,7 +424,7 @@ def test_reduced_rank_missing_targets_stationary_and_recovers_subspace():
         random_state=5,
     )
     Y[RNG.random(Y.shape) < 0.3] = np.nan
-    est = ReducedRankRegression(rank=3, tol=1e-10).fit(X, Y)
+    est = ReducedRankRegression(rank=3, tol=1e-10, alpha_intercepts=0.0).fit(X, Y)
     assert est.n_iter_ > 1
     # principal angles between the learned and the true row spaces
     Q_true = np.linalg.qr(W.T)[0]
@@ -402,7 +435,9 @@ def test_reduced_rank_missing_targets_stationary_and_recovers_subspace():
 def test_reduced_rank_full_rank_is_per_task_least_squares():
     X, y, task, _ = _stacked_problem(T=4, d=3, n=80)
     Xs = np.column_stack([task, X])
-    est = ReducedRankRegression(rank=10, task_column=0, tol=1e-12).fit(Xs, y)
+    est = ReducedRankRegression(
+        rank=10, task_column=0, tol=1e-12, alpha_intercepts=0.0
+    ).fit(Xs, y)
     assert est.rank_ == 3 and est.components_.shape == (3, 3)
     for t in range(4):
         ols = LinearRegression().fit(X[task == t], y[task == t])
@@ -418,8 +453,12 @@ def test_reduced_rank_warm_start_and_warning():
         rank=2,
         random_state=6,
     )
-    est = ReducedRankRegression(rank=2, task_column=0, warm_start=True, tol=1e-10)
+    est = ReducedRankRegression(
+        rank=2, task_column=0, warm_start=True, tol=1e-10, alpha_intercepts=0.0
+    )
     first = est.fit(X, y).n_iter_
     assert est.fit(X, y).n_iter_ < first
     with pytest.warns(ConvergenceWarning, match="Grassmann"):
-        ReducedRankRegression(rank=2, task_column=0, max_iter=1, tol=1e-14).fit(X, y)
+        ReducedRankRegression(
+            rank=2, task_column=0, max_iter=1, tol=1e-14, alpha_intercepts=0.0
+        ).fit(X, y)

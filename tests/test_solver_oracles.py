@@ -133,8 +133,10 @@ PENALTIES = {
     "trace": dict(
         alpha={"squared": 0.1, "logistic": 0.03},
         estimator={
-            "squared": lambda a: TraceNormRegression(alpha=a),
-            "logistic": lambda a: TraceNormLogisticRegression(alpha=a),
+            "squared": lambda a: TraceNormRegression(alpha=a, alpha_intercepts=0.0),
+            "logistic": lambda a: TraceNormLogisticRegression(
+                alpha=a, alpha_intercepts=0.0
+            ),
         },
         cvx=lambda a: lambda W: (a * cp.normNuc(W), []),
         value=lambda a: lambda W: a * np.linalg.svd(W, compute_uv=False).sum(),

@@ -21,7 +21,7 @@ from skmtl.linear_model import (
 )
 
 RNG = np.random.default_rng(0)
-TIGHT = {"tol": 1e-12, "max_iter": 100000}
+TIGHT = {"tol": 1e-12, "max_iter": 100000, "alpha_intercepts": 0.0}
 
 
 def _problem(T=5, d=4, n=70, seed=0):
@@ -85,7 +85,9 @@ def test_clustered_recovers_clusters():
         spread=0.1,
         random_state=0,
     )
-    est = ClusteredMultiTaskRegression(3, alpha=2.0, beta=0.01, task_column=0)
+    est = ClusteredMultiTaskRegression(
+        3, alpha=2.0, beta=0.01, task_column=0, alpha_intercepts=0.0
+    )
     est.fit(X, y)
     truth = np.arange(12) % 3  # the generator's assignment
     assert adjusted_rand_score(truth, est.task_clusters_) == 1.0
@@ -223,7 +225,9 @@ def test_graph_labels_as_dict_and_dataframe():
 )
 def test_graph_bad_task_graph(task_graph, match):
     X, y, task, _ = _problem()
-    est = GraphRegularizedMultiTaskRegression(task_graph, task_column=0)
+    est = GraphRegularizedMultiTaskRegression(
+        task_graph, task_column=0, alpha_intercepts=0.0
+    )
     with pytest.raises(ValueError, match=match):
         est.fit(np.column_stack([task, X]), y)
 
@@ -241,23 +245,23 @@ def test_graph_alpha_max_and_limits():
     )
     amax = np.abs(corr).max() / 0.5
     zero = GraphRegularizedMultiTaskRegression(
-        CHAIN, alpha=amax * 1.0001, l1_ratio=0.5, task_column=0
+        CHAIN, alpha=amax * 1.0001, l1_ratio=0.5, task_column=0, alpha_intercepts=0.0
     ).fit(Xs, y)
     assert_allclose(zero.coef_, 0.0, atol=1e-14)
     nonzero = GraphRegularizedMultiTaskRegression(
-        CHAIN, alpha=amax * 0.99, l1_ratio=0.5, task_column=0
+        CHAIN, alpha=amax * 0.99, l1_ratio=0.5, task_column=0, alpha_intercepts=0.0
     ).fit(Xs, y)
     assert np.abs(nonzero.coef_).max() > 0
     # alpha -> 0: independent least squares
     tiny = GraphRegularizedMultiTaskRegression(
-        CHAIN, alpha=1e-10, task_column=0, tol=1e-12
+        CHAIN, alpha=1e-10, task_column=0, tol=1e-12, alpha_intercepts=0.0
     ).fit(Xs, y)
     for t in range(5):
         ols = LinearRegression().fit(X[task == t], y[task == t])
         assert_allclose(tiny.coef_[t], ols.coef_, atol=1e-7)
     # alpha -> infinity on a connected graph: one common weight vector
     fused = GraphRegularizedMultiTaskRegression(
-        CHAIN, alpha=1e6, task_column=0, tol=1e-12
+        CHAIN, alpha=1e6, task_column=0, tol=1e-12, alpha_intercepts=0.0
     ).fit(Xs, y)
     assert np.ptp(fused.coef_, axis=0).max() < 1e-4
 

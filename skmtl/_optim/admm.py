@@ -1,7 +1,10 @@
 """ADMM for the squared loss with a prox-friendly penalty, certified by the duality gap.
 
 Solves ``min_W 1/2 sum omega (A W - Y)^2 + g(W)`` (centred design: the intercepts are
-already removed) by the alternating direction method of multipliers on the split
+already removed, so free intercepts only; penalised intercepts ``b_t = b_0 + c_t``
+and the tasks-coupling ``alpha_mean`` term go to FISTA, ``prox_grad.fista``, whose
+intercept step is an exact prox) by the alternating direction method of multipliers
+on the split
 ``W = Z`` (Boyd et al. 2011, §4.4 and §3.4.1)::
 
     W <- (H + rho I)^{-1} (A* (omega Y) + rho (Z - U))     per task, exact

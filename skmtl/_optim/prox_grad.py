@@ -1,10 +1,13 @@
 """Accelerated proximal gradient (FISTA) with adaptive restart and a duality-gap stop.
 
-Solves ``min_{W, b} f(A W + b) + g(W)`` for a datafit ``f`` on the output and a
-penalty ``g`` with a cheap prox (see ``datafits`` and ``penalties``). Intercepts ``b``
-(one per task, unpenalised) are either removed by centring (squared loss) or updated
-with ``W`` and, before each gap evaluation, set to their exact minimisers for the
-current ``W`` so that the dual point is feasible.
+Solves ``min_{W, b} f(A W + b) + g(W) + h(b)`` for a datafit ``f`` on the output and
+a penalty ``g`` with a cheap prox (see ``datafits`` and ``penalties``). Intercepts
+``b`` (one per task) are either removed by centring (squared loss, free intercepts)
+or updated with ``W`` by a proximal step on ``h``, the penalty of the intercept
+model ``design.intercepts`` (``b_t = b_0 + c_t``, ridge on ``c``; ``h = 0`` for free
+intercepts, see ``intercepts``), whose prox is exact. Before each gap evaluation
+``b`` is set to its exact minimiser for the current ``W`` so that the dual point
+is feasible.
 
 Stopping rule (``tol``): the duality gap ``P(W, b) - D(Theta)`` is at most
 ``tol * scale`` where ``scale = 2 * P(0, b_0)`` (twice the objective of the null model
@@ -35,9 +38,24 @@ def _output(design, W, b):
     return F if b is None else F + design.per_row(b)
 
 
+def _penalised_intercepts(design, b):
+    """The design's intercept model when ``b`` is optimised and penalised."""
+    intercepts = getattr(design, "intercepts", None) if b is not None else None
+    return None if intercepts is None or intercepts.free else intercepts
+
+
 def duality_gap(design, datafit, penalty, W, b=None):
-    """``(gap, primal, b)`` at ``W``; with intercepts, ``b`` is first re-optimised."""
+    """``(gap, primal, b)`` at ``W``; with intercepts, ``b`` is first re-optimised.
+
+    With penalised intercepts (``design.intercepts``, ``h`` its penalty) the primal
+    is ``f(A W + b) + g(W) + h(b)`` and the dual ``-f*(-Theta) - g*(A* Theta) -
+    h*(sigma)``, ``sigma`` the per-task sums of ``Theta``; ``h*`` is finite only
+    where ``sum_t sigma_t = 0``, which exact intercepts satisfy up to rounding:
+    ``Theta`` is shifted by ``omega * delta`` to remove that rounding (any
+    feasible ``Theta`` gives a lower bound).
+    """
     F0 = design.forward(W)
+    intercepts = _penalised_intercepts(design, b)
     if b is not None:
         b = datafit.optimal_offsets(F0, design.Y, design.omega, design, b0=b)
         F = F0 + design.per_row(b)
@@ -45,11 +63,23 @@ def duality_gap(design, datafit, penalty, W, b=None):
         F = F0
     primal = datafit.value(F, design.Y, design.omega) + penalty.value(W)
     Theta = -datafit.gradient(F, design.Y, design.omega)
+    sigma = None
+    if intercepts is not None:
+        primal += intercepts.value(b)
+        # float64: h* is finite only on sum(sigma) = 0, checked to 1e-9 relative
+        Theta = Theta.astype(np.float64, copy=False)
+        S = design.task_sum(design.omega).astype(np.float64)
+        sigma = design.task_sum(Theta)
+        delta = float(np.sum(sigma, dtype=np.float64)) / float(np.sum(S))
+        Theta = Theta - delta * design.omega
+        sigma = sigma - delta * S
     V = design.adjoint(Theta)
     c = penalty.dual_scale(V)
     dual = datafit.dual_value(c * Theta, design.Y, design.omega) - penalty.conjugate(
         c * V
     )
+    if sigma is not None:
+        dual += intercepts.dual_value(c * sigma)
     if b is None and primal - dual > 0:
         dual = max(dual, refined_dual(design, datafit, penalty, Theta, V))
     return primal - dual, primal, b
@@ -162,10 +192,13 @@ def refined_dual(design, datafit, penalty, Theta, V, cols=None, m=1):
 def null_scale(design, datafit, fit_intercept):
     """``2 * P(0, b0)``: the unit of ``tol`` (see module docstring)."""
     F = np.zeros(design.Y.shape, dtype=design.dtype)  # the output of W = 0
+    penalty = 0.0
     if fit_intercept and not design.center:
         b = datafit.optimal_offsets(F, design.Y, design.omega, design)
         F = F + design.per_row(b)
-    return 2.0 * datafit.value(F, design.Y, design.omega)
+        intercepts = _penalised_intercepts(design, b)
+        penalty = 0.0 if intercepts is None else intercepts.value(b)
+    return 2.0 * (datafit.value(F, design.Y, design.omega) + penalty)
 
 
 def fista(
@@ -204,6 +237,7 @@ def fista(
     SolverResult
     """
     intercept = b0 is not None
+    intercepts = _penalised_intercepts(design, b0)
     if lipschitz is None:
         lipschitz = datafit.curvature * float(
             np.max(design.task_lipschitz(intercept=intercept), initial=0.0)
@@ -218,6 +252,9 @@ def fista(
         G = datafit.gradient(_output(design, Z, bz), design.Y, design.omega)
         W_new = penalty.prox(Z - step * design.adjoint(G), step)
         b_new = None if bz is None else bz - step * design.task_sum(G)
+        if intercepts is not None:  # prox of step * h: exact (Intercepts.solve)
+            b_new = intercepts.solve(b_new, np.full(b_new.shape, 1.0 / step))
+            b_new = b_new.astype(bz.dtype, copy=False)
         # adaptive restart (O'Donoghue & Candes 2015): momentum that opposes progress
         if np.sum((Z - W_new) * (W_new - W)) > 0:
             t_k = 1.0

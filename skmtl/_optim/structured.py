@@ -32,7 +32,10 @@ import scipy.sparse as sp
 
 __all__ = [
     "ClusteredPenalty",
+    "AugmentedDatafit",
+    "AugmentedDesign",
     "GraphDesign",
+    "MeanShrinkDesign",
     "cluster_matrix_from_eig",
     "graph_laplacian",
     "waterfill",
@@ -204,31 +207,37 @@ def _graph_factor(A):
     return (Q * np.sqrt(np.maximum(lam, 0.0))) @ Q.T
 
 
-class GraphDesign:
+class AugmentedDesign:
     """A :class:`MultiTaskDesign` whose outputs are extended by ``B W``.
 
-    Outputs are flat vectors ``[ravel(A W), ravel(B W)]``; ``Y`` and ``omega`` are
-    extended by zeros and ``2 c``, so ``Quadratic`` on them is
-    ``f(A W) + c tr(W^T L W)``. Only for the squared loss without joint intercepts
-    (centring removes them).
+    Outputs are flat vectors ``[ravel(A W + b), ravel(B W)]``; ``Y`` and ``omega``
+    are extended by zeros and ``weight``, so the squared loss on the extra outputs
+    is the smooth term ``weight / 2 * ||B W||_F^2`` and the engine's Fenchel dual
+    (``prox_grad.duality_gap``) covers it: the term moves to the datafit side
+    (:class:`AugmentedDatafit` for a datafit other than the squared loss).
+    Intercepts ``b`` only enter the base outputs; ``intercepts`` is the base
+    design's intercept model.
+
+    ``B`` is a matrix (dense or sparse, ``m x T``) or an object with ``shape``,
+    ``@`` and ``.T``; ``lipschitz_B`` bounds ``weight * ||B^T B||_2``.
     """
 
-    def __init__(self, base, adjacency, c):
+    def __init__(self, base, B, weight, lipschitz_B):
         self.base = base
-        self.B = _graph_factor(adjacency)
-        self.c = c
+        self.B = B
+        self.weight = weight
         self.n_tasks, self.n_features = base.n_tasks, base.n_features
         self.dtype = base.dtype
         self.center = base.center
+        self.intercepts = getattr(base, "intercepts", None)
         self._n_out = base.Y.size
         self._shape = base.Y.shape
-        n_graph = self.B.shape[0] * self.n_features
-        self.Y = np.concatenate([base.Y.ravel(), np.zeros(n_graph, self.dtype)])
+        n_extra = self.B.shape[0] * self.n_features
+        self.Y = np.concatenate([base.Y.ravel(), np.zeros(n_extra, self.dtype)])
         self.omega = np.concatenate(
-            [base.omega.ravel(), np.full(n_graph, 2.0 * c, self.dtype)]
+            [base.omega.ravel(), np.full(n_extra, weight, self.dtype)]
         )
-        L = graph_laplacian(adjacency)
-        self.graph_lipschitz = 2.0 * c * float(np.linalg.eigvalsh(L)[-1])
+        self.extra_lipschitz = float(lipschitz_B)
 
     def forward(self, W):
         return np.concatenate(
@@ -237,13 +246,105 @@ class GraphDesign:
 
     def adjoint(self, G):
         G_data = G[: self._n_out].reshape(self._shape)
-        G_graph = G[self._n_out :].reshape(self.B.shape[0], self.n_features)
-        return self.base.adjoint(G_data) + np.asarray(self.B.T @ G_graph)
+        G_extra = G[self._n_out :].reshape(self.B.shape[0], self.n_features)
+        return self.base.adjoint(G_data) + np.asarray(self.B.T @ G_extra)
+
+    def split(self, G):
+        """``(base part reshaped like the base Y, extra part)`` of an output."""
+        return G[: self._n_out].reshape(self._shape), G[self._n_out :]
+
+    def per_row(self, v):
+        out = np.zeros(self.Y.shape, dtype=np.result_type(v, self.dtype))
+        out[: self._n_out] = np.broadcast_to(self.base.per_row(v), self._shape).ravel()
+        return out
+
+    def task_sum(self, G):
+        return self.base.task_sum(G[: self._n_out].reshape(self._shape))
 
     def intercept(self, W):
         return self.base.intercept(W)
 
-    def lipschitz(self):
-        """Bound on the Lipschitz constant of ``W -> A*(omega A W) + 2c L W``."""
-        data = float(np.max(self.base.task_lipschitz_direct(), initial=0.0))
-        return data + self.graph_lipschitz
+    def lipschitz(self, intercept=False, curvature=1.0):
+        """Bound on the Lipschitz constant of the gradient of the datafit (of
+        curvature ``curvature``) plus the extra quadratic, in ``(W, b)``."""
+        data = float(
+            np.max(self.base.task_lipschitz_direct(intercept=intercept), initial=0.0)
+        )
+        return curvature * data + self.extra_lipschitz
+
+
+class GraphDesign(AugmentedDesign):
+    """:class:`AugmentedDesign` with ``B^T B = L`` (the graph Laplacian) and weight
+    ``2 c``: the squared loss on it is ``f(A W) + c tr(W^T L W)``."""
+
+    def __init__(self, base, adjacency, c):
+        L = graph_laplacian(adjacency)
+        super().__init__(
+            base,
+            _graph_factor(adjacency),
+            2.0 * c,
+            2.0 * c * float(np.linalg.eigvalsh(L)[-1]),
+        )
+        self.c = c
+        self.graph_lipschitz = self.extra_lipschitz
+
+
+class _TaskCentering:
+    """``P = I - 1 1^T / T`` (symmetric, idempotent) acting on the rows of ``W``."""
+
+    def __init__(self, n_tasks):
+        self.shape = (n_tasks, n_tasks)
+
+    @property
+    def T(self):
+        return self
+
+    def __matmul__(self, W):
+        return W - W.mean(axis=0, keepdims=True)
+
+
+class MeanShrinkDesign(AugmentedDesign):
+    """:class:`AugmentedDesign` for ``alpha_mean / 2 * sum_t ||w_t - wbar||^2``
+    (``wbar`` the plain mean of the rows of ``W``): ``B = P`` the task centring,
+    weight ``alpha_mean``, ``||P|| = 1``."""
+
+    def __init__(self, base, alpha_mean):
+        super().__init__(base, _TaskCentering(base.n_tasks), alpha_mean, alpha_mean)
+
+
+class AugmentedDatafit:
+    """Datafit on the outputs of an :class:`AugmentedDesign`: ``datafit`` on the
+    base outputs, the squared loss on the extra ones. Value, gradient and dual
+    value are sums over the two parts (the Fenchel conjugate of a separable sum
+    is the sum of the conjugates), so the engine's duality gap stays valid."""
+
+    def __init__(self, datafit, design):
+        from .datafits import Quadratic
+
+        self.datafit = datafit
+        self.quadratic = Quadratic()
+        self.design = design
+        self.curvature = max(datafit.curvature, 1.0)
+
+    def _parts(self, F, Y, omega):
+        d = self.design
+        (F1, F2), (Y1, Y2), (o1, o2) = d.split(F), d.split(Y), d.split(omega)
+        return (F1, Y1, o1), (F2, Y2, o2)
+
+    def value(self, F, Y, omega):
+        a, e = self._parts(F, Y, omega)
+        return self.datafit.value(*a) + self.quadratic.value(*e)
+
+    def gradient(self, F, Y, omega):
+        a, e = self._parts(F, Y, omega)
+        return np.concatenate(
+            [self.datafit.gradient(*a).ravel(), self.quadratic.gradient(*e)]
+        )
+
+    def dual_value(self, Theta, Y, omega):
+        a, e = self._parts(Theta, Y, omega)
+        return self.datafit.dual_value(*a) + self.quadratic.dual_value(*e)
+
+    def optimal_offsets(self, F, Y, omega, design, b0=None):
+        a, _ = self._parts(F, Y, omega)
+        return self.datafit.optimal_offsets(*a, self.design.base, b0=b0)

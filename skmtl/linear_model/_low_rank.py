@@ -16,10 +16,13 @@ from .._optim.admm import admm_quadratic
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
+from .._optim.intercepts import Intercepts
 from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista, null_scale
+from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import fill
+from ._docs_intercepts import fill_intercepts
 
 __all__ = [
     "ReducedRankRegression",
@@ -36,6 +39,20 @@ class _DirectLipschitzMixin:
             return self._fista(design, datafit, penalty, W0, b0)
 
     def _fista(self, design, datafit, penalty, W0, b0):
+        alpha_mean = getattr(self, "alpha_mean", 0.0)
+        if alpha_mean > 0:  # the smooth mean-shrinkage term on the datafit side
+            augmented = MeanShrinkDesign(design, alpha_mean)
+            return fista(
+                augmented,
+                AugmentedDatafit(datafit, augmented),
+                penalty,
+                W0,
+                b0,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                lipschitz=augmented.lipschitz(b0 is not None, datafit.curvature),
+                verbose=self.verbose,
+            )
         lips = design.task_lipschitz_direct(intercept=b0 is not None)
         return fista(
             design,
@@ -54,22 +71,31 @@ class _TraceNormMixin(_DirectLipschitzMixin):
     _parameter_constraints = {
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha_mean": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
         self,
         alpha=1.0,
         *,
+        alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
         verbose=0,
     ):
         self.alpha = alpha
+        self.alpha_mean = alpha_mean
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -82,6 +108,14 @@ class _TraceNormMixin(_DirectLipschitzMixin):
         super()._fit(X, y, sample_weight)
         self.rank_ = numerical_rank(self.coef_)
         return self
+
+    def _set_shared(self, data, intercepts):
+        """With ``alpha_mean > 0`` an unseen task gets ``wbar`` (the plain mean of
+        the task weights, the centre of the shrinkage); otherwise the
+        task-size-weighted mean of the task weights."""
+        super()._set_shared(data, intercepts)
+        if self.alpha_mean > 0:
+            self.coef_shared_ = self.coef_.mean(axis=0)
 
 
 def numerical_rank(W, rtol=1e-10):
@@ -96,7 +130,9 @@ class _AdmmSquaredLossMixin:
 
     def _solve(self, design, datafit, penalty, W0, b0):
         with solver_threads(design.n_tasks, design.n_features):
-            factors = design.task_right_factors() if b0 is None else None
+            # joint (penalised) intercepts or the coupling alpha_mean term: FISTA
+            admm = b0 is None and getattr(self, "alpha_mean", 0.0) == 0
+            factors = design.task_right_factors() if admm else None
             if factors is None:
                 return self._fista(design, datafit, penalty, W0, b0)
             return admm_quadratic(
@@ -116,24 +152,38 @@ class TraceNormRegression(
 ):
     r"""Multi-task least squares with a nuclear-norm penalty (shared low-rank W).
 
-    Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
+    Minimises, over task weights ``W`` (one row per task) and intercepts
+    ``b_t = b_0 + c_t``::
 
-        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha * ||W||_*
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2  +  alpha * ||W||_*
+            + alpha_mean / 2 * sum_t ||w_t - wbar||^2
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
     where ``||W||_*`` is the sum of the singular values of ``W`` (MALSAR
-    ``Least_Trace``; Argyriou, Evgeniou & Pontil 2008). The penalty drives ``W``
-    to low rank: the tasks' weight vectors share a low-dimensional subspace.
-    ``n_t`` is task ``t``'s number of rows (its total sample weight with
-    ``sample_weight``). ``alpha >= ||A*(r0)||_2`` (the spectral norm of the
-    per-task correlations ``X_t^T (y_t - ybar_t) / n_t``) gives ``W = 0``.
+    ``Least_Trace``; Argyriou, Evgeniou & Pontil 2008) and ``wbar`` the mean of
+    the rows of ``W``. The penalty drives ``W`` to low rank: the tasks' weight
+    vectors share a low-dimensional subspace. ``omega_t`` is ``1 / n_t`` with
+    ``task_weighting="equal"`` (``n_t``: task ``t``'s number of rows, its total
+    sample weight with ``sample_weight``). ``alpha >= ||A*(r0)||_2`` (the
+    spectral norm of the per-task correlations ``omega_t X_t^T r0_t`` with the
+    residual ``r0`` of the intercept-only model) gives ``W = 0``.
+
+    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
+    its weights' direction from the shared subspace (the trace norm), and with
+    ``alpha_mean > 0`` their values from the mean of the task weights. The trace
+    norm alone does not pull a task's weights towards the others' values: on
+    tasks of a few rows it can let them grow, which ``alpha_mean`` prevents.
 
     Solved by ADMM on the split ``W = Z`` (``skmtl._optim.admm``): exact per-task
     ridge steps through each task's thin SVD, so that badly scaled or
     rank-deficient designs cost no more than well-conditioned ones, then
     singular-value soft-thresholding; ``tol`` bounds the duality gap of the
-    returned (thresholded) ``Z``. When the per-task SVDs exceed their budget
-    (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) > 1e7``) it falls back
-    to accelerated proximal gradient (FISTA, adaptive restart). The prox uses a
+    returned (thresholded) ``Z``. ADMM needs the intercepts removed by centring
+    (free intercepts, ``alpha_intercepts=0``) and no ``alpha_mean`` term (which
+    couples the tasks' ridge steps); otherwise, and when the per-task SVDs exceed
+    their budget (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) >
+    1e7``), it uses accelerated proximal gradient (FISTA, adaptive restart) with
+    exact proximal steps on the intercepts and the same certificate. The prox uses a
     partial eigendecomposition of the ``min(T, d)`` Gram matrix once
     ``min(T, d) > 64``.
 
@@ -141,11 +191,16 @@ class TraceNormRegression(
     ----------
     alpha : float, default=1.0
         Strength of the nuclear-norm penalty.
+    alpha_mean : float, default=0.0
+        Strength of the ridge ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling
+        every task's weights towards their mean (shrinkage towards shared values).
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit (``objective - optimum <= dual_gap_``).
     rank_ : int
@@ -170,27 +225,39 @@ class TraceNormRegression(
 class TraceNormLogisticRegression(_TraceNormMixin, _PenalizedMultiTaskClassifier):
     r"""Per-task binary logistic regression with a nuclear-norm penalty.
 
-    Minimises, over task weights ``W`` and intercepts ``b``::
+    Minimises, over task weights ``W`` and intercepts ``b_t = b_0 + c_t``::
 
-        sum_t 1 / n_t * sum_{i in t} log(1 + exp(-s_i (x_i w_t + b_t)))
-            +  alpha * ||W||_*
+        sum_t omega_t * sum_{i in t} log(1 + exp(-s_i (x_i w_t + b_t)))
+            +  alpha * ||W||_*  +  alpha_mean / 2 * sum_t ||w_t - wbar||^2
+            +  alpha_intercepts / 2 * sum_t omega_t c_t^2
 
     with ``s_i = +1`` for ``classes_[1]`` and ``-1`` for ``classes_[0]`` (MALSAR
-    ``Logistic_Trace``). Every task is a binary problem over the same two labels;
-    the intercepts are unpenalised and, before each duality-gap evaluation, set to
-    their exact optimum for the current ``W``.
+    ``Logistic_Trace``), ``omega_t = 1 / n_t`` with ``task_weighting="equal"``
+    and ``wbar`` the mean of the rows of ``W``. Every task is a binary problem
+    over the same two labels. Solved by FISTA; the intercepts take an exact
+    proximal step on their penalty and, before each duality-gap evaluation, are
+    set to their exact optimum for the current ``W`` (Newton).
+
+    What a tiny task borrows: its intercept (log-odds level) from ``b_0``, its
+    weights' direction from the shared subspace and, with ``alpha_mean > 0``,
+    their values from the mean of the task weights.
 
     Parameters
     ----------
     alpha : float, default=1.0
         Strength of the nuclear-norm penalty.
+    alpha_mean : float, default=0.0
+        Strength of the ridge ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling
+        every task's weights towards their mean.
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
         The two labels shared by all tasks.
     %(common_attributes)s
+    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit.
     rank_ : int
@@ -210,9 +277,15 @@ class TraceNormLogisticRegression(_TraceNormMixin, _PenalizedMultiTaskClassifier
     """
 
 
-TraceNormRegression.__doc__ = fill(TraceNormRegression.__doc__)
+_TRACE_UNSEEN = (
+    "the task-size-weighted mean of the rows of ``coef_``; their plain mean\n"
+    "        ``wbar`` when ``alpha_mean > 0``"
+)
+TraceNormRegression.__doc__ = fill(
+    fill_intercepts(TraceNormRegression.__doc__, _TRACE_UNSEEN)
+)
 TraceNormLogisticRegression.__doc__ = fill(
-    TraceNormLogisticRegression.__doc__,
+    fill_intercepts(TraceNormLogisticRegression.__doc__, _TRACE_UNSEEN),
     tol_doc=(
         "Stop when the duality gap is at most ``tol * 2 P0`` (``P0``: the\n"
         "        objective of the intercept-only model)."
@@ -271,7 +344,9 @@ def _task_grams(design, Z):
             m = design.omega.T @ Z  # (T, k) weighted means per task
         else:
             m = task_scatter(Z, design.omega, design.task, design.n_tasks)
-        G = G - m[:, :, None] * m[:, None, :]
+        S = design.task_omega_sums  # 1 with "equal" task weighting
+        inv = np.where(S > 0, 1.0, 0.0) / np.where(S > 0, S, 1.0)
+        G = G - (inv[:, None] * m)[:, :, None] * m[:, None, :]
     return G
 
 
@@ -378,10 +453,20 @@ class _AlternatingRRR:
 class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     r"""Reduced-rank multi-task regression: ``W = V U^T`` with a shared basis ``U``.
 
-    Minimises, over task weights of rank at most ``rank`` and intercepts ``b``::
+    Minimises, over task weights of rank at most ``rank`` and intercepts
+    ``b_t = b_0 + c_t``::
 
-        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2  +  alpha / 2 * ||W||_F^2
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2  +  alpha / 2 * ||W||_F^2
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
         subject to  rank(W) <= rank
+
+    (``omega_t = 1 / n_t`` with ``task_weighting="equal"``). What a tiny task
+    borrows: the directions of its weights (``components_``, estimated from all
+    tasks; it fits only ``rank`` loadings) and its intercept from ``b_0``
+    (``alpha_intercepts``); nothing pulls its loadings towards the others'
+    values except the ridge ``alpha`` towards 0. An unseen task gets the
+    task-size-weighted mean of the rows of ``coef_``, which lies in the shared
+    subspace.
 
     Every task's weights are a combination of the same ``rank`` directions
     (``components_``, orthonormal rows) with its own loadings
@@ -404,6 +489,10 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
       certifies first-order stationarity, ``||(I - U U^T) grad_U f(U)||_F <=
       tol * 2 P0`` for ``f(U) = min_V objective`` and ``P0`` the objective of
       the null model; the reached objective is ``objective_``.
+    - penalised intercepts (``alpha_intercepts > 0``): exact block coordinate
+      descent between ``W`` (one of the fits above on ``y - b``, warm-started)
+      and ``b`` (closed form), stopped when the objective decreases by at most
+      ``tol * 2 P0``.
 
     Parameters
     ----------
@@ -412,10 +501,12 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     alpha : float, default=0.0
         Ridge strength (``alpha / 2 ||W||_F^2``).
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
     components_ : ndarray of shape (rank_, n_features)
         Orthonormal basis of the shared subspace (rows ordered by the singular
         values of ``coef_``).
@@ -456,6 +547,9 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         *,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-6,
         warm_start=False,
@@ -465,15 +559,18 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         self.alpha = alpha
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
 
-    def _fit(self, X, y, sample_weight):
-        data = validate_fit_data(self, X, y, sample_weight, warm_start=self.warm_start)
-        design = MultiTaskDesign(data, center=self.fit_intercept)
-        k = min(self.rank, data.n_tasks, data.n_features)
+    def _solve_rank(self, design, k, U0):
+        """``(loadings, components, n_iter, crit, converged)`` of the reduced-rank
+        fit of ``design`` (its intercepts removed by centring, or none)."""
+        data = design.data
         closed = (
             data.layout in ("shared", "single")
             and data.mask is None
@@ -481,39 +578,102 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         )
         if closed:
             V, comp = _closed_form(design, k, self.alpha)
-            n_iter, converged, crit = 1, True, 0.0
+            return V, comp, 1, 0.0, True
+        solver = _AlternatingRRR(
+            design, k, self.alpha, self.tol, self.max_iter, self.verbose
+        )
+        with solver_threads(data.n_tasks, data.n_features):
+            U0 = solver.init_basis() if U0 is None else U0
+            U, V, n_iter, crit, converged = solver.run(U0)
+        V, comp = _factor(np.eye(V.shape[0]), V @ U.T) if k else (V, U.T)
+        return V[:, :k], comp[:k], n_iter, crit, converged
+
+    def _objective(self, design, W, b, Y=None):
+        F = design.forward(W) if b is None else design.forward(W) + design.per_row(b)
+        value = Quadratic().value(F, design.Y if Y is None else Y, design.omega)
+        value += 0.5 * self.alpha * float(np.sum(W * W))
+        if b is not None and design.intercepts is not None:
+            value += design.intercepts.value(b)
+        return value
+
+    def _fit_penalised_intercepts(self, design, k, U0):
+        """Block coordinate descent on ``(W, b)``: the reduced-rank fit of
+        ``y - b`` (warm-started basis), then the exact intercepts
+        (``Intercepts.solve``) for that ``W``. Each step is an exact block
+        minimiser (global for ``W`` with the closed form), so the objective
+        decreases monotonically; stops when it decreases by at most
+        ``tol * 2 P0``."""
+        quad = Quadratic()
+        Y0, omega = design.Y, design.omega
+        zeros = np.zeros(Y0.shape, dtype=design.dtype)
+        b = quad.optimal_offsets(zeros, Y0, omega, design)
+        threshold = self.tol * null_scale(design, quad, True)
+        prev, total, converged, crit = np.inf, 0, False, np.inf
+        try:
+            for _ in range(self.max_iter):
+                design.Y = (Y0 - design.per_row(b)) * (omega > 0)
+                V, comp, n_iter, crit, ok = self._solve_rank(design, k, U0)
+                total += n_iter
+                U0 = comp.T if comp.shape[0] == k else None
+                W = V @ comp
+                b = quad.optimal_offsets(design.forward(W), Y0, omega, design)
+                obj = self._objective(design, W, b, Y0)
+                if prev - obj <= threshold:  # (the inner fit's own flag: ok)
+                    converged, crit = ok, max(prev - obj, 0.0)
+                    break
+                crit, prev = prev - obj, obj
+        finally:
+            design.Y = Y0
+        return V, comp, b, max(total, 1), crit, converged
+
+    def _fit(self, X, y, sample_weight):
+        data = validate_fit_data(self, X, y, sample_weight, warm_start=self.warm_start)
+        task_weighting = self.task_weighting
+        design = MultiTaskDesign(data, task_weighting=task_weighting)
+        intercepts = None
+        if self.fit_intercept:
+            strength = self._intercept_strength(data, design)
+            intercepts = Intercepts(strength, design.task_omega)
+            self.alpha_intercepts_ = strength
+        penalised = intercepts is not None and not intercepts.free
+        if penalised:
+            design.intercepts = intercepts
         else:
-            solver = _AlternatingRRR(
-                design, k, self.alpha, self.tol, self.max_iter, self.verbose
+            design = MultiTaskDesign(
+                data, center=self.fit_intercept, task_weighting=task_weighting
             )
-            U0 = None
-            if self.warm_start and hasattr(self, "components_"):
-                if self.components_.shape == (k, data.n_features):
-                    U0 = self.components_.T.astype(design.dtype)
-            with solver_threads(data.n_tasks, data.n_features):
-                U0 = solver.init_basis() if U0 is None else U0
-                U, V, n_iter, crit, converged = solver.run(U0)
-            V, comp = _factor(np.eye(V.shape[0]), V @ U.T) if k else (V, U.T)
-            V, comp = V[:, :k], comp[:k]
+        k = min(self.rank, data.n_tasks, data.n_features)
+        U0 = None
+        if self.warm_start and hasattr(self, "components_"):
+            if self.components_.shape == (k, data.n_features):
+                U0 = self.components_.T.astype(design.dtype)
+        if penalised:
+            V, comp, b, n_iter, crit, converged = self._fit_penalised_intercepts(
+                design, k, U0
+            )
+        else:
+            V, comp, n_iter, crit, converged = self._solve_rank(design, k, U0)
         self.components_ = comp.astype(design.dtype, copy=False)
         self.task_loadings_ = V.astype(design.dtype, copy=False)
         self.coef_ = self.task_loadings_ @ self.components_
-        self.intercept_ = (
-            design.intercept(self.coef_)
-            if self.fit_intercept
-            else np.zeros(data.n_tasks, dtype=design.dtype)
-        )
+        if penalised:
+            self.intercept_ = np.asarray(b, dtype=design.dtype)
+        elif self.fit_intercept:
+            self.intercept_ = design.intercept(self.coef_)
+        else:
+            self.intercept_ = np.zeros(data.n_tasks, dtype=design.dtype)
+        self._set_shared(data, intercepts)
         self.rank_ = k
-        W = self.coef_
-        self.objective_ = Quadratic().value(
-            design.forward(W), design.Y, design.omega
-        ) + 0.5 * self.alpha * float(np.sum(W * W))
+        self.objective_ = self._objective(
+            design, self.coef_, self.intercept_ if penalised else None
+        )
         self.n_iter_ = n_iter
         if not converged:
             warnings.warn(
                 f"ReducedRankRegression did not converge in max_iter={self.max_iter} "
-                f"iterations: Grassmann gradient norm {crit:.3e}. Increase "
-                "max_iter, or relax tol.",
+                f"iterations: Grassmann gradient norm (or objective decrease of "
+                f"the intercept alternation) {crit:.3e}. Increase max_iter, or "
+                "relax tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -526,7 +686,7 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
 
 
 ReducedRankRegression.__doc__ = fill(
-    ReducedRankRegression.__doc__,
+    fill_intercepts(ReducedRankRegression.__doc__),
     tol="1e-6",
     tol_doc=(
         "Iterative solver only: stop at ``||(I - U U^T) grad_U|| <= tol * 2 "

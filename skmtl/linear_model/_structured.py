@@ -18,7 +18,8 @@ from .._optim.structured import (
     cluster_matrix_from_eig,
 )
 from ._base import _PenalizedMultiTaskRegressor
-from ._docs import LOSS, fill
+from ._docs import fill
+from ._docs_intercepts import fill_intercepts
 from ._low_rank import _DirectLipschitzMixin
 
 __all__ = ["ClusteredMultiTaskRegression", "GraphRegularizedMultiTaskRegression"]
@@ -35,17 +36,24 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     ``M_k = {0 <= M <= I, tr M = n_clusters}``; the model minimises, over ``W``
     (one row per task), intercepts ``b`` and ``M``::
 
-        %(loss)s
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2
             + beta (alpha + beta) tr(W^T (beta I + alpha M)^{-1} W)
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
-    which is jointly convex. This is MALSAR's objective with ``rho1 = alpha``,
-    ``rho2 = beta``, ``eta = beta / alpha`` (up to MALSAR's unscaled squared
-    loss). Minimising over ``M`` in closed form leaves a smooth convex spectral
-    penalty of ``W``, solved by FISTA with an exact prox (a thin SVD of ``W``,
-    which gives the eigen-structure of ``W W^T``, and a water-filling problem
-    per step; linear in the number of tasks at a fixed number of features) and
-    certified by the Fenchel duality gap. ``alpha = 0`` is ridge regression with
-    penalty ``beta ||W||_F^2``.
+    (intercepts ``b_t = b_0 + c_t``; ``omega_t = 1 / n_t`` with
+    ``task_weighting="equal"``), which is jointly convex. This is MALSAR's
+    objective with ``rho1 = alpha``, ``rho2 = beta``, ``eta = beta / alpha`` (up
+    to MALSAR's unscaled squared loss). Minimising over ``M`` in closed form
+    leaves a smooth convex spectral penalty of ``W``, solved by FISTA with an
+    exact prox (a thin SVD of ``W``, which gives the eigen-structure of
+    ``W W^T``, and a water-filling problem per step; linear in the number of
+    tasks at a fixed number of features) and certified by the Fenchel duality
+    gap; the intercepts take exact proximal steps on their penalty.
+    ``alpha = 0`` is ridge regression with penalty ``beta ||W||_F^2``.
+
+    What a tiny task borrows: the penalty already shrinks every task's weights
+    towards its cluster's centre (shrinkage towards shared values, so no extra
+    mean term), and its intercept from ``b_0`` (``alpha_intercepts``).
 
     Parameters
     ----------
@@ -57,10 +65,12 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     beta : float, default=0.1
         Strength of the global squared-norm penalty (> 0).
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit.
     cluster_matrix_ : ndarray of shape (n_tasks, n_tasks)
@@ -103,6 +113,9 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
         *,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -113,6 +126,9 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
         self.beta = beta
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -221,11 +237,21 @@ class GraphRegularizedMultiTaskRegression(_PenalizedMultiTaskRegressor):
     other; an optional L1 term selects features per task. Minimises over ``W``
     (one row per task) and intercepts ``b``::
 
-        %(loss)s
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2
             + alpha * (1 - l1_ratio) * sum_{s < t} a_st ||w_s - w_t||^2
             + alpha * l1_ratio * ||W||_1
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
-    (the graph term is ``tr(W^T L W)`` with ``L`` the graph Laplacian).
+    (the graph term is ``tr(W^T L W)`` with ``L`` the graph Laplacian;
+    intercepts ``b_t = b_0 + c_t``; ``omega_t = 1 / n_t`` with
+    ``task_weighting="equal"``).
+
+    What a tiny task borrows: its weights from its neighbours in the graph (the
+    graph term is already a shrinkage towards shared values; with the default
+    complete graph, towards the mean of all tasks' weights), and its intercept
+    from ``b_0`` (``alpha_intercepts``). An unseen task gets the plain mean of
+    the task weights, the component of ``W`` the graph term leaves free (the
+    null space of ``L`` of a connected graph).
 
     Solvers and what ``tol`` certifies:
 
@@ -234,7 +260,8 @@ class GraphRegularizedMultiTaskRegression(_PenalizedMultiTaskRegressor):
       duality gap is at most ``tol * 2 P0`` (``P0``: objective at ``W = 0``);
       ``alpha * l1_ratio >= max |A*(y - ybar)|`` gives ``W = 0``.
     - ``l1_ratio = 0``: the problem is least squares; Jacobi-preconditioned
-      conjugate gradient on its normal equations, stopped when the gradient
+      conjugate gradient on its normal equations (in ``(W, b)`` jointly when the
+      intercepts are penalised), stopped when the gradient
       norm is at most ``tol`` times its value at ``W = 0``
       (``||grad P(W)||_F <= tol ||grad P(0)||_F``). No usable dual exists there
       (the penalty's conjugate is finite only on a subspace).
@@ -253,10 +280,12 @@ default=None
     l1_ratio : float in [0, 1], default=0.0
         Share of the L1 term.
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit (``l1_ratio > 0`` only).
     gradient_norm_ : float
@@ -293,6 +322,9 @@ default=None
         *,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -303,6 +335,9 @@ default=None
         self.l1_ratio = l1_ratio
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -313,9 +348,9 @@ default=None
 
     def _solve(self, design, datafit, penalty, W0, b0):
         with solver_threads(design.n_tasks, design.n_features):
-            return self._solve_graph(design, penalty, W0)
+            return self._solve_graph(design, penalty, W0, b0)
 
-    def _solve_graph(self, design, penalty, W0):
+    def _solve_graph(self, design, penalty, W0, b0):
         self.adjacency_ = resolve_task_graph(self.task_graph, self.tasks_)
         graph = GraphDesign(design, self.adjacency_, self.alpha * (1 - self.l1_ratio))
         if self.l1_ratio > 0:
@@ -324,13 +359,18 @@ default=None
                 Quadratic(),
                 penalty,
                 W0,
-                None,
+                b0,
                 max_iter=self.max_iter,
                 tol=self.tol,
-                lipschitz=graph.lipschitz(),
+                lipschitz=graph.lipschitz(intercept=b0 is not None),
                 verbose=self.verbose,
             )
-        result = _least_squares_cg(graph, W0, self.tol, self.max_iter)
+        if b0 is None:
+            result = _least_squares_cg(graph, W0, self.tol, self.max_iter)
+        else:
+            result = _least_squares_cg_intercepts(
+                graph, W0, b0, self.tol, self.max_iter
+            )
         self.gradient_norm_ = result.gap
         return result
 
@@ -339,6 +379,12 @@ default=None
             if hasattr(self, stale):
                 delattr(self, stale)
         return super()._fit(X, y, sample_weight)
+
+    def _set_shared(self, data, intercepts):
+        """An unseen task gets the plain mean of the task weights (the part of
+        ``W`` the graph term leaves free)."""
+        super()._set_shared(data, intercepts)
+        self.coef_shared_ = self.coef_.mean(axis=0)
 
 
 def _least_squares_cg(graph, W0, tol, max_iter):
@@ -361,5 +407,70 @@ def _least_squares_cg(graph, W0, tol, max_iter):
     return out
 
 
-for _cls in (ClusteredMultiTaskRegression, GraphRegularizedMultiTaskRegression):
-    _cls.__doc__ = fill(_cls.__doc__.replace("%(loss)s\n", LOSS + "\n"))
+def _least_squares_cg_intercepts(graph, W0, b0, tol, max_iter):
+    """Minimise ``f([A W + b; B W]) + h(b)`` jointly in ``(W, b)`` by
+    Jacobi-preconditioned CG (the intercept penalty ``h`` of
+    ``graph.intercepts`` is quadratic: ``lam/2 (b^T D b - (rho^T b)^2 / sum rho)``,
+    ``D = diag(rho)``; a pooled intercept is one variable ``b = beta 1``). Stops at
+    ``||grad|| <= tol ||grad at 0||`` like :func:`_least_squares_cg`."""
+    omega = graph.omega
+    intercepts = graph.intercepts
+    pooled = intercepts.pooled
+    lam, rho = intercepts.strength, intercepts.rho
+    T, d = W0.shape
+
+    def expand(beta):
+        return np.full(T, beta[0]) if pooled else beta
+
+    def reduce(g):  # adjoint of expand
+        return np.array([g.sum()]) if pooled else g
+
+    def unpack(x):
+        return x[: T * d].reshape(T, d), x[T * d :]
+
+    def matvec(x):
+        W, beta = unpack(x)
+        b = expand(beta)
+        G = omega * (graph.forward(W) + graph.per_row(b))
+        gb = reduce(graph.task_sum(G))
+        if not pooled and lam > 0:
+            gb = gb + lam * (rho * b - rho * (rho @ b) / rho.sum())
+        return np.concatenate([graph.adjoint(G).ravel(), gb])
+
+    rhs = np.concatenate(
+        [
+            graph.adjoint(omega * graph.Y).ravel(),
+            reduce(graph.task_sum(omega * graph.Y)),
+        ]
+    )
+    laplacian_diag = np.asarray((graph.B.T @ graph.B).diagonal()).ravel()
+    diag_w = graph.base.column_curvature() + 2 * graph.c * laplacian_diag[:, None]
+    S = graph.task_sum(omega)
+    diag_b = reduce(S) if pooled else S + lam * rho * (1 - rho / rho.sum())
+    diag = np.concatenate([diag_w.ravel(), diag_b])
+    diag = np.where(diag > 0, diag, 1.0)
+    beta0 = np.array([np.mean(b0)]) if pooled else np.asarray(b0, dtype=float)
+    x0 = np.concatenate([np.asarray(W0, dtype=float).ravel(), beta0])
+    res = conjugate_gradient(
+        matvec, rhs, x0, tol=tol, max_iter=max_iter, precond=lambda R: R / diag
+    )
+    W, beta = unpack(res.x)
+    W = W.astype(graph.dtype, copy=False)
+    b = expand(beta).astype(graph.dtype)
+    F = graph.forward(W) + graph.per_row(b)
+    primal = Quadratic().value(F, graph.Y, omega) + intercepts.value(b)
+    out = SolverResult(W, b, res.n_iter, res.residual, primal, res.converged)
+    out.criterion = "relative gradient norm"
+    return out
+
+
+ClusteredMultiTaskRegression.__doc__ = fill(
+    fill_intercepts(ClusteredMultiTaskRegression.__doc__)
+)
+GraphRegularizedMultiTaskRegression.__doc__ = fill(
+    fill_intercepts(
+        GraphRegularizedMultiTaskRegression.__doc__,
+        "the plain mean of the rows of ``coef_``, the component of ``W`` the\n"
+        "        graph term does not penalise",
+    )
+)
