@@ -16,6 +16,7 @@ import inspect
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import check_cv
@@ -85,6 +86,14 @@ def task_log_loss(data, decision):
         den = np.bincount(data.task, weights=sw, minlength=T)
     present = den > 0
     return float(np.mean(num[present] / den[present]))
+
+
+def _indexable(a):
+    """``a`` as something ``safe_indexing`` takes rows of (pandas and sparse
+    kept, so that a ``task_column`` given by name still resolves)."""
+    if a is None or hasattr(a, "iloc") or sp.issparse(a):
+        return a
+    return np.asarray(a)
 
 
 def _rows(a, rows):
@@ -219,6 +228,8 @@ class _PathCV(MultiTaskMixin, BaseEstimator):
             cv_splitter(self.cv, data, self.task_column).split(X, y, **split_params)
         )
         base = self._base_estimator(settings)
+        X, y = _indexable(X), _indexable(y)
+        sample_weight = _indexable(sample_weight)
         jobs = (
             delayed(_fold_path)(
                 base, X, y, sample_weight, data, train, test, k, grids[s], setting, self
@@ -772,7 +783,10 @@ _document(
         weakest="curvature ``2 alpha lambda_2``, ``lambda_2`` the smallest\n"
         "    positive eigenvalue of the graph Laplacian",
         beyond=" beyond the pooled (graph-mean) fit",
-    ).replace("No finite strength gives ``W = 0`` (the penalty is quadratic), so\n    ``", "``"),
+    ).replace(
+        "No finite strength gives ``W = 0`` (the penalty is quadratic), so\n    ``",
+        "``",
+    ),
     """\
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import GraphRegularizedMultiTaskRegressionCV
