@@ -70,7 +70,7 @@ def cv_splitter(cv, data, task_column):
 def _check_fold(sub, k):
     empty = np.flatnonzero(sub.task_weight_sums() <= 0)
     if empty.size:
-        labels = [sub.tasks[t] for t in empty[:10]]
+        labels = sub.tasks[empty[:10]].tolist()
         raise ValueError(
             f"Training fold {k} has no rows (of positive weight) for task(s) "
             f"{labels}; every task needs training rows in every fold. Use "

@@ -91,8 +91,10 @@ def task_log_loss(data, decision):
 def _indexable(a):
     """``a`` as something ``safe_indexing`` takes rows of (pandas and sparse
     kept, so that a ``task_column`` given by name still resolves)."""
-    if a is None or hasattr(a, "iloc") or sp.issparse(a):
+    if a is None or hasattr(a, "iloc"):
         return a
+    if sp.issparse(a):
+        return a.tocsr()  # COO / DIA have no row indexing
     return np.asarray(a)
 
 
