@@ -94,9 +94,7 @@ def test_path_and_refit_equal_a_manual_loop(cls, params):
         manual = np.array(
             [
                 [
-                    _heldout_error(
-                        _base(cv, a).fit(X[tr], y[tr]), X[te], y[te], clf
-                    )
+                    _heldout_error(_base(cv, a).fit(X[tr], y[tr]), X[te], y[te], clf)
                     for tr, te in folds
                 ]
                 for a in cv.alphas_

@@ -44,7 +44,7 @@ def _data(seed=0):
             rng.standard_normal(n),
             2.0 + 3.0 * rng.standard_normal(n),
             (rng.random(n) < 0.1).astype(float),
-            rng.lognormal(0.0, 1.0, n),
+            np.minimum(rng.lognormal(0.0, 0.75, n), 8.0),
             rng.poisson(3.0, n).astype(float),
         ]
     )
@@ -52,6 +52,8 @@ def _data(seed=0):
     W = w0 + 0.2 * rng.standard_normal((N_TASKS, N_FEATURES))
     shift = 1.5 * rng.standard_normal(N_TASKS)
     y = 5.0 + shift[task] + np.einsum("ij,ij->i", X, W[task])
+    # the noiseless signal stays well inside [0, 10] (checked in
+    # test_the_signal_is_in_range): an out-of-band prediction is the model's doing
     y = np.clip(y + 1.0 * rng.standard_normal(task.size), 0.0, 10.0)
     # the last N_TEST rows of every task are held out
     rank = np.arange(task.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
@@ -60,12 +62,66 @@ def _data(seed=0):
     return Xs[~test], y[~test], Xs[test], y[test]
 
 
+def _signal(seed=0):
+    """The noiseless mean of every row (regenerated with the same draws)."""
+    rng = np.random.default_rng(seed)
+    n_train = rng.integers(2, 11, size=N_TASKS)
+    sizes = n_train + N_TEST
+    task = np.repeat(np.arange(N_TASKS), sizes)
+    n = task.size
+    X = np.column_stack(
+        [
+            rng.standard_normal(n),
+            2.0 + 3.0 * rng.standard_normal(n),
+            (rng.random(n) < 0.1).astype(float),
+            np.minimum(rng.lognormal(0.0, 0.75, n), 8.0),
+            rng.poisson(3.0, n).astype(float),
+        ]
+    )
+    w0 = np.array([0.8, -0.2, 1.0, 0.3, 0.1])
+    W = w0 + 0.2 * rng.standard_normal((N_TASKS, N_FEATURES))
+    shift = 1.5 * rng.standard_normal(N_TASKS)
+    return 5.0 + shift[task] + np.einsum("ij,ij->i", X, W[task])
+
+
 X_TRAIN, Y_TRAIN, X_TEST, Y_TEST = _data()
 LABEL_CUT = float(np.median(Y_TRAIN))
 
 # the defaults that fail today, with the cause (the lead removes an entry when the
 # default is fixed); a fixed default turns its xfail into an XPASS, which fails
-XFAIL = {}
+# Measured on this data set (the prediction or loss quoted); strict: a fixed
+# default shows up as an XPASS failure and its entry goes.
+_FREE = (
+    "free per-task intercepts and an equal 1/n_t weight per task: a 2-10-row task "
+    "fits its own intercept and weights with only the default {what} to hold "
+    "them ({seen})"
+)
+XFAIL = {
+    "MultiTaskLasso": _FREE.format(what="alpha=1 L2,1", seen="predicts -10.1"),
+    "DirtyMultiTaskLasso": _FREE.format(
+        what="alpha_shared = alpha_specific = 1", seen="predicts -10.1"
+    ),
+    "TraceNormRegression": _FREE.format(
+        what="alpha=1 nuclear norm", seen="predicts -10.3"
+    ),
+    "MultiTaskLogisticLasso": _FREE.format(
+        what="alpha=0.01 L2,1", seen="held-out log-loss 3.3 vs 0.69"
+    ),
+    "TraceNormLogisticRegression": _FREE.format(
+        what="alpha=1 nuclear norm", seen="held-out log-loss 1.9 vs 0.69"
+    ),
+    "ReducedRankRegression": (
+        "default alpha=0: unpenalised rank-2 loadings per task on 2-10 rows "
+        "(predictions up to 2.6e5)"
+    ),
+}
+# measured on an earlier version of this data (unbounded skewed feature) only
+XFAIL_UNSURE = {
+    "MultiTaskMLPClassifier": (
+        "alpha=1e-4 default and one head per task on 2-10 rows: overconfident "
+        "(held-out log-loss 2.2 vs 0.69)"
+    ),
+}
 
 
 def _default(name):
@@ -86,6 +142,8 @@ def _params():
             marks = []
             if name in XFAIL:
                 marks.append(pytest.mark.xfail(reason=XFAIL[name], strict=True))
+            if name in XFAIL_UNSURE:
+                marks.append(pytest.mark.xfail(reason=XFAIL_UNSURE[name]))
             out.append(pytest.param(name, id=name, marks=marks))
     return out
 
@@ -99,6 +157,13 @@ def _fit(est, X, y):
         return est, time.perf_counter() - start
 
 
+def test_the_signal_is_in_range():
+    """Far inside the band: [min - r, max + r] = [-10, 20] for a 0-10 target."""
+    signal = _signal()
+    assert -5 < signal.min() and signal.max() < 15
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _params())
 def test_default_predictions_stay_in_range(name):
     est = _default(name)
@@ -108,6 +173,14 @@ def test_default_predictions_stay_in_range(name):
         y_train = (Y_TRAIN > LABEL_CUT).astype(int)
         y_test = (Y_TEST > LABEL_CUT).astype(int)
         fitted, seconds = _fit(est, X_TRAIN, y_train)
+        if not hasattr(fitted, "predict_proba"):  # e.g. an SVC without Platt
+            acc = np.mean(fitted.predict(X_TEST) == y_test)
+            majority = max(np.mean(y_test == 1), np.mean(y_test == 0))
+            assert acc >= majority - 0.05, (
+                f"{name} with default parameters: held-out accuracy {acc:.3f} below "
+                f"the majority class's {majority:.3f} on 1,000 tasks of 2-10 rows"
+            )
+            return
         proba = np.clip(fitted.predict_proba(X_TEST)[:, 1], 1e-15, 1 - 1e-15)
         loss = -np.mean(y_test * np.log(proba) + (1 - y_test) * np.log1p(-proba))
         p0 = y_train.mean()

@@ -317,6 +317,12 @@ class _PathCV(MultiTaskMixin, BaseEstimator):
 class _PathCVClassifier(MultiTaskClassifierMixin, _PathCV):
     _clf = True
 
+    def __sklearn_tags__(self):
+        # ClassifierMixin (before _PathCV in the MRO) resets the classifier tags
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags = self._base().__sklearn_tags__().classifier_tags
+        return tags
+
     def decision_function(self, X):
         """Linear score of each row under its task's refitted weights.
 
