@@ -158,7 +158,8 @@ MODELS = {
         ("regression", "classification"),
         "multi-task MLP: shared trunk of 32 ReLU units, one linear head per task "
         "(alpha in {0.1, 10} by 3-fold CV, early stopping on 10% of each task's "
-        "rows; standardised target)",
+        "rows; standardised target); opt-in: tuning costs 7 network fits",
+        default=False,
     ),
     "mtl_lasso": ModelSpec(
         lambda tc, kind: MultiTaskLassoCV(alphas=20, cv=3, task_column=tc),
