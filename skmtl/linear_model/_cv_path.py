@@ -226,9 +226,11 @@ class _PathCV(MultiTaskMixin, BaseEstimator):
             split_params = routed.splitter.split
         else:
             split_params = {}
-        folds = list(
-            cv_splitter(self.cv, data, self.task_column).split(X, y, **split_params)
-        )
+        splitter = cv_splitter(self.cv, data, self.task_column)
+        if self._clf and data.layout == "single" and not hasattr(self.cv, "split"):
+            # as LogisticRegressionCV: stratified folds for one binary task
+            splitter = check_cv(self.cv, data.y, classifier=True)
+        folds = list(splitter.split(X, y, **split_params))
         base = self._base_estimator(settings)
         X, y = _indexable(X), _indexable(y)
         sample_weight = _indexable(sample_weight)
