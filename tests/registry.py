@@ -20,8 +20,11 @@ from skmtl.linear_model import (
     BayesianHierarchicalClassifier,
     BayesianHierarchicalRegression,
     ClusteredMultiTaskRegression,
+    ClusteredMultiTaskRegressionCV,
     DirtyMultiTaskLasso,
+    DirtyMultiTaskLassoCV,
     GraphRegularizedMultiTaskRegression,
+    GraphRegularizedMultiTaskRegressionCV,
     HierarchicalLogisticRegression,
     HierarchicalLogisticRegressionCV,
     HierarchicalRidge,
@@ -31,10 +34,14 @@ from skmtl.linear_model import (
     MultiTaskLasso,
     MultiTaskLassoCV,
     MultiTaskLogisticLasso,
+    MultiTaskLogisticLassoCV,
     MultiTaskSparseGroupLasso,
+    MultiTaskSparseGroupLassoCV,
     ReducedRankRegression,
     TraceNormLogisticRegression,
+    TraceNormLogisticRegressionCV,
     TraceNormRegression,
+    TraceNormRegressionCV,
 )
 from skmtl.neural_network import MultiTaskMLPClassifier, MultiTaskMLPRegressor
 from skmtl.svm import MultiTaskSVC, MultiTaskSVR
@@ -270,6 +277,45 @@ ENTRIES = {
                 "keeps"
             )
         },
+    ),
+    # ---- CV forms of the path CV (_cv_path.py): small grids, 3 folds
+    "TraceNormRegressionCV": Entry(
+        [TraceNormRegressionCV(alphas=4, cv=3, tol=1e-10, max_iter=5000)],
+        rtol=1e-6,
+        xfail=CV_XFAIL,
+    ),
+    "TraceNormLogisticRegressionCV": Entry(
+        [TraceNormLogisticRegressionCV(alphas=4, cv=3, tol=1e-10, max_iter=5000)],
+        rtol=1e-6,
+        xfail=CV_XFAIL,
+    ),
+    "MultiTaskLogisticLassoCV": Entry(
+        [MultiTaskLogisticLassoCV(alphas=4, cv=3, tol=1e-13)],
+        rtol=1e-6,
+        xfail=CV_XFAIL,
+    ),
+    "MultiTaskSparseGroupLassoCV": Entry(
+        [MultiTaskSparseGroupLassoCV(l1_ratio=[0.3, 0.7], alphas=3, cv=3, tol=1e-10)],
+        rtol=1e-6,
+        xfail=CV_XFAIL,
+    ),
+    "DirtyMultiTaskLassoCV": Entry(
+        [DirtyMultiTaskLassoCV(alphas=3, cv=3, tol=1e-10)], rtol=1e-6, xfail=CV_XFAIL
+    ),
+    "ClusteredMultiTaskRegressionCV": Entry(
+        [ClusteredMultiTaskRegressionCV(n_clusters=1, alphas=3, cv=3, tol=1e-12)],
+        rtol=1e-6,
+        xfail=CV_XFAIL,
+    ),
+    "GraphRegularizedMultiTaskRegressionCV": Entry(
+        [
+            GraphRegularizedMultiTaskRegressionCV(alphas=4, cv=3, tol=1e-12),
+            GraphRegularizedMultiTaskRegressionCV(
+                l1_ratio=[0.0, 0.5], alphas=3, cv=3, tol=1e-12
+            ),
+        ],
+        rtol=1e-6,
+        xfail=CV_XFAIL,
     ),
 }
 

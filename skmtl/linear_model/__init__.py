@@ -1,6 +1,15 @@
 """Linear multi-task models: sparse (L2,1), low-rank and structured families."""
 
 from ._cv import MultiTaskElasticNetCV, MultiTaskLassoCV
+from ._cv_path import (
+    ClusteredMultiTaskRegressionCV,
+    DirtyMultiTaskLassoCV,
+    GraphRegularizedMultiTaskRegressionCV,
+    MultiTaskLogisticLassoCV,
+    MultiTaskSparseGroupLassoCV,
+    TraceNormLogisticRegressionCV,
+    TraceNormRegressionCV,
+)
 from ._hierarchical import (
     BayesianHierarchicalRegression,
     HierarchicalRidge,
@@ -33,8 +42,11 @@ __all__ = [
     "BayesianHierarchicalClassifier",
     "BayesianHierarchicalRegression",
     "ClusteredMultiTaskRegression",
+    "ClusteredMultiTaskRegressionCV",
     "DirtyMultiTaskLasso",
+    "DirtyMultiTaskLassoCV",
     "GraphRegularizedMultiTaskRegression",
+    "GraphRegularizedMultiTaskRegressionCV",
     "HierarchicalLogisticRegression",
     "HierarchicalLogisticRegressionCV",
     "HierarchicalRidge",
@@ -44,10 +56,14 @@ __all__ = [
     "MultiTaskLasso",
     "MultiTaskLassoCV",
     "MultiTaskLogisticLasso",
+    "MultiTaskLogisticLassoCV",
     "MultiTaskSparseGroupLasso",
+    "MultiTaskSparseGroupLassoCV",
     "ReducedRankRegression",
     "TraceNormLogisticRegression",
+    "TraceNormLogisticRegressionCV",
     "TraceNormRegression",
+    "TraceNormRegressionCV",
     "alpha_max",
     "multitask_enet_path",
     "multitask_lasso_path",

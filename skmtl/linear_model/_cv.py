@@ -54,10 +54,23 @@ def _subset(data, rows):
     return sub
 
 
+def cv_splitter(cv, data, task_column):
+    """``cv`` as a splitter. An int (5 when None) is scikit-learn's ``KFold``
+    (contiguous blocks, no shuffling) in the shared and single layouts, and
+    ``TaskStratifiedKFold`` in the stacked layout (plain K-fold over stacked
+    rows, sorted by task, would leave whole tasks out of training folds)."""
+    cv = 5 if cv is None else cv
+    if isinstance(cv, Integral) and data.layout == "stacked":
+        return TaskStratifiedKFold(cv, task_column=task_column)
+    if isinstance(cv, Integral):
+        return KFold(cv)
+    return check_cv(cv)
+
+
 def _check_fold(sub, k):
     empty = np.flatnonzero(sub.task_weight_sums() <= 0)
     if empty.size:
-        labels = [sub.tasks[t] for t in empty[:10]]
+        labels = sub.tasks[empty[:10]].tolist()
         raise ValueError(
             f"Training fold {k} has no rows (of positive weight) for task(s) "
             f"{labels}; every task needs training rows in every fold. Use "
@@ -132,16 +145,7 @@ class _MultiTaskLinearCV(
         return [check_alphas(self.alphas)] * len(ratios)
 
     def _splitter(self, data):
-        """``cv`` as a splitter. An int (5 when None) is scikit-learn's ``KFold``
-        (contiguous blocks, no shuffling) in the shared and single layouts, and
-        ``TaskStratifiedKFold`` in the stacked layout (plain K-fold over stacked
-        rows, sorted by task, would leave whole tasks out of training folds)."""
-        cv = 5 if self.cv is None else self.cv
-        if isinstance(cv, Integral) and data.layout == "stacked":
-            return TaskStratifiedKFold(cv, task_column=self.task_column)
-        if isinstance(cv, Integral):
-            return KFold(cv)
-        return check_cv(cv)
+        return cv_splitter(self.cv, data, self.task_column)
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, **params):

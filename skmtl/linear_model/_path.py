@@ -10,7 +10,7 @@ from .._data import validate_fit_data
 from .._optim.bcd import bcd
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
-from .._optim.penalties import L21, L21Ridge
+from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21, TraceNorm
 from .._optim.prox_grad import null_scale
 from ..base import MultiTaskMixin
 from ._base import encode_binary_targets, warn_not_converged
@@ -31,8 +31,15 @@ def _validate(X, y, task_column, sample_weight, classification=False):
     )
 
 
-def alpha_max_from_data(data, l1_ratio=1.0, loss="squared", fit_intercept=True):
-    """``alpha_max`` of validated ``TaskData`` (its ``y`` already encoded)."""
+def null_gradient(data, loss="squared", fit_intercept=True):
+    """``V = A*(-grad f)`` at ``W = 0`` with the best intercepts, (n_tasks, d).
+
+    ``V[t] = sum_{i in t} omega_i x_i r_i`` with ``r`` the residuals of the
+    intercept-only model (``y_i - ybar_t`` for the squared loss). ``W = 0`` solves
+    a model whose penalty is ``alpha * Omega(W)`` (``Omega`` a norm) iff
+    ``alpha >= Omega_dual(V)``. ``data.y`` is already encoded (0/1 for the
+    logistic loss).
+    """
     if loss == "logistic":
         datafit, center = Logistic(), False
     else:
@@ -43,8 +50,57 @@ def alpha_max_from_data(data, l1_ratio=1.0, loss="squared", fit_intercept=True):
         F = F + design.per_row(
             datafit.optimal_offsets(F, design.Y, design.omega, design)
         )
-    V = design.adjoint(-datafit.gradient(F, design.Y, design.omega))
+    return design.adjoint(-datafit.gradient(F, design.Y, design.omega))
+
+
+def alpha_max_from_data(data, l1_ratio=1.0, loss="squared", fit_intercept=True):
+    """``alpha_max`` of validated ``TaskData`` (its ``y`` already encoded)."""
+    V = null_gradient(data, loss, fit_intercept)
     return L21(1.0).dual_norm(V) / l1_ratio
+
+
+def penalty_alpha_max(V, penalty, *, l1_ratio=1.0, ratio=1.0):
+    """The smallest ``alpha`` giving ``W = 0`` from ``V = null_gradient(...)``.
+
+    ``penalty`` is one of
+
+    - ``"l21"``: ``alpha * sum_j ||W[:, j]||`` (times ``l1_ratio`` in the elastic
+      net): ``max_j ||V[:, j]|| / l1_ratio``;
+    - ``"trace"``: ``alpha * ||W||_*``: the spectral norm ``||V||_2``;
+    - ``"sparse_group"``: ``alpha * (l1_ratio ||W||_1 + (1 - l1_ratio) L2,1(W))``:
+      the dual norm of that sparse-group norm;
+    - ``"dirty"``: ``alpha * L2,1(P) + ratio * alpha * ||Q||_1`` on ``W = P + Q``:
+      ``max(max_j ||V[:, j]||, max |V| / ratio)`` (both parts must vanish);
+    - ``"l1"``: ``l1_ratio * alpha * ||W||_1`` plus a smooth term that is flat at
+      ``W = 0`` (the graph model): ``max |V| / l1_ratio``.
+    """
+    if penalty == "l21":
+        return L21(1.0).dual_norm(V) / l1_ratio
+    if penalty == "trace":
+        return TraceNorm(1.0).dual_norm(V)
+    if penalty == "sparse_group":
+        return SparseGroupL1L21(1.0, l1_ratio).dual_norm(V)
+    absmax = float(np.max(np.abs(V), initial=0.0))
+    if penalty == "dirty":
+        return max(L21(1.0).dual_norm(V), absmax / ratio)
+    if penalty == "l1":
+        return absmax / l1_ratio
+    raise ValueError(f"unknown penalty {penalty!r}")
+
+
+#: A quadratic penalty never gives ``W = 0`` exactly: its ``alpha_max`` is the
+#: strength at which its weakest penalised direction has curvature
+#: ``QUADRATIC_SCALE`` times the largest task-Gram eigenvalue, so that no task's
+#: weights keep more than about 1% of their unpenalised size.
+QUADRATIC_SCALE = 100.0
+
+
+def largest_task_curvature(data, fit_intercept=True):
+    """``L_max = max_t lambda_max(X_t^T Omega_t X_t)`` (centred with an
+    intercept; ``Omega_t`` the loss weights ``s_i / n_t``): the largest curvature
+    of the datafit in any task's weights."""
+    design = MultiTaskDesign(data, center=fit_intercept)
+    return float(np.max(design.task_lipschitz_direct(), initial=0.0))
 
 
 @validate_params(

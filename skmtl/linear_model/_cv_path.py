@@ -1,0 +1,810 @@
+"""Cross-validated forms of the penalised linear models, one generic path CV.
+
+Every CV form here wraps one base estimator. For each training fold it fits the
+base estimator along a decreasing grid of its strength (``alphas``, from the
+model's ``alpha_max`` down to ``eps * alpha_max``), each fit warm-started from the
+previous one (the base estimator's own ``warm_start``), scores the held-out rows,
+and refits the base estimator on all the data at the strength with the lowest
+mean held-out error. Every other parameter of the base estimator is a parameter of
+the CV form too, with the same default, and is passed through unchanged: the
+constructor is generated from the base class's signature when the class is
+defined (as :mod:`dataclasses` does), so parameters added to a base estimator
+appear in its CV form without an edit here.
+"""
+
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import check_cv
+from sklearn.utils.validation import check_is_fitted
+
+from .._compat import (
+    Interval,
+    MetadataRouter,
+    MethodMapping,
+    fit_context,
+    process_routing,
+    raise_for_params,
+    routing_enabled,
+    safe_indexing,
+)
+from .._data import validate_fit_data
+from ..base import MultiTaskClassifierMixin, MultiTaskMixin, MultiTaskRegressorMixin
+from ._base import encode_binary_targets
+from ._cv import _check_fold, _subset, cv_splitter, task_mse
+from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
+from ._path import (
+    QUADRATIC_SCALE,
+    alpha_grid,
+    check_alphas,
+    largest_task_curvature,
+    null_gradient,
+    penalty_alpha_max,
+)
+from ._sparse import (
+    DirtyMultiTaskLasso,
+    MultiTaskLogisticLasso,
+    MultiTaskSparseGroupLasso,
+)
+from ._structured import (
+    ClusteredMultiTaskRegression,
+    GraphRegularizedMultiTaskRegression,
+    resolve_task_graph,
+)
+
+__all__ = [
+    "ClusteredMultiTaskRegressionCV",
+    "DirtyMultiTaskLassoCV",
+    "GraphRegularizedMultiTaskRegressionCV",
+    "MultiTaskLogisticLassoCV",
+    "MultiTaskSparseGroupLassoCV",
+    "TraceNormLogisticRegressionCV",
+    "TraceNormRegressionCV",
+]
+
+# never passed through: the CV form warm-starts its path fits itself
+_NOT_PASSED = ("warm_start",)
+
+
+def task_log_loss(data, decision):
+    """Mean over tasks (those with held-out rows) of each task's weighted mean
+    logistic loss (half the deviance) of the 0/1 targets ``data.y``."""
+    sw = data.sample_weight
+    loss = np.logaddexp(0.0, decision) - data.y * decision
+    if data.layout == "shared":
+        obs = np.ones(data.y.shape, bool) if data.mask is None else data.mask
+        w = sw[:, None] * obs
+        num = np.sum(w * np.where(obs, loss, 0.0), axis=0)
+        den = w.sum(axis=0)
+    else:
+        T = data.n_tasks
+        num = np.bincount(data.task, weights=sw * loss, minlength=T)
+        den = np.bincount(data.task, weights=sw, minlength=T)
+    present = den > 0
+    return float(np.mean(num[present] / den[present]))
+
+
+def _indexable(a):
+    """``a`` as something ``safe_indexing`` takes rows of (pandas and sparse
+    kept, so that a ``task_column`` given by name still resolves)."""
+    if a is None or hasattr(a, "iloc"):
+        return a
+    if sp.issparse(a):
+        return a.tocsr()  # COO / DIA have no row indexing
+    return np.asarray(a)
+
+
+def _rows(a, rows):
+    return None if a is None else safe_indexing(a, rows)
+
+
+def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, cv_form):
+    """Held-out errors of the warm-started path of ``base`` on one fold."""
+    _check_fold(_subset(data, train), k)
+    held = _subset(data, test)
+    X_train, y_train, sw_train = _rows(X, train), _rows(y, train), _rows(sw, train)
+    X_test = _rows(X, test)
+    est = clone(base).set_params(warm_start=True, **cv_form._fixed_params(setting))
+    errors = np.empty(len(grid))
+    for i, alpha in enumerate(grid):
+        est.set_params(**cv_form._path_params(alpha, setting))
+        est.fit(X_train, y_train, sample_weight=sw_train)
+        errors[i] = cv_form._error(held, est, X_test)
+    return errors
+
+
+class _PathCV(MultiTaskMixin, BaseEstimator):
+    """Generic cross-validated path of a penalised linear base estimator.
+
+    A subclass sets ``_base`` (the base class), ``_tuned`` (its parameters set
+    along the path, not passed through), ``_extra`` (parameters of the CV form
+    that the base lacks: ``{name: (default, constraint)}``), ``_grid`` (a
+    parameter that may be a list of values, each with its own path, or None)
+    and implements ``_alpha_max(data, setting)`` and ``_path_params(alpha,
+    setting)``.
+    """
+
+    _base = None
+    _tuned = ("alpha",)
+    _extra = {}
+    _grid = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_base" in cls.__dict__:
+            cls.__init__ = _make_init(cls)
+            cls._parameter_constraints = _constraints(cls)
+
+    # ------------------------------------------------------------ parameters
+    @classmethod
+    def _passed_names(cls):
+        return [
+            name
+            for name in inspect.signature(cls._base.__init__).parameters
+            if name != "self" and name not in cls._tuned + _NOT_PASSED
+        ]
+
+    def _grid_values(self):
+        """The values of the ``_grid`` parameter (one path each)."""
+        if self._grid is None:
+            return [None]
+        value = getattr(self, self._grid)
+        values = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
+        if values.size == 0:
+            raise ValueError(f"{self._grid} is empty; give at least one value.")
+        constraint = self._base_constraint(self._grid)
+        for v in values:
+            if not any(
+                isinstance(c, Interval) and c.is_satisfied_by(float(v))
+                for c in constraint
+            ):
+                raise ValueError(
+                    f"every {self._grid} must be in {constraint[0]}; got {v!r} in "
+                    f"{self._grid}={value!r}."
+                )
+        return [float(v) for v in values]
+
+    def _base_constraint(self, name):
+        if name in self._extra:
+            return [self._extra[name][1]]
+        return self._base._parameter_constraints[name]
+
+    def _base_estimator(self, settings):
+        params = {name: getattr(self, name) for name in self._passed_names()}
+        if self._grid in params:  # a scalar; each path sets its own value
+            params[self._grid] = settings[0]
+        return self._base(**params)
+
+    def _fixed_params(self, setting):
+        """Base parameters fixed along one path (the ``_grid`` value)."""
+        if self._grid is None or self._grid in self._extra:
+            return {}
+        return {self._grid: setting}
+
+    def _grids(self, data, settings):
+        if isinstance(self.alphas, Integral):
+            return np.array(
+                [
+                    alpha_grid(self._alpha_max(data, s), self.alphas, self.eps)
+                    for s in settings
+                ]
+            )
+        return np.array([check_alphas(self.alphas)] * len(settings))
+
+    # ------------------------------------------------------------ fit
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, **params):
+        """Choose the strength by cross-validation, then refit on all the data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            With ``task_column`` set, the column holding each row's task label.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training loss and of the held-out errors.
+        **params : dict
+            Metadata for the CV splitter (e.g. ``groups`` for ``GroupKFold``),
+            only with ``sklearn.set_config(enable_metadata_routing=True)``.
+
+        Returns
+        -------
+        self : object
+        """
+        raise_for_params(params, self, "fit")
+        settings = self._grid_values()
+        data = validate_fit_data(self, X, y, sample_weight, classification=self._clf)
+        if self._clf:
+            data.y = encode_binary_targets(data)[1]
+        grids = self._grids(data, settings)
+        if routing_enabled():
+            routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
+            split_params = routed.splitter.split
+        else:
+            split_params = {}
+        splitter = cv_splitter(self.cv, data, self.task_column)
+        if self._clf and data.layout == "single" and not hasattr(self.cv, "split"):
+            # as LogisticRegressionCV: stratified folds for one binary task
+            splitter = check_cv(self.cv, data.y, classifier=True)
+        folds = list(splitter.split(X, y, **split_params))
+        base = self._base_estimator(settings)
+        X, y = _indexable(X), _indexable(y)
+        sample_weight = _indexable(sample_weight)
+        jobs = (
+            delayed(_fold_path)(
+                base, X, y, sample_weight, data, train, test, k, grids[s], setting, self
+            )
+            for s, setting in enumerate(settings)
+            for k, (train, test) in enumerate(folds)
+        )
+        err = np.array(Parallel(n_jobs=self.n_jobs)(jobs))
+        err = err.reshape(len(settings), len(folds), -1).transpose(0, 2, 1)
+        mean = err.mean(axis=2)
+        best_s, best_a = np.unravel_index(np.argmin(mean), mean.shape)
+        setting, alpha = settings[best_s], float(grids[best_s][best_a])
+        self.alpha_ = alpha
+        grid_list = self._grid is not None and np.ndim(getattr(self, self._grid)) > 0
+        path_name = "log_loss_path_" if self._clf else "mse_path_"
+        if grid_list:
+            self.alphas_, path = grids, err
+        else:
+            self.alphas_, path = grids[0], err[0]
+        setattr(self, path_name, path)
+        if self._grid is not None:
+            setattr(self, self._grid + "_", setting)
+        refit = clone(base).set_params(
+            **self._fixed_params(setting), **self._path_params(alpha, setting)
+        )
+        self.estimator_ = refit.fit(X, y, sample_weight=sample_weight)
+        self._record_chosen(alpha, setting)
+        for name, value in vars(self.estimator_).items():
+            if name.endswith("_") and not name.startswith("_"):
+                if name not in ("n_features_in_", "feature_names_in_"):
+                    setattr(self, name, value)
+        return self
+
+    def _record_chosen(self, alpha, setting):
+        """Fitted attributes naming the chosen base parameters (beyond ``alpha_``)."""
+
+    def _error(self, held, est, X_test):
+        if self._clf:
+            return task_log_loss(held, est.decision_function(X_test))
+        return task_mse(held, np.asarray(est.predict(X_test), dtype=float))
+
+    def get_metadata_routing(self):
+        """Metadata routing of this object (``groups`` etc. to the CV splitter).
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base = self._base().__sklearn_tags__()
+        tags.target_tags = base.target_tags
+        tags.input_tags = base.input_tags
+        if self._clf:
+            tags.classifier_tags = base.classifier_tags
+        return tags
+
+    # ------------------------------------------------------------ predict
+    def predict(self, X):
+        """Predict with the refitted base estimator (``estimator_``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+
+class _PathCVClassifier(MultiTaskClassifierMixin, _PathCV):
+    _clf = True
+
+    def __sklearn_tags__(self):
+        # ClassifierMixin (before _PathCV in the MRO) resets the classifier tags
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags = self._base().__sklearn_tags__().classifier_tags
+        return tags
+
+    def decision_function(self, X):
+        """Linear score of each row under its task's refitted weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def predict_proba(self, X):
+        """Class probabilities of the refitted base estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X)
+
+
+class _PathCVRegressor(MultiTaskRegressorMixin, _PathCV):
+    _clf = False
+
+
+def _make_init(cls):
+    """An explicit keyword-only ``__init__`` (scikit-learn reads the parameter
+    names from its signature): the CV parameters, the CV form's own ones, then
+    every parameter of the base estimator except the tuned ones."""
+    base_sig = inspect.signature(cls._base.__init__).parameters
+    defaults = {"alphas": 20, "eps": 1e-3}
+    defaults.update({name: spec[0] for name, spec in cls._extra.items()})
+    for name in cls._passed_names():
+        defaults[name] = base_sig[name].default
+    defaults.update({"cv": None, "n_jobs": None})
+    args = ", ".join(f"{name}=_defaults[{name!r}]" for name in defaults)
+    body = "\n".join(f"    self.{name} = {name}" for name in defaults)
+    source = f"def __init__(self, *, {args}):\n{body}\n"
+    namespace = {"_defaults": defaults}
+    exec(source, namespace)  # noqa: S102 -- as dataclasses builds __init__
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__name__}.__init__"
+    init.__module__ = cls.__module__
+    return init
+
+
+def _constraints(cls):
+    base = cls._base._parameter_constraints
+    out = {k: v for k, v in base.items() if k in cls._passed_names()}
+    out.update({name: [spec[1]] for name, spec in cls._extra.items()})
+    if cls._grid is not None:
+        out[cls._grid] = list(out[cls._grid]) + ["array-like"]
+    out.update(
+        {
+            "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+            "eps": [Interval(Real, 0, None, closed="neither")],
+            "cv": ["cv_object"],
+            "n_jobs": [Integral, None],
+        }
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the CV forms
+# ---------------------------------------------------------------------------
+class TraceNormRegressionCV(_PathCVRegressor):
+    _base = TraceNormRegression
+
+    def _alpha_max(self, data, setting):
+        V = null_gradient(data, fit_intercept=self.fit_intercept)
+        return penalty_alpha_max(V, "trace")
+
+    def _path_params(self, alpha, setting):
+        return {"alpha": alpha}
+
+
+class TraceNormLogisticRegressionCV(_PathCVClassifier):
+    _base = TraceNormLogisticRegression
+
+    def _alpha_max(self, data, setting):
+        V = null_gradient(data, "logistic", fit_intercept=self.fit_intercept)
+        return penalty_alpha_max(V, "trace")
+
+    def _path_params(self, alpha, setting):
+        return {"alpha": alpha}
+
+
+class MultiTaskLogisticLassoCV(_PathCVClassifier):
+    _base = MultiTaskLogisticLasso
+
+    def _alpha_max(self, data, setting):
+        V = null_gradient(data, "logistic", fit_intercept=self.fit_intercept)
+        return penalty_alpha_max(V, "l21")
+
+    def _path_params(self, alpha, setting):
+        return {"alpha": alpha}
+
+
+class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
+    _base = MultiTaskSparseGroupLasso
+    _grid = "l1_ratio"
+
+    def _alpha_max(self, data, setting):
+        V = null_gradient(data, fit_intercept=self.fit_intercept)
+        return penalty_alpha_max(V, "sparse_group", l1_ratio=setting)
+
+    def _path_params(self, alpha, setting):
+        return {"alpha": alpha}
+
+
+class DirtyMultiTaskLassoCV(_PathCVRegressor):
+    _base = DirtyMultiTaskLasso
+    _tuned = ("alpha_shared", "alpha_specific")
+    _extra = {"specific_ratio": (0.5, Interval(Real, 0, None, closed="neither"))}
+    _grid = "specific_ratio"
+
+    def _alpha_max(self, data, setting):
+        V = null_gradient(data, fit_intercept=self.fit_intercept)
+        return penalty_alpha_max(V, "dirty", ratio=setting)
+
+    def _path_params(self, alpha, setting):
+        return {"alpha_shared": alpha, "alpha_specific": setting * alpha}
+
+    def _record_chosen(self, alpha, setting):
+        self.alpha_specific_ = setting * alpha
+
+
+class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
+    _base = ClusteredMultiTaskRegression
+    _tuned = ("alpha", "beta")
+    _extra = {"beta_ratio": (0.1, Interval(Real, 0, None, closed="neither"))}
+    _grid = "beta_ratio"
+
+    def _alpha_max(self, data, setting):
+        # the weakest penalised direction (a cluster centre) has curvature
+        # 2 * beta = 2 * beta_ratio * alpha
+        lmax = largest_task_curvature(data, self.fit_intercept)
+        return _positive(QUADRATIC_SCALE * lmax / (2.0 * setting))
+
+    def _path_params(self, alpha, setting):
+        return {"alpha": alpha, "beta": setting * alpha}
+
+    def _record_chosen(self, alpha, setting):
+        self.beta_ = setting * alpha
+
+
+class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
+    _base = GraphRegularizedMultiTaskRegression
+    _grid = "l1_ratio"
+
+    def _alpha_max(self, data, setting):
+        if setting > 0:
+            V = null_gradient(data, fit_intercept=self.fit_intercept)
+            return penalty_alpha_max(V, "l1", l1_ratio=setting)
+        # tr(W^T L W) leaves the mean of the task weights free: its weakest
+        # penalised direction has curvature 2 alpha lambda_2 (lambda_2: smallest
+        # positive eigenvalue of the Laplacian L)
+        A = resolve_task_graph(self.task_graph, data.tasks)
+        lam = np.linalg.eigvalsh(np.diag(A.sum(axis=1)) - A)
+        positive = lam[lam > 1e-10 * max(lam[-1], 1e-300)]
+        lmax = largest_task_curvature(data, self.fit_intercept)
+        if positive.size == 0:  # no edge (or one task): alpha does nothing
+            return _positive(lmax)
+        return _positive(QUADRATIC_SCALE * lmax / (2.0 * positive[0]))
+
+    def _path_params(self, alpha, setting):
+        return {"alpha": alpha}
+
+
+def _positive(value):
+    return value if value > 0 else 1.0
+
+
+_DOC = """{summary}
+
+    Fits :class:`{base}` along a decreasing grid of {what}, from ``alpha_max``
+    down to ``eps * alpha_max`` (log-spaced) or over the given ``alphas``; on
+    every training fold each fit is warm-started from the previous one. The
+    strength with the lowest mean held-out {error} over the folds is refitted
+    on all the data (``estimator_``), whose fitted attributes (``coef_``,
+    ``intercept_``, ...) are copied onto this object and which makes the
+    predictions. Every parameter of :class:`{base}` other than {tuned} is a
+    parameter here with the same default and meaning, passed through
+    unchanged.
+
+    {alpha_max}
+
+    Parameters
+    ----------
+    alphas : int or array-like, default=20
+        Number of values on the automatic grid, or the values of ``alpha``.
+        Each point is a full solve of the base estimator (warm-started), so the
+        default grid is coarser than :class:`MultiTaskLassoCV`'s 100.
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max`` of the automatic grid.
+{extra}{passed}    cv : int, cross-validation generator or iterable, default=None
+        None or an int ``k`` (5 when None): ``TaskStratifiedKFold(k)`` in the
+        stacked layout (every task in every training fold), scikit-learn's
+        ``KFold(k)`` in the shared-design and single layouts, as
+        :class:`MultiTaskLassoCV`. Any splitter works as long as every task
+        has training rows in every fold (else a ValueError names the task);
+        ``groups`` reach it under metadata routing.
+    n_jobs : int, default=None
+        Folds (and the values of ``{grid}``) run in parallel with joblib.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen {alpha_word}.
+{chosen}    alphas_ : ndarray of shape (n_alphas,) or ({grid_shape}, n_alphas)
+        The grid (decreasing); one row per value of ``{grid}`` when it is a list.
+    {path} : ndarray of shape (n_alphas, n_folds) or ({grid_shape}, n_alphas, \
+n_folds)
+        Held-out error of each grid point on each fold: the mean over tasks
+        (those with held-out rows) of each task's sample-weighted {error_long},
+        every task counting equally as in the objective.
+    estimator_ : {base}
+        The base estimator refitted on all the data with the chosen strength.
+    coef_ : ndarray of shape (n_tasks, n_features)
+        And every other fitted attribute of ``estimator_`` (see
+        :class:`{base}`).
+    intercept_ : ndarray of shape (n_tasks,)
+    tasks_ : ndarray of shape (n_tasks,)
+    n_tasks_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    {base} : the model at a fixed strength.
+
+    Examples
+    --------
+{examples}"""
+
+
+def _document(cls, summary, what, tuned, alpha_max, examples, chosen="", extra=""):
+    base = cls._base.__name__
+    defaults = inspect.signature(cls._base.__init__).parameters
+    passed = "".join(
+        f"    {name} : see :class:`{base}`, default={defaults[name].default!r}\n"
+        f"        Passed to :class:`{base}`.\n"
+        for name in cls._passed_names()
+        if name not in cls._extra and name != cls._grid
+    )
+    if cls._grid is not None and cls._grid not in cls._extra:
+        extra += (
+            f"    {cls._grid} : float or list of float, "
+            f"default={defaults[cls._grid].default!r}\n"
+            f"        As in :class:`{base}`; with a list, every value gets its own "
+            "path\n        and grid and the best pair is chosen (the chosen value "
+            f"is\n        ``{cls._grid}_``).\n"
+        )
+        chosen += f"    {cls._grid}_ : float\n        The chosen ``{cls._grid}``.\n"
+    clf = cls._clf
+    cls.__doc__ = _DOC.format(
+        summary=summary,
+        base=base,
+        what=what,
+        tuned=tuned,
+        alpha_max=alpha_max,
+        error="log-loss" if clf else "squared error",
+        error_long=(
+            "mean logistic loss (half the binomial deviance)"
+            if clf
+            else "mean squared error"
+        ),
+        extra=extra,
+        passed=passed,
+        grid=cls._grid or "alphas",
+        grid_shape=f"n_{cls._grid}" if cls._grid else "1",
+        alpha_word="``alpha``" if "alpha" in cls._tuned else "strength",
+        chosen=chosen,
+        path="log_loss_path_" if clf else "mse_path_",
+        examples=examples,
+    )
+
+
+_NORM_MAX = (
+    "``alpha_max`` is the smallest ``alpha`` giving ``W = 0``: the dual norm of\n"
+    "    the penalty ({norm}) of ``V = A*(-grad f)`` at ``W = 0`` with the best\n"
+    "    intercepts, ``V[t] = sum_{{i in t}} omega_i x_i r_i`` ({resid})."
+)
+_SQ = "``r_i = y_i - ybar_t``"
+_LOG = "``r_i`` the residuals ``y01_i - p_t`` of the intercept-only logistic model"
+_QUAD_MAX = (
+    "No finite strength gives ``W = 0`` (the penalty is quadratic), so\n"
+    "    ``alpha_max`` is a data scale: the strength at which the weakest penalised\n"
+    "    direction ({weakest}) has curvature 100 times ``L_max``, the largest\n"
+    "    eigenvalue over tasks of the centred, loss-weighted task Gram\n"
+    "    ``X_t^T Omega_t X_t``; there no task keeps more than about 1% of its\n"
+    "    unpenalised weights{beyond}."
+)
+
+_document(
+    TraceNormRegressionCV,
+    "Trace-norm multi-task regression with ``alpha`` chosen by cross-validation.",
+    "``alpha``",
+    "``alpha``",
+    _NORM_MAX.format(norm="the spectral norm ``||V||_2``", resid=_SQ),
+    """\
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import TraceNormRegressionCV
+    >>> X, y = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
+    ...     structure="low_rank", rank=2, random_state=0)
+    >>> model = TraceNormRegressionCV(alphas=8, cv=3, task_column=0).fit(X, y)
+    >>> model.mse_path_.shape
+    (8, 3)
+    >>> bool(model.alpha_ < model.alphas_[0])
+    True
+""",
+)
+_document(
+    TraceNormLogisticRegressionCV,
+    "Trace-norm multi-task logistic regression with ``alpha`` chosen by "
+    "cross-validation.",
+    "``alpha``",
+    "``alpha``",
+    _NORM_MAX.format(norm="the spectral norm ``||V||_2``", resid=_LOG),
+    """\
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.linear_model import TraceNormLogisticRegressionCV
+    >>> X, y = make_multitask_classification(n_tasks=6, n_samples=40, n_features=8,
+    ...     structure="low_rank", rank=1, random_state=0)
+    >>> clf = TraceNormLogisticRegressionCV(alphas=6, cv=3, task_column=0)
+    >>> clf.fit(X, y).log_loss_path_.shape
+    (6, 3)
+    >>> bool(clf.score(X, y) > 0.8)
+    True
+""",
+)
+_document(
+    MultiTaskLogisticLassoCV,
+    "Multi-task logistic Lasso (L2,1) with ``alpha`` chosen by cross-validation.",
+    "``alpha``",
+    "``alpha``",
+    _NORM_MAX.format(norm="the largest column norm ``max_j ||V[:, j]||``", resid=_LOG),
+    """\
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.linear_model import MultiTaskLogisticLassoCV
+    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=8,
+    ...                                      n_informative=2, random_state=0)
+    >>> clf = MultiTaskLogisticLassoCV(alphas=6, cv=3, task_column=0).fit(X, y)
+    >>> clf.classes_
+    array([0, 1])
+    >>> clf.log_loss_path_.shape
+    (6, 3)
+""",
+)
+_document(
+    MultiTaskSparseGroupLassoCV,
+    "Sparse-group multi-task Lasso with ``alpha`` (and ``l1_ratio``) chosen by "
+    "cross-validation.",
+    "``alpha``",
+    "``alpha``",
+    _NORM_MAX.format(
+        norm="the sparse-group dual norm: the smallest ``s`` with\n"
+        "    ``||soft_threshold(V[:, j] / s, l1_ratio)|| <= 1 - l1_ratio`` for "
+        "every ``j``",
+        resid=_SQ,
+    ),
+    """\
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import MultiTaskSparseGroupLassoCV
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
+    ...                                  n_informative=2, random_state=0)
+    >>> model = MultiTaskSparseGroupLassoCV(l1_ratio=[0.2, 0.8], alphas=5, cv=3,
+    ...                                     task_column=0).fit(X, y)
+    >>> model.mse_path_.shape
+    (2, 5, 3)
+""",
+)
+_document(
+    DirtyMultiTaskLassoCV,
+    "Dirty multi-task Lasso with its strengths chosen by cross-validation.",
+    "``alpha_shared = alpha`` with ``alpha_specific = specific_ratio * alpha``",
+    "``alpha_shared`` and ``alpha_specific``",
+    "``alpha_max`` is the smallest ``alpha`` giving ``P = Q = 0``:\n"
+    "    ``max(max_j ||V[:, j]||, max_tj |V[t, j]| / specific_ratio)`` with\n"
+    "    ``V = A*(-grad f)`` at ``W = 0`` with the best intercepts\n"
+    "    (``V[t] = sum_{i in t} omega_i x_i (y_i - ybar_t)``).",
+    """\
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import DirtyMultiTaskLassoCV
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=6,
+    ...                                  n_informative=2, random_state=0)
+    >>> model = DirtyMultiTaskLassoCV(alphas=4, cv=3, task_column=0).fit(X, y)
+    >>> bool(model.alpha_specific_ == 0.5 * model.alpha_)
+    True
+""",
+    chosen="    alpha_specific_ : float\n        The chosen ``alpha_specific``.\n",
+    extra=(
+        "    specific_ratio : float or list of float, default=0.5\n"
+        "        ``alpha_specific / alpha_shared``, fixed along each path; with a\n"
+        "        list every value gets its own path (chosen: ``specific_ratio_``).\n"
+        "        Below ``1 / sqrt(n_tasks)`` a feature shared by all tasks goes to\n"
+        "        ``Q``; at 1 or more ``Q`` is used only where it is cheaper than\n"
+        "        ``P`` for a single task (Jalali et al. 2010 take it in between).\n"
+    ),
+)
+DirtyMultiTaskLassoCV.__doc__ = DirtyMultiTaskLassoCV.__doc__.replace(
+    "    alpha_specific_ : float\n",
+    "    specific_ratio_ : float\n        The chosen ``specific_ratio``.\n"
+    "    alpha_specific_ : float\n",
+)
+_document(
+    ClusteredMultiTaskRegressionCV,
+    "Clustered multi-task regression with its strength chosen by cross-validation.",
+    "the overall strength: ``alpha`` with ``beta = beta_ratio * alpha`` (the\n"
+    "    penalty is homogeneous of degree one in ``(alpha, beta)``, so this scales\n"
+    "    it as a whole at a fixed shape; MALSAR's ``eta = beta_ratio``)",
+    "``alpha`` and ``beta``",
+    _QUAD_MAX.format(
+        weakest="a cluster centre, curvature ``2 beta = 2 beta_ratio alpha``",
+        beyond="",
+    ),
+    """\
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import ClusteredMultiTaskRegressionCV
+    >>> X, y = make_multitask_regression(n_tasks=6, n_samples=40, n_features=8,
+    ...     structure="clustered", n_clusters=2, random_state=0)
+    >>> model = ClusteredMultiTaskRegressionCV(alphas=5, cv=3,
+    ...                                        task_column=0).fit(X, y)
+    >>> bool(model.beta_ == 0.1 * model.alpha_)
+    True
+""",
+    chosen="    beta_ : float\n        The chosen ``beta``.\n",
+    extra=(
+        "    beta_ratio : float or list of float, default=0.1\n"
+        "        ``beta / alpha``, fixed along each path (0.1 is the base\n"
+        "        estimator's default ratio); with a list every value gets its own\n"
+        "        path (chosen: ``beta_ratio_``).\n"
+    ),
+)
+ClusteredMultiTaskRegressionCV.__doc__ = ClusteredMultiTaskRegressionCV.__doc__.replace(
+    "    beta_ : float\n",
+    "    beta_ratio_ : float\n        The chosen ``beta_ratio``.\n    beta_ : float\n",
+)
+_document(
+    GraphRegularizedMultiTaskRegressionCV,
+    "Graph-regularised multi-task regression with ``alpha`` chosen by "
+    "cross-validation.",
+    "``alpha``, the overall strength (graph term and L1 term together, at a\n"
+    "    fixed ``l1_ratio``)",
+    "``alpha``",
+    "With ``l1_ratio > 0``, ``alpha_max = max |V| / l1_ratio`` is the smallest\n"
+    "    ``alpha`` giving ``W = 0`` (``V = A*(-grad f)`` at ``W = 0`` with the best\n"
+    "    intercepts; the graph term is flat there). With ``l1_ratio = 0``\n"
+    "    no ``alpha`` gives ``W = 0`` (the graph term leaves the mean of the task\n"
+    "    weights free): "
+    + _QUAD_MAX.format(
+        weakest="curvature ``2 alpha lambda_2``, ``lambda_2`` the smallest\n"
+        "    positive eigenvalue of the graph Laplacian",
+        beyond=" beyond the pooled (graph-mean) fit",
+    ).replace(
+        "No finite strength gives ``W = 0`` (the penalty is quadratic), so\n    ``",
+        "``",
+    ),
+    """\
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import GraphRegularizedMultiTaskRegressionCV
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=20, n_features=5,
+    ...     structure="mean", random_state=0)
+    >>> model = GraphRegularizedMultiTaskRegressionCV(alphas=6, cv=3,
+    ...                                               task_column=0).fit(X, y)
+    >>> model.alphas_.shape, model.mse_path_.shape
+    ((6,), (6, 3))
+""",
+)
