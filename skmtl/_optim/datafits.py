@@ -35,9 +35,22 @@ class Quadratic:
         safe = np.where(omega > 0, omega, 1.0)
         return float(np.sum(np.where(omega > 0, Theta * Y - Theta**2 / (2 * safe), 0)))
 
-    def optimal_offsets(self, F, Y, omega, design):
-        """Per-task ``b`` minimising ``f(F + b)``: the weighted mean residual."""
-        return design.task_sum(omega * (Y - F))
+    def optimal_offsets(self, F, Y, omega, design, b0=None):
+        """Per-task ``b`` minimising ``f(F + b) + h(b)`` in closed form.
+
+        ``h`` is the intercept penalty of ``design.intercepts`` (none: free
+        intercepts, each task's weighted mean residual). The squared loss is
+        ``sum_t S_t / 2 (m_t - b_t)^2`` plus a constant in ``b``, with ``S_t`` the
+        task's sum of ``omega`` and ``m_t`` its weighted mean residual, so
+        ``Intercepts.solve(m, S)`` is exact. ``b0`` is unused (no iteration).
+        """
+        S = design.task_sum(omega)
+        sums = design.task_sum(omega * (Y - F))
+        m = np.where(S > 0, sums / np.where(S > 0, S, 1.0), 0.0).astype(sums.dtype)
+        intercepts = getattr(design, "intercepts", None)
+        if intercepts is None or intercepts.free:
+            return m
+        return intercepts.solve(m, S).astype(sums.dtype, copy=False)
 
 
 class Logistic:
@@ -70,9 +83,29 @@ class Logistic:
         return float(-np.sum(np.where(omega > 0, omega * ent, 0)))
 
     def optimal_offsets(self, F, Y, omega, design, b0=None, n_iter=100, tol=1e-12):
-        """Per-task ``b`` minimising ``f(F + b)`` by damped Newton steps (all tasks at
-        once); the weighted residual of every task then sums to ~0."""
+        """Per-task ``b`` minimising ``f(F + b) + h(b)`` by damped Newton steps (all
+        tasks at once); ``h`` is the penalty of ``design.intercepts`` (none: free
+        intercepts, and the weighted residual of every task then sums to ~0).
+
+        With an intercept penalty each step minimises the local quadratic model
+        ``sum_t H_t / 2 (b_t - g_t / H_t - b_t')^2 + h(b')`` exactly
+        (``Intercepts.solve`` with ``m = b - g / H`` and ``S = H``), clipped to 4
+        per task; it stops when no task moves by more than ``tol`` (relative).
+        """
         b = np.zeros(design.n_tasks, dtype=F.dtype) if b0 is None else b0.copy()
+        intercepts = getattr(design, "intercepts", None)
+        if intercepts is not None and not intercepts.free:
+            for _ in range(n_iter):
+                p = expit(F + design.per_row(b))
+                g = design.task_sum(omega * (p - Y))
+                h = design.task_sum(omega * p * (1 - p))
+                safe = np.maximum(h, 1e-300)
+                target = intercepts.solve(np.where(h > 0, b - g / safe, b), h)
+                step = np.clip(target - b, -4.0, 4.0)
+                b = b + step
+                if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(b))):
+                    break
+            return b
         for _ in range(n_iter):
             p = expit(F + design.per_row(b))
             g = design.task_sum(omega * (p - Y))

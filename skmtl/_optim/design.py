@@ -103,9 +103,16 @@ class MultiTaskDesign:
         zeros_t = np.zeros(self.n_tasks, dtype=self.dtype)
         self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)
         self.y_mean = zeros_t
+        #: per-task sums of the loss weights (1 with "equal" weighting)
+        self.task_omega_sums = self.task_sum(self.omega)
         if center:
-            self.X_mean = self._raw_adjoint(self.omega)
-            self.y_mean = self.task_sum(self.omega * self.Y)
+            # omega-weighted means (the task sums of omega are 1 only with "equal")
+            inv = np.where(self.task_omega_sums > 0, 1.0, 0.0) / np.where(
+                self.task_omega_sums > 0, self.task_omega_sums, 1.0
+            )
+            inv = inv.astype(self.dtype)
+            self.X_mean = self._raw_adjoint(self.omega) * inv[:, None]
+            self.y_mean = self.task_sum(self.omega * self.Y) * inv
             self.Y = self.Y - self.per_row(self.y_mean)
             if self.shared:
                 self.Y = self.Y * (self.omega > 0)
@@ -271,7 +278,7 @@ class MultiTaskDesign:
             X2 = self.X.multiply(self.X).tocsr() if sp.issparse(self.X) else self.X**2
             c = task_scatter(X2, self.omega, self.task, self.n_tasks)
         if self.center:
-            c = c - self.X_mean**2  # sum of omega over a task is 1
+            c = c - self.task_omega_sums[:, None] * self.X_mean**2
         return np.maximum(np.broadcast_to(c, (self.n_tasks, self.n_features)), 0.0)
 
     def task_lipschitz(self, n_iter=100, tol=1e-6, intercept=False, random_state=0):

@@ -31,7 +31,7 @@ COMMON_CONSTRAINTS = {
     "fit_intercept": ["boolean"],
     "alpha_intercepts": [
         StrOptions({"auto"}),
-        Interval(Real, 0, None, closed="left"),
+        Interval(Real, 0, None, closed="both"),  # inf: one pooled intercept
     ],
     "task_weighting": [StrOptions({"equal", "size"}), "array-like"],
     "unseen_task": [StrOptions({"error", "shared"})],
