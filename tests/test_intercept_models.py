@@ -253,3 +253,120 @@ def test_auto_strength_keeps_layout_equivalence():
     assert shared.alpha_intercepts_ == pytest.approx(stacked.alpha_intercepts_, 1e-12)
     assert_allclose(shared.coef_, stacked.coef_, atol=1e-7)
     assert_allclose(shared.intercept_, stacked.intercept_, atol=1e-7)
+
+
+# ---------------------------------------------------------------- closed forms
+def _stacked(seed=1):
+    X, y, _, _ = _problem("stacked", "squared", seed)
+    return X, y
+
+
+@pytest.mark.parametrize("weighting", ["equal", "size", "array"])
+@pytest.mark.parametrize("lam", [0.0, 4.0, 40.0, np.inf])
+def test_null_model_shrinkage_closed_form(lam, weighting):
+    """At ``W = 0`` (``alpha`` above ``alpha_max``) a task keeps ``n_t / (n_t +
+    lam)`` of its mean's deviation from ``b_0`` whatever the task weighting (the
+    random-intercept BLUP); ``b_0`` is the mean of the task means with weights
+    ``omega_t n_t / (n_t + lam)`` (under "size", ``n_t / (n_t + lam)``: the GLS
+    mean of the random-intercept model). One pooled intercept (``lam = inf``) is
+    the ``omega``-weighted mean of ``y``."""
+    X, y = _stacked()
+    task = X[:, 0].astype(int)
+    n = np.bincount(task).astype(float)
+    ybar = np.bincount(task, y) / n
+    tw = ARRAY if weighting == "array" else weighting
+    omega = _omega(task_lists(X[:, 1:], y, task), tw)
+    est = MultiTaskLasso(
+        1e3, task_column=0, alpha_intercepts=lam, task_weighting=tw, tol=1e-12
+    ).fit(X, y)
+    assert not est.coef_.any()
+    if lam == 0:
+        assert_allclose(est.intercept_, ybar, rtol=1e-12)
+        return
+    if np.isinf(lam):
+        assert_allclose(est.intercept_, (omega * n) @ ybar / (omega @ n), rtol=1e-12)
+        return
+    keep = n / (n + lam)
+    b0 = (omega * keep) @ ybar / (omega @ keep)
+    assert_allclose(est.intercept_, b0 + keep * (ybar - b0), rtol=1e-12)
+    # the model's own account of the shrinkage
+    assert_allclose(Intercepts(lam, np.ones(T)).shrinkage(n), keep)
+
+
+@pytest.mark.parametrize("lam", [0.0, 5.0, np.inf])
+@pytest.mark.parametrize("kind", ["squared", "logistic"])
+def test_alpha_max_design_is_the_threshold(kind, lam):
+    """``alpha_max_design`` with the intercept model: ``W = 0`` at it, not below."""
+    from skmtl._data import validate_fit_data
+    from skmtl._optim.bcd import alpha_max_design
+    from skmtl._optim.datafits import Logistic, Quadratic
+    from skmtl._optim.design import MultiTaskDesign
+    from skmtl._optim.penalties import L21
+    from skmtl.linear_model._base import encode_binary_targets
+
+    X, y, _, _ = _problem("stacked", kind, seed=2)
+    make = MultiTaskLasso if kind == "squared" else MultiTaskLogisticLasso
+    est = make(task_column=0, alpha_intercepts=lam, tol=1e-10)
+    data = validate_fit_data(est, X, y, classification=kind == "logistic")
+    if kind == "logistic":
+        data.y = encode_binary_targets(data)[1]
+    design = MultiTaskDesign(data)
+    design.intercepts = Intercepts(lam, design.task_omega)
+    datafit = Quadratic() if kind == "squared" else Logistic()
+    a = alpha_max_design(design, datafit, L21(1.0))
+    assert not est.set_params(alpha=a * (1 + 1e-9)).fit(X, y).coef_.any()
+    assert est.set_params(alpha=0.97 * a).fit(X, y).coef_.any()
+
+
+@pytest.mark.parametrize("alpha_mean", [0.0, 0.5])
+def test_unseen_task_shared_predictions(alpha_mean):
+    X, y = _stacked()
+    task = X[:, 0].astype(int)
+    est = MultiTaskLasso(
+        0.02, alpha_mean=alpha_mean, task_column=0, alpha_intercepts=3.0, tol=1e-10
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="7"):
+        est.predict(np.array([[7.0, 0, 0, 0, 0]]))
+    est.set_params(unseen_task="shared")
+    Xnew = np.column_stack([np.full(4, 7.0), np.eye(4)])
+    n = np.bincount(task).astype(float)
+    expected_coef = est.coef_.mean(0) if alpha_mean else n @ est.coef_ / n.sum()
+    assert_allclose(est.coef_shared_, expected_coef, rtol=1e-12)
+    b0 = Intercepts(3.0, np.ones(T) / n).split(est.intercept_)[0]  # omega_t = 1/n_t
+    assert est.intercept_shared_ == pytest.approx(b0, rel=1e-12)
+    assert_allclose(est.predict(Xnew), expected_coef + b0, rtol=1e-12)
+    # seen tasks are unaffected by the option
+    seen = np.einsum("ij,ij->i", X[:5, 1:], est.coef_[task[:5]])
+    assert_allclose(est.predict(X[:5]), seen + est.intercept_[task[:5]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("lam", ["auto", 5.0])
+@pytest.mark.parametrize("weighting", ["size", "equal"])
+def test_integer_weights_equal_repeated_rows(weighting, lam):
+    X, y = _stacked()
+    sw = np.random.default_rng(3).integers(1, 4, len(y))
+    kw = dict(
+        alpha=0.03,
+        alpha_mean=0.2,
+        task_column=0,
+        alpha_intercepts=lam,
+        task_weighting=weighting,
+        tol=1e-13,
+        max_iter=100000,
+    )
+    a = MultiTaskLasso(**kw).fit(X, y, sample_weight=sw.astype(float))
+    b = MultiTaskLasso(**kw).fit(np.repeat(X, sw, axis=0), np.repeat(y, sw))
+    assert a.alpha_intercepts_ == pytest.approx(b.alpha_intercepts_, rel=1e-10)
+    assert_allclose(a.coef_, b.coef_, atol=1e-7)
+    assert_allclose(a.intercept_, b.intercept_, atol=1e-7)
+
+
+def test_free_intercepts_keep_the_centred_solution():
+    """``alpha_intercepts=0`` is the historical free-intercept model: the
+    uncentred solver with penalised intercepts at strength -> 0 approaches it."""
+    X, y = _stacked()
+    free = MultiTaskLasso(0.02, task_column=0, alpha_intercepts=0, tol=1e-13).fit(X, y)
+    tiny = MultiTaskLasso(0.02, task_column=0, alpha_intercepts=1e-9, tol=1e-13)
+    tiny.fit(X, y)
+    assert_allclose(tiny.coef_, free.coef_, atol=1e-7)
+    assert_allclose(tiny.intercept_, free.intercept_, atol=1e-7)

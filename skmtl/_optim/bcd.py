@@ -489,11 +489,18 @@ def _feasible_dual(design, Theta):
     """``(Theta', sigma')``: ``Theta`` shifted by ``delta * omega`` so that its
     per-task sums ``sigma'`` add up to 0 exactly, the constraint of the dual of
     penalised intercepts (see ``intercepts``). At exact intercepts ``delta`` is
-    rounding; any feasible point gives a certified lower bound."""
-    S = design.task_sum(design.omega)
-    sigma = design.task_sum(Theta)
-    delta = float(np.sum(sigma, dtype=np.float64)) / max(float(np.sum(S)), 1e-300)
-    return Theta - delta * design.omega, sigma - delta * S
+    rounding; any feasible point gives a certified lower bound. Returned in
+    float64."""
+    # in float64: with float32 data the sums would be feasible only to ~1e-7
+    Theta = np.asarray(Theta, dtype=np.float64)
+    omega = np.asarray(design.omega, dtype=np.float64)
+    if design.shared:
+        S, sigma = omega.sum(axis=0), Theta.sum(axis=0)
+    else:
+        S = np.bincount(design.task, weights=omega, minlength=design.n_tasks)
+        sigma = np.bincount(design.task, weights=Theta, minlength=design.n_tasks)
+    delta = float(np.sum(sigma)) / max(float(np.sum(S)), 1e-300)
+    return Theta - delta * omega, sigma - delta * S
 
 
 def _runs(dst, src):
