@@ -240,7 +240,9 @@ def test_multi_task_lasso_vs_skglm():
     alpha = 0.1
     # TODO: The high number of iterations are required for convergence and show room
     # for improvement of the CD algorithm.
-    m = MultiTaskLasso(alpha=alpha, tol=1e-10, max_iter=5000).fit(X, Y)
+    m = MultiTaskLasso(alpha_intercepts=0, alpha=alpha, tol=1e-10, max_iter=5000).fit(
+        X, Y
+    )
     assert_allclose(
         obj(np.c_[m.coef_, m.intercept_], X, Y, alpha=alpha),
         0.4965993692547902,
@@ -260,15 +262,15 @@ def test_multi_task_lasso_and_enet():
     X, y, X_test, y_test = build_dataset()
     Y = np.c_[y, y]
     # Y_test = np.c_[y_test, y_test]
-    clf = MultiTaskLasso(alpha=1, tol=1e-8).fit(X, Y)
+    clf = MultiTaskLasso(alpha_intercepts=0, alpha=1, tol=1e-8).fit(X, Y)
     assert 0 < clf.dual_gap_ < 1e-5
     assert_array_almost_equal(clf.coef_[0], clf.coef_[1])
 
-    clf = MultiTaskElasticNet(alpha=1, tol=1e-8).fit(X, Y)
+    clf = MultiTaskElasticNet(alpha_intercepts=0, alpha=1, tol=1e-8).fit(X, Y)
     assert 0 < clf.dual_gap_ < 1e-5
     assert_array_almost_equal(clf.coef_[0], clf.coef_[1])
 
-    clf = MultiTaskElasticNet(alpha=1.0, tol=1e-8, max_iter=1)
+    clf = MultiTaskElasticNet(alpha_intercepts=0, alpha=1.0, tol=1e-8, max_iter=1)
     warning_message = (
         "Objective did not converge. You might want to "
         "increase the number of iterations."
@@ -282,7 +284,7 @@ def test_multi_task_lasso_readonly_data():
     Y = np.c_[y, y]
     with TempMemmap((X, Y)) as (X, Y):
         Y = np.c_[y, y]
-        clf = MultiTaskLasso(alpha=1, tol=1e-8).fit(X, Y)
+        clf = MultiTaskLasso(alpha_intercepts=0, alpha=1, tol=1e-8).fit(X, Y)
         assert 0 < clf.dual_gap_ < 1e-5
         assert_array_almost_equal(clf.coef_[0], clf.coef_[1])
 
@@ -388,9 +390,11 @@ def test_random_descent(csr_container):
 
     # Multioutput case.
     new_y = np.hstack((y[:, np.newaxis], y[:, np.newaxis]))
-    clf_cyclic = MultiTaskElasticNet(selection="cyclic", tol=1e-9)
+    clf_cyclic = MultiTaskElasticNet(alpha_intercepts=0, selection="cyclic", tol=1e-9)
     clf_cyclic.fit(csr_container(X), new_y)
-    clf_random = MultiTaskElasticNet(selection="random", tol=1e-9, random_state=42)
+    clf_random = MultiTaskElasticNet(
+        alpha_intercepts=0, selection="random", tol=1e-9, random_state=42
+    )
     clf_random.fit(csr_container(X), new_y)
     assert_allclose(clf_cyclic.coef_, clf_random.coef_)
     assert_allclose(clf_cyclic.intercept_, clf_random.intercept_)
@@ -437,6 +441,7 @@ def test_enet_float_precision():
             # test multi task enet
             multi_y = np.hstack((y[:, np.newaxis], y[:, np.newaxis]))
             clf_multioutput = MultiTaskElasticNet(
+                alpha_intercepts=0,
                 alpha=0.5,
                 max_iter=100,
                 fit_intercept=fit_intercept,
@@ -497,11 +502,11 @@ def test_enet_l1_ratio():
 def test_warm_start_multitask_lasso():
     X, y, X_test, y_test = build_dataset()
     Y = np.c_[y, y]
-    clf = MultiTaskLasso(alpha=0.1, max_iter=5, warm_start=True)
+    clf = MultiTaskLasso(alpha_intercepts=0, alpha=0.1, max_iter=5, warm_start=True)
     ignore_warnings(clf.fit)(X, Y)
     ignore_warnings(clf.fit)(X, Y)  # do a second round with 5 iterations
 
-    clf2 = MultiTaskLasso(alpha=0.1, max_iter=10)
+    clf2 = MultiTaskLasso(alpha_intercepts=0, alpha=0.1, max_iter=10)
     ignore_warnings(clf2.fit)(X, Y)
     assert_array_almost_equal(clf2.coef_, clf.coef_)
 
@@ -514,7 +519,7 @@ def test_convergence_warnings():
     # check that the model converges w/o convergence warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        MultiTaskElasticNet().fit(X, y)
+        MultiTaskElasticNet(alpha_intercepts=0).fit(X, y)
 
 
 @pytest.mark.parametrize("estimator", [MultiTaskElasticNetCV, MultiTaskLassoCV])
@@ -922,7 +927,9 @@ def test_enet_ridge_consistency(ridge_alpha, precompute, n_targets, global_rando
         enet = ElasticNet(alpha=alpha_enet, l1_ratio=0, precompute=precompute, tol=tol)
     else:
         alpha_enet = ridge_alpha / n_samples
-        enet = MultiTaskElasticNet(alpha=alpha_enet, l1_ratio=0, tol=tol)
+        enet = MultiTaskElasticNet(
+            alpha_intercepts=0, alpha=alpha_enet, l1_ratio=0, tol=tol
+        )
     enet.fit(X, y, **sw_arg)
 
     # The CD solver using the gram matrix (precompute = True) loses numerical precision
@@ -954,9 +961,9 @@ def test_cv_estimators_reject_params_with_no_routing_enabled(EstimatorCV):
 @pytest.mark.parametrize(
     "model",
     [
-        MultiTaskElasticNet(),
+        MultiTaskElasticNet(alpha_intercepts=0),
         MultiTaskElasticNetCV(),
-        MultiTaskLasso(),
+        MultiTaskLasso(alpha_intercepts=0),
         MultiTaskLassoCV(),
     ],
     ids=lambda x: x.__class__.__name__,

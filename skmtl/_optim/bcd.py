@@ -51,7 +51,13 @@ from .design import column_square_sums
 from .penalties import L21, L21Ridge
 from .prox_grad import SolverResult, null_scale, refined_dual
 
-__all__ = ["bcd", "column_operator_norms"]
+__all__ = [
+    "alpha_max_design",
+    "bcd",
+    "column_operator_norms",
+    "mean_shrinkage",
+    "null_correlations",
+]
 
 
 _CONTROLLER = []
@@ -170,6 +176,8 @@ class _Kernel:
             if w0.size and np.all(w0 == w0[0]):
                 self.wscale = float(w0[0])
         self.b = None if b is None else np.asarray(b, dtype=design.dtype).copy()
+        #: the penalised intercept model of ``b`` (None: free intercepts or none)
+        self.intercepts = _penalised_intercepts(design, b)
         self.dtype = design.dtype
         self._ger = get_blas_funcs("ger", dtype=self.dtype)
         self._gemm = get_blas_funcs("gemm", dtype=self.dtype)
@@ -429,8 +437,10 @@ class _Kernel:
             self.R -= self.xc[k] * delta[self.task]
 
     def update_intercept(self):
-        """Squared loss: exact minimisation over the intercepts. Other datafits: one
-        majorise-minimise step (task weights sum to 1)."""
+        """Squared loss: exact minimisation over the intercepts (free: each task's
+        weighted mean residual; penalised: ``Intercepts.solve``). Other datafits:
+        one majorise-minimise step (curvature bound ``curvature * S_t`` per task;
+        penalised intercepts: the exact minimiser of that majoriser plus ``h``)."""
         if self.quadratic:
             o = self.design.per_row(self.o) if self.center else 0.0
             if self.shared and not self.rank_one:  # R holds omega * residual
@@ -438,6 +448,9 @@ class _Kernel:
             else:
                 num = self.design.task_sum(self.omega * (self.R + o))
             db = num / self._omega_sums
+            if self.intercepts is not None:
+                m = self.b + db
+                db = self.intercepts.solve(m, self._S).astype(self.dtype) - self.b
             self.b = self.b + db
             if self.shared and not self.rank_one:
                 self.R -= self.omega * db
@@ -445,8 +458,60 @@ class _Kernel:
                 self.R -= self.design.per_row(db)
             return
         G = self.gradient()
-        self.b = self.b - self.design.task_sum(G) / self.datafit.curvature
+        if self.intercepts is not None:
+            L = self.datafit.curvature * self._omega_sums
+            m = self.b - self.design.task_sum(G) / L
+            self.b = self.intercepts.solve(m, L).astype(self.dtype)
+        else:
+            self.b = self.b - self.design.task_sum(G) / self.datafit.curvature
         self._G = None
+
+
+def _centred_tasks(W):
+    """``W - mean_t(W)``: each column of ``W`` (n_tasks, p) minus its mean."""
+    return W - W.mean(axis=0)
+
+
+def mean_shrinkage(W, alpha_mean):
+    """``(alpha_mean / 2) sum_t ||w_t - wbar||^2`` of task weights ``W`` (T, p).
+
+    In the duality gap it is a smooth term: a squared loss on the extra output
+    ``sqrt(alpha_mean) (W - wbar)`` with target 0, whose dual variable is
+    ``Xi = -sqrt(alpha_mean) (W - wbar)``. The dual then reads ``-f*(-Theta) -
+    ||Xi||^2 / 2 - g*(A* Theta + sqrt(alpha_mean) P Xi)`` (``P`` the centring over
+    tasks): the block gradient ``A* Theta - alpha_mean (W - wbar)`` enters ``g*``
+    and, after the rescaling by ``c``, ``-c^2`` times this value enters the dual.
+    """
+    if not alpha_mean:
+        return 0.0
+    D = _centred_tasks(W)
+    return 0.5 * alpha_mean * float(np.sum(D * D))
+
+
+def _penalised_intercepts(design, b):
+    """The design's intercept model when intercepts ``b`` are updated and
+    penalised (``b_t = b_0 + c_t`` with a ridge on ``c``); None otherwise (no
+    intercepts, or free ones: the historical path, unchanged)."""
+    intercepts = getattr(design, "intercepts", None) if b is not None else None
+    return None if intercepts is None or intercepts.free else intercepts
+
+
+def _feasible_dual(design, Theta):
+    """``(Theta', sigma')``: ``Theta`` shifted by ``delta * omega`` so that its
+    per-task sums ``sigma'`` add up to 0 exactly, the constraint of the dual of
+    penalised intercepts (see ``intercepts``). At exact intercepts ``delta`` is
+    rounding; any feasible point gives a certified lower bound. Returned in
+    float64."""
+    # in float64: with float32 data the sums would be feasible only to ~1e-7
+    Theta = np.asarray(Theta, dtype=np.float64)
+    omega = np.asarray(design.omega, dtype=np.float64)
+    if design.shared:
+        S, sigma = omega.sum(axis=0), Theta.sum(axis=0)
+    else:
+        S = np.bincount(design.task, weights=omega, minlength=design.n_tasks)
+        sigma = np.bincount(design.task, weights=Theta, minlength=design.n_tasks)
+    delta = float(np.sum(sigma)) / max(float(np.sum(S)), 1e-300)
+    return Theta - delta * omega, sigma - delta * S
 
 
 def _runs(dst, src):
@@ -699,16 +764,30 @@ class _Inner:
     when to run the exact check.
     """
 
-    def __init__(self, kernel, penalty, curv, m, anderson, reset_every=10):
+    def __init__(
+        self, kernel, penalty, curv, m, anderson, reset_every=10, alpha_mean=0.0
+    ):
+        if alpha_mean > 0:
+            if m != 1:
+                raise ValueError("alpha_mean needs one block of task weights.")
+            # block majoriser of the mean-shrinkage term: curvature + alpha_mean
+            if isinstance(curv, list):
+                curv = [c + alpha_mean for c in curv]
+            else:
+                curv = curv + alpha_mean
         self.kernel, self.penalty, self.curv, self.m = kernel, penalty, curv, m
         self.anderson, self.reset_every = anderson, reset_every
+        self.alpha_mean = float(alpha_mean)
         # the least-squares dual point (squared loss, no free intercepts)
         self.refine = (
             kernel.quadratic
             and kernel.b is None
+            and alpha_mean == 0
             and hasattr(kernel.design, "least_squares_dual")
         )
         params = _SupportNewton.applies(kernel, penalty, m)
+        if alpha_mean > 0:
+            params = None
         self.newton = None if params is None else _SupportNewton(kernel, *params)
         params = _group_params(penalty)
         self.fused = (
@@ -718,10 +797,14 @@ class _Inner:
             and kernel.rank_one
             and not kernel.sparse
             and isinstance(curv, list)
+            and alpha_mean == 0
             else None
         )
         # the compiled epoch (``epochs``), when it covers this problem
-        self.compiled = epochs.plan(kernel, penalty, curv, m)
+        # (not with the mean-shrinkage term, whose gradient it does not add)
+        self.compiled = (
+            epochs.plan(kernel, penalty, curv, m) if alpha_mean == 0 else None
+        )
 
     def epoch(self, Wl, El, nz, V):
         """One pass over the working-set columns, then the intercept step."""
@@ -744,28 +827,43 @@ class _Inner:
             epoch(self.kernel, Wl, self.curv, nz, V, *self.fused)
             return
         kernel, penalty, curv, m = self.kernel, self.penalty, self.curv, self.m
+        am = self.alpha_mean
         T = El.shape[1]
         for k in range(Wl.shape[0]):
             g = kernel.neg_grad(k)
             ck = curv[k]
             e = El[k]
-            new = penalty.block_prox(ck * e + g, ck, Wl[k])
+            if am:  # majoriser (c + am) of the datafit plus (am/2)||P e||^2
+                u = (ck - am) * e + g + am * e.mean()
+            else:
+                u = ck * e + g
+            new = penalty.block_prox(u, ck, Wl[k])
             e_new = new if m == 1 else new.reshape(m, T).sum(axis=0)
             if not nz[k] and not e_new.any():
                 V[k] = g
                 continue
             delta = e_new - e
-            V[k] = g - ck * delta
+            if am:
+                V[k] = g - (ck - am) * delta - am * (e_new - e_new.mean())
+            else:
+                V[k] = g - ck * delta
             kernel.update(k, delta)
             Wl[k] = new
             El[k] = e_new
             nz[k] = bool(new.any())
 
-    def objective(self, Wl, F):
+    def objective(self, Wl, F, b=None):
+        """Objective of the working-set problem at ``Wl`` with output ``F`` (and
+        the intercept penalty of ``b``, the kernel's intercepts by default)."""
         kernel = self.kernel
-        return kernel.datafit.value(F, kernel.Y, kernel.omega) + self.penalty.value(
+        value = kernel.datafit.value(F, kernel.Y, kernel.omega) + self.penalty.value(
             Wl.T
         )
+        if self.alpha_mean:
+            value += mean_shrinkage(Wl.T, self.alpha_mean)
+        if kernel.intercepts is not None:
+            value += kernel.intercepts.value(kernel.b if b is None else b)
+        return value
 
     def gap(self, Wl, V=None):
         """Duality gap of the working-set problem (intercepts as they are), from
@@ -775,9 +873,13 @@ class _Inner:
         kernel = self.kernel
         F = kernel.output()
         Theta = -kernel.datafit.gradient(F, kernel.Y, kernel.omega)
+        if kernel.intercepts is not None:
+            Theta, sigma = _feasible_dual(kernel.design, Theta)
         norms = None
         if V is None:
             V = kernel.adjoint_ws(Theta)
+            if self.alpha_mean:  # the dual part of the mean-shrinkage term
+                V = V - self.alpha_mean * _centred_tasks(Wl.T)
         elif V.ndim == 1:  # column norms only (fused epochs: L2,1 penalties)
             norms = V
             V = np.zeros((kernel.T, norms.shape[0]), dtype=norms.dtype)
@@ -790,6 +892,10 @@ class _Inner:
         dual = kernel.datafit.dual_value(
             c * Theta, kernel.Y, kernel.omega
         ) - self.penalty.conjugate(c * V)
+        if self.alpha_mean:
+            dual -= c * c * mean_shrinkage(Wl.T, self.alpha_mean)
+        if kernel.intercepts is not None:
+            dual += kernel.intercepts.dual_value(c * sigma)
         primal = self.objective(Wl, F)
         if self.refine and primal - dual > 0:
             dual = max(
@@ -979,8 +1085,18 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
     def eff(Z):  # effective weights (p, T) of working-set blocks (p, m T)
         return Z if m == 1 else np.ascontiguousarray(_effective(Z.T, m).T)
 
+    penalised = kernel.intercepts  # None: free intercepts (centred model) or none
+    am = inner.alpha_mean
+
+    def rest(W, b):  # the convex terms besides the datafit
+        value = penalty.value(W.T) + mean_shrinkage(W.T, am)
+        return value + (0.0 if penalised is None else penalised.value(b))
+
     epochs = 0
     while epochs < max_epochs:
+        if penalised is not None:  # exact intercepts: a feasible dual point
+            kernel.b = datafit.optimal_offsets(kernel.F, Y, omega, design, b0=kernel.b)
+            kernel._G = None
         gap = inner.gap(Wl)
         if gap <= tol:
             break
@@ -988,29 +1104,42 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
         G = datafit.gradient(Fo, Y, omega)
         H = np.maximum(datafit.hessian(Fo, Y, omega), 1e-12 * omega)
         z = Fo - np.divide(G, H, out=np.zeros_like(G), where=H > 0)
-        sub_design = _NewtonDesign(design, H, z, kernel.ws, center=kernel.b is not None)
-        sub = _Kernel(sub_design, _QUADRATIC)
+        if penalised is None:
+            sub_design = _NewtonDesign(
+                design, H, z, kernel.ws, center=kernel.b is not None
+            )
+            sub = _Kernel(sub_design, _QUADRATIC)
+        else:  # the model keeps the intercepts and their penalty (joint step)
+            sub_design = _NewtonDesign(design, H, z, kernel.ws, center=False)
+            sub_design.intercepts = penalised
+            sub = _Kernel(sub_design, _QUADRATIC, b=kernel.b)
         sub.set_ws(kernel.ws)
         sub.reset(eff(Wl))
         curv = np.ascontiguousarray(sub.ws_curvature())
         W_new = Wl.copy()
-        sub_inner = _Inner(sub, penalty, curv, m, anderson=0)
+        sub_inner = _Inner(sub, penalty, curv, m, anderson=0, alpha_mean=am)
         epochs += sub_inner.run(
             W_new, 0.3 * min(gap, tol), min(max_sub_epochs, max_epochs - epochs)
         )
         dW = W_new - Wl
         dF = kernel.forward(eff(dW))
         db = None
-        if kernel.b is not None:
+        if penalised is not None:
+            db = sub.b - kernel.b
+        elif kernel.b is not None:
             db = sub_design.intercept(eff(W_new), kernel.ws) - kernel.b
+        b_old = kernel.b
+        if db is not None:
             dF = dF + design.per_row(db)
-        g_old = penalty.value(Wl.T)
+        g_old = rest(Wl, b_old)
         p_old = datafit.value(Fo, Y, omega) + g_old
-        decrease = float(np.sum(G * dF)) + penalty.value(W_new.T) - g_old
+        b_new = None if db is None else b_old + db
+        decrease = float(np.sum(G * dF)) + rest(W_new, b_new) - g_old
         step = 1.0
         for _ in range(30):
             trial = Wl + step * dW
-            p_trial = datafit.value(Fo + step * dF, Y, omega) + penalty.value(trial.T)
+            b_trial = None if db is None else b_old + step * db
+            p_trial = datafit.value(Fo + step * dF, Y, omega) + rest(trial, b_trial)
             if p_trial <= p_old + 0.5 * step * min(decrease, 0.0):
                 break
             step *= 0.5
@@ -1018,7 +1147,7 @@ def _newton(inner, Wl, tol, max_epochs, max_sub_epochs=20):
             break  # no descent: the direction is numerically zero
         Wl[:] = trial
         if db is not None:
-            kernel.b = kernel.b + step * db
+            kernel.b = b_trial
         kernel.reset(eff(Wl))
     return max(epochs, 1)
 
@@ -1031,6 +1160,33 @@ def _curvatures(design, datafit):
     c = datafit.curvature * design.column_curvature()
     equal = design.shared and design.data.mask is None
     return c, equal
+
+
+def null_correlations(design, datafit, fit_intercept=True):
+    """``A* Theta0`` (n_tasks, d): minus the datafit's gradient in ``W`` at
+    ``W = 0`` with the optimal intercepts of the intercept model
+    ``design.intercepts`` (free when None: each task's best constant; penalised:
+    ``b_t = b_0 + c_t`` with the ridge on ``c``, via ``datafit.optimal_offsets``).
+    ``Theta0`` is then dual feasible for the intercepts (``sum_t sigma_t = 0``), so
+    ``W = 0`` is optimal exactly when ``g*`` is finite at ``A* Theta0``."""
+    F = np.zeros(design.Y.shape, dtype=design.dtype)
+    if fit_intercept and not design.center:
+        b = datafit.optimal_offsets(F, design.Y, design.omega, design)
+        F = F + design.per_row(b)
+    return design.adjoint(-datafit.gradient(F, design.Y, design.omega))
+
+
+def alpha_max_design(design, datafit, penalty, fit_intercept=True):
+    """Smallest penalty strength with ``W = 0`` optimal, for any intercept model.
+
+    ``penalty`` is the penalty at unit strength (``L21(1.0)``, ``SparseGroupL1L21(1.0,
+    r)``, ...): ``alpha_max = penalty.dual_norm(null_correlations(...))``. With
+    ``design.intercepts`` hierarchical the intercepts at ``W = 0`` are the shrunken
+    ones, so ``alpha_max`` is that of the problem the estimator solves. A
+    mean-shrinkage term (``alpha_mean``) has zero gradient at ``W = 0`` and does
+    not change it.
+    """
+    return float(penalty.dual_norm(null_correlations(design, datafit, fit_intercept)))
 
 
 def bcd(design, datafit, penalty, W0, b0=None, **kwargs):
@@ -1056,8 +1212,10 @@ def _bcd(
     screening=True,
     inner_ratio=0.3,
     full_ratio=0.5,
+    alpha_mean=0.0,
 ):
-    """Minimise ``f(A E(W) + b) + g(W)`` from ``(W0, b0)``; see the module docstring.
+    """Minimise ``f(A E(W) + b) + g(W) [+ h(b)] [+ q(W)]`` from ``(W0, b0)``; see the
+    module docstring.
 
     Parameters
     ----------
@@ -1085,6 +1243,9 @@ def _bcd(
     full_ratio : float
         A working set of more than this fraction of the unscreened features is
         extended to all of them and solved to ``tol`` directly.
+    alpha_mean : float
+        Strength of the mean-shrinkage term ``q(W) = (alpha_mean / 2) sum_t
+        ||w_t - wbar||^2`` (``mean_shrinkage``; one block of weights only).
 
     Returns
     -------
@@ -1094,11 +1255,18 @@ def _bcd(
     T, d = design.n_tasks, design.n_features
     if W0.shape != (m * T, d):
         raise ValueError(f"W0 has shape {W0.shape}; expected {(m * T, d)}.")
+    if alpha_mean > 0 and m != 1:
+        raise ValueError("alpha_mean needs one block of task weights.")
     W = np.array(W0, dtype=design.dtype)
     kernel = _Kernel(design, datafit, b0)
     curv_full, equal = _curvatures(design, datafit)
     colnorm = column_operator_norms(design)
     radius_unit = 2.0 * datafit.curvature * float(np.max(design.omega))
+    if alpha_mean > 0:
+        # the dual variable Xi of the mean-shrinkage term (see mean_shrinkage)
+        # is 1-strongly concave and adds sqrt(alpha_mean) to a column's norm
+        radius_unit = max(radius_unit, 2.0)
+        colnorm = np.sqrt(colnorm**2 + alpha_mean)
     threshold = tol * null_scale(design, datafit, b0 is not None)
     screened = np.zeros(d, dtype=bool)
     big_products = design.X.shape[0] * d * T >= _THREADED_PRODUCT
@@ -1110,26 +1278,46 @@ def _bcd(
     # changed no entry of W by more than tol times the largest (none yet: True)
     dw_ok = True
     while True:
-        kernel.reset(_effective(W[:, ws], m).T)
+        E = _effective(W[:, ws], m).T
+        kernel.reset(E)
         if kernel.b is not None:  # exact intercepts: a feasible dual point
+            F_raw = kernel.forward(E) if kernel.quadratic else kernel.F
             kernel.b = datafit.optimal_offsets(
-                kernel.F, design.Y, design.omega, design, b0=kernel.b
-            )
+                F_raw, design.Y, design.omega, design, b0=kernel.b
+            ).astype(design.dtype, copy=False)
+            if kernel.quadratic:
+                kernel.reset(E, F_raw)
             kernel._G = None
         F = kernel.output()
         Theta = -datafit.gradient(F, design.Y, design.omega)
+        if kernel.intercepts is not None:
+            Theta, sigma = _feasible_dual(design, Theta)
         if big_products:
             with _blas_threads(None):
                 V = design.adjoint(Theta)
         else:
             V = design.adjoint(Theta)
+        if alpha_mean > 0:
+            V = V - alpha_mean * _centred_tasks(W)
         Vb = V if m == 1 else np.tile(V, (m, 1))
         scale = penalty.dual_scale(Vb)
         primal = datafit.value(F, design.Y, design.omega) + penalty.value(W)
         dual = datafit.dual_value(
             scale * Theta, design.Y, design.omega
         ) - penalty.conjugate(scale * Vb)
-        if kernel.quadratic and kernel.b is None and primal - dual > 0:
+        if alpha_mean > 0:
+            q = mean_shrinkage(W, alpha_mean)
+            primal += q
+            dual -= scale * scale * q
+        if kernel.intercepts is not None:
+            primal += kernel.intercepts.value(kernel.b)
+            dual += kernel.intercepts.dual_value(scale * sigma)
+        if (
+            kernel.quadratic
+            and kernel.b is None
+            and alpha_mean == 0
+            and primal - dual > 0
+        ):
             dual = max(dual, refined_dual(design, datafit, penalty, Theta, Vb, m=m))
         gap = primal - dual
         if verbose:
@@ -1170,7 +1358,7 @@ def _bcd(
         curv = np.ascontiguousarray(curv[:, 0] if equal else curv)
         if equal:
             curv = curv.tolist()  # python floats: the scalar closed form
-        inner = _Inner(kernel, penalty, curv, m, anderson)
+        inner = _Inner(kernel, penalty, curv, m, anderson, alpha_mean=alpha_mean)
         # a working set holding every unscreened feature is the whole problem
         final = ws_size == n_free or gap <= threshold
         tol_in = 0.5 * threshold if final else inner_ratio * gap

@@ -104,7 +104,17 @@ class MultiTaskDesign:
         self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)
         self.y_mean = zeros_t
         #: per-task sums of the loss weights (1 with "equal" weighting)
-        self.task_omega_sums = self.task_sum(self.omega)
+        sums = self.task_sum(self.omega)
+        # sums that are 1 but for summation rounding ("equal" weighting, or "size"
+        # with equal tasks) are taken as exactly 1: the centred path then gives
+        # bit for bit the results of the weighting it had before task_weighting
+        n_max = (
+            max(int(np.max(np.bincount(self.task), initial=1)), 1)
+            if (self.task is not None)
+            else self.X.shape[0]
+        )
+        close = np.abs(sums - 1.0) <= 64 * np.finfo(self.dtype).eps * max(n_max, 1)
+        self.task_omega_sums = np.where(close, 1.0, sums).astype(self.dtype)
         if center:
             # omega-weighted means (the task sums of omega are 1 only with "equal")
             inv = np.where(self.task_omega_sums > 0, 1.0, 0.0) / np.where(

@@ -1,11 +1,13 @@
-"""Docstring fragments shared by the low-rank and structured linear models."""
+"""Docstring fragments shared by the linear multi-task models (sparse, low-rank,
+structured): written once here, substituted by ``fill`` / ``fill_intercepts``."""
 
 COMMON_PARAMS = """\
     task_column : int, str or None, default=None
         Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
         ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
     fit_intercept : bool, default=True
-        Fit one unpenalised intercept per task.
+        Fit an intercept per task (unpenalised, or ``b_0 + c_t`` with a ridge on
+        ``c_t`` where the model has ``alpha_intercepts``).
     max_iter : int, default=%(max_iter)s
     tol : float, default=%(tol)s
         %(tol_doc)s
@@ -67,4 +69,85 @@ def fill(doc, **kwargs):
     }
     return doc.replace("    %(common_params)s\n", params).replace(
         "    %(common_attributes)s\n", COMMON_ATTRIBUTES
+    )
+
+
+# ---------------------------------------------------------------- intercept model,
+# task weighting, mean shrinkage and unseen tasks (DESIGN.md section 2)
+
+#: the terms every penalised linear model adds to its loss and penalty
+OBJECTIVE_TERMS = """\
+    Here ``b_t = b_0 + c_t``: a shared intercept ``b_0`` plus a task offset
+    ``c_t`` with the ridge ``alpha_intercepts / 2 * sum_t omega_t c_t^2``;
+    ``omega_t`` is the per-sample loss multiplier of task ``t``
+    (``task_weighting``: ``1 / n_t`` with "equal", ``n_t`` task ``t``'s number of
+    rows or total sample weight)."""
+
+INTERCEPT_PARAMS = """\
+    alpha_intercepts : float >= 0 or "auto", default="auto"
+        Strength ``lam`` of the intercept model ``b_t = b_0 + c_t``: a shared
+        intercept ``b_0`` and task offsets ``c_t`` with the penalty
+        ``lam / 2 * sum_t omega_t c_t^2``. With the squared loss a task of ``n_t``
+        rows keeps ``n_t / (n_t + lam)`` of its own mean residual and borrows the
+        rest from ``b_0`` (the random-intercept BLUP with ``lam = sigma^2 /
+        tau^2``), whatever ``task_weighting``: under ``lam = 10`` a 3-row task
+        keeps 3/13 of its own level. 0 gives a free intercept per task
+        (scikit-learn's convention, and its results in the shared layout),
+        ``inf`` one pooled intercept. "auto" estimates ``sigma^2 / tau^2`` by
+        Searle's one-way ANOVA moments on the residuals of a pooled ridge fit
+        (``auto_intercept_strength``; from the stacked rows, so the same in both
+        layouts); the value used is ``alpha_intercepts_``. Ignored when
+        ``fit_intercept=False``.
+    task_weighting : {"equal", "size"} or array-like of shape (n_tasks,), \
+default="equal"
+        Weight of each task's loss: "equal" makes it the task's mean loss
+        (``omega_t = 1 / n_t``, MALSAR's convention); "size" makes every sample
+        count once (``omega_t`` the same for all tasks, so a large task moves the
+        shared structure more than a small one); an array gives ``omega_t``
+        proportional to its entries (ordered like ``tasks_``). Scaled so that
+        ``sum_t omega_t n_t`` is the number of tasks (``skmtl._weights``): in the
+        shared layout without missing targets "equal" and "size" coincide.
+    unseen_task : {"error", "shared"}, default="error"
+        Prediction for a task label not seen in ``fit``: "error" raises a
+        ValueError naming it; "shared" predicts with ``coef_shared_`` and
+        ``intercept_shared_`` (%(unseen)s, and ``b_0``).
+"""
+
+ALPHA_MEAN_PARAM = """\
+    alpha_mean : float, default=0.0
+        Strength of the ridge ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling
+        every task's weights towards their plain mean ``wbar`` (shrinkage towards
+        shared values; ``wbar`` is the minimiser over a free shared ``w_0``). 0
+        leaves only the structural penalty, which shares which features are used
+        but not their values.
+"""
+
+SHARED_ATTRIBUTES = """\
+    alpha_intercepts_ : float
+        Intercept strength used (``alpha_intercepts``, "auto" resolved; absent
+        when ``fit_intercept=False``).
+    coef_shared_ : ndarray of shape (n_features,)
+        Weights given to an unseen task (%(unseen)s).
+    intercept_shared_ : float
+        ``b_0``, the intercept of an unseen task (the ``omega``-weighted mean of
+        ``intercept_``; 0 without intercepts).
+"""
+
+SIZE_WEIGHTED_MEAN = "the task-size-weighted mean of the rows of ``coef_``"
+
+#: what ``coef_shared_`` is when the model has ``alpha_mean``
+MEAN_OR_SIZE_WEIGHTED = (
+    "``wbar``, the plain mean of the rows of ``coef_``, when ``alpha_mean > 0``; "
+    "otherwise the task-size-weighted mean of the rows of ``coef_``"
+)
+
+
+def fill_intercepts(doc, unseen=SIZE_WEIGHTED_MEAN):
+    """Substitute ``    %(intercept_params)s``, ``    %(alpha_mean_param)s``,
+    ``    %(shared_attributes)s`` and ``    %(objective_terms)s``."""
+    return (
+        doc.replace("    %(intercept_params)s\n", INTERCEPT_PARAMS % {"unseen": unseen})
+        .replace("    %(alpha_mean_param)s\n", ALPHA_MEAN_PARAM)
+        .replace("    %(shared_attributes)s\n", SHARED_ATTRIBUTES % {"unseen": unseen})
+        .replace("    %(objective_terms)s", OBJECTIVE_TERMS)
     )

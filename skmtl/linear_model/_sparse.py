@@ -15,7 +15,13 @@ from .._optim.dirty import Dirty
 from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21
 from .._optim.prox_grad import SolverResult
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
-from ._docs import SKLEARN_COMPAT_PARAMS, fill
+from ._docs import (
+    MEAN_OR_SIZE_WEIGHTED,
+    SIZE_WEIGHTED_MEAN,
+    SKLEARN_COMPAT_PARAMS,
+    fill,
+    fill_intercepts,
+)
 
 __all__ = [
     "DirtyMultiTaskLasso",
@@ -49,8 +55,9 @@ BCD_ATTRIBUTES = """\
 """
 
 
-def _fill(doc):
+def _fill(doc, unseen=MEAN_OR_SIZE_WEIGHTED):
     doc = doc.replace("    %(sklearn_params)s\n", SKLEARN_COMPAT_PARAMS)
+    doc = fill_intercepts(doc, unseen=unseen)
     return fill(doc, tol_doc=BCD_TOL).replace(
         "    n_iter_ : int\n        Iterations of the solver.\n", BCD_ATTRIBUTES
     )
@@ -69,7 +76,16 @@ class _BCDMixin:
             max_iter=self.max_iter,
             tol=self.tol,
             verbose=self.verbose,
+            alpha_mean=getattr(self, "alpha_mean", 0.0),
         )
+
+    def _set_shared(self, data, intercepts):
+        """With ``alpha_mean > 0`` an unseen task gets ``wbar`` (the plain mean of
+        the task weights, the centre of the shrinkage); otherwise the
+        task-size-weighted mean of the task weights."""
+        super()._set_shared(data, intercepts)
+        if getattr(self, "alpha_mean", 0.0) > 0:
+            self.coef_shared_ = self.coef_.mean(axis=0)
 
 
 class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
@@ -77,24 +93,39 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 
     Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
 
-        sum_t 1/(2 n_t) ||y_t - X_t w_t - b_t||^2 + alpha sum_j ||W[:, j]||_2
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2 + alpha sum_j ||W[:, j]||_2
+            + alpha_mean / 2 * sum_t ||w_t - wbar||^2
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
-    where ``n_t`` is task ``t``'s number of rows (its total sample weight when
-    ``sample_weight`` is given). In the shared-design layout every
-    ``n_t = n_samples`` and this is exactly scikit-learn's ``MultiTaskLasso``; in
-    the stacked layout each task has its own rows. A feature is used by all tasks
-    or by none.
+    %(objective_terms)s
+    ``wbar`` is the mean of the rows of ``W``. With the default "equal" weighting
+    ``omega_t = 1 / n_t`` (``n_t`` task ``t``'s number of rows, its total sample
+    weight when ``sample_weight`` is given). In the shared-design layout with
+    ``alpha_intercepts=0`` and ``alpha_mean=0`` this is exactly scikit-learn's
+    ``MultiTaskLasso``; in the stacked layout each task has its own rows. A
+    feature is used by all tasks or by none.
+
+    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
+    its choice of features from the other tasks (the L2,1 penalty) and, with
+    ``alpha_mean > 0``, the values of its weights from their mean ``wbar``.
+    Without ``alpha_mean`` nothing pulls a task's weights towards the others':
+    a task of a few rows can fit large weights on the shared features.
 
     Parameters
     ----------
     alpha : float, default=1.0
-        Strength of the L2,1 penalty; ``alpha >= alpha_max(X, y)`` gives ``W = 0``.
+        Strength of the L2,1 penalty; ``alpha >= alpha_max(X, y)`` gives ``W = 0``
+        (with ``alpha_intercepts=0``; ``skmtl._optim.bcd.alpha_max_design`` for any
+        intercept model).
+    %(alpha_mean_param)s
     %(common_params)s
+    %(intercept_params)s
     %(sklearn_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
 
     See Also
     --------
@@ -117,6 +148,7 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     _parameter_constraints = {
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": ALPHA,
+        "alpha_mean": ALPHA,
         **SKLEARN_COMPAT,
     }
 
@@ -124,8 +156,12 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         self,
         alpha=1.0,
         *,
+        alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -135,8 +171,12 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         random_state=None,
     ):
         self.alpha = alpha
+        self.alpha_mean = alpha_mean
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -154,13 +194,24 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
 
     Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
 
-        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2
             + alpha * l1_ratio * sum_j ||W[:, j]||_2
             + alpha * (1 - l1_ratio) / 2 * ||W||_F^2
+            + alpha_mean / 2 * sum_t ||w_t - wbar||^2
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
-    scikit-learn's ``MultiTaskElasticNet`` convention (equal to it in the
-    shared-design layout). The ridge term keeps the selection of correlated
-    features stable.
+    %(objective_terms)s
+    ``wbar`` is the mean of the rows of ``W``. scikit-learn's
+    ``MultiTaskElasticNet`` convention (equal to it in the shared-design layout
+    with ``alpha_intercepts=0`` and ``alpha_mean=0``). The ridge term keeps the
+    selection of correlated features stable; it shrinks every task's weights
+    towards 0, ``alpha_mean`` towards their mean.
+
+    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
+    its choice of features from the other tasks (the L2,1 penalty) and, with
+    ``alpha_mean > 0``, the values of its weights from their mean ``wbar``.
+    Without ``alpha_mean`` nothing pulls a task's weights towards the others':
+    a task of a few rows can fit large weights on the shared features.
 
     Parameters
     ----------
@@ -168,12 +219,15 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
         Overall penalty strength.
     l1_ratio : float, default=0.5
         Share of the L2,1 term (1: ``MultiTaskLasso``; 0: ridge).
+    %(alpha_mean_param)s
     %(common_params)s
+    %(intercept_params)s
     %(sklearn_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
 
     See Also
     --------
@@ -195,6 +249,7 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": ALPHA,
         "l1_ratio": RATIO,
+        "alpha_mean": ALPHA,
         **SKLEARN_COMPAT,
     }
 
@@ -203,8 +258,12 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
         alpha=1.0,
         *,
         l1_ratio=0.5,
+        alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -215,8 +274,12 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
+        self.alpha_mean = alpha_mean
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -234,13 +297,21 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 
     Minimises, over task weights ``W`` (one row per task) and intercepts ``b``::
 
-        sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2
+        sum_t omega_t / 2 * ||y_t - X_t w_t - b_t||^2
             + alpha * (l1_ratio * sum_tj |W[t, j]|
                        + (1 - l1_ratio) * sum_j ||W[:, j]||_2)
+            + alpha_mean / 2 * sum_t ||w_t - wbar||^2
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
-    The L2,1 term selects features for all tasks together; the L1 term lets a task
-    drop a selected feature (Friedman, Hastie & Tibshirani 2010, with the tasks of a
-    feature as its group).
+    %(objective_terms)s
+    ``wbar`` is the mean of the rows of ``W``. The L2,1 term selects features for
+    all tasks together; the L1 term lets a task drop a selected feature (Friedman,
+    Hastie & Tibshirani 2010, with the tasks of a feature as its group).
+
+    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
+    its choice of features from the other tasks (the L2,1 term; the L1 term lets
+    it drop some) and, with ``alpha_mean > 0``, the values of its weights from
+    their mean ``wbar``.
 
     Parameters
     ----------
@@ -249,11 +320,14 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     l1_ratio : float, default=0.5
         Share of the entry-wise L1 term (0: ``MultiTaskLasso``; 1: a Lasso per
         task).
+    %(alpha_mean_param)s
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     %(common_attributes)s
+    %(shared_attributes)s
 
     Examples
     --------
@@ -270,6 +344,7 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha": ALPHA,
         "l1_ratio": RATIO,
+        "alpha_mean": ALPHA,
         **SKLEARN_COMPAT,
     }
 
@@ -278,8 +353,12 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         alpha=1.0,
         *,
         l1_ratio=0.5,
+        alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -290,8 +369,12 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
+        self.alpha_mean = alpha_mean
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -311,8 +394,11 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     by all tasks) and ``Q`` entry-wise sparse (a feature used by one task only).
     Minimises, over ``P``, ``Q`` (one row per task) and intercepts ``b``::
 
-        sum_t 1 / (2 n_t) * ||y_t - X_t (p_t + q_t) - b_t||^2
+        sum_t omega_t / 2 * ||y_t - X_t (p_t + q_t) - b_t||^2
             + alpha_shared * sum_j ||P[:, j]||_2 + alpha_specific * sum_tj |Q[t, j]|
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
+
+    %(objective_terms)s
 
     With ``alpha_specific >= alpha_shared`` (``sqrt(n_tasks)`` times smaller for
     a wholly shared feature) the split favours ``P``; with
@@ -323,6 +409,10 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     ``[A A]`` acting on ``[P; Q]``, a dual point ``Theta`` must satisfy both
     ``||A_j* Theta||_2 <= alpha_shared`` and ``|A_tj* Theta| <= alpha_specific``.
 
+    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``)
+    and, through ``P``, the choice of the features shared by all tasks; nothing
+    pulls the values of its weights towards the other tasks'.
+
     Parameters
     ----------
     alpha_shared : float, default=1.0
@@ -330,14 +420,16 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     alpha_specific : float, default=1.0
         Strength of the L1 penalty on the task-specific part ``Q``.
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
-    coef_shared_ : ndarray of shape (n_tasks, n_features)
-        ``P``.
+    coef_group_ : ndarray of shape (n_tasks, n_features)
+        ``P``, the row-sparse part (features used by all tasks).
     coef_specific_ : ndarray of shape (n_tasks, n_features)
-        ``Q``.
+        ``Q``, the entry-wise sparse part.
     %(common_attributes)s
+    %(shared_attributes)s
 
     Examples
     --------
@@ -346,7 +438,7 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
     ...                                  n_informative=2, random_state=0)
     >>> model = DirtyMultiTaskLasso(0.1, 0.05, task_column=0).fit(X, y)
-    >>> bool((model.coef_ == model.coef_shared_ + model.coef_specific_).all())
+    >>> bool((model.coef_ == model.coef_group_ + model.coef_specific_).all())
     True
     """
 
@@ -363,6 +455,9 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         *,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -372,6 +467,9 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         self.alpha_specific = alpha_specific
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -385,10 +483,10 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         T, d = W0.shape
         if (
             self.warm_start
-            and hasattr(self, "coef_shared_")
-            and self.coef_shared_.shape == (T, d)
+            and hasattr(self, "coef_group_")
+            and self.coef_group_.shape == (T, d)
         ):
-            Z0 = np.vstack([self.coef_shared_, self.coef_specific_])
+            Z0 = np.vstack([self.coef_group_, self.coef_specific_])
             return Z0.astype(W0.dtype), b0
         return np.zeros((2 * T, d), dtype=W0.dtype), b0
 
@@ -402,7 +500,7 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 
     def _fit(self, X, y, sample_weight):
         super()._fit(X, y, sample_weight)
-        self.coef_shared_, self.coef_specific_ = self._parts
+        self.coef_group_, self.coef_specific_ = self._parts
         del self._parts
         return self
 
@@ -414,30 +512,45 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
     type). Minimises, over task weights ``W`` (one row per task) and intercepts
     ``b``::
 
-        sum_t 1 / n_t * sum_{i in t} log(1 + exp(-s_i (x_i @ w_t + b_t)))
+        sum_t omega_t * sum_{i in t} log(1 + exp(-s_i (x_i @ w_t + b_t)))
             + alpha * sum_j ||W[:, j]||_2
+            + alpha_mean / 2 * sum_t ||w_t - wbar||^2
+            + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
-    with ``s_i = +1`` for ``classes_[1]`` and ``-1`` for ``classes_[0]`` (MALSAR's
-    ``Logistic_L21``). In the shared-design layout ``y`` has one column per task
-    (NaN in a float ``y`` marks a missing label).
+    %(objective_terms)s
+    ``s_i = +1`` for ``classes_[1]`` and ``-1`` for ``classes_[0]`` (MALSAR's
+    ``Logistic_L21`` with "equal" weighting and free intercepts), ``wbar`` the
+    mean of the rows of ``W``. In the shared-design layout ``y`` has one column
+    per task (NaN in a float ``y`` marks a missing label).
+
+    What a tiny task borrows: its intercept (log-odds level) from ``b_0``
+    (``alpha_intercepts``; the ``n_t / (n_t + lam)`` reading of the squared loss
+    holds on the curvature scale), its choice of features from the other tasks
+    (L2,1) and, with ``alpha_mean > 0``, the values of its weights from ``wbar``.
 
     ``dual_gap_`` is a certified duality gap: before each evaluation the intercepts
     are set to their exact minimisers for the current ``W`` (Newton's method), so
-    that ``Theta = -grad`` sums to 0 over each task as the dual requires; the dual
-    point is then rescaled into ``{||A_j* Theta|| <= alpha}``.
+    that the task sums ``sigma_t`` of ``Theta = -grad`` satisfy the dual's
+    constraint (0 for each task with free intercepts, ``sum_t sigma_t = 0`` with
+    the intercept penalty, whose conjugate ``sum_t sigma_t^2 / (2 lam omega_t)``
+    enters the dual); the dual point is then rescaled into
+    ``{||A_j* Theta|| <= alpha}``.
 
     Parameters
     ----------
     alpha : float, default=0.01
         Strength of the L2,1 penalty; ``alpha >= alpha_max(X, y,
-        loss="logistic")`` gives ``W = 0``.
+        loss="logistic")`` gives ``W = 0`` (with ``alpha_intercepts=0``).
+    %(alpha_mean_param)s
     %(common_params)s
+    %(intercept_params)s
 
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
         The two labels; ``decision_function > 0`` predicts ``classes_[1]``.
     %(common_attributes)s
+    %(shared_attributes)s
 
     Examples
     --------
@@ -455,22 +568,31 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
     _parameter_constraints = {
         **_PenalizedMultiTaskClassifier._parameter_constraints,
         "alpha": ALPHA,
+        "alpha_mean": ALPHA,
     }
 
     def __init__(
         self,
         alpha=0.01,
         *,
+        alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts="auto",
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
         verbose=0,
     ):
         self.alpha = alpha
+        self.alpha_mean = alpha_mean
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -484,7 +606,7 @@ for _cls in (
     MultiTaskLasso,
     MultiTaskElasticNet,
     MultiTaskSparseGroupLasso,
-    DirtyMultiTaskLasso,
     MultiTaskLogisticLasso,
 ):
     _cls.__doc__ = _fill(_cls.__doc__)
+DirtyMultiTaskLasso.__doc__ = _fill(DirtyMultiTaskLasso.__doc__, SIZE_WEIGHTED_MEAN)
