@@ -8,26 +8,35 @@ the right singular vectors of the last call and restarts from them:
 - **subspace iteration** (warm) with a block of ``k`` columns, ``k`` = the number of
   singular values above the threshold at the last call plus a margin. One sweep is
   ``Q = qr(W V)``, then the thin SVD ``W^T Q = V S P^T`` (Rayleigh--Ritz on the left
-  block ``Q``: the Ritz triplets are ``(Q P, S, V)``). Cost ``4 T d k`` per sweep
-  instead of ``O(T d min(T, d))`` for a full decomposition;
-- an **exact** decomposition when the block would exceed ``min(T, d) / 2`` columns,
-  when the iteration does not converge in ``max_sweeps``, or when the matrix is
-  small (``min(T, d) <= full_max``): the eigendecomposition of the ``m x m`` Gram
-  matrix (``m = min(T, d)``) when ``tau >= gram_rtol * sigma_max``, LAPACK's SVD
-  otherwise.
+  block ``Q``: the Ritz triplets are ``(Q P, S, V)``), about ``6 T d k`` flops. It is
+  tried only when the flops of a few sweeps are below those of the exact path, and
+  abandoned after that many sweeps;
+- an **exact** decomposition otherwise (and whenever the block would exceed
+  ``min(T, d) / 2`` columns or ``min(T, d) <= full_max``): the eigenpairs of the
+  ``m x m`` Gram matrix (``m = min(T, d)``; only the top ``rank + margin`` when a
+  rank is known, widened until one falls below ``tau``) when
+  ``tau >= gram_rtol * sigma_max``, LAPACK's SVD otherwise.
 
 Accuracy of the partial path. The Ritz triplets satisfy ``W^T u_i = s_i v_i``
-exactly; the residuals ``r_i = W v_i - s_i u_i`` are the only error. With
-``R = [r_1 .. r_k]``, the matrix ``W' = W - R V^T`` has the Ritz triplets as exact
-singular triplets and ``||W - W'||_F = ||R||_F``; since the prox is non-expansive,
-the returned prox is within ``||R||_F`` (Frobenius) of the exact one, provided the
-block holds every singular value above ``tau`` (the sweep stops only once the
-smallest Ritz value of the block is below ``tau``: a witness). The stopping rule is
-``||R||_F <= rtol * ||W||_F`` with ``rtol = 1e-12`` by default, about the rounding of
-a full LAPACK SVD of a moderately sized matrix. (Subspace iteration, like every Krylov
-method, assumes that the starting block is not orthogonal to a dominant singular
-direction; the margin columns carry the next singular directions from one call to
-the next, and a fresh start uses a seeded Gaussian block.)
+exactly; the residuals ``r_i = W v_i - s_i u_i`` are the only error. With ``R1`` the
+residuals of the ``r`` kept triplets (``s_i > tau``) and ``V1`` their right vectors,
+``W' = W - R1 V1^T`` has the kept Ritz triplets as exact singular triplets
+(``W' V1 = U1 S1`` and ``U1^T W' = S1 V1^T``) and ``||W - W'||_F = ||R1||_F``. If
+every other singular value of ``W'`` is below ``tau``, ``U1 (S1 - tau) V1^T`` is
+exactly ``prox(W')``, and the prox being non-expansive it is within ``||R1||_F``
+(Frobenius) of ``prox(W)``. The sweeps stop when the block's smallest Ritz value is
+below ``tau`` (a witness that the block holds every singular value above it: like
+every Krylov method, subspace iteration assumes that the starting block is not
+orthogonal to a dominant singular direction; the margin columns carry the next
+singular directions from one call to the next, a fresh start uses a seeded
+Gaussian block) and ``||R1||_F <= max(rtol ||W||_F, eta ||W - W_prev||_F)``: the
+rounding of a full SVD (``rtol = 1e-12``), or a thousandth (``eta = 1e-3``) of the
+change of the input since the previous call (a relative-error inexact prox: the
+error shrinks with the solver's steps, and is negligible next to them). The
+solvers' duality-gap certificate is unaffected either way: the primal is evaluated
+at the returned point (whose nuclear norm is exactly ``sum(S1 - tau)``, ``U1`` and
+``V1`` being orthonormal) and the dual norm is computed exactly
+(``gram_spectral_norm``); an inexact prox can only cost iterations.
 
 Accuracy of the Gram path: ``sigma_i^2`` is an eigenvalue of ``W W^T`` computed to
 ``O(m eps sigma_max^2)``, so ``sigma_i`` and the shrunk output are accurate to
@@ -76,13 +85,28 @@ class ThresholdedSVD:
         At or below this ``min(T, d)`` the decomposition is always exact.
     margin : int
         Extra block columns beyond the singular values above the threshold.
-    rtol : float
-        Partial path: stop when the Ritz residual ``||R||_F <= rtol ||W||_F``.
+    rtol, eta : float
+        Partial path: stop when the kept Ritz residuals
+        ``||R1||_F <= max(rtol ||W||_F, eta ||W - W_prev||_F)``.
     max_sweeps : int
         Partial path: sweeps before falling back to the exact decomposition.
     gram_rtol : float
         Exact path: use the Gram eigendecomposition when
         ``threshold >= gram_rtol * sigma_max``, LAPACK's SVD otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl._optim.svd import ThresholdedSVD
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.standard_normal((300, 3)) @ rng.standard_normal((3, 600))
+    >>> svt = ThresholdedSVD()
+    >>> U, s, Vt = svt(W, 1.0)
+    >>> s.size, bool(np.allclose(s, np.linalg.svd(W, compute_uv=False)[:3]))
+    (3, True)
+    >>> U, s, Vt = svt(W + 1e-3 * rng.standard_normal(W.shape), 1.0)  # warm
+    >>> svt.n_sweeps > 0
+    True
     """
 
     def __init__(
