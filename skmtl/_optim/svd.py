@@ -137,26 +137,25 @@ class ThresholdedSVD:
             return self._exact(W, threshold)
         W_prev, self._W = self._W, W.copy()
         V = self._V
-        if V is None or V.shape[0] != W.shape[1]:  # fresh start: Gaussian block
-            V = self._grow(np.empty((W.shape[1], 0)), min(m, 2 * self.margin))
+        if V is not None and V.shape[0] != W.shape[1]:  # another problem
+            V = self._rank = None
+        # the block: the last rank plus the margin (a fresh start: two margins)
+        k = min(m, (self.margin if self._rank is None else self._rank) + self.margin)
         # sweeps worth trying: the flops of the exact path (Gram + tridiagonal
         # reduction) over those of a sweep (three products, QR and SVD of the block,
         # plus about 5e5 flops of call overhead)
-        k = V.shape[1]
         sweeps = int((m * m * n + 4 * m**3 / 3) / (6 * m * n * k + 4 * n * k * k + 5e5))
         out = None
-        if sweeps >= 2:
+        if sweeps >= 2 and k <= m // 2:
             tol = self.rtol * np.linalg.norm(W)
             if W_prev is not None and W_prev.shape == W.shape:
                 tol = max(tol, self.eta * np.linalg.norm(W - W_prev))
+            # Gaussian columns complete a short (or missing) block
+            V = self._grow(np.empty((W.shape[1], 0)) if V is None else V, k)
             out = self._subspace(W, threshold, V, tol, min(sweeps, self.max_sweeps))
         if out is None:
             out = self._exact(W, threshold, self._rank)
-            r = out[1].size
-            if r + self.margin <= m // 2:  # restart the next call from it
-                self._V = self._grow(out[2].T, r + self.margin)
-            else:
-                self._V = None
+            self._V = out[2].T  # the next partial call restarts from these
         self._rank = out[1].size
         return out
 
@@ -194,9 +193,7 @@ class ThresholdedSVD:
             # Ritz residuals of the kept triplets only: the others need not converge
             R = Y[:, :r] - U[:, :r] * s[:r]
             if np.sqrt(np.einsum("ij,ij->", R, R)) <= tol:
-                self._V = self._grow(
-                    V[:, : r + self.margin], min(r + self.margin, limit)
-                )
+                self._V = V[:, : r + self.margin]
                 return U[:, :r], s[:r], V[:, :r].T
         return None
 
