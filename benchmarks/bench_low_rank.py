@@ -167,8 +167,8 @@ def run_cvxpy(X, y, task, alpha, p_star, solver):
     return solve_time, total, acc, "tolerance ladder exhausted"
 
 
-def reference(X, y, task, alpha):
-    est = TraceNormRegression(alpha=alpha, task_column=0, tol=1e-14, max_iter=200000)
+def reference(X, y, task, alpha, tol=1e-14):
+    est = TraceNormRegression(alpha=alpha, task_column=0, tol=tol, max_iter=200000)
     est.fit(X, y)
     return objective(X, y, task, est.coef_, est.intercept_, alpha), est
 
@@ -215,7 +215,9 @@ def malsar_case(T=20, n_t=100, d=500, gap=2e-6, repeats=3):
     """(skmtl time, iterations, numpy FISTA time, iterations)."""
     X, y, task = make_problem(T, n_t, d)
     alpha = alpha_max(X, y, task) / 100
-    p_star, _ = reference(X, y, task, alpha)
+    # 1e-14 did not finish in 25 min at alpha_max / 100 (load ~11); 1e-11 certifies
+    # P* far below the 2e-6 target
+    p_star, _ = reference(X, y, task, alpha, tol=1e-11)
     t_ours, acc, iters = run_skmtl(X, y, task, alpha, p_star, repeats, gap)
     assert acc <= gap, acc
     t_np = np.inf
