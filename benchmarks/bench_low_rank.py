@@ -13,12 +13,21 @@ accuracy* ``(P - P*) / P* <= 1e-6``:
   own time (``solver_stats.solve_time``) and the total with cvxpy's compilation.
   ``ratio`` is the fastest cvxpy *solver-only* time over skmtl's time.
 
+A summary prints skmtl's speed-up over cvxpy+SCS per case (goal: >= 30x), then
+the MALSAR-shaped case (T=20, n_t=100, d=500, alpha = alpha_max / 100, certified
+relative duality gap 2e-6): skmtl against the MALSAR (MATLAB APG) figure of 4.2 s
+quoted in issue 15 (not re-measured here: no MATLAB; goal <= 4.2 / 3 = 1.4 s) and a
+plain numpy FISTA peer run in the same process (full SVD per iteration, stopped by
+an oracle on the objective: the first iterate within 2e-6 of P*, i.e. a
+certificate-free stop that flatters it).
+
 A second table shows how skmtl's time grows with T and with d. ``--scale`` fits
 every low-rank / structured estimator (default tolerances) on T=500 tasks, d=2,000
 features, 20 rows per task (stacked, dense) and prints time, iterations and the
 peak resident memory of the process.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_low_rank.py [--quick] [--scale]``.
+Run: ``PYTHONPATH=. python benchmarks/bench_low_rank.py [--quick] [--scale]
+[--no-growth]``.
 """
 
 import argparse
@@ -66,12 +75,12 @@ def alpha_max(X, y, task):
     return np.linalg.norm(np.array(R), 2)
 
 
-def run_skmtl(X, y, task, alpha, p_star, repeats=3):
-    """Time to a certified 1e-6 relative accuracy."""
+def run_skmtl(X, y, task, alpha, p_star, repeats=3, accuracy=ACCURACY):
+    """Time to a certified relative accuracy (gap <= accuracy * P*)."""
     # tol is relative to 2 P0 (null model objective); choose it to certify the gap
     yc = y - (np.bincount(task, weights=y) / np.bincount(task))[task]
     p0 = np.sum(yc**2 / (2 * np.bincount(task)[task]))
-    tol = ACCURACY * p_star / (2 * p0)
+    tol = accuracy * p_star / (2 * p0)
     best, est = np.inf, None
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -158,14 +167,95 @@ def run_cvxpy(X, y, task, alpha, p_star, solver):
     return solve_time, total, acc, "tolerance ladder exhausted"
 
 
-def reference(X, y, task, alpha):
-    est = TraceNormRegression(alpha=alpha, task_column=0, tol=1e-14, max_iter=200000)
+def reference(X, y, task, alpha, tol=1e-14):
+    est = TraceNormRegression(alpha=alpha, task_column=0, tol=tol, max_iter=200000)
     est.fit(X, y)
     return objective(X, y, task, est.coef_, est.intercept_, alpha), est
 
 
 def fmt(t):
     return "   n/a" if not np.isfinite(t) else f"{t:7.3f}"
+
+
+def numpy_fista(X, y, task, alpha, p_target, max_iter=100000):
+    """Plain numpy FISTA (full SVD prox, adaptive restart) on the centred problem,
+    stopped at the first iterate whose objective is <= p_target; (iterations, W)."""
+    T, d = task.max() + 1, X.shape[1] - 1
+    n_t = np.bincount(task)
+    Xs = [X[task == t, 1:] - X[task == t, 1:].mean(0) for t in range(T)]
+    ys = [y[task == t] - y[task == t].mean() for t in range(T)]
+    step = 1.0 / max(np.linalg.norm(Xt, 2) ** 2 / n for Xt, n in zip(Xs, n_t))
+
+    def grad_and_loss(W):
+        R = [Xt @ w - yt for Xt, w, yt in zip(Xs, W, ys)]
+        G = np.array([Xt.T @ r / n for Xt, r, n in zip(Xs, R, n_t)])
+        return G, sum(r @ r / (2 * n) for r, n in zip(R, n_t))
+
+    W = Z = np.zeros((T, d))
+    t_k = 1.0
+    for it in range(1, max_iter + 1):
+        G, _ = grad_and_loss(Z)
+        U, sv, Vt = np.linalg.svd(Z - step * G, full_matrices=False)
+        sv = np.maximum(sv - step * alpha, 0.0)
+        W_new = (U * sv) @ Vt
+        if np.sum((Z - W_new) * (W_new - W)) > 0:
+            t_k = 1.0
+        t_next = 0.5 * (1 + np.sqrt(1 + 4 * t_k**2))
+        Z = W_new + (t_k - 1) / t_next * (W_new - W)
+        W, t_k = W_new, t_next
+        if grad_and_loss(W)[1] + alpha * sv.sum() <= p_target:
+            return it, W
+    return max_iter, W
+
+
+MALSAR_SECONDS = 4.2  # MALSAR's APG (MATLAB) on this problem, quoted in issue 15
+
+
+def malsar_case(T=20, n_t=100, d=500, gap=2e-6, repeats=3):
+    """(skmtl time, iterations, numpy FISTA time, iterations)."""
+    X, y, task = make_problem(T, n_t, d)
+    alpha = alpha_max(X, y, task) / 100
+    # 1e-14 did not finish in 25 min at alpha_max / 100 (load ~11); 1e-11 certifies
+    # P* far below the 2e-6 target
+    p_star, _ = reference(X, y, task, alpha, tol=1e-11)
+    t_ours, acc, iters = run_skmtl(X, y, task, alpha, p_star, repeats, gap)
+    assert acc <= gap, acc
+    t_np = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np_iters, _ = numpy_fista(X, y, task, alpha, p_star * (1 + gap))
+        t_np = min(t_np, time.perf_counter() - t0)
+    return t_ours, iters, t_np, np_iters
+
+
+def ratio_table(rows, malsar):
+    print("\nSpeed-up over cvxpy+SCS (SCS time / skmtl time, same run; goal >= 30x)")
+    print(
+        f"{'case (T, n_t, d)':<18} {'skmtl':>7} {'SCS solve':>10} {'SCS total':>10}"
+        f" {'x solve':>8} {'x total':>8}"
+    )
+    for (T, n_t, d), t_ours, solve_t, total_t in rows:
+        print(
+            f"{str((T, n_t, d)):<18} {t_ours:7.3f} {fmt(solve_t):>10} "
+            f"{fmt(total_t):>10} {solve_t / t_ours:7.1f}x {total_t / t_ours:7.1f}x"
+        )
+    if malsar is None:
+        return
+    t_ours, iters, t_np, np_iters = malsar
+    print(
+        "\nMALSAR-shaped case: T=20, n_t=100, d=500, alpha = alpha_max / 100, "
+        "relative gap 2e-6 (goal <= 1.4 s, 3x under MALSAR's 4.2 s)"
+    )
+    print(f"{'solver':<34} {'time (s)':>9} {'iters':>6} {'x skmtl':>8}")
+    print(f"{'skmtl TraceNormRegression':<34} {t_ours:9.3f} {iters:6d} {1.0:7.1f}x")
+    print(
+        f"{'numpy FISTA (same run)':<34} {t_np:9.3f} {np_iters:6d} "
+        f"{t_np / t_ours:7.1f}x"
+    )
+    print(
+        f"{'MALSAR APG (quoted, not run)':<34} {MALSAR_SECONDS:9.3f} {'':>6} "
+        f"{MALSAR_SECONDS / t_ours:7.1f}x"
+    )
 
 
 def versus_cvxpy(configs, solvers):
@@ -177,7 +267,7 @@ def versus_cvxpy(configs, solvers):
     for s in solvers:
         head += f" {s[:5] + ' solve':>11} {s[:5] + ' total':>11} {'acc':>8}"
     print(head + f" {'x solve':>8} {'x total':>8}")
-    notes = []
+    notes, rows = [], []
     for T, n_t, d in configs:
         X, y, task = make_problem(T, n_t, d)
         alpha = 0.1 * alpha_max(X, y, task)
@@ -186,8 +276,11 @@ def versus_cvxpy(configs, solvers):
         assert acc_ours <= ACCURACY, acc_ours
         line = f"{T:4d} {n_t:4d} {d:5d} {ref.rank_:4d} {t_ours:7.3f} {iters:5d}"
         best_solve = best_total = np.inf
+        scs = (np.nan, np.nan)
         for s in solvers:
             solve_t, total_t, acc, note = run_cvxpy(X, y, task, alpha, p_star, s)
+            if acc <= ACCURACY and s == "SCS":
+                scs = (solve_t, total_t)
             if acc <= ACCURACY:
                 best_solve = min(best_solve, solve_t)
                 best_total = min(best_total, total_t)
@@ -197,6 +290,7 @@ def versus_cvxpy(configs, solvers):
         for best in (best_solve, best_total):
             line += f" {best / t_ours:7.1f}x" if np.isfinite(best) else "      n/a"
         print(line, flush=True)
+        rows.append(((T, n_t, d), t_ours) + scs)
     print(
         "acc: relative objective error of the cvxpy point (must be <= 1e-6 to "
         "count); x solve / x total: fastest cvxpy solver time (without / with "
@@ -204,6 +298,7 @@ def versus_cvxpy(configs, solvers):
     )
     for note in notes:
         print("  not reached:", note)
+    return rows
 
 
 def growth(Ts, ds, n_t=50):
@@ -268,6 +363,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smallest case only")
     parser.add_argument("--scale", action="store_true", help="T=500, d=2000 only")
+    parser.add_argument("--no-growth", action="store_true", help="skip the scaling")
     args = parser.parse_args()
     if args.scale:
         scale()
@@ -277,7 +373,10 @@ def main():
         if args.quick
         else [(20, 100, 50), (20, 100, 500), (200, 50, 200)]
     )
-    versus_cvxpy(configs, ["CLARABEL", "SCS"])
+    rows = versus_cvxpy(configs, ["CLARABEL", "SCS"])
+    ratio_table(rows, None if args.quick else malsar_case())
+    if args.no_growth:
+        return
     if args.quick:
         growth([50, 100], [100, 400])
     else:

@@ -25,7 +25,8 @@ Column ``j`` of ``W`` (feature ``j`` across tasks) is what the L2,1 norm groups.
 import math
 
 import numpy as np
-import scipy.linalg
+
+from .svd import ThresholdedSVD, gram_spectral_norm
 
 __all__ = ["L21", "L1", "L21Ridge", "SparseGroupL1L21", "TraceNorm", "group_shrink"]
 
@@ -259,23 +260,21 @@ class SparseGroupL1L21:
 class TraceNorm:
     """``alpha * ||W||_*`` (sum of singular values: shared low-rank weights).
 
-    The prox soft-thresholds the singular values. Small matrices use a full SVD;
-    when ``min(n_tasks, n_features) > full_svd_max`` it works on the
-    ``m x m`` Gram matrix (``m = min(n_tasks, n_features)``, never ``d x d`` when
-    ``T < d``) and computes only its top eigenpairs (a partial SVD: LAPACK
-    ``syevr`` on an index range), starting from the rank of the previous prox plus
-    a margin and widening until a singular value below the threshold is found, so
-    the result is the exact prox (to the Gram's rounding, ``eps * sigma_max^2`` on
-    ``sigma^2``). ``value`` reuses the singular values of the last prox output.
+    The prox soft-thresholds the singular values; only those above the threshold
+    are computed (``svd.ThresholdedSVD``): exactly (Gram eigendecomposition or
+    LAPACK SVD) when ``min(n_tasks, n_features) <= full_svd_max``, otherwise by
+    subspace iteration restarted from the right singular vectors of the previous
+    prox (the iterates of a solver change little between calls), with an exact
+    fallback. ``value`` reuses the singular values of the last prox output. The
+    warm-start cache lives in this object, which the estimators create per fit.
     """
 
     full_svd_max = 64
-    margin = 8
 
     def __init__(self, alpha):
         self.alpha = alpha
         self._last = None  # (prox output, its singular values)
-        self._rank_hint = 0
+        self._svd = None  # ThresholdedSVD of this solver run
 
     def value(self, W):
         if self._last is not None and self._last[0] is W:
@@ -284,48 +283,16 @@ class TraceNorm:
 
     def prox(self, W, step):
         threshold = step * self.alpha
-        if min(W.shape) <= self.full_svd_max:
-            U, s, Vt = np.linalg.svd(W, full_matrices=False)
-            s = np.maximum(s - threshold, 0.0)
-            keep = s > 0
-            out = (U[:, keep] * s[keep]) @ Vt[keep]
-            self._last = (out, s[keep])
-            return out
-        out, s = self._partial_prox(W, threshold)
+        if self._svd is None:
+            self._svd = ThresholdedSVD(full_max=self.full_svd_max)
+        U, s, Vt = self._svd(W, threshold)
+        s = s - threshold
+        out = (U * s) @ Vt
         self._last = (out, s)
-        self._rank_hint = len(s)
         return out
 
-    def _partial_prox(self, W, threshold):
-        wide = W.shape[0] <= W.shape[1]
-        G = W @ W.T if wide else W.T @ W
-        m = G.shape[0]
-        k = min(m, self._rank_hint + self.margin)
-        while True:
-            lam, Q = scipy.linalg.eigh(G, subset_by_index=[m - k, m - 1])
-            sig = np.sqrt(np.maximum(lam[::-1], 0.0))
-            Q = Q[:, ::-1]
-            if k == m or sig[-1] <= threshold:
-                break
-            k = min(m, 2 * k)
-        keep = sig > threshold
-        shrink = (sig[keep] - threshold) / sig[keep]
-        Qk = Q[:, keep]
-        if wide:  # W = Q S V^T: keep Q_k (1 - thr / s) Q_k^T W
-            out = (Qk * shrink) @ (Qk.T @ W)
-        else:
-            out = (W @ Qk) @ (shrink[:, None] * Qk.T)
-        return out, sig[keep] - threshold
-
     def dual_norm(self, V):
-        if not V.size:
-            return 0.0
-        if min(V.shape) <= self.full_svd_max:
-            return float(np.linalg.norm(V, ord=2))
-        G = V @ V.T if V.shape[0] <= V.shape[1] else V.T @ V
-        m = G.shape[0]
-        top = scipy.linalg.eigvalsh(G, subset_by_index=[m - 1, m - 1])[0]
-        return float(np.sqrt(max(top, 0.0)))
+        return gram_spectral_norm(V)
 
     def dual_scale(self, V):
         norm = self.dual_norm(V)
