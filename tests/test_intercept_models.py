@@ -245,10 +245,11 @@ def test_auto_strength_keeps_layout_equivalence():
     X, y, _, _ = _problem("shared", "squared")
     rows, tasks = np.nonzero(~np.isnan(y))
     Xs = np.column_stack([tasks, X[rows]])
-    shared = MultiTaskLasso(A, tol=1e-12, max_iter=100000).fit(X, y)
-    stacked = MultiTaskLasso(A, task_column=0, tol=1e-12, max_iter=100000).fit(
-        Xs, y[rows, tasks]
-    )
+    shared = MultiTaskLasso(A, alpha_intercepts="auto", tol=1e-12, max_iter=100000)
+    shared.fit(X, y)
+    stacked = MultiTaskLasso(
+        A, alpha_intercepts="auto", task_column=0, tol=1e-12, max_iter=100000
+    ).fit(Xs, y[rows, tasks])
     assert 0 < shared.alpha_intercepts_ < np.inf
     assert shared.alpha_intercepts_ == pytest.approx(stacked.alpha_intercepts_, 1e-12)
     assert_allclose(shared.coef_, stacked.coef_, atol=1e-7)

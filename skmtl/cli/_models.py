@@ -185,13 +185,17 @@ MODELS = {
         lambda tc, kind: MultiTaskKernelRidgeCV(task_column=tc),
         ("regression",),
         "shared-kernel ridge, w_t = w_0 + v_t (Evgeniou & Pontil), linear kernel; "
-        "alpha, mu and the intercept shrinkage by exact leave-one-out",
+        "alpha, mu and the intercept shrinkage by exact leave-one-out; opt-in: "
+        "an eigendecomposition per candidate costs ~40 s a School split",
+        default=False,
     ),
     "mtl_svm": ModelSpec(
         _kernel_svm,
         ("regression", "classification"),
         "shared-kernel SVM, mu=1 (linear SVR / rbf SVC; kernel, linear or "
-        "Nystroem path by size), C by 3-fold task-stratified CV",
+        "Nystroem path by size), C by 3-fold task-stratified CV; opt-in: the "
+        "grid costs ~80 s a School split",
+        default=False,
     ),
     "trace_norm": ModelSpec(
         _trace_norm,

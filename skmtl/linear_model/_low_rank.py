@@ -21,8 +21,7 @@ from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista, null_scale
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
-from ._docs import fill
-from ._docs_intercepts import fill_intercepts
+from ._docs import fill, fill_intercepts
 
 __all__ = [
     "ReducedRankRegression",
@@ -81,7 +80,7 @@ class _TraceNormMixin(_DirectLipschitzMixin):
         alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
-        alpha_intercepts="auto",
+        alpha_intercepts=0.0,
         task_weighting="equal",
         unseen_task="error",
         max_iter=1000,
@@ -547,7 +546,7 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         *,
         task_column=None,
         fit_intercept=True,
-        alpha_intercepts="auto",
+        alpha_intercepts=0.0,
         task_weighting="equal",
         unseen_task="error",
         max_iter=1000,

@@ -18,8 +18,7 @@ from .._optim.structured import (
     cluster_matrix_from_eig,
 )
 from ._base import _PenalizedMultiTaskRegressor
-from ._docs import fill
-from ._docs_intercepts import fill_intercepts
+from ._docs import fill, fill_intercepts
 from ._low_rank import _DirectLipschitzMixin
 
 __all__ = ["ClusteredMultiTaskRegression", "GraphRegularizedMultiTaskRegression"]
@@ -113,7 +112,7 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
         *,
         task_column=None,
         fit_intercept=True,
-        alpha_intercepts="auto",
+        alpha_intercepts=0.0,
         task_weighting="equal",
         unseen_task="error",
         max_iter=1000,
@@ -322,7 +321,7 @@ default=None
         *,
         task_column=None,
         fit_intercept=True,
-        alpha_intercepts="auto",
+        alpha_intercepts=0.0,
         task_weighting="equal",
         unseen_task="error",
         max_iter=1000,
