@@ -759,28 +759,37 @@ MODELS = [
         quick=False,
     ),
     ModelEntry(
-        "TraceNormRegression (grid)",
+        "TraceNormRegressionCV",
         "skmtl",
         (REG,),
-        tuned(_skmtl("linear_model", "TraceNormRegression"), {"alpha": GRID3}),
+        _skmtl("linear_model", "TraceNormRegressionCV", alphas=10, cv=3),
     ),
     ModelEntry(
-        "ClusteredMultiTaskRegression (grid)",
+        "MultiTaskSparseGroupLassoCV",
         "skmtl",
         (REG,),
-        tuned(
-            _skmtl("linear_model", "ClusteredMultiTaskRegression", n_clusters=3),
-            {"alpha": GRID3},
+        _skmtl("linear_model", "MultiTaskSparseGroupLassoCV", alphas=10, cv=3),
+        quick=False,
+    ),
+    ModelEntry(
+        "ClusteredMultiTaskRegressionCV",
+        "skmtl",
+        (REG,),
+        _skmtl(
+            "linear_model",
+            "ClusteredMultiTaskRegressionCV",
+            n_clusters=3,
+            alphas=10,
+            cv=3,
         ),
         quick=False,
     ),
     ModelEntry(
-        "GraphRegularizedMultiTaskRegression (grid)",
+        "GraphRegularizedMultiTaskRegressionCV",
         "skmtl",
         (REG,),
-        tuned(
-            _skmtl("linear_model", "GraphRegularizedMultiTaskRegression"),
-            {"alpha": GRID3},
+        _skmtl(
+            "linear_model", "GraphRegularizedMultiTaskRegressionCV", alphas=10, cv=3
         ),
     ),
     ModelEntry(
@@ -825,22 +834,16 @@ MODELS = [
         quick=False,
     ),
     ModelEntry(
-        "MultiTaskLogisticLasso (grid)",
+        "MultiTaskLogisticLassoCV",
         "skmtl",
         (CLF,),
-        tuned(
-            _skmtl("linear_model", "MultiTaskLogisticLasso"),
-            {"alpha": [1e-3, 1e-2, 1e-1]},
-        ),
+        _skmtl("linear_model", "MultiTaskLogisticLassoCV", alphas=10, cv=3),
     ),
     ModelEntry(
-        "TraceNormLogisticRegression (grid)",
+        "TraceNormLogisticRegressionCV",
         "skmtl",
         (CLF,),
-        tuned(
-            _skmtl("linear_model", "TraceNormLogisticRegression"),
-            {"alpha": [1e-3, 1e-2, 1e-1]},
-        ),
+        _skmtl("linear_model", "TraceNormLogisticRegressionCV", alphas=10, cv=3),
     ),
     ModelEntry(
         "MultiTaskSVC (grid)",
