@@ -12,7 +12,7 @@ from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
-from .._optim.admm import admm_quadratic
+from .._optim.admm import admm_quadratic, partial_centred_factors
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
@@ -130,9 +130,14 @@ class _AdmmSquaredLossMixin:
 
     def _solve(self, design, datafit, penalty, W0, b0):
         with solver_threads(design.n_tasks, design.n_features):
-            # joint (penalised) intercepts or the coupling alpha_mean term: FISTA
-            admm = b0 is None and getattr(self, "alpha_mean", 0.0) == 0
-            factors = design.task_right_factors() if admm else None
+            # the coupling alpha_mean term: FISTA; penalised (hierarchical or
+            # pooled) intercepts: ADMM on partially centred per-task factors
+            factors = None
+            if getattr(self, "alpha_mean", 0.0) == 0 and isinstance(datafit, Quadratic):
+                if b0 is None:
+                    factors = design.task_right_factors()
+                elif design.intercepts is not None and not design.intercepts.free:
+                    factors = partial_centred_factors(design)
             if factors is None:
                 return self._fista(design, datafit, penalty, W0, b0)
             return admm_quadratic(
@@ -144,6 +149,7 @@ class _AdmmSquaredLossMixin:
                 max_iter=self.max_iter,
                 tol=self.tol,
                 verbose=self.verbose,
+                b0=b0,
             )
 
 
