@@ -79,8 +79,8 @@ def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUD
     ``design`` is uncentred with ``design.intercepts`` hierarchical or pooled. Task
     ``t``'s design is ``Omega_t^{1/2} (X_t - s_t xbar_t)`` with ``s_t = 1 - sqrt(1 -
     k_t)`` (module docstring). Returns ``(V, s2, xbar, ybar, S, k)`` with ``(V,
-    s2)`` as ``MultiTaskDesign.task_right_factors`` (one factorisation when every
-    task shares the rows, the weights and ``k``), or None over the same budgets.
+    s2)`` as ``MultiTaskDesign.task_right_factors`` (one factorisation, task 0's,
+    in a fully observed shared layout), or None over the same budgets.
     """
     T, d = design.n_tasks, design.n_features
     S, k = _keep_fractions(design)
@@ -88,10 +88,12 @@ def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUD
     xbar = np.asarray(design.adjoint(design.omega), dtype=np.float64) / safe[:, None]
     ybar = design.task_sum(design.omega * design.Y).astype(np.float64) / safe
     s = 1.0 - np.sqrt(np.maximum(1.0 - k, 0.0))
+    # a fully observed shared layout has one row set: every task's omega is
+    # sample_weight times omega_t, so k_t = n_w / (n_w + lam) (n_w the total
+    # sample weight) is the same for all tasks, and so is the partially centred
+    # design up to the factor omega_t (applied in admm_quadratic)
     groups = design._task_groups()
     one = len(groups) == 1 and T > 1
-    if one and not np.allclose(k, k[0], rtol=1e-14, atol=0.0):
-        one, groups = False, groups * T  # same rows, different centring
     nk = max((min(len(g), d) for g in groups), default=0)
     cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
     if cost > budget or len(groups) * d * nk > max_floats:
@@ -99,9 +101,7 @@ def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUD
     V = np.zeros((len(groups), d, nk))
     s2 = np.zeros((len(groups), nk))
     for t, rows in enumerate(groups):
-        Xt, om = design._task_block(0 if one else t, rows)
-        if design.shared and design.data.mask is None:
-            om = design.omega[rows, t]
+        Xt, om = design._task_block(t, rows)
         Xt = Xt.astype(float, copy=False) - s[t] * xbar[t]
         Xt = np.sqrt(om.astype(float))[:, None] * Xt
         _, sv, Vt = np.linalg.svd(Xt, full_matrices=False)
@@ -155,10 +155,10 @@ def admm_quadratic(
         V, s2 = factors
     T = design.n_tasks
     if V.shape[0] != T:
-        V, s2 = (
-            np.broadcast_to(V, (T,) + V.shape[1:]),
-            np.broadcast_to(s2, (T, s2.shape[1])),
-        )
+        # one factorisation for all tasks (fully observed shared layout): the
+        # rows are shared, but task t's Gram is scaled by its multiplier omega_t
+        ratio = design.task_omega.astype(float) / float(design.task_omega[0])
+        V, s2 = np.broadcast_to(V, (T,) + V.shape[1:]), s2 * ratio[:, None]
     R = np.asarray(design.adjoint(design.omega * design.Y), dtype=float)  # A*(omega Y)
     if joint:  # partially centred: X~^T Omega y~ = X^T Omega y - k S ybar xbar
         R = R - (k * S * ybar)[:, None] * xbar
