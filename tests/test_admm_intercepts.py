@@ -1,4 +1,4 @@
-"""TraceNormRegression's ADMM with hierarchical / pooled intercepts (``skmtl._optim.admm``).
+"""TraceNormRegression's ADMM with hierarchical or pooled intercepts.
 
 The oracles are those of ``test_intercept_models_fista`` (cvxpy, written from the
 docstring's objective), here with FISTA disabled so that a pass certifies the ADMM
@@ -13,9 +13,9 @@ import pytest
 from numpy.testing import assert_allclose
 from test_intercept_models_fista import (
     ARRAY_W,
-    D,
     MODELS,
     TOL,
+    D,
     T,
     _cvx_solve,
     _intercept_penalty,

@@ -82,7 +82,7 @@ def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUD
     s2)`` as ``MultiTaskDesign.task_right_factors`` (one factorisation, task 0's,
     in a fully observed shared layout), or None over the same budgets.
     """
-    T, d = design.n_tasks, design.n_features
+    d = design.n_features
     S, k = _keep_fractions(design)
     safe = np.where(S > 0, S, 1.0)
     xbar = np.asarray(design.adjoint(design.omega), dtype=np.float64) / safe[:, None]
@@ -93,7 +93,6 @@ def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUD
     # sample weight) is the same for all tasks, and so is the partially centred
     # design up to the factor omega_t (applied in admm_quadratic)
     groups = design._task_groups()
-    one = len(groups) == 1 and T > 1
     nk = max((min(len(g), d) for g in groups), default=0)
     cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
     if cost > budget or len(groups) * d * nk > max_floats:

@@ -184,9 +184,11 @@ class TraceNormRegression(
     ridge steps through each task's thin SVD, so that badly scaled or
     rank-deficient designs cost no more than well-conditioned ones, then
     singular-value soft-thresholding; ``tol`` bounds the duality gap of the
-    returned (thresholded) ``Z``. ADMM needs the intercepts removed by centring
-    (free intercepts, ``alpha_intercepts=0``) and no ``alpha_mean`` term (which
-    couples the tasks' ridge steps); otherwise, and when the per-task SVDs exceed
+    returned (thresholded) ``Z``. Free intercepts (``alpha_intercepts=0``) are
+    removed by centring; hierarchical or pooled ones are minimised exactly inside
+    each ridge step (per-task SVDs of the partially centred designs, the shared
+    ``b_0`` in closed form). ADMM needs no ``alpha_mean`` term (which
+    couples the tasks' ridge steps); with it, and when the per-task SVDs exceed
     their budget (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) >
     1e7``), it uses accelerated proximal gradient (FISTA, adaptive restart) with
     exact proximal steps on the intercepts and the same certificate. The prox uses a
