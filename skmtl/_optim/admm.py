@@ -1,11 +1,11 @@
 """ADMM for the squared loss with a prox-friendly penalty, certified by the duality gap.
 
-Solves ``min_W 1/2 sum omega (A W - Y)^2 + g(W)`` (centred design: the intercepts are
-already removed, so free intercepts only; penalised intercepts ``b_t = b_0 + c_t``
-and the tasks-coupling ``alpha_mean`` term go to FISTA, ``prox_grad.fista``, whose
-intercept step is an exact prox) by the alternating direction method of multipliers
-on the split
-``W = Z`` (Boyd et al. 2011, §4.4 and §3.4.1)::
+Solves ``min_W 1/2 sum omega (A W - Y)^2 + g(W)`` (centred design: free intercepts
+removed by centring) or, with penalised intercepts ``b_t = b_0 + c_t`` (hierarchical
+or pooled, ``design.intercepts``), ``min_{W, b} 1/2 sum omega (A W + b - Y)^2 + g(W)
++ h(b)``, by the alternating direction method of multipliers on the split ``W = Z``
+(Boyd et al. 2011, §4.4 and §3.4.1); the tasks-coupling ``alpha_mean`` term goes to
+FISTA (``prox_grad.fista``)::
 
     W <- (H + rho I)^{-1} (A* (omega Y) + rho (Z - U))     per task, exact
     Z <- prox_{g / rho}(W + U)                               (SVT for the trace norm)
@@ -20,15 +20,34 @@ between the primal and dual residuals, each relative to its own scale (``mu = 10
 ``tau = 2``; Boyd et al. §3.4.1, normalised as in Wohlberg 2017, "ADMM penalty
 parameter selection by residual balancing").
 
+Penalised intercepts. ADMM runs on the profiled datafit ``F(W) = min_b f(A W + b) +
+h(b)`` (a convex quadratic in ``W``), and its ``W`` step minimises ``F(W) + rho/2
+||W - V||^2`` exactly, jointly over ``(W, b_0, c)``. For a fixed ``b_0``, eliminating
+``c_t`` leaves task ``t``'s ridge problem on partially centred data: with ``S_t`` the
+task's sum of ``omega``, ``k_t = S_t / (S_t + lam rho_t)`` (the fraction of its mean
+residual the task keeps) and ``s_t = 1 - sqrt(1 - k_t)``, rows are centred by
+``s_t`` times the weighted task mean (``X_t - s_t xbar_t``, ``y_t - s_t ybar_t``), since
+``(1 - s_t)^2 = 1 - k_t``; the target is shifted by ``(1 - s_t) b_0``. The per-task
+thin SVDs of these partially centred designs are computed once
+(:func:`partial_centred_factors`). Each ``w_t`` is then affine in ``b_0``: ``w_t =
+w_t^0 - b_0 a_t q_t`` with ``a_t = (1 - k_t) S_t`` and ``q_t = (H_t + rho I)^{-1}
+xbar_t``, and the optimal ``b_0`` is the minimiser of a scalar quadratic::
+
+    b_0 = sum_t a_t (ybar_t - xbar_t w_t^0) / sum_t a_t (1 - a_t xbar_t q_t)
+
+(a Schur complement, positive when some ``k_t < 1``). Then ``c_t = k_t (ybar_t - b_0
+- xbar_t w_t)``. ``lam = inf`` (one pooled intercept) is ``k = 0``: no centring.
+
 Stopping rule: the duality gap of ``prox_grad.duality_gap`` at the (penalty-feasible)
 ``Z`` iterate, at most ``tol * scale`` as for FISTA (same certificate, same scale).
 """
 
 import numpy as np
 
+from .design import _FACTOR_BUDGET, _LSTSQ_BUDGET
 from .prox_grad import SolverResult, duality_gap, null_scale
 
-__all__ = ["admm_quadratic"]
+__all__ = ["admm_quadratic", "partial_centred_factors"]
 
 # residual balancing: rescale rho by _TAU when one residual exceeds _MU times the other
 _MU, _TAU = 10.0, 2.0
@@ -39,6 +58,55 @@ def _shifted_solve(V, s2, B, rho):
     C = np.matmul(B[:, None, :], V)[:, 0, :]  # (T, k): V_t^T b_t
     coef = C / (s2 + rho) - C / rho
     return B / rho + np.matmul(V, coef[:, :, None])[:, :, 0]
+
+
+def _keep_fractions(design):
+    """``(S, k)``: per-task sums of ``omega`` and kept fractions ``k_t = S_t / (S_t +
+    lam rho_t)`` of ``design.intercepts`` (0 for a pooled intercept or no data)."""
+    S = design.task_sum(design.omega).astype(np.float64)
+    intercepts = design.intercepts
+    if intercepts.pooled:
+        return S, np.zeros_like(S)
+    lr = intercepts.strength * intercepts.rho
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(S > 0, S / (S + lr), 0.0)
+    return S, k
+
+
+def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET):
+    """Per-task thin SVDs of the partially centred designs (penalised intercepts).
+
+    ``design`` is uncentred with ``design.intercepts`` hierarchical or pooled. Task
+    ``t``'s design is ``Omega_t^{1/2} (X_t - s_t xbar_t)`` with ``s_t = 1 - sqrt(1 -
+    k_t)`` (module docstring). Returns ``(V, s2, xbar, ybar, S, k)`` with ``(V,
+    s2)`` as ``MultiTaskDesign.task_right_factors`` (one factorisation, task 0's,
+    in a fully observed shared layout), or None over the same budgets.
+    """
+    d = design.n_features
+    S, k = _keep_fractions(design)
+    safe = np.where(S > 0, S, 1.0)
+    xbar = np.asarray(design.adjoint(design.omega), dtype=np.float64) / safe[:, None]
+    ybar = design.task_sum(design.omega * design.Y).astype(np.float64) / safe
+    s = 1.0 - np.sqrt(np.maximum(1.0 - k, 0.0))
+    # a fully observed shared layout has one row set: every task's omega is
+    # sample_weight times omega_t, so k_t = n_w / (n_w + lam) (n_w the total
+    # sample weight) is the same for all tasks, and so is the partially centred
+    # design up to the factor omega_t (applied in admm_quadratic)
+    groups = design._task_groups()
+    nk = max((min(len(g), d) for g in groups), default=0)
+    cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
+    if cost > budget or len(groups) * d * nk > max_floats:
+        return None
+    V = np.zeros((len(groups), d, nk))
+    s2 = np.zeros((len(groups), nk))
+    for t, rows in enumerate(groups):
+        Xt, om = design._task_block(t, rows)
+        Xt = Xt.astype(float, copy=False) - s[t] * xbar[t]
+        Xt = np.sqrt(om.astype(float))[:, None] * Xt
+        _, sv, Vt = np.linalg.svd(Xt, full_matrices=False)
+        V[t, :, : len(sv)] = Vt.T
+        s2[t, : len(sv)] = sv**2
+    return V, s2, xbar, ybar, S, k
 
 
 def admm_quadratic(
@@ -52,8 +120,9 @@ def admm_quadratic(
     tol=1e-4,
     gap_every=10,
     verbose=0,
+    b0=None,
 ):
-    """Minimise ``f(A W) + g(W)`` for the squared loss ``f`` (no joint intercept).
+    """Minimise ``f(A W + b) + g(W) + h(b)`` for the squared loss ``f``.
 
     Parameters
     ----------
@@ -63,43 +132,70 @@ def admm_quadratic(
     W0 : ndarray of shape (n_tasks, n_features)
         Starting point (warm start).
     factors : tuple
-        ``design.task_right_factors()``.
+        ``design.task_right_factors()`` (centred design, no ``b``), or
+        :func:`partial_centred_factors` (penalised intercepts).
     max_iter, tol, gap_every, verbose : as ``prox_grad.fista``.
+    b0 : ndarray of shape (n_tasks,) or None
+        None: no joint intercepts (centred design). Otherwise the intercepts are
+        penalised by ``design.intercepts`` (hierarchical or pooled) and minimised
+        exactly inside every ``W`` step; the value only marks that they exist.
 
     Returns
     -------
     SolverResult
-        ``W`` is the last ``Z`` iterate (the prox output: exactly low rank).
+        ``W`` is the last ``Z`` iterate (the prox output: exactly low rank); ``b``
+        its exact intercepts (None without).
     """
-    V, s2 = factors
+    joint = b0 is not None
+    if joint:
+        V, s2, xbar, ybar, S, k = factors
+        a = (1.0 - k) * S  # coefficient of b_0 in each task's ridge target
+    else:
+        V, s2 = factors
     T = design.n_tasks
     if V.shape[0] != T:
-        V, s2 = (
-            np.broadcast_to(V, (T,) + V.shape[1:]),
-            np.broadcast_to(s2, (T, s2.shape[1])),
-        )
+        # one factorisation for all tasks (fully observed shared layout): the
+        # rows are shared, but task t's Gram is scaled by its multiplier omega_t
+        ratio = design.task_omega.astype(float) / float(design.task_omega[0])
+        V, s2 = np.broadcast_to(V, (T,) + V.shape[1:]), s2 * ratio[:, None]
     R = np.asarray(design.adjoint(design.omega * design.Y), dtype=float)  # A*(omega Y)
-    threshold = tol * null_scale(design, datafit, False)
+    if joint:  # partially centred: X~^T Omega y~ = X^T Omega y - k S ybar xbar
+        R = R - (k * S * ybar)[:, None] * xbar
+    threshold = tol * null_scale(design, datafit, joint)
     Z = np.array(W0, dtype=float)
     # rho: the mean curvature of the tasks' Grams (trace / d), a scale-free start
     d = max(design.n_features, 1)
     rho = rho_start = max(float(np.mean(np.sum(s2, axis=1))) / d, 1e-12)
-    # scaled dual at the optimum is -grad f(W) / rho: start there from W0
-    HZ = np.matmul(V, (s2 * np.matmul(Z[:, None, :], V)[:, 0, :])[:, :, None])[:, :, 0]
-    U = (R - HZ) / rho
-    gap, primal = np.inf, np.inf
+    # scaled dual at the optimum is -grad F(W) / rho: start there from W0
+    if joint:  # the profiled gradient: the residual at the exact intercepts
+        F = design.forward(Z.astype(design.dtype, copy=False))
+        b = datafit.optimal_offsets(F, design.Y, design.omega, design)
+        G = design.omega * (F + design.per_row(b) - design.Y)
+        U = -np.asarray(design.adjoint(G), dtype=float) / rho
+    else:
+        HZ = np.matmul(V, (s2 * np.matmul(Z[:, None, :], V)[:, 0, :])[:, :, None])
+        U = (R - HZ[:, :, 0]) / rho
+    gap, primal, b = np.inf, np.inf, None
     for it in range(1, max_iter + 1):
         W = _shifted_solve(V, s2, R + rho * (Z - U), rho)
+        if joint:  # W = W0 - b_0 a q: b_0 minimises a scalar quadratic
+            Q = _shifted_solve(V, s2, xbar, rho)
+            xq = np.einsum("td,td->t", xbar, Q)
+            den = float(np.sum(a * (1.0 - a * xq)))
+            num = float(np.sum(a * (ybar - np.einsum("td,td->t", xbar, W))))
+            shared_b = num / den if den > 0 else 0.0
+            W = W - shared_b * a[:, None] * Q
         Z_old = Z
         Z = penalty.prox(W + U, 1.0 / rho)
         U = U + W - Z
         if it % gap_every == 0 or it == max_iter:
             Zc = Z.astype(design.dtype, copy=False)
-            gap, primal, _ = duality_gap(design, datafit, penalty, Zc, None)
+            b_in = np.zeros(T, dtype=design.dtype) if joint else None
+            gap, primal, b = duality_gap(design, datafit, penalty, Zc, b_in)
             if verbose:
                 print(f"iter {it}: primal {primal:.10g} gap {gap:.3e} rho {rho:.3e}")
             if gap <= threshold:
-                return SolverResult(Zc, None, it, gap, primal, True)
+                return SolverResult(Zc, b, it, gap, primal, True)
         # residual balancing on residuals relative to their scales (Wohlberg
         # 2017): the raw residuals of Boyd et al. depend on the units of W and
         # stall on badly scaled designs (School: 3,000+ iterations at alpha 1e-3)
@@ -112,5 +208,5 @@ def admm_quadratic(
         elif s > _MU * r and rho > 1e-8 * rho_start:
             rho, U = rho / _TAU, U * _TAU
     return SolverResult(
-        Z.astype(design.dtype, copy=False), None, max_iter, gap, primal, False
+        Z.astype(design.dtype, copy=False), b, max_iter, gap, primal, False
     )
