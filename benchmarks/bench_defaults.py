@@ -38,29 +38,23 @@ OPTIONS = [
 
 #: family -> (kinds, estimator module, class, fixed parameters)
 FAMILIES = {
-    "L2,1 (MultiTaskLassoCV)": (
-        (br.REG,),
-        "linear_model",
-        "MultiTaskLassoCV",
-        dict(alphas=10, cv=3),
-    ),
     "trace norm (TraceNormRegressionCV)": (
         (br.REG,),
         "linear_model",
         "TraceNormRegressionCV",
-        dict(alphas=6, cv=3),
+        dict(alphas=10, cv=3),
+    ),
+    "graph (GraphRegularizedMultiTaskRegressionCV)": (
+        (br.REG,),
+        "linear_model",
+        "GraphRegularizedMultiTaskRegressionCV",
+        dict(alphas=10, cv=3),
     ),
     "L2,1 logistic (MultiTaskLogisticLassoCV)": (
         (br.CLF,),
         "linear_model",
         "MultiTaskLogisticLassoCV",
-        dict(alphas=6, cv=3),
-    ),
-    "trace norm logistic (TraceNormLogisticRegressionCV)": (
-        (br.CLF,),
-        "linear_model",
-        "TraceNormLogisticRegressionCV",
-        dict(alphas=6, cv=3),
+        dict(alphas=10, cv=3),
     ),
 }
 

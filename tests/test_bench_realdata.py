@@ -124,7 +124,7 @@ def test_classification_table_and_fallback(bench):
     names = [
         "independent (Ridge/LogisticCV per task)",
         "pooled + task dummies",
-        "MultiTaskLogisticLasso (grid)",
+        "MultiTaskLogisticLassoCV",
     ]
     models = _models(bench, bench.CLF, names)
     records = bench.run_dataset(

@@ -133,6 +133,14 @@ class _PathCV(MultiTaskMixin, BaseEstimator):
     _extra = {}
     _grid = None
 
+    def _intercept_kwargs(self):
+        """The base estimator's intercept model and task weighting, for
+        ``alpha_max`` (the top of the grid is that of the problem solved)."""
+        return dict(
+            alpha_intercepts=getattr(self, "alpha_intercepts", 0.0),
+            task_weighting=getattr(self, "task_weighting", "equal"),
+        )
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "_base" in cls.__dict__:
@@ -408,7 +416,9 @@ class TraceNormRegressionCV(_PathCVRegressor):
     _base = TraceNormRegression
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(data, fit_intercept=self.fit_intercept)
+        V = null_gradient(
+            data, fit_intercept=self.fit_intercept, **self._intercept_kwargs()
+        )
         return penalty_alpha_max(V, "trace")
 
     def _path_params(self, alpha, setting):
@@ -419,7 +429,12 @@ class TraceNormLogisticRegressionCV(_PathCVClassifier):
     _base = TraceNormLogisticRegression
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(data, "logistic", fit_intercept=self.fit_intercept)
+        V = null_gradient(
+            data,
+            "logistic",
+            fit_intercept=self.fit_intercept,
+            **self._intercept_kwargs(),
+        )
         return penalty_alpha_max(V, "trace")
 
     def _path_params(self, alpha, setting):
@@ -430,7 +445,12 @@ class MultiTaskLogisticLassoCV(_PathCVClassifier):
     _base = MultiTaskLogisticLasso
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(data, "logistic", fit_intercept=self.fit_intercept)
+        V = null_gradient(
+            data,
+            "logistic",
+            fit_intercept=self.fit_intercept,
+            **self._intercept_kwargs(),
+        )
         return penalty_alpha_max(V, "l21")
 
     def _path_params(self, alpha, setting):
@@ -442,7 +462,9 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
     _grid = "l1_ratio"
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(data, fit_intercept=self.fit_intercept)
+        V = null_gradient(
+            data, fit_intercept=self.fit_intercept, **self._intercept_kwargs()
+        )
         return penalty_alpha_max(V, "sparse_group", l1_ratio=setting)
 
     def _path_params(self, alpha, setting):
@@ -456,7 +478,9 @@ class DirtyMultiTaskLassoCV(_PathCVRegressor):
     _grid = "specific_ratio"
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(data, fit_intercept=self.fit_intercept)
+        V = null_gradient(
+            data, fit_intercept=self.fit_intercept, **self._intercept_kwargs()
+        )
         return penalty_alpha_max(V, "dirty", ratio=setting)
 
     def _path_params(self, alpha, setting):
@@ -491,7 +515,9 @@ class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
 
     def _alpha_max(self, data, setting):
         if setting > 0:
-            V = null_gradient(data, fit_intercept=self.fit_intercept)
+            V = null_gradient(
+                data, fit_intercept=self.fit_intercept, **self._intercept_kwargs()
+            )
             return penalty_alpha_max(V, "l1", l1_ratio=setting)
         # tr(W^T L W) leaves the mean of the task weights free: its weakest
         # penalised direction has curvature 2 alpha lambda_2 (lambda_2: smallest

@@ -7,13 +7,18 @@ from sklearn.base import BaseEstimator
 
 from .._compat import Interval, InvalidParameterError, StrOptions, validate_params
 from .._data import validate_fit_data
-from .._optim.bcd import bcd
+from .._optim.bcd import bcd, null_correlations
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
+from .._optim.intercepts import Intercepts
 from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21, TraceNorm
 from .._optim.prox_grad import null_scale
 from ..base import MultiTaskMixin
-from ._base import encode_binary_targets, warn_not_converged
+from ._base import (
+    auto_intercept_strength,
+    encode_binary_targets,
+    warn_not_converged,
+)
 
 __all__ = ["alpha_max", "multitask_enet_path", "multitask_lasso_path"]
 
@@ -31,26 +36,37 @@ def _validate(X, y, task_column, sample_weight, classification=False):
     )
 
 
-def null_gradient(data, loss="squared", fit_intercept=True):
+def null_gradient(
+    data,
+    loss="squared",
+    fit_intercept=True,
+    *,
+    alpha_intercepts=0.0,
+    task_weighting="equal",
+):
     """``V = A*(-grad f)`` at ``W = 0`` with the best intercepts, (n_tasks, d).
 
     ``V[t] = sum_{i in t} omega_i x_i r_i`` with ``r`` the residuals of the
-    intercept-only model (``y_i - ybar_t`` for the squared loss). ``W = 0`` solves
-    a model whose penalty is ``alpha * Omega(W)`` (``Omega`` a norm) iff
-    ``alpha >= Omega_dual(V)``. ``data.y`` is already encoded (0/1 for the
-    logistic loss).
+    intercept-only model (``y_i - ybar_t`` for the squared loss with free
+    intercepts; the shrunken intercepts of ``alpha_intercepts`` otherwise, as the
+    estimators resolve it). ``W = 0`` solves a model whose penalty is
+    ``alpha * Omega(W)`` (``Omega`` a norm) iff ``alpha >= Omega_dual(V)``.
+    ``data.y`` is already encoded (0/1 for the logistic loss).
     """
-    if loss == "logistic":
-        datafit, center = Logistic(), False
+    classification = loss == "logistic"
+    datafit = Logistic() if classification else Quadratic()
+    design = MultiTaskDesign(data, task_weighting=task_weighting)
+    intercepts = None
+    if fit_intercept:
+        strength = alpha_intercepts
+        if isinstance(strength, str):  # "auto"
+            strength = auto_intercept_strength(data, design, classification)
+        intercepts = Intercepts(strength, design.task_omega)
+    if intercepts is not None and intercepts.free and not classification:
+        design = MultiTaskDesign(data, center=True, task_weighting=task_weighting)
     else:
-        datafit, center = Quadratic(), fit_intercept
-    design = MultiTaskDesign(data, center=center)
-    F = np.zeros_like(design.Y)
-    if fit_intercept and not center:
-        F = F + design.per_row(
-            datafit.optimal_offsets(F, design.Y, design.omega, design)
-        )
-    return design.adjoint(-datafit.gradient(F, design.Y, design.omega))
+        design.intercepts = intercepts
+    return null_correlations(design, datafit, fit_intercept)
 
 
 def alpha_max_from_data(data, l1_ratio=1.0, loss="squared", fit_intercept=True):

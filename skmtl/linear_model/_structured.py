@@ -321,7 +321,7 @@ default=None
         *,
         task_column=None,
         fit_intercept=True,
-        alpha_intercepts=0.0,
+        alpha_intercepts="auto",
         task_weighting="equal",
         unseen_task="error",
         max_iter=1000,
@@ -471,5 +471,6 @@ GraphRegularizedMultiTaskRegression.__doc__ = fill(
         GraphRegularizedMultiTaskRegression.__doc__,
         "the plain mean of the rows of ``coef_``, the component of ``W`` the\n"
         "        graph term does not penalise",
+        default='"auto"',
     )
 )
