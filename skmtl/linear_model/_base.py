@@ -106,7 +106,7 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
     def _intercept_strength(self, data, design):
         """``alpha_intercepts`` as a number: "auto" is the one-way random-intercept
         ratio ``sigma^2 / tau^2`` estimated by :func:`auto_intercept_strength`."""
-        strength = getattr(self, "alpha_intercepts", 0.0)
+        strength = self.alpha_intercepts
         if isinstance(strength, str):  # "auto"
             strength = auto_intercept_strength(data, design, self._classification)
         return float(strength)
@@ -122,7 +122,7 @@ class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstima
         )
         data.y = self._targets(data)
         datafit = self._datafit()
-        task_weighting = getattr(self, "task_weighting", "equal")
+        task_weighting = self.task_weighting
         # the loss weights first (the intercept model's penalty weights are theirs)
         design = MultiTaskDesign(data, task_weighting=task_weighting)
         intercepts = None

@@ -137,8 +137,8 @@ class _PathCV(MultiTaskMixin, BaseEstimator):
         """The base estimator's intercept model and task weighting, for
         ``alpha_max`` (the top of the grid is that of the problem solved)."""
         return dict(
-            alpha_intercepts=getattr(self, "alpha_intercepts", 0.0),
-            task_weighting=getattr(self, "task_weighting", "equal"),
+            alpha_intercepts=self.alpha_intercepts,
+            task_weighting=self.task_weighting,
         )
 
     def __init_subclass__(cls, **kwargs):
