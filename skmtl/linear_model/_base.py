@@ -282,8 +282,98 @@ def encode_binary_targets(data):
     return classes, Y01
 
 
+class BinaryLinearClassifierMixin:
+    """Output of a per-task binary linear classifier from ``_decision_function``.
+
+    ``classes_`` holds the two labels shared by every task; the linear score
+    ``decision_function`` (``LinearMultiTaskMixin``) is the log-odds of
+    ``classes_[1]``.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def decision_function(self, X):
+        """Compute the log-odds of ``classes_[1]`` for each row under its task's model.
+
+        Rows of a task unseen in ``fit`` use ``coef_shared_`` and
+        ``intercept_shared_`` when ``unseen_task="shared"`` and raise a ValueError
+        naming the label otherwise.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Rows to score, laid out as in ``fit`` (with the task column in the
+            stacked layout).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Positive scores predict ``classes_[1]``; ``(n_samples, n_tasks)`` in
+            the shared layout.
+        """
+        return self._decision_function(X)
+
+    def predict(self, X):
+        """Predict the label of each row with its task's model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Rows to predict, laid out as in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Labels from ``classes_``; ``(n_samples, n_tasks)`` in the shared
+            layout.
+        """
+        scores = self.decision_function(X)
+        return self.classes_[(scores > 0).astype(np.intp)]
+
+    def predict_proba(self, X):
+        """Compute class probabilities under each row's task model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Rows to predict, laid out as in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
+            Stacked and single layouts: columns follow ``classes_``. Shared
+            layout: the probability of ``classes_[1]`` for every task (the
+            multilabel convention of scikit-learn).
+        """
+        p1 = expit(self.decision_function(X))
+        if p1.ndim == 1:
+            return np.column_stack([1.0 - p1, p1])
+        return p1
+
+    def predict_log_proba(self, X):
+        """Compute the logarithm of :meth:`predict_proba` stably from the log-odds.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Rows to predict, laid out as in ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
+            Laid out as :meth:`predict_proba`.
+        """
+        f = self.decision_function(X)
+        if f.ndim == 1:
+            return np.column_stack([-np.logaddexp(0.0, f), -np.logaddexp(0.0, -f)])
+        return -np.logaddexp(0.0, -f)
+
+
 class _PenalizedMultiTaskClassifier(
-    MultiTaskClassifierMixin, _PenalizedMultiTaskLinear
+    BinaryLinearClassifierMixin, MultiTaskClassifierMixin, _PenalizedMultiTaskLinear
 ):
     """Per-task binary logistic models: mean logistic loss of each task + penalty.
 
@@ -293,11 +383,6 @@ class _PenalizedMultiTaskClassifier(
 
     _datafit = Logistic
     _classification = True
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags
 
     def _targets(self, data):
         self.classes_, Y01 = encode_binary_targets(data)
@@ -322,38 +407,3 @@ class _PenalizedMultiTaskClassifier(
         self : object
         """
         return self._fit(X, y, sample_weight)
-
-    def decision_function(self, X):
-        """Linear score of each row under its task's weights.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            Positive scores predict ``classes_[1]``.
-        """
-        return self._decision_function(X)
-
-    def predict(self, X):
-        """Predicted label of each row (``(n_samples, n_tasks)`` in the shared
-        layout)."""
-        scores = self.decision_function(X)
-        return self.classes_[(scores > 0).astype(np.intp)]
-
-    def predict_proba(self, X):
-        """Class probabilities under each row's task model.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
-            Stacked and single layouts: columns follow ``classes_``. Shared
-            layout: the probability of ``classes_[1]`` for every task (the
-            multilabel convention of scikit-learn).
-        """
-        p1 = expit(self.decision_function(X))
-        if p1.ndim == 1:
-            return np.column_stack([1 - p1, p1])
-        return p1
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        return np.log(self.predict_proba(X))

@@ -13,19 +13,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import minimize
-from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
-from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted
 
-from .._compat import Interval, StrOptions, fit_context
-from .._data import validate_fit_data, validate_predict_data
+from .._compat import Interval, StrOptions
+from .._docstring import fill_doc, register
 from .._ops import task_dot
-from .._optim._threads import solver_threads
 from .._optim.mixed import (
     block_row_design,
-    design_with_intercept,
     fixed_effects,
     independent_columns,
     loo_hat_diagonal,
@@ -35,7 +30,8 @@ from .._optim.mixed import (
     task_deviations,
     task_moments,
 )
-from ..base import MultiTaskMixin, MultiTaskRegressorMixin
+from ..base import MultiTaskRegressorMixin
+from ._hierarchical_base import _HierarchicalModel
 
 __all__ = [
     "HierarchicalRidge",
@@ -45,48 +41,32 @@ __all__ = [
 
 _POSITIVE_OR_INF = Interval(Real, 0, np.inf, closed="right")
 
+register(
+    prefix="hierarchical",
+    ridge_objective="""\
+        min  1/2 sum_i s_i (y_i - x_i' (w_0 + v_t) - b_0 - c_t)^2
+             + alpha_shared / 2 ||w_0||^2
+             + 1/2 sum_t sum_j alpha_slopes_j v_tj^2
+             + alpha_intercepts / 2 sum_t c_t^2""",
+)
+
 
 # --------------------------------------------------------------------------- shared
-class _HierarchicalBase(MultiTaskMixin, MultiTaskRegressorMixin, BaseEstimator):
-    """Validation, fitted attributes and prediction of the three estimators."""
-
-    _parameter_constraints = {
-        "task_column": [Integral, str, None],
-        "unseen_task": [StrOptions({"error", "shared"})],
-    }
-
-    def _stacked_problem(self, X, y, sample_weight):
-        """Validated data as stacked rows: ``(data, Z = [1, X], task, y, weights)``."""
-        data = validate_fit_data(self, X, y, sample_weight)
-        rows, task, yv, sw = data.stacked_rows()
-        Xs = data.X if rows is None else data.X[rows]
-        Z = design_with_intercept(Xs)
-        return (
-            data,
-            Z,
-            np.asarray(task, dtype=np.intp),
-            np.asarray(yv, dtype=np.float64),
-            np.asarray(sw, dtype=np.float64),
-        )
+class _HierarchicalBase(MultiTaskRegressorMixin, _HierarchicalModel):
+    """The three regressors: ``predict`` is the linear output."""
 
     def _store(self, beta, U, K):
-        """Fitted attributes from the shared ``beta`` (p,) and the deviations ``U``."""
-        W = beta[None, :] + U
-        self.coef_ = W[:, 1:].copy()
-        self.intercept_ = W[:, 0].copy()
-        self.coef_shared_ = beta[1:].copy()
-        self.intercept_shared_ = float(beta[0])
-        self.coef_deviations_ = U[:, 1:].copy()
-        self.intercept_deviations_ = U[:, 0].copy()
+        """Fitted attributes from ``beta`` (p,), ``U`` (T, p) and the gains ``K``."""
+        self._set_coefficients(beta, U)
         self.shrinkage_ = 1.0 - np.diagonal(K, axis1=1, axis2=2).copy()
 
+    @fill_doc
     def predict(self, X):
         """Predict each row with its task's model.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
+        %(X_predict)s
 
         Returns
         -------
@@ -94,18 +74,7 @@ class _HierarchicalBase(MultiTaskMixin, MultiTaskRegressorMixin, BaseEstimator):
             ``(n_samples, n_tasks)`` in the shared-design layout. Rows of a task
             unseen in ``fit`` get ``x' w_0 + b_0`` with ``unseen_task="shared"``.
         """
-        check_is_fitted(self)
-        Xf, task = validate_predict_data(
-            self, X, allow_unseen=self.unseen_task == "shared"
-        )
-        if task is None:
-            return (
-                safe_sparse_dot(Xf, self.coef_.T, dense_output=True) + self.intercept_
-            )
-        W = np.vstack([self.coef_, self.coef_shared_[None, :]])
-        b = np.append(self.intercept_, self.intercept_shared_)
-        task = np.where(task < 0, self.n_tasks_, task)
-        return task_dot(Xf, W, task) + b[task]
+        return self._decision_function(X)
 
 
 def _slope_strengths(alpha_slopes, n_features, name="alpha_slopes"):
@@ -159,6 +128,7 @@ def _ridge_solution(
 
 
 # --------------------------------------------------------------------------- ridge
+@fill_doc
 class HierarchicalRidge(_HierarchicalBase):
     """Shared + task-specific ridge regression (Evgeniou & Pontil, 2004).
 
@@ -168,10 +138,7 @@ class HierarchicalRidge(_HierarchicalBase):
 
     .. code-block:: text
 
-        min  1/2 sum_i s_i (y_i - x_i' (w_0 + v_t) - b_0 - c_t)^2
-             + alpha_shared / 2 ||w_0||^2
-             + 1/2 sum_t sum_j alpha_slopes_j v_tj^2
-             + alpha_intercepts / 2 sum_t c_t^2
+        %(hierarchical.ridge_objective)s
 
     with ``b_0`` unpenalised. The loss is a plain (unnormalised) sum, as in
     :class:`sklearn.linear_model.Ridge`, so a strength means what it means for
@@ -217,45 +184,22 @@ class HierarchicalRidge(_HierarchicalBase):
     alpha_intercepts : float, default=1.0
         Strength on the task intercept offsets ``c_t`` (``> 0``; ``np.inf``: one
         intercept).
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task labels (stacked layout; an int position,
-        negative allowed, or a DataFrame column name). None: ``y`` is
-        ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
-    unseen_task : {"error", "shared"}, default="error"
-        What ``predict`` does with a task label not seen in ``fit``: raise a
-        ValueError naming it, or predict with the shared model ``(w_0, b_0)``.
+    %(task_column)s
+    %(hierarchical.unseen_task)s
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_tasks, n_features)
-        Task weights ``w_t = w_0 + v_t`` (task column excluded).
-    intercept_ : ndarray of shape (n_tasks,)
-        Task intercepts ``b_0 + c_t``.
-    coef_shared_ : ndarray of shape (n_features,)
-        ``w_0``.
-    intercept_shared_ : float
-        ``b_0``.
-    coef_deviations_ : ndarray of shape (n_tasks, n_features)
-        ``v_t``.
-    intercept_deviations_ : ndarray of shape (n_tasks,)
-        ``c_t``.
+    %(hierarchical.coefficients)s
     shrinkage_ : ndarray of shape (n_tasks, n_features + 1)
         Pooling factor of each task's coefficients (column 0: intercept):
         ``1 - diag(K_t)`` with ``w_t = (I - K_t) w_shared + K_t w_own``; 0 = own data
         only, 1 = fully pooled.
-    tasks_ : ndarray of shape (n_tasks,)
-        Task labels seen in ``fit`` (sorted), ``arange(n_tasks)`` in the shared
-        layout.
-    n_tasks_ : int
-    n_features_in_ : int
-        Number of columns of ``X`` in ``fit`` (task column included).
-    feature_names_in_ : ndarray of str
-        Column names of ``X`` when it is a DataFrame with string column names.
+    %(layout_attributes)s
 
     See Also
     --------
-    HierarchicalRidgeCV : the strengths chosen by exact leave-one-out or GCV.
-    BayesianHierarchicalRegression : the variance components by REML / ML.
+    HierarchicalRidgeCV : The strengths chosen by exact leave-one-out or GCV.
+    BayesianHierarchicalRegression : The variance components by REML / ML.
 
     References
     ----------
@@ -296,28 +240,8 @@ class HierarchicalRidge(_HierarchicalBase):
         self.task_column = task_column
         self.unseen_task = unseen_task
 
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model (closed form).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            2-D (``task_column=None``): one column per task, NaN = missing.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies each row's squared error (a weight of 2 is a repeated row).
-
-        Returns
-        -------
-        self : object
-        """
-        data, Z, task, y, sw = self._stacked_problem(X, y, sample_weight)
-        with solver_threads(data.n_tasks, Z.shape[1] ** 2):
-            return self._fit_stacked(data, Z, task, y, sw)
-
-    def _fit_stacked(self, data, Z, task, y, sw):
+    def _fit_stacked(self, problem):
+        data, Z, task, y, sw = problem[:5]
         a_slopes = _slope_strengths(self.alpha_slopes, data.n_features)
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         F_free = independent_columns(Z, sw) if self.alpha_shared == 0 else None
@@ -347,6 +271,7 @@ def _feature_scale(mom):
     return scale if scale > 0 and np.isfinite(scale) else 1.0
 
 
+@fill_doc
 class HierarchicalRidgeCV(_HierarchicalBase):
     """:class:`HierarchicalRidge` with its three strengths chosen from the data.
 
@@ -365,9 +290,7 @@ class HierarchicalRidgeCV(_HierarchicalBase):
 
     .. code-block:: text
 
-        min  1/2 sum_i s_i (y_i - x_i' (w_0 + v_t) - b_0 - c_t)^2
-             + alpha_shared / 2 ||w_0||^2 + alpha_slopes / 2 sum_t ||v_t||^2
-             + alpha_intercepts / 2 sum_t c_t^2
+        %(hierarchical.ridge_objective)s
 
     Search: a coordinate search over the grids (each strength in turn over its grid,
     the others fixed, until none changes; starting from the middle of each grid),
@@ -411,12 +334,8 @@ class HierarchicalRidgeCV(_HierarchicalBase):
         Budget of criterion evaluations of the refine step (a cost bound: the
         criterion is flat near its optimum, so a small budget gets most of the
         gain).
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
-        ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
-    unseen_task : {"error", "shared"}, default="error"
-        What ``predict`` does with a task label not seen in ``fit``: raise a
-        ValueError naming it, or predict with the shared model ``(w_0, b_0)``.
+    %(task_column)s
+    %(hierarchical.unseen_task)s
 
     Attributes
     ----------
@@ -430,23 +349,15 @@ class HierarchicalRidgeCV(_HierarchicalBase):
     cv_results_ : dict of ndarray
         ``"alpha_shared"``, ``"alpha_slopes"``, ``"alpha_intercepts"`` and
         ``"criterion"`` of every evaluated candidate, in evaluation order.
-    coef_ : ndarray of shape (n_tasks, n_features)
-        Task weights ``w_t = w_0 + v_t``.
-    intercept_ : ndarray of shape (n_tasks,)
-    coef_shared_ : ndarray of shape (n_features,)
-    intercept_shared_ : float
-    coef_deviations_ : ndarray of shape (n_tasks, n_features)
-    intercept_deviations_ : ndarray of shape (n_tasks,)
+    %(hierarchical.coefficients)s
     shrinkage_ : ndarray of shape (n_tasks, n_features + 1)
         Pooling factor per task and coefficient (see :class:`HierarchicalRidge`).
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
-    HierarchicalRidge, BayesianHierarchicalRegression
+    HierarchicalRidge : The same model with fixed strengths.
+    BayesianHierarchicalRegression : The variance components by REML / ML.
 
     Examples
     --------
@@ -578,29 +489,8 @@ class HierarchicalRidgeCV(_HierarchicalBase):
 
         return crit
 
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Choose the strengths, then fit :class:`HierarchicalRidge` with them.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            2-D (``task_column=None``): one column per task, NaN = missing.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies each row's squared error in the objective and its term in
-            the criterion.
-
-        Returns
-        -------
-        self : object
-        """
-        data, Z, task, y, sw = self._stacked_problem(X, y, sample_weight)
-        with solver_threads(data.n_tasks, Z.shape[1] ** 2):
-            return self._fit_stacked(data, Z, task, y, sw)
-
-    def _fit_stacked(self, data, Z, task, y, sw):
+    def _fit_stacked(self, problem):
+        data, Z, task, y, sw = problem[:5]
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         grids = self._grids(mom)
         F_free = independent_columns(Z, sw)
@@ -705,6 +595,7 @@ def _search(crit, grids, refine, max_refine):
 
 
 # --------------------------------------------------------------------------- EB
+@fill_doc
 class BayesianHierarchicalRegression(_HierarchicalBase):
     """Linear mixed model ``y ~ x + (1 + x || task)`` by empirical Bayes (REML / ML).
 
@@ -764,27 +655,12 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
     tol : float, default=1e-8
         L-BFGS-B's projected-gradient tolerance (the criterion is a sum over
         rows; its gradient in the scaled ``theta`` is ``O(n_tasks)``).
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
-        ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
-    unseen_task : {"error", "shared"}, default="error"
-        What ``predict`` does with a task label not seen in ``fit``: raise a
-        ValueError naming it, or predict with the fixed effects ``(w_0, b_0)``.
+    %(task_column)s
+    %(hierarchical.unseen_task)s
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_tasks, n_features)
-        ``w_0 + v_t``.
-    intercept_ : ndarray of shape (n_tasks,)
-        ``b_0 + c_t``.
-    coef_shared_ : ndarray of shape (n_features,)
-        Fixed effects ``w_0`` (0 for aliased columns).
-    intercept_shared_ : float
-        ``b_0``.
-    coef_deviations_ : ndarray of shape (n_tasks, n_features)
-        BLUPs ``v_t``.
-    intercept_deviations_ : ndarray of shape (n_tasks,)
-        BLUPs ``c_t``.
+    %(hierarchical.coefficients)s
     noise_variance_ : float
         ``sigma^2``.
     intercept_variance_ : float
@@ -808,15 +684,12 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
         scaled features, lme4's ``isSingular`` tolerance).
     convergence_note_ : str
         Empty, or what happened (boundary components, optimiser message).
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
-    HierarchicalRidge : the same model with fixed variance ratios (penalties).
-    HierarchicalRidgeCV : the ratios chosen by leave-one-out.
+    HierarchicalRidge : The same model with fixed variance ratios (penalties).
+    HierarchicalRidgeCV : The ratios chosen by leave-one-out.
 
     References
     ----------
@@ -861,27 +734,6 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
         self.task_column = task_column
         self.unseen_task = unseen_task
 
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Estimate the variance components, then the effects.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            2-D (``task_column=None``): one column per task, NaN = missing.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Precision multipliers of the rows (a weight of 2 is a repeated row).
-
-        Returns
-        -------
-        self : object
-        """
-        data, Z, task, y, sw = self._stacked_problem(X, y, sample_weight)
-        with solver_threads(data.n_tasks, Z.shape[1] ** 2):
-            return self._fit_stacked(data, Z, task, y, sw)
-
     def _optimise(self, smom, F, free, n, p):
         """L-BFGS-B over ``theta[free] >= 0``, then the blocks at the optimum
         (``blocks`` is None where they are numerically singular)."""
@@ -908,7 +760,8 @@ class BayesianHierarchicalRegression(_HierarchicalBase):
             return res, theta_s, None, None, None, 0.0
         return res, theta_s, blocks, beta_s, A_chol, rss
 
-    def _fit_stacked(self, data, Z, task, y, sw):
+    def _fit_stacked(self, problem):
+        data, Z, task, y, sw = problem[:5]
         mom = task_moments(Z, y, sw, task, data.n_tasks)
         n = float(sw.sum())
         p = mom.p

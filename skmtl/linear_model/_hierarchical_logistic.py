@@ -16,20 +16,17 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
 from scipy.special import expit
-from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
-from sklearn.utils.validation import check_is_fitted
 
-from .._compat import Interval, StrOptions, fit_context
-from .._data import validate_fit_data, validate_predict_data
-from .._ops import task_dot
+from .._compat import Interval, StrOptions
+from .._docstring import fill_doc, register
 from .._optim._threads import solver_threads
-from .._optim.mixed import design_with_intercept
 from .._optim.mixed_logistic import TaskBlocks, laplace_criterion, newton_blocks
-from ..base import MultiTaskClassifierMixin, MultiTaskMixin
+from ..base import MultiTaskClassifierMixin
 from ..model_selection import TaskStratifiedKFold
-from ._base import encode_binary_targets
+from ._base import BinaryLinearClassifierMixin, encode_binary_targets
+from ._hierarchical_base import HIERARCHICAL_CONSTRAINTS, _HierarchicalModel
 
 __all__ = [
     "HierarchicalLogisticRegression",
@@ -38,8 +35,7 @@ __all__ = [
 ]
 
 _BASE_CONSTRAINTS = {
-    "task_column": [Integral, str, None],
-    "unseen_task": [StrOptions({"error", "shared"})],
+    **HIERARCHICAL_CONSTRAINTS,
     "tol": [Interval(Real, 0, None, closed="left")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
 }
@@ -52,56 +48,19 @@ def _one_blas_thread():
 
 
 class _HierarchicalLogisticBase(
-    MultiTaskMixin, MultiTaskClassifierMixin, BaseEstimator
+    BinaryLinearClassifierMixin, MultiTaskClassifierMixin, _HierarchicalModel
 ):
-    """Data preparation, fitted attributes and prediction of the three models."""
+    """Label encoding, BLAS threads and convergence warning of the three models."""
 
     _parameter_constraints = dict(_BASE_CONSTRAINTS)
+    _classification = True
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags
+    def _targets(self, data):
+        self.classes_, y01 = encode_binary_targets(data)
+        return y01
 
-    # ------------------------------------------------------------------ fit helpers
-    def _prepare(self, X, y, sample_weight):
-        """Validate, encode the labels and build the stacked problem.
-
-        Returns ``(data, Z, y01, sw, task, origin)``: ``Z = [1, X]`` dense float64 per
-        stacked row, ``origin`` the row of ``X`` behind each stacked row.
-        """
-        data = validate_fit_data(
-            self,
-            X,
-            y,
-            sample_weight,
-            classification=True,
-            warm_start=getattr(self, "warm_start", False),
-        )
-        self.classes_, data.y = encode_binary_targets(data)
-        rows, task, y01, sw = data.stacked_rows()
-        Xs = data.X
-        origin = np.arange(Xs.shape[0]) if rows is None else rows
-        if rows is not None:
-            Xs = Xs[rows]
-        Z = design_with_intercept(Xs)
-        return (
-            data,
-            Z,
-            np.asarray(y01, dtype=np.float64),
-            np.asarray(sw, dtype=np.float64),
-            task,
-            origin,
-        )
-
-    def _set_coefficients(self, beta, D):
-        """Fitted attributes from shared ``beta`` (p,) and deviations ``D`` (T, p)."""
-        self.intercept_shared_ = float(beta[0])
-        self.coef_shared_ = beta[1:].copy()
-        self.intercept_deviations_ = D[:, 0].copy()
-        self.coef_deviations_ = D[:, 1:].copy()
-        self.intercept_ = self.intercept_shared_ + self.intercept_deviations_
-        self.coef_ = self.coef_shared_[None, :] + self.coef_deviations_
+    def _solver_threads(self, problem):
+        return _one_blas_thread()
 
     def _warn_not_converged(self, what):
         warnings.warn(
@@ -109,85 +68,8 @@ class _HierarchicalLogisticBase(
             f"iterations ({what}). Increase max_iter, or relax tol; on separable "
             "data increase the penalties.",
             ConvergenceWarning,
-            stacklevel=5,  # _warn <- _fit <- fit <- fit_context <- user
+            stacklevel=5,  # _warn <- _fit_stacked <- fit <- fit_context <- user
         )
-
-    # ------------------------------------------------------------------ prediction
-    def decision_function(self, X):
-        """Log-odds of ``classes_[1]`` for each row under its task's model.
-
-        Rows of a task unseen in ``fit`` use the shared model ``(w0, b0)`` when
-        ``unseen_task="shared"`` and raise a ValueError naming the label otherwise.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared-design layout.
-        """
-        check_is_fitted(self)
-        Xf, task = validate_predict_data(
-            self, X, allow_unseen=self.unseen_task == "shared"
-        )
-        if task is None:
-            return np.asarray(Xf @ self.coef_.T) + self.intercept_
-        W = np.vstack([self.coef_, self.coef_shared_[None, :]])
-        b = np.append(self.intercept_, self.intercept_shared_)
-        code = np.where(task < 0, len(self.intercept_), task)
-        return task_dot(Xf, W.astype(Xf.dtype, copy=False), code) + b[code]
-
-    def predict(self, X):
-        """Predicted label of each row (``(n_samples, n_tasks)`` in the shared
-        layout).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-        """
-        check_is_fitted(self)
-        return self.classes_[(self.decision_function(X) > 0).astype(np.intp)]
-
-    def predict_proba(self, X):
-        """Class probabilities under each row's task model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
-            Stacked and single layouts: columns follow ``classes_``. Shared layout:
-            the probability of ``classes_[1]`` for every task (scikit-learn's
-            multilabel convention).
-        """
-        p1 = expit(self.decision_function(X))
-        if p1.ndim == 1:
-            return np.column_stack([1.0 - p1, p1])
-        return p1
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba` (computed stably from the log-odds).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
-        """
-        f = self.decision_function(X)
-        if f.ndim == 1:
-            return np.column_stack([-np.logaddexp(0.0, f), -np.logaddexp(0.0, -f)])
-        return -np.logaddexp(0.0, -f)
 
 
 # ============================================================================ penalised
@@ -233,13 +115,17 @@ def _fit_penalised(blocks, d, alphas, beta0, U0, tol, max_iter):
 
 _ALPHA = [Interval(Real, 0, None, closed="both")]
 
-_OBJECTIVE = """\
+register(
+    prefix="hierarchical",
+    logistic_objective="""\
         sum_i s_i logloss(y_i, z_i'(beta + u_t(i)))
             + alpha_shared / 2 ||w0||^2
             + alpha_slopes / 2 sum_t ||v_t||^2      (per feature if an array)
-            + alpha_intercepts / 2 sum_t c_t^2"""
+            + alpha_intercepts / 2 sum_t c_t^2""",
+)
 
 
+@fill_doc
 class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
     """Shared + task-specific binary logistic regression (penalised).
 
@@ -251,7 +137,7 @@ class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
 
     ::
 
-    %(objective)s
+        %(hierarchical.logistic_objective)s
 
     (``b0`` unpenalised; each sample's loss counts once, as in a mixed model; the
     default ``alpha_shared=1`` is scikit-learn's ``LogisticRegression(C=1)``
@@ -286,12 +172,8 @@ class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
     alpha_intercepts : float in [0, inf], default=1.0
         Ridge strength on the task intercept offsets ``c_t``. ``inf``: one common
         intercept; ``0``: free per-task intercepts.
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
-        ``(n_samples, n_tasks)`` (NaN = missing label) or 1-D (one task).
-    unseen_task : {"error", "shared"}, default="error"
-        Prediction for a task label not seen in ``fit``: raise a ValueError naming
-        it, or use the shared model ``(w0, b0)``.
+    %(task_column)s
+    %(hierarchical.unseen_task)s
     tol : float, default=1e-8
         Stop when half the squared Newton decrement (the quadratic model's estimate
         of ``objective - optimum``) is at most ``tol * sum(sample_weight)``.
@@ -305,36 +187,18 @@ class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_tasks, n_features)
-        Task slopes ``w0 + v_t``.
-    intercept_ : ndarray of shape (n_tasks,)
-        Task intercepts ``b0 + c_t``.
-    coef_shared_ : ndarray of shape (n_features,)
-        ``w0``.
-    intercept_shared_ : float
-        ``b0``.
-    coef_deviations_ : ndarray of shape (n_tasks, n_features)
-        ``v_t``.
-    intercept_deviations_ : ndarray of shape (n_tasks,)
-        ``c_t``.
+    %(hierarchical.coefficients)s
     classes_ : ndarray of shape (2,)
     objective_ : float
         Final value of the objective.
     n_iter_ : int
         Newton iterations.
-    tasks_ : ndarray of shape (n_tasks,)
-        Task labels seen in ``fit`` (sorted), ``arange(n_tasks)`` in the shared
-        layout.
-    n_tasks_ : int
-    n_features_in_ : int
-        Number of columns of ``X`` in ``fit`` (task column included).
-    feature_names_in_ : ndarray of str
-        Column names of ``X`` when it is a DataFrame with string column names.
+    %(layout_attributes)s
 
     See Also
     --------
-    HierarchicalLogisticRegressionCV : the strengths chosen by cross-validation.
-    BayesianHierarchicalClassifier : the strengths learned by empirical Bayes.
+    HierarchicalLogisticRegressionCV : The strengths chosen by cross-validation.
+    BayesianHierarchicalClassifier : The strengths learned by empirical Bayes.
 
     References
     ----------
@@ -355,8 +219,6 @@ class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
     """
-
-    __doc__ = __doc__ % {"objective": _OBJECTIVE}
 
     _parameter_constraints = {
         **_BASE_CONSTRAINTS,
@@ -406,30 +268,8 @@ class HierarchicalLogisticRegression(_HierarchicalLogisticBase):
                 return beta, D
         return None, None
 
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Binary labels (two distinct values over all tasks; a task may have one
-            class only). 2-D (``task_column=None``): one column per task, NaN in a
-            float ``y`` marks a missing label.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies each row's loss term.
-
-        Returns
-        -------
-        self : object
-        """
-        with _one_blas_thread():
-            return self._fit(X, y, sample_weight)
-
-    def _fit(self, X, y, sample_weight):
-        data, Z, y01, sw, task, _ = self._prepare(X, y, sample_weight)
+    def _fit_stacked(self, problem):
+        data, Z, task, y01, sw = problem[:5]
         d = Z.shape[1] - 1
         slopes = self._check_slopes(d)
         blocks = TaskBlocks(Z, y01, sw, task, data.n_tasks)
@@ -481,6 +321,7 @@ def _grid(values, name):
     return values
 
 
+@fill_doc
 class HierarchicalLogisticRegressionCV(_HierarchicalLogisticBase):
     """Shared + task-specific logistic regression with strengths chosen by K-fold CV.
 
@@ -488,7 +329,7 @@ class HierarchicalLogisticRegressionCV(_HierarchicalLogisticBase):
 
     ::
 
-%(objective)s
+        %(hierarchical.logistic_objective)s
 
     over a grid of ``(alpha_shared, alpha_slopes, alpha_intercepts)``. Each fold
     fits the whole grid as a warm-started path (strong to weak penalties, every fit
@@ -522,11 +363,8 @@ class HierarchicalLogisticRegressionCV(_HierarchicalLogisticBase):
 default=None
         Validation score, pooled over the test entries of a fold (weighted by
         ``sample_weight``). None: ``"neg_log_loss"``.
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
-        ``(n_samples, n_tasks)`` (NaN = missing label) or 1-D (one task).
-    unseen_task : {"error", "shared"}, default="error"
-        Prediction for a task label not seen in ``fit``.
+    %(task_column)s
+    %(hierarchical.unseen_task)s
     tol : float, default=1e-6
         Newton tolerance of every fit (see :class:`HierarchicalLogisticRegression`).
     max_iter : int, default=100
@@ -546,16 +384,16 @@ default=None
     mean_cv_scores_ : ndarray of shape (n_shared, n_slopes, n_intercepts)
     best_score_ : float
         The best mean validation score.
-    coef_, intercept_, coef_shared_, intercept_shared_, coef_deviations_, \
-intercept_deviations_ : ndarray
-        As in :class:`HierarchicalLogisticRegression`, refitted on all data.
+    %(hierarchical.coefficients)s
     classes_ : ndarray of shape (2,)
     n_iter_ : int
         Newton iterations of the final refit.
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
+
+    See Also
+    --------
+    HierarchicalLogisticRegression : The same model with fixed strengths.
+    BayesianHierarchicalClassifier : The strengths learned by empirical Bayes.
 
     Examples
     --------
@@ -572,8 +410,6 @@ intercept_deviations_ : ndarray
     >>> bool(np.isfinite(clf.alpha_intercepts_))
     True
     """
-
-    __doc__ = __doc__ % {"objective": _OBJECTIVE}
 
     _parameter_constraints = {
         **_BASE_CONSTRAINTS,
@@ -672,29 +508,8 @@ intercept_deviations_ : ndarray
             self._path(blocks, Z.shape[1] - 1, grids, self.tol, record)
         return out
 
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Choose the strengths by cross-validation, then refit on all data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Binary labels; 2-D (``task_column=None``): one column per task, NaN in
-            a float ``y`` marks a missing label.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies each row's loss term (and its validation score).
-
-        Returns
-        -------
-        self : object
-        """
-        with _one_blas_thread():
-            return self._fit(X, y, sample_weight)
-
-    def _fit(self, X, y, sample_weight):
-        data, Z, y01, sw, task, origin = self._prepare(X, y, sample_weight)
+    def _fit_stacked(self, problem):
+        data, Z, task, y01, sw, origin = problem[:6]
         d = Z.shape[1] - 1
         T = data.n_tasks
         grids = (
@@ -705,7 +520,7 @@ intercept_deviations_ : ndarray
         )
         grids = (-np.sort(-grids[0]), grids[1], grids[2])
         score = _SCORES[self.scoring or "neg_log_loss"]
-        tests = self._folds(X, y, Z, y01, task, origin)
+        tests = self._folds(problem.X, problem.y_in, Z, y01, task, origin)
         shape = tuple(len(g) for g in grids)
         for f, test in enumerate(tests):
             if not test.any():
@@ -753,6 +568,7 @@ intercept_deviations_ : ndarray
 
 
 # ============================================================================ EB
+@fill_doc
 class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
     """Empirical-Bayes logistic GLMM: per-coefficient random effects by Laplace.
 
@@ -807,12 +623,8 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
     alpha_shared : float, default=1e-4
         Weak ridge on the fixed slopes ``w0`` (prior precision); it only matters on
         (quasi-)separable data. 0: none.
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
-        ``(n_samples, n_tasks)`` (NaN = missing label) or 1-D (one task).
-    unseen_task : {"error", "shared"}, default="error"
-        Prediction for a task label not seen in ``fit``: raise a ValueError naming
-        it, or use the fixed effects ``(w0, b0)`` (the random effect's prior mean).
+    %(task_column)s
+    %(hierarchical.unseen_task)s
     tol : float, default=1e-7
         L-BFGS-B stops when the projected gradient of ``F / sum(sample_weight)`` in
         the scaled parameters ``theta_j * std(x_j)`` is at most ``tol``; PIRLS is
@@ -838,23 +650,16 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
         one fully pooled (column 0 the intercept).
     log_marginal_likelihood_ : float
         ``F(theta)`` at the optimum.
-    coef_, intercept_ : ndarray of shape (n_tasks, n_features), (n_tasks,)
-        Posterior modes of the task models ``beta + u_t``.
-    coef_shared_, intercept_shared_ : ndarray of shape (n_features,), float
-        Fixed effects ``w0``, ``b0``.
-    coef_deviations_, intercept_deviations_ : ndarray
-        Random-effect modes ``v_t``, ``c_t``.
+    %(hierarchical.coefficients)s
     classes_ : ndarray of shape (2,)
     n_iter_ : int
         L-BFGS-B iterations.
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
-    HierarchicalLogisticRegression : the same model with fixed strengths.
+    HierarchicalLogisticRegression : The same model with fixed strengths.
+    HierarchicalLogisticRegressionCV : The strengths chosen by cross-validation.
 
     Examples
     --------
@@ -897,29 +702,8 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the variance components and the modes.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Binary labels; 2-D (``task_column=None``): one column per task, NaN in
-            a float ``y`` marks a missing label.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies each row's log-likelihood term.
-
-        Returns
-        -------
-        self : object
-        """
-        with _one_blas_thread():
-            return self._fit(X, y, sample_weight)
-
-    def _fit(self, X, y, sample_weight):
-        data, Z, y01, sw, task, _ = self._prepare(X, y, sample_weight)
+    def _fit_stacked(self, problem):
+        data, Z, task, y01, sw = problem[:5]
         p = Z.shape[1]
         d = p - 1
         T = data.n_tasks
