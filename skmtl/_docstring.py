@@ -21,9 +21,10 @@ Rules, chosen so that a docstring never has to escape anything:
   text under an existing name raises as well.
 
 Fragments shared by every family live here (``task_column``, ``X_fit``,
-``X_predict``, ``returns_self``). A family registers its own in its module with a
-prefix (``kernel.*`` in ``skmtl._kernel._docs``, ``datasets.*``), or passes a table
-of them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``).
+``X_predict``, ``returns_self``, ``layout_attributes``). A family registers its own
+in its module with a prefix (``kernel.*`` in ``skmtl._kernel._docs``, ``datasets.*``,
+``hierarchical.*``), or passes a table of them, defaults included, to
+:func:`fill_doc` (``skmtl.neural_network._docs``).
 """
 
 import re
@@ -137,6 +138,15 @@ register(
     returns_self="""\
         self : object
             The fitted estimator.""",
+    layout_attributes="""\
+        tasks_ : ndarray of shape (n_tasks,)
+            Task labels seen in ``fit`` (sorted), ``arange(n_tasks)`` in the shared
+            layout.
+        n_tasks_ : int
+        n_features_in_ : int
+            Number of columns of ``X`` in ``fit`` (task column included).
+        feature_names_in_ : ndarray of str
+            Column names of ``X`` when it is a DataFrame with string column names.""",
     task_column="""\
         task_column : int, str or None, default=None
             Column of ``X`` holding the task label (stacked layout; an int position,

@@ -7,6 +7,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import validate_predict_data
+from ._docstring import fill_doc
 from ._ops import task_dot
 
 __all__ = [
@@ -51,11 +52,25 @@ def multitask_r2_score(y_true, y_pred, sample_weight=None):
 class MultiTaskRegressorMixin(RegressorMixin):
     """``RegressorMixin`` whose ``score`` ignores missing (NaN) targets."""
 
+    @fill_doc
     def score(self, X, y, sample_weight=None):
-        """R^2 of the predictions, averaged uniformly over tasks in the shared layout.
+        """Return the R^2 of ``predict(X)``, averaged over tasks in the shared layout.
 
         In the stacked layout this is the R^2 over all rows (pooled). NaN entries of a
         2-D ``y`` are treated as missing and skipped.
+
+        Parameters
+        ----------
+        %(X_predict)s
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets (NaN = missing in the shared layout).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``predict(X)`` against ``y``.
         """
         return multitask_r2_score(y, self.predict(X), sample_weight=sample_weight)
 
@@ -86,12 +101,26 @@ def multitask_accuracy_score(y_true, y_pred, sample_weight=None):
 class MultiTaskClassifierMixin(ClassifierMixin):
     """``ClassifierMixin`` whose ``score`` handles 2-D targets and missing entries."""
 
+    @fill_doc
     def score(self, X, y, sample_weight=None):
-        """Accuracy of ``predict(X)``.
+        """Return the accuracy of ``predict(X)``.
 
         Over all rows in the stacked and single layouts; over all observed
         ``(row, task)`` entries in the shared layout, where NaN in a float ``y`` marks
         a missing target.
+
+        Parameters
+        ----------
+        %(X_predict)s
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True labels (NaN in a float ``y`` = missing in the shared layout).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights (in the shared layout, of each of the row's entries).
+
+        Returns
+        -------
+        score : float
+            Fraction of the (weighted) entries predicted right.
         """
         return multitask_accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 

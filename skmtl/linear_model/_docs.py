@@ -1,6 +1,8 @@
 """Docstring fragments shared by the linear multi-task models (sparse, low-rank,
 structured): written once here, substituted by ``fill`` / ``fill_intercepts``."""
 
+from .._docstring import substitute
+
 COMMON_PARAMS = """\
     task_column : int, str or None, default=None
         Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
@@ -34,21 +36,16 @@ SKLEARN_COMPAT_PARAMS = """\
         scikit-learn.
 """
 
-COMMON_ATTRIBUTES = """\
+COMMON_ATTRIBUTES = substitute(
+    """\
     coef_ : ndarray of shape (n_tasks, n_features)
         Task weights (task column excluded).
     intercept_ : ndarray of shape (n_tasks,)
     n_iter_ : int
         Iterations of the solver.
-    tasks_ : ndarray of shape (n_tasks,)
-        Task labels seen in ``fit`` (sorted), ``arange(n_tasks)`` in the shared
-        layout.
-    n_tasks_ : int
-    n_features_in_ : int
-        Number of columns of ``X`` in ``fit`` (task column included).
-    feature_names_in_ : ndarray of str
-        Column names of ``X`` when it is a DataFrame with string column names.
+    %(layout_attributes)s
 """
+)
 
 GAP_TOL = (
     "Stop when the duality gap is at most ``tol * 2 P0`` where ``P0`` is the\n"
