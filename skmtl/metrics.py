@@ -28,6 +28,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from ._data import encode_task_labels, resolve_task_column, split_task_column
+from ._docstring import fill_doc, register
 
 __all__ = [
     "per_task_scores",
@@ -38,6 +39,30 @@ __all__ = [
 ]
 
 _AVERAGES = ("uniform", "weighted", "pooled", "ratio", None)
+
+register(
+    prefix="metrics",
+    y_true="""\
+        y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets; 2-D: shared layout (one column per task), NaN = missing.""",
+    y_pred="""\
+        y_pred : array-like of the same shape as ``y_true``
+            Predictions (or scores) aligned with ``y_true``.""",
+    tasks="""\
+        tasks : array-like of shape (n_samples,), default=None
+            Task label of each row (stacked layout). None with 1-D ``y_true``: one
+            task.""",
+    sample_weight="""\
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: every mean and count is weighted.""",
+    average="""\
+        average : {"uniform", "weighted", "pooled", "ratio"} or None, \
+default="uniform"
+            How the per-task values are combined (see the table above).""",
+    returns="""\
+        score : float or ndarray of shape (n_tasks,)
+            The combined score, or the per-task scores with ``average=None``.""",
+)
 
 
 # --------------------------------------------------------------------------- layout
@@ -120,6 +145,7 @@ def _ratio(num, den, what):
 
 
 # --------------------------------------------------------------------------- metrics
+@fill_doc
 def nmse(y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None):
     """Normalised mean squared error of multi-task predictions.
 
@@ -138,17 +164,20 @@ def nmse(y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
-        2-D: shared layout, NaN = missing.
-    y_pred : array-like of the same shape
-    tasks : array-like of shape (n_samples,), default=None
-        Task label of each row (stacked layout). None with 1-D ``y_true``: one task.
-    average : {"uniform", "weighted", "pooled", "ratio"} or None, default="uniform"
-    sample_weight : array-like of shape (n_samples,), default=None
+    %(metrics.y_true)s
+    %(metrics.y_pred)s
+    %(metrics.tasks)s
+    %(metrics.average)s
+    %(metrics.sample_weight)s
 
     Returns
     -------
-    score : float or ndarray of shape (n_tasks,)
+    %(metrics.returns)s
+
+    See Also
+    --------
+    explained_variance_per_task : ``1 - nmse``.
+    mean_task_rmse : The root mean squared error averaged over tasks.
 
     Examples
     --------
@@ -173,6 +202,7 @@ def nmse(y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None):
     return float(np.mean(per_task))
 
 
+@fill_doc
 def explained_variance_per_task(
     y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None
 ):
@@ -196,15 +226,20 @@ def explained_variance_per_task(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
-    y_pred : array-like of the same shape
-    tasks : array-like of shape (n_samples,), default=None
-    average : {"uniform", "weighted", "pooled", "ratio"} or None, default="uniform"
-    sample_weight : array-like of shape (n_samples,), default=None
+    %(metrics.y_true)s
+    %(metrics.y_pred)s
+    %(metrics.tasks)s
+    %(metrics.average)s
+    %(metrics.sample_weight)s
 
     Returns
     -------
-    score : float or ndarray of shape (n_tasks,)
+    %(metrics.returns)s
+
+    See Also
+    --------
+    nmse : The normalised mean squared error, ``1 -`` this score.
+    per_task_scores : Any metric, task by task.
 
     Examples
     --------
@@ -217,6 +252,7 @@ def explained_variance_per_task(
     return 1.0 - value
 
 
+@fill_doc
 def mean_task_rmse(
     y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None
 ):
@@ -233,15 +269,21 @@ def mean_task_rmse(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
-    y_pred : array-like of the same shape
-    tasks : array-like of shape (n_samples,), default=None
+    %(metrics.y_true)s
+    %(metrics.y_pred)s
+    %(metrics.tasks)s
     average : {"uniform", "weighted", "pooled"} or None, default="uniform"
-    sample_weight : array-like of shape (n_samples,), default=None
+        How the per-task values are combined (see the table above).
+    %(metrics.sample_weight)s
 
     Returns
     -------
-    score : float or ndarray of shape (n_tasks,)
+    %(metrics.returns)s
+
+    See Also
+    --------
+    nmse : The normalised mean squared error.
+    per_task_scores : Any metric, task by task.
 
     Examples
     --------
@@ -307,17 +349,19 @@ def _resolve_metric(metric):
     return METRICS[metric]
 
 
+@fill_doc
 def per_task_scores(y_true, y_pred, tasks=None, metric="r2", *, sample_weight=None):
     """Score each task separately.
 
+    The rows of each task (observed entries of its column in the shared layout) are
+    scored on their own with ``metric``.
+
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
-        2-D: shared layout (one column per task), NaN = missing.
+    %(metrics.y_true)s
     y_pred : array-like
         Predictions (or scores) aligned with ``y_true``.
-    tasks : array-like of shape (n_samples,), default=None
-        Task label of each row (stacked layout).
+    %(metrics.tasks)s
     metric : str or callable, default="r2"
         ``metric(y_true_t, y_pred_t)`` (with ``sample_weight=`` when given) or one of
         ``"r2"``, ``"explained_variance"`` (``1 - MSE_t/Var_t``, the same as ``"r2"``
@@ -326,12 +370,17 @@ def per_task_scores(y_true, y_pred, tasks=None, metric="r2", *, sample_weight=No
         ``"rmse"``, ``"mae"``, ``"accuracy"``, ``"balanced_accuracy"``, ``"f1"``,
         ``"roc_auc"``.
     sample_weight : array-like of shape (n_samples,), default=None
+        Row weights, passed to ``metric`` task by task.
 
     Returns
     -------
     scores : dict
         ``{task label: score}`` in sorted label order (column index in the shared
         layout).
+
+    See Also
+    --------
+    make_task_scorer : The per-task scores averaged, as a ``scoring=`` callable.
 
     Examples
     --------
@@ -429,7 +478,12 @@ def make_task_scorer(
 
     Returns
     -------
-    scorer : callable ``scorer(estimator, X, y, sample_weight=None) -> float``
+    scorer : callable
+        ``scorer(estimator, X, y, sample_weight=None) -> float``.
+
+    See Also
+    --------
+    per_task_scores : The per-task scores themselves.
 
     Examples
     --------

@@ -9,9 +9,20 @@ from sklearn.utils.validation import has_fit_parameter
 
 from .._compat import HasMethods
 from .._data import validate_fit_data, validate_predict_data
+from .._docstring import fill_doc, register
 from ..base import multitask_accuracy_score, multitask_r2_score
 
 TASK_COLUMN_CONSTRAINT = [Integral, str, None]
+
+register(
+    prefix="baselines",
+    fit_params="""\
+        %(X_fit)s
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets of ``estimator``; 2-D (``task_column=None``): one column per
+            task, NaN = missing.
+        sample_weight : array-like of shape (n_samples,), default=None""",
+)
 
 
 class _BaselineBase(MetaEstimatorMixin, BaseEstimator):
@@ -60,12 +71,26 @@ class _BaselineBase(MetaEstimatorMixin, BaseEstimator):
         return validate_predict_data(self, X, ensure_all_finite=self._finite())
 
     # -- scoring ------------------------------------------------------------------
+    @fill_doc
     def score(self, X, y, sample_weight=None):
-        """Accuracy (classifiers) or R^2 (regressors) of ``predict(X)``.
+        """Return the accuracy (classifiers) or R^2 (regressors) of ``predict(X)``.
 
         Over all rows in the stacked layout. In the shared layout R^2 is averaged
         uniformly over tasks and accuracy is taken over the observed entries; NaN
         targets count as missing.
+
+        Parameters
+        ----------
+        %(X_predict)s
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        score : float
+            Accuracy or R^2 of ``predict(X)`` against ``y``.
         """
         score = multitask_accuracy_score if is_classifier(self) else multitask_r2_score
         return score(y, self.predict(X), sample_weight=sample_weight)

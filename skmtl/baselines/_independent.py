@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import fit_context
+from .._docstring import fill_doc
 from ._base import (
     _BaselineBase,
     fit_estimator,
@@ -26,6 +27,7 @@ def _inner_has(name):
     return check
 
 
+@fill_doc
 class IndependentTaskEstimator(_BaselineBase):
     """Fit one independent copy of ``estimator`` per task (no sharing at all).
 
@@ -38,10 +40,7 @@ class IndependentTaskEstimator(_BaselineBase):
     ----------
     estimator : estimator object
         A scikit-learn regressor or classifier, cloned once per task.
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task label (stacked layout; an int position,
-        negative allowed, or a DataFrame column name). ``None``: ``y`` is 2-D with one
-        column per task (shared-design layout, NaN = missing) or 1-D (one task).
+    %(task_column)s
     n_jobs : int, default=None
         Number of tasks fitted in parallel with joblib (``None``: 1 unless in a
         ``joblib.parallel_backend`` context; ``-1``: all processors).
@@ -50,23 +49,16 @@ class IndependentTaskEstimator(_BaselineBase):
     ----------
     estimators_ : list of estimators
         ``estimators_[k]`` is fitted on task ``tasks_[k]``.
-    tasks_ : ndarray of shape (n_tasks,)
-        Task labels seen in ``fit`` (sorted), or ``arange(n_tasks)`` in the shared
-        layout.
-    n_tasks_ : int
     classes_ : ndarray or list of ndarray
         Classifiers only. Stacked and single layouts: the sorted union of the classes
         of all tasks (``predict_proba`` has one column per class, zero for classes a
         task never saw). Shared layout: one array per task (like
         ``MultiOutputClassifier``).
-    n_features_in_ : int
-        Number of columns of ``X`` in ``fit`` (task column included).
-    feature_names_in_ : ndarray of str
-        Column names of ``X`` when it is a DataFrame with string column names.
+    %(layout_attributes)s
 
     See Also
     --------
-    PooledTaskEstimator : one model for all tasks.
+    PooledTaskEstimator : One model for all tasks.
 
     Examples
     --------
@@ -91,20 +83,19 @@ class IndependentTaskEstimator(_BaselineBase):
         self.task_column = task_column
         self.n_jobs = n_jobs
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit one clone of ``estimator`` on each task's rows.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-        sample_weight : array-like of shape (n_samples,), default=None
+        %(baselines.fit_params)s
             Passed to each clone's ``fit`` (the estimator must accept it).
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         data = self._validate_fit(X, y, sample_weight)
         sw = None if sample_weight is None else data.sample_weight
@@ -142,8 +133,13 @@ class IndependentTaskEstimator(_BaselineBase):
                 results[t] = (rows, getattr(self.estimators_[t], method)(Xf[rows]))
         return results, task
 
+    @fill_doc
     def predict(self, X):
         """Predict each row with its own task's estimator.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
@@ -165,8 +161,13 @@ class IndependentTaskEstimator(_BaselineBase):
         return out
 
     @available_if(_inner_has("predict_proba"))
+    @fill_doc
     def predict_proba(self, X):
-        """Class probabilities from each row's own task estimator.
+        """Compute class probabilities from each row's own task estimator.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------

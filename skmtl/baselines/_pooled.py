@@ -8,6 +8,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import fit_context
+from .._docstring import fill_doc
 from ._base import _BaselineBase, fit_estimator
 from ._independent import _inner_has
 
@@ -31,6 +32,7 @@ def _with_indicators(X, task, n_tasks, sparse_ok):
     return np.hstack([X, onehot.toarray()])
 
 
+@fill_doc
 class PooledTaskEstimator(_BaselineBase):
     """Fit one copy of ``estimator`` on the rows of all tasks together.
 
@@ -53,9 +55,7 @@ class PooledTaskEstimator(_BaselineBase):
     ----------
     estimator : estimator object
         A scikit-learn regressor or classifier.
-    task_column : int, str or None, default=None
-        Column of ``X`` holding the task label (stacked layout). ``None``: ``y`` is
-        2-D with one column per task (shared layout) or 1-D (one task).
+    %(task_column)s
     task_intercepts : bool, default=False
         Append one indicator column per task to the features.
 
@@ -63,16 +63,13 @@ class PooledTaskEstimator(_BaselineBase):
     ----------
     estimator_ : estimator
         The fitted pooled model.
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
     classes_ : ndarray
         Classifiers only: the classes of ``estimator_``.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
-    IndependentTaskEstimator : one model per task.
+    IndependentTaskEstimator : One model per task.
 
     Examples
     --------
@@ -101,19 +98,19 @@ class PooledTaskEstimator(_BaselineBase):
             return _with_indicators(X, task, self.n_tasks_, sparse_ok)
         return X
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit the pooled model.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-        sample_weight : array-like of shape (n_samples,), default=None
+        %(baselines.fit_params)s
+            Passed to ``estimator.fit`` (which must accept it).
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         data = self._validate_fit(X, y, sample_weight)
         rows, task, yp, sw = data.stacked_rows()
@@ -147,8 +144,13 @@ class PooledTaskEstimator(_BaselineBase):
         ]
         return outs if method == "predict_proba" else np.column_stack(outs)
 
+    @fill_doc
     def predict(self, X):
         """Predict with the pooled model.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
@@ -158,8 +160,13 @@ class PooledTaskEstimator(_BaselineBase):
         return self._apply(X, "predict")
 
     @available_if(_inner_has("predict_proba"))
+    @fill_doc
     def predict_proba(self, X):
-        """Class probabilities of the pooled model.
+        """Compute class probabilities with the pooled model.
+
+        Parameters
+        ----------
+        %(X_predict)s
 
         Returns
         -------
