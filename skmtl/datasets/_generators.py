@@ -202,10 +202,21 @@ def make_multitask_regression(
         layout,
         random_state,
     )
+    y = _noisy_scores(X, W, task, layout, noise, rng)
+    return _output(X, y, W, task, layout, coef)
+
+
+def _noisy_scores(X, W, task, layout, noise, rng, scale=1.0):
+    """``scale * x_i @ w_t + noise * e_i`` for every row (and task, shared layout)."""
     if layout == "shared":
-        y = X @ W.T + noise * rng.standard_normal((X.shape[0], n_tasks))
-    else:
-        y = np.einsum("ij,ij->i", X, W[task]) + noise * rng.standard_normal(task.size)
+        return scale * X @ W.T + noise * rng.standard_normal((X.shape[0], W.shape[0]))
+    clean = scale * np.einsum("ij,ij->i", X, W[task])
+    return clean + noise * rng.standard_normal(task.size)
+
+
+def _output(X, y, W, task, layout, coef):
+    """The generators' return value: the task label becomes column 0 when stacked."""
+    if layout != "shared":
         X = np.column_stack([task.astype(float), X])
     return (X, y, W) if coef else (X, y)
 
@@ -291,18 +302,13 @@ def make_multitask_classification(
     )
     norms = np.linalg.norm(W, axis=1)
     Wn = W / np.where(norms > 0, norms, 1.0)[:, None]
+    scores = _noisy_scores(X, Wn, task, layout, noise, rng, scale=class_sep)
+    y = (scores > 0).astype(int)
     if layout == "shared":
-        scores = class_sep * X @ Wn.T + noise * rng.standard_normal(
-            (X.shape[0], n_tasks)
-        )
-        y = (scores > 0).astype(int)
         for t in range(n_tasks):
             if sizes[0] > 1:
                 _ensure_two_classes(y[:, t], scores[:, t])
     else:
-        scores = class_sep * np.einsum("ij,ij->i", X, Wn[task])
-        scores = scores + noise * rng.standard_normal(task.size)
-        y = (scores > 0).astype(int)
         start = 0
         for size in sizes:
             if size > 1:
@@ -310,5 +316,4 @@ def make_multitask_classification(
                     y[start : start + size], scores[start : start + size]
                 )
             start += size
-        X = np.column_stack([task.astype(float), X])
-    return (X, y, W) if coef else (X, y)
+    return _output(X, y, W, task, layout, coef)
