@@ -89,11 +89,24 @@ def group_shrink(u, c, lam, rho0=None, n_iter=50, rtol=1e-12):
     return u * (rho / (c * rho + lam))
 
 
-class L21:
-    """``alpha * sum_j ||W[:, j]||_2`` (features shared across tasks)."""
+class _Norm:
+    """``alpha * ||W||`` for a norm ``||.||``: its conjugate is 0 on the ball
+    ``dual_norm(V) <= alpha`` (and infinite outside), so the dual point is scaled
+    onto that ball."""
 
     def __init__(self, alpha):
         self.alpha = alpha
+
+    def dual_scale(self, V):
+        norm = self.dual_norm(V)
+        return 1.0 if norm <= self.alpha else self.alpha / norm
+
+    def conjugate(self, V):
+        return 0.0
+
+
+class L21(_Norm):
+    """``alpha * sum_j ||W[:, j]||_2`` (features shared across tasks)."""
 
     def value(self, W):
         return self.alpha * float(np.sum(_col_norms(W)))
@@ -104,13 +117,6 @@ class L21:
     def dual_norm(self, V):
         return float(np.max(_col_norms(V), initial=0.0))
 
-    def dual_scale(self, V):
-        norm = self.dual_norm(V)
-        return 1.0 if norm <= self.alpha else self.alpha / norm
-
-    def conjugate(self, V):
-        return 0.0
-
     def block_prox(self, u, c, w=None):
         return group_shrink(u, c, self.alpha, _norm(w))
 
@@ -118,11 +124,8 @@ class L21:
         return self.alpha - _col_norms(V)
 
 
-class L1:
+class L1(_Norm):
     """``alpha * sum_tj |W[t, j]|``."""
-
-    def __init__(self, alpha):
-        self.alpha = alpha
 
     def value(self, W):
         return self.alpha * float(np.sum(np.abs(W)))
@@ -132,13 +135,6 @@ class L1:
 
     def dual_norm(self, V):
         return float(np.max(np.abs(V), initial=0.0))
-
-    def dual_scale(self, V):
-        norm = self.dual_norm(V)
-        return 1.0 if norm <= self.alpha else self.alpha / norm
-
-    def conjugate(self, V):
-        return 0.0
 
     def block_prox(self, u, c, w=None):
         shrunk = soft_threshold(u, self.alpha)
@@ -257,7 +253,7 @@ class SparseGroupL1L21:
         return self._l21 - _col_norms(soft_threshold(V, self._l1))
 
 
-class TraceNorm:
+class TraceNorm(_Norm):
     """``alpha * ||W||_*`` (sum of singular values: shared low-rank weights).
 
     The prox soft-thresholds the singular values; only those above the threshold
@@ -272,7 +268,7 @@ class TraceNorm:
     full_svd_max = 64
 
     def __init__(self, alpha):
-        self.alpha = alpha
+        super().__init__(alpha)
         self._last = None  # (prox output, its singular values)
         self._svd = None  # ThresholdedSVD of this solver run
 
@@ -293,10 +289,3 @@ class TraceNorm:
 
     def dual_norm(self, V):
         return gram_spectral_norm(V)
-
-    def dual_scale(self, V):
-        norm = self.dual_norm(V)
-        return 1.0 if norm <= self.alpha else self.alpha / norm
-
-    def conjugate(self, V):
-        return 0.0
