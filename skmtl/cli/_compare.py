@@ -235,14 +235,13 @@ def verdict_text(report, results, kind, task_word="tasks"):
     )
     for b in report.baselines:
         s = report.summary[b]
-        hurt = report.hurt_tasks(b).tolist()
-        shown = ", ".join(map(str, hurt[:10])) + (" ..." if len(hurt) > 10 else "")
+        shown = report._hurt_list(b, 10)
         lines.append(
             f"- vs {b}: mean gain {s['mean_gain']:+.3f} (± {s['mean_gain_se']:.3f}), "
             f"wins/ties/losses {s['wins']}/{s['ties']}/{s['losses']} over "
             f"{s['n_tasks']} {task_word} (Wilcoxon p = {s['wilcoxon_p']:.2g}); "
             f"significantly helped {s['helped']}, hurt {s['hurt']}"
-            + (f": {shown}" if hurt else "")
+            + (f": {shown}" if shown else "")
         )
     return "\n".join(lines)
 

@@ -467,6 +467,11 @@ class TransferReport:
         b = self._baseline(baseline)
         return self.tasks[self.verdicts[b] == HURT]
 
+    def _hurt_list(self, baseline, limit):
+        """The hurt tasks as text: the first ``limit`` labels, then " ..."."""
+        hurt = self.hurt_tasks(baseline).tolist()
+        return ", ".join(map(str, hurt[:limit])) + (" ..." if len(hurt) > limit else "")
+
     def task_weights(self, baseline=None, *, hurt_weight=0.0):
         """``{task label: weight}``: ``hurt_weight`` for the tasks flagged "hurt"
         against ``baseline``, 1 for the others."""
@@ -549,14 +554,13 @@ class TransferReport:
         ]
         for b in self.baselines:
             s = self.summary[b]
-            hurt = self.hurt_tasks(b).tolist()
-            shown = ", ".join(map(str, hurt[:8])) + (" ..." if len(hurt) > 8 else "")
+            shown = self._hurt_list(b, 8)
             lines.append(
                 f"  vs {b}: mean gain {s['mean_gain']:+.4f} "
                 f"(± {s['mean_gain_se']:.4f} over tasks), wins/ties/losses "
                 f"{s['wins']}/{s['ties']}/{s['losses']}, Wilcoxon p = "
                 f"{s['wilcoxon_p']:.2g}; helped {s['helped']}, hurt {s['hurt']}"
-                + (f" ({shown})" if hurt else "")
+                + (f" ({shown})" if shown else "")
             )
         return "\n".join(lines)
 
