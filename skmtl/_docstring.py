@@ -21,10 +21,10 @@ Rules, chosen so that a docstring never has to escape anything:
   text under an existing name raises as well.
 
 Fragments shared by every family live here (``task_column``, ``X_fit``,
-``X_predict``, ``returns_self``, ``layout_attributes``). A family registers its own
-in its module with a prefix (``kernel.*`` in ``skmtl._kernel._docs``, ``datasets.*``,
-``hierarchical.*``), or passes a table of them, defaults included, to
-:func:`fill_doc` (``skmtl.neural_network._docs``).
+``X_predict``, ``predict_sections``, ``returns_self``, ``layout_attributes``). A
+family registers its own in its module with a prefix (``kernel.*`` in
+``skmtl._kernel._docs``, ``datasets.*``, ``hierarchical.*``), or passes a table of
+them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``).
 """
 
 import re
@@ -135,6 +135,15 @@ register(
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
             Rows to predict, laid out as in ``fit`` (with the task column in the
             stacked layout).""",
+    predict_sections="""\
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            ``(n_samples, n_tasks)`` in the shared layout.""",
     returns_self="""\
         self : object
             The fitted estimator.""",

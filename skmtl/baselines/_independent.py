@@ -137,14 +137,7 @@ class IndependentTaskEstimator(_BaselineBase):
     def predict(self, X):
         """Predict each row with its own task's estimator.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         results, task = self._per_task(X, "predict")
         if task is None:

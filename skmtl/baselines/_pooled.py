@@ -148,14 +148,7 @@ class PooledTaskEstimator(_BaselineBase):
     def predict(self, X):
         """Predict with the pooled model.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         return self._apply(X, "predict")
 

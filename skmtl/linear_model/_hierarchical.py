@@ -64,15 +64,10 @@ class _HierarchicalBase(MultiTaskRegressorMixin, _HierarchicalModel):
     def predict(self, X):
         """Predict each row with its task's model.
 
-        Parameters
-        ----------
-        %(X_predict)s
+        Rows of a task unseen in ``fit`` get ``x' w_0 + b_0`` with
+        ``unseen_task="shared"``.
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared-design layout. Rows of a task
-            unseen in ``fit`` get ``x' w_0 + b_0`` with ``unseen_task="shared"``.
+        %(predict_sections)s
         """
         return self._decision_function(X)
 
