@@ -129,22 +129,26 @@ class LinearMultiTaskMixin:
     """Prediction from ``coef_`` (n_tasks, n_features) and ``intercept_`` (n_tasks,).
 
     With ``unseen_task="shared"`` a row of a task not seen in ``fit`` is predicted
-    by ``coef_shared_`` and ``intercept_shared_``.
+    by ``coef_shared_`` and ``intercept_shared_``. The output has the dtype of
+    ``X`` unless ``_predict_dtype`` fixes it (models fitted in float64 throughout).
     """
+
+    _predict_dtype = None
 
     def _decision_function(self, X):
         check_is_fitted(self)
         shared = getattr(self, "unseen_task", "error") == "shared"
         Xf, task = validate_predict_data(self, X, allow_unseen=shared)
-        coef = self.coef_.astype(Xf.dtype, copy=False)
-        intercept = np.asarray(self.intercept_, dtype=Xf.dtype)
+        dtype = Xf.dtype if self._predict_dtype is None else self._predict_dtype
+        coef = self.coef_.astype(dtype, copy=False)
+        intercept = np.asarray(self.intercept_, dtype=dtype)
         if task is None:
             return safe_sparse_dot(Xf, coef.T, dense_output=True) + intercept
         unseen = task < 0
         if not unseen.any():
             return task_dot(Xf, coef, task) + intercept[task]
         # unseen tasks: one more "task" holding the shared model
-        coef = np.vstack([coef, np.asarray(self.coef_shared_, dtype=Xf.dtype)])
-        intercept = np.append(intercept, Xf.dtype.type(self.intercept_shared_))
+        coef = np.vstack([coef, np.asarray(self.coef_shared_, dtype=dtype)])
+        intercept = np.append(intercept, np.dtype(dtype).type(self.intercept_shared_))
         task = np.where(unseen, len(coef) - 1, task)
         return task_dot(Xf, coef, task) + intercept[task]

@@ -63,6 +63,22 @@ default="uniform"
         score : float or ndarray of shape (n_tasks,)
             The combined score, or the per-task scores with ``average=None``.""",
 )
+# the whole Parameters and Returns of the metrics taking every ``average``
+register(
+    prefix="metrics",
+    sections="""\
+        Parameters
+        ----------
+        %(metrics.y_true)s
+        %(metrics.y_pred)s
+        %(metrics.tasks)s
+        %(metrics.average)s
+        %(metrics.sample_weight)s
+
+        Returns
+        -------
+        %(metrics.returns)s""",
+)
 
 
 # --------------------------------------------------------------------------- layout
@@ -162,17 +178,7 @@ def nmse(y_true, y_pred, tasks=None, *, average="uniform", sample_weight=None):
     ``Var_t`` is the population variance (``ddof=0``) of task ``t``'s targets. A task
     with constant targets has an infinite (or nan) nMSE and triggers a warning.
 
-    Parameters
-    ----------
-    %(metrics.y_true)s
-    %(metrics.y_pred)s
-    %(metrics.tasks)s
-    %(metrics.average)s
-    %(metrics.sample_weight)s
-
-    Returns
-    -------
-    %(metrics.returns)s
+    %(metrics.sections)s
 
     See Also
     --------
@@ -224,17 +230,7 @@ def explained_variance_per_task(
     per-task values differ because pooled SST also contains the variance between the
     task means. Parameters and return as in :func:`nmse`.
 
-    Parameters
-    ----------
-    %(metrics.y_true)s
-    %(metrics.y_pred)s
-    %(metrics.tasks)s
-    %(metrics.average)s
-    %(metrics.sample_weight)s
-
-    Returns
-    -------
-    %(metrics.returns)s
+    %(metrics.sections)s
 
     See Also
     --------

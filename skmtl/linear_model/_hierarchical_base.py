@@ -66,6 +66,7 @@ class _HierarchicalModel(MultiTaskMixin, LinearMultiTaskMixin, BaseEstimator):
 
     _parameter_constraints = dict(HIERARCHICAL_CONSTRAINTS)
     _classification = False
+    _predict_dtype = np.float64  # fitted in float64: predict in float64 too
 
     def _targets(self, data):
         """Targets in the solver's encoding (identity for regression)."""
