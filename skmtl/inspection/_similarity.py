@@ -154,14 +154,21 @@ def task_similarity(estimator, *, return_source=False):
     Parameters
     ----------
     estimator : fitted estimator
+        A fitted multi-task model (or a Pipeline / search / wrapper around one).
     return_source : bool, default=False
         Also return the name of the source (first column above).
 
     Returns
     -------
     S : ndarray of shape (n_tasks, n_tasks)
+        The similarity of every pair of tasks.
     source : str
         Only when ``return_source=True``.
+
+    See Also
+    --------
+    cluster_tasks : Groups of tasks from the similarity.
+    plot_task_similarity : The similarity as a heatmap.
 
     Examples
     --------
@@ -212,11 +219,18 @@ def cluster_tasks(S, n_clusters, *, method="average"):
     S : array-like of shape (n_tasks, n_tasks)
         A similarity such as :func:`task_similarity`'s (or a fitted estimator).
     n_clusters : int
+        Number of groups.
     method : {"average", "complete", "single", "weighted"}, default="average"
+        Linkage of the agglomerative clustering.
 
     Returns
     -------
     labels : ndarray of int of shape (n_tasks,)
+        Group of each task.
+
+    See Also
+    --------
+    task_similarity : The similarity matrix of a fitted model.
 
     Examples
     --------
@@ -245,6 +259,9 @@ def cluster_tasks(S, n_clusters, *, method="average"):
 def plot_task_similarity(S, *, tasks=None, ax=None, method="average", cmap="RdBu_r"):
     """Heatmap of a task similarity matrix, tasks ordered by hierarchical clustering.
 
+    The colour scale spans ``[-1, 1]``; with more than 40 tasks the labels are
+    left out.
+
     Parameters
     ----------
     S : array-like of shape (n_tasks, n_tasks) or fitted estimator
@@ -253,6 +270,7 @@ def plot_task_similarity(S, *, tasks=None, ax=None, method="average", cmap="RdBu
     tasks : array-like of shape (n_tasks,), default=None
         Task labels (default: ``tasks_`` of the estimator, else 0..n_tasks-1).
     ax : matplotlib Axes, default=None
+        Axes to draw on; None: a new figure.
     method : str, default="average"
         Linkage of the ordering (as in :func:`cluster_tasks`).
     cmap : str, default="RdBu_r"
@@ -261,6 +279,20 @@ def plot_task_similarity(S, *, tasks=None, ax=None, method="average", cmap="RdBu
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
+
+    See Also
+    --------
+    task_similarity : The matrix drawn.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.inspection import plot_task_similarity
+    >>> S = np.array([[1, .9, 0], [.9, 1, .1], [0, .1, 1]])
+    >>> ax = plot_task_similarity(S)
+    >>> len(ax.get_xticklabels())
+    3
     """
     import matplotlib.pyplot as plt
 

@@ -61,6 +61,10 @@ def default_baselines(classifier, task_column):
     baselines : dict
         ``{"independent": IndependentTaskEstimator, "pooled": PooledTaskEstimator}``.
 
+    See Also
+    --------
+    transfer_report : Compares a model with these baselines.
+
     Examples
     --------
     >>> from skmtl.inspection import default_baselines
@@ -160,7 +164,7 @@ def transfer_report(
     n_jobs=None,
     random_state=0,
 ):
-    """Does sharing help each task? Score a model and baselines on the same folds.
+    """Score a model and baselines on the same folds, to see where sharing helps.
 
     The model and every baseline are fitted on the same training folds and predict
     the same held-out rows, so every comparison is paired. Row ``i`` of task ``t``
@@ -206,6 +210,7 @@ def transfer_report(
     X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
         Stacked layout: the task label is a column of ``X``.
     y : array-like of shape (n_samples,)
+        Targets (stacked layout).
     task_column : int or str, default=0
         Column of ``X`` with the task labels (as in ``estimator``); the default
         baselines and the folds read it.
@@ -235,6 +240,12 @@ def transfer_report(
     Returns
     -------
     report : TransferReport
+        The per-task gains, tests and verdicts.
+
+    See Also
+    --------
+    default_baselines : The baselines used by default.
+    skmtl.inspection.task_similarity : Which tasks the model finds alike.
 
     Examples
     --------
@@ -347,6 +358,25 @@ class TransferReport:
         ``ties``, ``losses``, ``helped``, ``hurt``, ``wilcoxon_p``, ``n_tasks``.
     alpha, correction : float, str or None
         The flagging rule's level and correction.
+
+    See Also
+    --------
+    transfer_report : Builds the report.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from skmtl.baselines import PooledTaskEstimator
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.inspection import transfer_report
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=4,
+    ...     structure="mean", random_state=0)
+    >>> model = PooledTaskEstimator(Ridge(), task_column=0)
+    >>> report = transfer_report(model, X, y, task_column=0, cv=3)
+    >>> report.baselines
+    ['independent', 'pooled']
+    >>> report.sample_weight(X).shape
+    (120,)
     """
 
     @classmethod
@@ -462,8 +492,20 @@ class TransferReport:
 
     # ------------------------------------------------------------------ reading
     def hurt_tasks(self, baseline=None):
-        """Labels of the tasks flagged "hurt" (negative transfer) against
-        ``baseline`` (default: the first baseline, "independent" by default)."""
+        """Return the labels of the tasks flagged "hurt" (negative transfer).
+
+        Parameters
+        ----------
+        baseline : str, default=None
+            The baseline compared with (default: the first one, "independent" by
+            default).
+
+        Returns
+        -------
+        tasks : ndarray
+            Labels of the tasks the model does significantly worse on than on
+            ``baseline``.
+        """
         b = self._baseline(baseline)
         return self.tasks[self.verdicts[b] == HURT]
 
@@ -473,8 +515,21 @@ class TransferReport:
         return ", ".join(map(str, hurt[:limit])) + (" ..." if len(hurt) > limit else "")
 
     def task_weights(self, baseline=None, *, hurt_weight=0.0):
-        """``{task label: weight}``: ``hurt_weight`` for the tasks flagged "hurt"
-        against ``baseline``, 1 for the others."""
+        """Return a weight per task that excludes or down-weights the hurt tasks.
+
+        Parameters
+        ----------
+        baseline : str, default=None
+            The baseline compared with (default: the first one).
+        hurt_weight : float, default=0.0
+            Weight of the tasks flagged "hurt" against ``baseline``.
+
+        Returns
+        -------
+        weights : dict
+            ``{task label: weight}``: ``hurt_weight`` for the hurt tasks, 1 for the
+            others.
+        """
         hurt = set(self.hurt_tasks(baseline).tolist())
         return {t: (hurt_weight if t in hurt else 1.0) for t in self.tasks.tolist()}
 
@@ -503,11 +558,14 @@ class TransferReport:
         X : {array-like, DataFrame} of shape (n_samples, n_columns)
             Holds the task labels in the report's ``task_column``.
         baseline : str, default=None
+            The baseline compared with (default: the first one).
         hurt_weight : float, default=0.0
+            Weight of the rows of the tasks flagged "hurt" against ``baseline``.
 
         Returns
         -------
         sample_weight : ndarray of shape (n_samples,)
+            ``hurt_weight`` on the rows of hurt tasks, 1 elsewhere.
         """
         position = resolve_task_column(self.task_column, X)
         task = np.asarray(split_task_column(X, position)[0])
@@ -515,12 +573,15 @@ class TransferReport:
         return np.where(np.isin(task, hurt), float(hurt_weight), 1.0)
 
     def to_frame(self):
-        """One row per (task, baseline): task, n_train, n_test, baseline, the two
-        scores, gain, gain_se, p_value, p_adjusted, verdict.
+        """Return the report as a table, one row per (task, baseline).
+
+        Columns: task, n_train, n_test, baseline, the two scores, gain, gain_se,
+        p_value, p_adjusted, verdict.
 
         Returns
         -------
-        frame : pandas.DataFrame, or a dict of 1-D arrays without pandas
+        frame : pandas.DataFrame or dict
+            The table; a dict of 1-D arrays when pandas is not installed.
         """
         cols = {k: [] for k in ("task", "n_train", "n_test", "baseline")}
         cols.update({"score_model": [], "score_baseline": [], "gain": []})
@@ -581,10 +642,12 @@ class TransferReport:
         baseline : str, default=None
             Default: the first baseline.
         clip : bool, default=True
+            Span the bulk of the intervals; draw values beyond it at the edge.
 
         Returns
         -------
         ax : matplotlib Axes
+            The axes drawn on.
         """
         b = self._baseline(baseline)
         return plot_gains(
