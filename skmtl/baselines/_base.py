@@ -5,6 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import has_fit_parameter
 
 from .._compat import HasMethods
@@ -23,6 +24,14 @@ register(
             task, NaN = missing.
         sample_weight : array-like of shape (n_samples,), default=None""",
 )
+
+
+def _inner_has(name):
+    def check(self):
+        getattr(self.estimator, name)
+        return True
+
+    return check
 
 
 class _BaselineBase(MetaEstimatorMixin, BaseEstimator):
@@ -69,6 +78,39 @@ class _BaselineBase(MetaEstimatorMixin, BaseEstimator):
 
     def _validate_predict(self, X):
         return validate_predict_data(self, X, ensure_all_finite=self._finite())
+
+    # -- prediction ---------------------------------------------------------------
+    def _apply(self, X, method):
+        """``method`` (``"predict"`` or ``"predict_proba"``) of the fitted model(s)
+        for every row of ``X``."""
+        raise NotImplementedError
+
+    @fill_doc
+    def predict(self, X):
+        """Predict each row with the model of its task.
+
+        %(predict_sections)s
+        """
+        return self._apply(X, "predict")
+
+    @available_if(_inner_has("predict_proba"))
+    @fill_doc
+    def predict_proba(self, X):
+        """Compute class probabilities under each row's task model.
+
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or list of ndarray
+            Stacked and single layouts: columns follow ``classes_`` (for
+            :class:`IndependentTaskEstimator` the union over tasks; a class unseen
+            by a row's task has probability 0). Shared layout: one
+            ``(n_samples, n_classes_t)`` array per task.
+        """
+        return self._apply(X, "predict_proba")
 
     # -- scoring ------------------------------------------------------------------
     @fill_doc

@@ -5,7 +5,6 @@ from numbers import Integral
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import fit_context
@@ -17,14 +16,6 @@ from ._base import (
     task_label,
     union_classes,
 )
-
-
-def _inner_has(name):
-    def check(self):
-        getattr(self.estimator, name)
-        return True
-
-    return check
 
 
 @fill_doc
@@ -133,13 +124,11 @@ class IndependentTaskEstimator(_BaselineBase):
                 results[t] = (rows, getattr(self.estimators_[t], method)(Xf[rows]))
         return results, task
 
-    @fill_doc
-    def predict(self, X):
-        """Predict each row with its own task's estimator.
-
-        %(predict_sections)s
-        """
-        results, task = self._per_task(X, "predict")
+    def _apply(self, X, method):
+        """``method`` of each row's own task estimator (``_BaselineBase`` API)."""
+        results, task = self._per_task(X, method)
+        if method == "predict_proba":
+            return self._collect_proba(results, task)
         if task is None:
             return np.column_stack(results)
         first = next(iter(results.values()))[1]
@@ -153,23 +142,7 @@ class IndependentTaskEstimator(_BaselineBase):
             out[rows] = pred
         return out
 
-    @available_if(_inner_has("predict_proba"))
-    @fill_doc
-    def predict_proba(self, X):
-        """Compute class probabilities from each row's own task estimator.
-
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes) or list of ndarray
-            Stacked and single layouts: columns follow ``classes_`` (the union over
-            tasks; a class unseen by a row's task has probability 0). Shared layout:
-            one ``(n_samples, n_classes_t)`` array per task.
-        """
-        results, task = self._per_task(X, "predict_proba")
+    def _collect_proba(self, results, task):
         if task is None:
             return results
         out = np.zeros((task.shape[0], len(self.classes_)))

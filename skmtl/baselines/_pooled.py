@@ -4,13 +4,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
 from sklearn.utils import get_tags
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import fit_context
 from .._docstring import fill_doc
 from ._base import _BaselineBase, fit_estimator
-from ._independent import _inner_has
 
 # above this many tasks a dense X gets its indicator block as a sparse matrix
 DENSE_INDICATOR_MAX_TASKS = 64
@@ -127,6 +125,7 @@ class PooledTaskEstimator(_BaselineBase):
         return self
 
     def _apply(self, X, method):
+        """``method`` of the pooled model (``_BaselineBase`` API)."""
         check_is_fitted(self)
         Xf, task = self._validate_predict(X)
         fn = getattr(self.estimator_, method)
@@ -143,27 +142,3 @@ class PooledTaskEstimator(_BaselineBase):
             fn(self._design(Xf, np.full(Xf.shape[0], t))) for t in range(self.n_tasks_)
         ]
         return outs if method == "predict_proba" else np.column_stack(outs)
-
-    @fill_doc
-    def predict(self, X):
-        """Predict with the pooled model.
-
-        %(predict_sections)s
-        """
-        return self._apply(X, "predict")
-
-    @available_if(_inner_has("predict_proba"))
-    @fill_doc
-    def predict_proba(self, X):
-        """Compute class probabilities with the pooled model.
-
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes) or list of ndarray
-            A list with one array per task in the shared layout.
-        """
-        return self._apply(X, "predict_proba")

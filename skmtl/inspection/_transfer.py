@@ -365,17 +365,15 @@ class TransferReport:
 
     Examples
     --------
-    >>> from sklearn.linear_model import Ridge
-    >>> from skmtl.baselines import PooledTaskEstimator
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.inspection import transfer_report
-    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=4,
-    ...     structure="mean", random_state=0)
-    >>> model = PooledTaskEstimator(Ridge(), task_column=0)
-    >>> report = transfer_report(model, X, y, task_column=0, cv=3)
+    >>> from skmtl.linear_model import HierarchicalRidge
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, random_state=0)
+    >>> report = transfer_report(HierarchicalRidge(task_column=0), X, y, cv=3)
     >>> report.baselines
     ['independent', 'pooled']
-    >>> report.sample_weight(X).shape
+    >>> weights = report.sample_weight(X)  # 0 on the rows of the hurt tasks
+    >>> weights.shape
     (120,)
     """
 
