@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._compat import Interval, StrOptions, fit_context
 from .._data import validate_fit_data
+from .._docstring import fill_doc
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.intercepts import Intercepts, anova_intercept_ratio
@@ -68,7 +69,36 @@ def warn_not_converged(
     )
 
 
-class _PenalizedMultiTaskLinear(MultiTaskMixin, LinearMultiTaskMixin, BaseEstimator):
+class FitTemplateMixin:
+    """One public ``fit`` for the linear families: validation and solving are the
+    model's ``_fit(X, y, sample_weight)``."""
+
+    @fill_doc
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        %(X_fit)s
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets: real values (regressors) or two distinct labels over all
+            tasks (classifiers). 2-D (``task_column=None``): one column per task,
+            NaN = missing.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies each row's loss term (and, in a model that chooses its
+            strengths by cross-validation, its validation term).
+
+        Returns
+        -------
+        %(returns_self)s
+        """
+        return self._fit(X, y, sample_weight)
+
+
+class _PenalizedMultiTaskLinear(
+    FitTemplateMixin, MultiTaskMixin, LinearMultiTaskMixin, BaseEstimator
+):
     """Fit ``min_{W,b} sum_t mean-loss_t + penalty(W)`` for any datafit/penalty pair."""
 
     _parameter_constraints = dict(COMMON_CONSTRAINTS)
@@ -223,25 +253,6 @@ def auto_intercept_strength(data, design, classification):
 class _PenalizedMultiTaskRegressor(MultiTaskRegressorMixin, _PenalizedMultiTaskLinear):
     """Squared-loss models: ``predict`` is the linear output."""
 
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            2-D (``task_column=None``): one column per task, NaN = missing.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Rescales each row's loss term (within its task's mean).
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, sample_weight)
-
     def predict(self, X):
         """Predict each row with its task's weights.
 
@@ -295,6 +306,7 @@ class BinaryLinearClassifierMixin:
         tags.classifier_tags.multi_class = False
         return tags
 
+    @fill_doc
     def decision_function(self, X):
         """Compute the log-odds of ``classes_[1]`` for each row under its task's model.
 
@@ -304,9 +316,7 @@ class BinaryLinearClassifierMixin:
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            Rows to score, laid out as in ``fit`` (with the task column in the
-            stacked layout).
+        %(X_predict)s
 
         Returns
         -------
@@ -316,13 +326,13 @@ class BinaryLinearClassifierMixin:
         """
         return self._decision_function(X)
 
+    @fill_doc
     def predict(self, X):
         """Predict the label of each row with its task's model.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            Rows to predict, laid out as in ``fit``.
+        %(X_predict)s
 
         Returns
         -------
@@ -333,13 +343,13 @@ class BinaryLinearClassifierMixin:
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(np.intp)]
 
+    @fill_doc
     def predict_proba(self, X):
         """Compute class probabilities under each row's task model.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            Rows to predict, laid out as in ``fit``.
+        %(X_predict)s
 
         Returns
         -------
@@ -353,13 +363,13 @@ class BinaryLinearClassifierMixin:
             return np.column_stack([1.0 - p1, p1])
         return p1
 
+    @fill_doc
     def predict_log_proba(self, X):
         """Compute the logarithm of :meth:`predict_proba` stably from the log-odds.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            Rows to predict, laid out as in ``fit``.
+        %(X_predict)s
 
         Returns
         -------
@@ -387,23 +397,3 @@ class _PenalizedMultiTaskClassifier(
     def _targets(self, data):
         self.classes_, Y01 = encode_binary_targets(data)
         return Y01
-
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Binary labels (two distinct values over all tasks). 2-D
-            (``task_column=None``): one column per task; NaN in a float ``y``
-            marks a missing label.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, sample_weight)

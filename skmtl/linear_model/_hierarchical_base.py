@@ -14,12 +14,13 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._compat import StrOptions, fit_context
+from .._compat import StrOptions
 from .._data import TaskData, validate_fit_data
-from .._docstring import fill_doc, register
+from .._docstring import register
 from .._optim._threads import solver_threads
 from .._optim.mixed import design_with_intercept
 from ..base import LinearMultiTaskMixin, MultiTaskMixin
+from ._base import FitTemplateMixin
 
 register(
     prefix="hierarchical",
@@ -61,7 +62,9 @@ class StackedProblem(NamedTuple):
     y_in: object
 
 
-class _HierarchicalModel(MultiTaskMixin, LinearMultiTaskMixin, BaseEstimator):
+class _HierarchicalModel(
+    FitTemplateMixin, MultiTaskMixin, LinearMultiTaskMixin, BaseEstimator
+):
     """``fit`` template, fitted decomposition and prediction of both families."""
 
     _parameter_constraints = dict(HIERARCHICAL_CONSTRAINTS)
@@ -103,26 +106,7 @@ class _HierarchicalModel(MultiTaskMixin, LinearMultiTaskMixin, BaseEstimator):
     def _fit_stacked(self, problem):
         raise NotImplementedError
 
-    @fill_doc
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model (strengths or variance components first where learned).
-
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets: real values (regressors) or two distinct labels over all
-            tasks (classifiers). 2-D (``task_column=None``): one column per task,
-            NaN = missing.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies each row's loss term (a weight of 2 is a repeated row) and,
-            in a cross-validated model, its validation term.
-
-        Returns
-        -------
-        %(returns_self)s
-        """
+    def _fit(self, X, y, sample_weight):
         problem = self._stacked_problem(X, y, sample_weight)
         with self._solver_threads(problem):
             self._fit_stacked(problem)

@@ -68,7 +68,7 @@ class _HierarchicalLogisticBase(
             f"iterations ({what}). Increase max_iter, or relax tol; on separable "
             "data increase the penalties.",
             ConvergenceWarning,
-            stacklevel=5,  # _warn <- _fit_stacked <- fit <- fit_context <- user
+            stacklevel=6,  # _warn <- _fit_stacked <- _fit <- fit <- fit_context <- user
         )
 
 
@@ -760,7 +760,7 @@ class BayesianHierarchicalClassifier(_HierarchicalLogisticBase):
                 f"{opt.nit} iterations ({opt.message}). Increase max_iter or relax "
                 "tol.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         # a boundary (singular) fit is the maximum, not a failure: a note, as
         # BayesianHierarchicalRegression gives, and no warning (lme4's message)
