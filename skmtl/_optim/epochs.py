@@ -136,6 +136,8 @@ def plan(kernel, penalty, curv, m):
     None (then the Python epoch runs)."""
     if not (AVAILABLE and ENABLED) or m != 1 or not kernel.quadratic:
         return None
+    if getattr(kernel, "prof", None) is not None:
+        return None
     code = _penalty_code(penalty)
     if code is None or np.dtype(kernel.dtype) not in _DTYPES:
         return None
