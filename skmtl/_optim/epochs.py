@@ -8,8 +8,9 @@ logistic loss), one block per column (not the dirty model), the L2,1, L2,1 + rid
 sparse-group and L1 penalties, dense or sparse ``X``, the shared layout (with or
 without missing targets / per-entry weights) and the stacked layout, float64 and
 float32, free intercepts (centred design) or penalised ones profiled out
-(``bcd._Profile``: the column-by-column epoch only). Everything else, and every case when the extension is missing, runs the
-Python epochs, which give the same iterates up to rounding.
+(``bcd._Profile``: the column-by-column epoch only). Everything else, and every
+case when the extension is missing, runs the Python epochs, which give the same
+iterates up to rounding.
 
 ``ENABLED`` switches the compiled epoch off (tests compare the two).
 """
