@@ -174,117 +174,6 @@ cdef void _prox(int pen, int T, floating *u, floating *c, int c_stride,
     _group_shrink(T, u, c, c_stride, a2, a1, rho0, out)  # L2,1 + ridge a2
 
 
-# ------------------------------------------------------------------ line step
-cdef double _pen_slope(int pen, int T, floating *w, double *z, double d,
-                       double a1, double a2, double sgn) noexcept nogil:
-    """One-sided derivative of the penalty (without the ridge of ``pen`` 0) at
-    ``w + d z`` along ``sgn * z``."""
-    cdef int t
-    cdef double x, s = 0.0, nx = 0.0, zx = 0.0, zz = 0.0, lam
-    if pen != 0:  # the L1 part a1 sum |x|
-        for t in range(T):
-            x = w[t] + d * z[t]
-            if x > 0:
-                s += a1 * sgn * z[t]
-            elif x < 0:
-                s -= a1 * sgn * z[t]
-            else:
-                s += a1 * fabs(z[t])
-    if pen != 2:  # the group part lam ||x||
-        lam = a1 if pen == 0 else a2
-        for t in range(T):
-            x = w[t] + d * z[t]
-            nx += x * x
-            zx += z[t] * x
-            zz += z[t] * z[t]
-        if nx > 0:
-            s += lam * sgn * zx / sqrt(nx)
-        else:
-            s += lam * sqrt(zz)
-    return s
-
-
-cdef double _pen_curv(int pen, int T, floating *w, double *z, double d,
-                      double a1, double a2) noexcept nogil:
-    """Second derivative along ``z`` of the group part at ``w + d z`` (0 at a
-    kink: Newton is safeguarded)."""
-    cdef int t
-    cdef double x, nx = 0.0, zx = 0.0, zz = 0.0, lam
-    if pen == 2:
-        return 0.0
-    lam = a1 if pen == 0 else a2
-    for t in range(T):
-        x = w[t] + d * z[t]
-        nx += x * x
-        zx += z[t] * x
-        zz += z[t] * z[t]
-    if nx <= 0:
-        return 0.0
-    nx = sqrt(nx)
-    return lam * (zz - zx * zx / (nx * nx)) / nx
-
-
-cdef double _line(int pen, int T, floating *w, double *z, double h, double gam,
-                  double a1, double a2) noexcept nogil:
-    """``argmin_d h d^2 / 2 - gam d + P(w + d z)`` (``bcd._line_step``):
-    safeguarded Newton in the bracket ``[(gam - L) / h, (gam + L) / h]`` (``L``
-    bounds the penalty's slope), then 0 or the nearest kink when it is optimal."""
-    cdef int t, it
-    cdef double zz = 0.0, z1 = 0.0, zw = 0.0, L, lo, hi, d, f, fp, nd, scale
-    cdef double k, best, dist
-    for t in range(T):
-        zz += z[t] * z[t]
-        z1 += fabs(z[t])
-        zw += z[t] * w[t]
-    if pen == 0:  # the ridge a2 / 2 ||x||^2 is smooth: into h and gam
-        h += a2 * zz
-        gam -= a2 * zw
-        L = a1 * sqrt(zz)
-    elif pen == 1:
-        L = a1 * z1 + a2 * sqrt(zz)
-    else:
-        L = a1 * z1
-    if not h > 0:
-        return 0.0
-    # 0 first: a column the step leaves in place
-    if (-gam + _pen_slope(pen, T, w, z, 0.0, a1, a2, 1.0) >= 0
-            and gam + _pen_slope(pen, T, w, z, 0.0, a1, a2, -1.0) >= 0):
-        return 0.0
-    lo = (gam - L) / h
-    hi = (gam + L) / h
-    scale = fabs(lo) if fabs(lo) > fabs(hi) else fabs(hi)
-    d = gam / h
-    for it in range(100):
-        f = h * d - gam + _pen_slope(pen, T, w, z, d, a1, a2, 1.0)
-        if f > 0:
-            hi = d
-        else:
-            lo = d
-        fp = h + _pen_curv(pen, T, w, z, d, a1, a2)
-        nd = d - f / fp
-        if not (nd > lo and nd < hi):
-            nd = 0.5 * (lo + hi)
-        if fabs(nd - d) <= 1e-14 * scale or hi - lo <= 1e-15 * scale:
-            d = nd
-            break
-        d = nd
-    if pen != 0:  # the nearest kink, when optimal (exact zeros)
-        best = d
-        dist = -1.0
-        for t in range(T):
-            if z[t] != 0:
-                k = -w[t] / z[t]
-                if dist < 0 or fabs(k - d) < dist:
-                    dist = fabs(k - d)
-                    best = k
-        if dist >= 0 and dist <= 1e-9 * scale:
-            if (h * best - gam + _pen_slope(pen, T, w, z, best, a1, a2, 1.0) >= 0
-                    and gam - h * best
-                    + _pen_slope(pen, T, w, z, best, a1, a2, -1.0) >= 0):
-                d = best
-    return d
-
-
 # ------------------------------------------------------------------ epoch
 def epoch(
     int mode,
@@ -331,9 +220,6 @@ def epoch(
     ``profile``: penalised intercepts profiled out (``bcd._Profile``): ``g``
     gains ``xbar_k * pa * (pm - mbar)`` with ``mbar = pa @ pm / asum``, and the
     per-task mean residuals ``pm`` follow the update (``pm -= xbar_k * delta``).
-    The block step is then completed by the exact line step along ``D^-1 v``
-    (``bcd._line_step``: ``D`` the curvature, ``v = pa * xbar_k``), the direction
-    the rank-one part of the block Hessian couples.
     """
     cdef Py_ssize_t p = W.shape[0], k, j, i, r
     cdef int T = W.shape[1]
@@ -341,7 +227,7 @@ def epoch(
     cdef int n = 0, t, length
     cdef bint has_xw = xw.shape[0] > 0
     cdef bint moved
-    cdef double acc, vn, dt, mbar, kap, hz, gz, vd, step
+    cdef double acc, vn, dt, mbar
     cdef floating *ck
     cdef floating *wk
     cdef floating *xk
@@ -351,8 +237,6 @@ def epoch(
     cdef floating[::1] u = np.zeros(T, dtype=dt_np)
     cdef floating[::1] new = np.zeros(T, dtype=dt_np)
     cdef floating[::1] delta = np.zeros(T, dtype=dt_np)
-    cdef double[::1] zl = np.zeros(T, dtype=np.float64)
-    cdef double[::1] vl = np.zeros(T, dtype=np.float64)
     if mode in (0, 1, 3, 4):
         n = R2.shape[0]
         Rp = &R2[0, 0] if n > 0 and T > 0 else NULL
@@ -414,24 +298,6 @@ def epoch(
             for t in range(T):
                 u[t] = ck[t * c_stride] * wk[t] + g[t]
             _prox(pen, T, &u[0], ck, c_stride, a1, a2, wk, &new[0])
-            vd = 0.0
-            if profile and asum > 0:
-                kap = 0.0
-                gz = 0.0
-                for t in range(T):
-                    vl[t] = pa[t] * xbar[k, t]
-                    zl[t] = vl[t] / ck[t * c_stride] if ck[t * c_stride] > 0 else 0.0
-                    kap += vl[t] * zl[t]
-                    gz += zl[t] * g[t]
-                    vd += vl[t] * (new[t] - wk[t])
-                hz = kap - kap * kap / asum
-                step = _line(pen, T, &new[0], &zl[0], hz,
-                             gz - vd + kap * vd / asum, a1, a2)
-                if step != 0:
-                    vd = 0.0
-                    for t in range(T):
-                        new[t] = new[t] + step * zl[t]
-                        vd += vl[t] * (new[t] - wk[t])
             moved = False
             for t in range(T):
                 if new[t] != 0:
@@ -451,8 +317,6 @@ def epoch(
             for t in range(T):
                 delta[t] = new[t] - wk[t]
                 dt = g[t] - ck[t * c_stride] * delta[t]
-                if profile and asum > 0:
-                    dt += vl[t] * vd / asum
                 vn += dt * dt
                 if not norms_only:
                     V2[k, t] = dt

@@ -495,118 +495,6 @@ class _Kernel:
         self._G = None
 
 
-def _line_step(code, w1, w, v, g, ck, am, asum):
-    """Profiled intercepts (``_Profile``): the exact line step that completes a
-    block step from ``w`` to ``w1``. Returns ``d``; the new column is ``w1 + d
-    z`` with ``z = v / ck`` (returned scaled: the caller adds ``v * d / ck``).
-
-    The block Hessian of the profiled datafit is ``D - v v^T / sum a`` (``D``
-    the diagonal curvature, ``v = a * xbar_j``): the block step minimises the
-    diagonal majoriser, which is loose along ``z = D^-1 v`` (with features of
-    large mean, the direction moving every task's slope together, which ``b_0``
-    absorbs): the step along ``z`` that the exact block minimiser of the
-    quadratic adds (Sherman-Morrison). ``d`` minimises the block objective
-    ``h d^2 / 2 - gam d + P(w1 + d z)`` exactly (``_line``; the penalty
-    ``code`` of ``epochs._penalty_code``). ``am``: the mean-shrinkage term,
-    whose curvature ``ck`` includes.
-    """
-    ck = np.asarray(ck, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
-    safe = np.where(ck > 0, ck, 1.0)
-    z = np.where(ck > 0, v / safe, 0.0)
-    d1 = np.asarray(w1, dtype=np.float64) - w
-    dd = ck - am  # the datafit's diagonal
-    vz, vd = float(v @ z), float(v @ d1)
-    h = float(z @ (dd * z)) - vz * vz / asum
-    g1 = g - dd * d1 + v * (vd / asum)
-    if am:
-        g1 = g1 - am * ((w + d1) - (w + d1).mean())
-        zc = z - z.mean()
-        h += am * float(zc @ zc)
-    step = _line(code, np.asarray(w1, dtype=np.float64), z, h, float(z @ g1))
-    # the caller adds v * (step / ck): z * step
-    return np.where(ck > 0, step / safe, 0.0)
-
-
-def _pen_slope(code, w, z, d, sgn):
-    """One-sided derivative along ``sgn * z`` of the penalty (``code``, without
-    the ridge) at ``w + d z`` (as ``_cd_fast._pen_slope``)."""
-    pen, a1, a2 = code
-    x = w + d * z
-    s = 0.0
-    if pen != 0:
-        s += a1 * float(np.sum(np.where(x != 0, sgn * np.sign(x) * z, np.abs(z))))
-    if pen != 2:
-        lam = a1 if pen == 0 else a2
-        nx = math.sqrt(float(x @ x))
-        s += lam * sgn * float(z @ x) / nx if nx > 0 else lam * math.sqrt(float(z @ z))
-    return s
-
-
-def _pen_curv(code, w, z, d):
-    pen, a1, a2 = code
-    if pen == 2:
-        return 0.0
-    lam = a1 if pen == 0 else a2
-    x = w + d * z
-    nx2 = float(x @ x)
-    if nx2 <= 0:
-        return 0.0
-    zx = float(z @ x)
-    return lam * (float(z @ z) - zx * zx / nx2) / math.sqrt(nx2)
-
-
-def _line(code, w, z, h, gam):
-    """``argmin_d h d^2 / 2 - gam d + P(w + d z)``: safeguarded Newton in the
-    bracket ``[(gam - L) / h, (gam + L) / h]`` (``L`` bounds the penalty's
-    slope along ``z``); 0, or the nearest kink, when it is optimal (exact
-    zeros). The Python twin of ``_cd_fast._line``."""
-    pen, a1, a2 = code
-    zz = float(z @ z)
-    if pen == 0:  # the ridge is smooth: into h and gam
-        h += a2 * zz
-        gam -= a2 * float(z @ w)
-        L = a1 * math.sqrt(zz)
-    elif pen == 1:
-        L = a1 * float(np.abs(z).sum()) + a2 * math.sqrt(zz)
-    else:
-        L = a1 * float(np.abs(z).sum())
-    if not h > 0:
-        return 0.0
-    if (
-        -gam + _pen_slope(code, w, z, 0.0, 1.0) >= 0
-        and gam + _pen_slope(code, w, z, 0.0, -1.0) >= 0
-    ):
-        return 0.0
-    lo, hi = (gam - L) / h, (gam + L) / h
-    scale = max(abs(lo), abs(hi))
-    d = gam / h
-    for _ in range(100):
-        f = h * d - gam + _pen_slope(code, w, z, d, 1.0)
-        if f > 0:
-            hi = d
-        else:
-            lo = d
-        nd = d - f / (h + _pen_curv(code, w, z, d))
-        if not lo < nd < hi:
-            nd = 0.5 * (lo + hi)
-        if abs(nd - d) <= 1e-14 * scale or hi - lo <= 1e-15 * scale:
-            d = nd
-            break
-        d = nd
-    if pen != 0:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kinks = np.where(z != 0, -w / np.where(z != 0, z, 1.0), np.inf)
-        i = int(np.argmin(np.abs(kinks - d)))
-        best = float(kinks[i])
-        if abs(best - d) <= 1e-9 * scale and (
-            h * best - gam + _pen_slope(code, w, z, best, 1.0) >= 0
-            and gam - h * best + _pen_slope(code, w, z, best, -1.0) >= 0
-        ):
-            d = best
-    return d
-
-
 def _centred_tasks(W):
     """``W - mean_t(W)``: each column of ``W`` (n_tasks, p) minus its mean."""
     return W - W.mean(axis=0)
@@ -670,7 +558,11 @@ class _Profile:
     (``neg_grad``; the dual's per-task sums ``sigma_t = a_t (m_t - mbar)``), and
     its Hessian ``diag(c_j + a xbar_j^2) - (a xbar_j)(a xbar_j)^T / sum a``:
     the diagonal ``curvature`` majorises it (a rank-one term is subtracted), so
-    the existing block step applies. ``b_0`` is never a coordinate: it is
+    the existing block step applies. Features of large mean couple the columns through
+    ``a_t xbar_t xbar_t^T`` (every task's mean residual depends on all of
+    them): the support Newton steps (``_SupportNewton``, L2,1 penalties) carry
+    that term and its rank-one correction in their Hessian, which coordinate
+    descent alone converges on slowly. ``b_0`` is never a coordinate: it is
     ``mbar`` at every step, ``m`` a ``T``-vector updated with each column (no
     ``O(n)`` work). The intercepts ``b = Intercepts.solve(m, S)`` come out in
     closed form.
@@ -1066,11 +958,6 @@ class _Inner:
         kernel, penalty, curv, m = self.kernel, self.penalty, self.curv, self.m
         am = self.alpha_mean
         T = El.shape[1]
-        prof = kernel.prof
-        # the exact line step of profiled intercepts (one block per column)
-        line = None
-        if prof is not None and prof.asum > 0 and m == 1:
-            line = epochs._penalty_code(penalty)
         for k in range(Wl.shape[0]):
             g = kernel.neg_grad(k)
             ck = curv[k]
@@ -1080,9 +967,6 @@ class _Inner:
             else:
                 u = ck * e + g
             new = penalty.block_prox(u, ck, Wl[k])
-            if line is not None:
-                v = prof.a * kernel.xbar[k]
-                new = new + v * _line_step(line, new, e, v, g, ck, am, prof.asum)
             e_new = new if m == 1 else new.reshape(m, T).sum(axis=0)
             if not nz[k] and not e_new.any():
                 V[k] = g
@@ -1092,9 +976,6 @@ class _Inner:
                 V[k] = g - (ck - am) * delta - am * (e_new - e_new.mean())
             else:
                 V[k] = g - ck * delta
-            if prof is not None and prof.asum > 0:  # the rank-one Hessian part
-                v = prof.a * kernel.xbar[k]
-                V[k] += v * (float(v @ delta) / prof.asum)
             kernel.update(k, delta)
             Wl[k] = new
             El[k] = e_new
