@@ -49,8 +49,8 @@ MEAN = 50.0
 TOL = 1e-11
 MAX_ITER = 100000
 # the alternating solver before the profiling stopped at 5,000 epochs with a gap
-# of order 1 on problems like these; the profiled one needs 15-800 (the
-# sparse-group penalty, without support Newton steps, the most)
+# of order 1 on problems like these; the profiled one needs far fewer (the
+# sparse-group penalty, without support Newton steps, the most: ~800)
 MAX_EPOCHS = 2000
 
 
