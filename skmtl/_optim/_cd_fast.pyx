@@ -202,6 +202,10 @@ def epoch(
     floating[:, ::1] xbar,
     floating[::1] S,
     floating[::1] o,
+    bint profile=False,
+    floating[::1] pa=None,
+    floating[::1] pm=None,
+    double asum=0.0,
 ):
     """One epoch over the ``p`` working-set columns (see the module docstring).
 
@@ -212,6 +216,10 @@ def epoch(
     ``xw`` holds the weighted rows (mode 0 with unequal row weights, mode 2),
     else is empty and ``wscale`` is the row weight. ``runs`` (mode 2) holds the
     starts of runs of equal task codes, then ``n``.
+
+    ``profile``: penalised intercepts profiled out (``bcd._Profile``): ``g``
+    gains ``xbar_k * pa * (pm - mbar)`` with ``mbar = pa @ pm / asum``, and the
+    per-task mean residuals ``pm`` follow the update (``pm -= xbar_k * delta``).
     """
     cdef Py_ssize_t p = W.shape[0], k, j, i, r
     cdef int T = W.shape[1]
@@ -219,7 +227,7 @@ def epoch(
     cdef int n = 0, t, length
     cdef bint has_xw = xw.shape[0] > 0
     cdef bint moved
-    cdef double acc, vn, dt
+    cdef double acc, vn, dt, mbar
     cdef floating *ck
     cdef floating *wk
     cdef floating *xk
@@ -278,6 +286,14 @@ def epoch(
             if center and mode != 0 and mode != 2:
                 for t in range(T):
                     g[t] += S[t] * o[t] * xbar[k, t]
+            if profile:
+                mbar = 0.0
+                if asum > 0:
+                    for t in range(T):
+                        mbar += pa[t] * pm[t]
+                    mbar /= asum
+                for t in range(T):
+                    g[t] += xbar[k, t] * pa[t] * (pm[t] - mbar)
             # ---------------------------------------------- block prox
             for t in range(T):
                 u[t] = ck[t * c_stride] * wk[t] + g[t]
@@ -310,6 +326,9 @@ def epoch(
             if center and mode != 0 and mode != 2:
                 for t in range(T):
                     o[t] += xbar[k, t] * delta[t]
+            if profile:
+                for t in range(T):
+                    pm[t] -= xbar[k, t] * delta[t]
             if mode == 0:
                 _ger(n, T, -1.0, &xs[k, 0], &delta[0], Rp, n)
             elif mode == 1:

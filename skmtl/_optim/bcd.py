@@ -184,7 +184,16 @@ class _Kernel:
         self.block_size = block_size
         self._S = design.task_sum(self.omega)  # 1 per task unless reweighted
         self._omega_sums = np.maximum(self._S, 1e-300)
+        #: profiled penalised intercepts (see ``_Profile``), set by ``profile``
+        self.prof = None
         self.set_ws(np.zeros(0, dtype=np.intp))
+
+    def profile(self, intercepts):
+        """Solve the squared loss with penalised intercepts ``intercepts`` on this
+        centred kernel, the intercepts profiled out exactly (``_Profile``)."""
+        if not (self.quadratic and self.center and self.b is None):
+            raise ValueError("Offsets are profiled on a centred squared loss.")
+        self.prof = _Profile(self.design, intercepts)
 
     # ------------------------------------------------------------ working set
     def set_ws(self, ws):
@@ -323,6 +332,8 @@ class _Kernel:
             else:
                 self.R = R
             self.o = np.zeros(self.T, dtype=self.dtype)
+            if self.prof is not None:
+                self.prof.reset(self.xbar, E)
         else:
             self.F = np.asfortranarray(F) if self.shared else F
             self._G = None
@@ -374,6 +385,11 @@ class _Kernel:
     # ------------------------------------------------------------ columns
     def neg_grad(self, k):
         """``A_k* Theta`` for the current state (T,): minus the block gradient."""
+        if self.prof is None:
+            return self._neg_grad(k)
+        return self._neg_grad(k) + self.prof.neg_grad(self.xbar[k])
+
+    def _neg_grad(self, k):
         if not self.quadratic:
             G = self.gradient()
             if self.sparse:
@@ -407,6 +423,8 @@ class _Kernel:
 
     def update(self, k, delta):
         """The effective column ``k`` changed by ``delta`` (T,)."""
+        if self.prof is not None:
+            self.prof.m -= self.xbar[k] * delta
         if not self.quadratic:
             self._G = None
             if self.sparse:
@@ -435,6 +453,16 @@ class _Kernel:
             self.R -= self.omega * np.multiply.outer(self.xs[k], delta)
         else:
             self.R -= self.xc[k] * delta[self.task]
+
+    def profiled_dual(self):
+        """``(Theta, sigma, b)`` of a profiled kernel (``profile``): the dual point
+        ``Theta = omega * r`` of the true residual ``r`` at the exact intercepts
+        ``b`` (the centred residual plus ``m_t - b_t`` on task ``t``'s rows), made
+        feasible (``_feasible_dual``), and its per-task sums ``sigma``."""
+        b = self.prof.intercepts_b()
+        r = self._residual() + self.design.per_row((self.prof.m - b).astype(self.dtype))
+        Theta, sigma = _feasible_dual(self.design, self.omega * r)
+        return Theta, sigma, b
 
     def update_intercept(self):
         """Squared loss: exact minimisation over the intercepts (free: each task's
@@ -494,6 +522,97 @@ def _penalised_intercepts(design, b):
     intercepts, or free ones: the historical path, unchanged)."""
     intercepts = getattr(design, "intercepts", None) if b is not None else None
     return None if intercepts is None or intercepts.free else intercepts
+
+
+def _profiled_intercepts(design, datafit, b):
+    """The penalised (hierarchical or pooled) intercept model that ``bcd`` profiles
+    out of the squared loss (``_Profile``), or None."""
+    intercepts = _penalised_intercepts(design, b)
+    if intercepts is None or design.center or not isinstance(datafit, Quadratic):
+        return None
+    return intercepts
+
+
+class _Profile:
+    """Penalised intercepts profiled out of the squared loss exactly.
+
+    With intercepts ``b_t = b_0 + c_t`` and the penalty ``(lam / 2) sum_t rho_t
+    c_t^2`` (``Intercepts``), minimising over ``c`` and ``b_0`` leaves a
+    function of ``W`` alone: the datafit of the per-task centred design (the
+    free-intercept problem, every layout of which ``_Kernel`` handles with
+    ``center=True``) plus a quadratic in the per-task mean residuals::
+
+        F(W) = min_b f(A W + b) + h(b)
+             = f_c(W) + 1/2 sum_t a_t (m_t - mbar)^2,
+
+    ``m_t = ybar_t - xbar_t @ w_t`` (the intercept task ``t`` would take alone),
+    ``a_t = S_t lam rho_t / (S_t + lam rho_t) = (1 - k_t) S_t`` (``S_t`` the
+    task's sum of ``omega``, ``k_t = S_t / (S_t + lam rho_t)`` the fraction of its
+    mean the task keeps; ``a_t = S_t`` for one pooled intercept) and ``mbar =
+    sum_t a_t m_t / sum_t a_t``, the optimal ``b_0``. (Task ``t``'s residual
+    ``r`` enters through ``sum omega (r - rbar)^2 + S_t (1 - k_t)^2 rbar^2 +
+    lam rho_t k_t^2 rbar^2``: the partial centring ``P_t = I - k_t / S_t 1
+    1^T Omega_t`` of ``admm``, split into its centred part and its mean.)
+
+    So block ``j``'s negative gradient gains ``xbar_j * a * (m - mbar)``
+    (``neg_grad``; the dual's per-task sums ``sigma_t = a_t (m_t - mbar)``), and
+    its Hessian ``diag(c_j + a xbar_j^2) - (a xbar_j)(a xbar_j)^T / sum a``:
+    the diagonal ``curvature`` majorises it (a rank-one term is subtracted), so
+    the existing block step applies. Features of large mean couple the columns through
+    ``a_t xbar_t xbar_t^T`` (every task's mean residual depends on all of
+    them): the support Newton steps (``_SupportNewton``, L2,1 penalties) carry
+    that term and its rank-one correction in their Hessian, which coordinate
+    descent alone converges on slowly. ``b_0`` is never a coordinate: it is
+    ``mbar`` at every step, ``m`` a ``T``-vector updated with each column (no
+    ``O(n)`` work). The intercepts ``b = Intercepts.solve(m, S)`` come out in
+    closed form.
+    """
+
+    def __init__(self, design, intercepts):
+        self.intercepts = intercepts
+        dt = design.dtype
+        self.S = design.task_sum(design.omega).astype(np.float64)
+        if intercepts.pooled:
+            a = self.S.copy()
+        else:
+            lr = intercepts.strength * intercepts.rho
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a = np.where((self.S > 0) & (lr > 0), self.S * lr / (self.S + lr), 0.0)
+        self.a = a.astype(dt)
+        self.asum = float(np.sum(a))
+        self.ybar = np.asarray(design.y_mean, dtype=np.float64)
+        self.m = np.zeros(design.n_tasks, dtype=dt)
+
+    def means(self, xbar, E):
+        """``m = ybar - xbar @ e`` per task for working-set means ``xbar`` and
+        effective weights ``E`` (both (p, T))."""
+        return (self.ybar - np.einsum("kt,kt->t", xbar, E)).astype(self.m.dtype)
+
+    def reset(self, xbar, E):
+        self.m = self.means(xbar, E)
+
+    def mbar(self, m=None):
+        m = self.m if m is None else m
+        return float(self.a @ m) / self.asum if self.asum > 0 else 0.0
+
+    def neg_grad(self, xbar_k):
+        """The profiled term's part of ``A_k* Theta`` (T,)."""
+        return xbar_k * self.a * (self.m - self.mbar())
+
+    def value(self, m=None):
+        """``1/2 sum_t a_t (m_t - mbar)^2``: the intercept part of ``F``."""
+        m = self.m if m is None else m
+        dev = np.asarray(m, dtype=np.float64) - self.mbar(m)
+        return 0.5 * float(self.a.astype(np.float64) @ (dev * dev))
+
+    def curvature(self, xbar):
+        """``a_t xbar_tj^2``: what the profiled term adds to the block curvature
+        (``xbar`` of shape (T, d))."""
+        return self.a.astype(np.float64)[:, None] * np.asarray(xbar, float) ** 2
+
+    def intercepts_b(self):
+        """The exact intercepts ``b_t = b_0 + c_t`` at the current ``m``."""
+        return self.intercepts.solve(self.m, self.S)
 
 
 def _feasible_dual(design, Theta):
@@ -712,11 +831,19 @@ class _SupportNewton:
         U = W / norms[:, None]
         k = self.lam / norms  # (s,)
         diag = k + self.ridge
+        prof = self.kernel.prof
+        if prof is not None:  # profiled intercepts: a_t xbar_t xbar_t^T - rank one
+            xb = self.kernel.xbar[S]  # (s, T)
+            a = prof.a.astype(np.float64)
+            grams = grams + a[:, None, None] * np.einsum("at,bt->tab", xb, xb)
 
         def hess(D):  # D (s, T)
             out = np.einsum("tab,bt->at", grams, D)
             out += diag[:, None] * D
             out -= (k * np.einsum("st,st->s", U, D))[:, None] * U
+            if prof is not None and prof.asum > 0:
+                u = np.einsum("st,st->t", xb, D)
+                out -= xb * (a * (float(a @ u) / prof.asum))
             return out
 
         M = grams + np.eye(len(S))[None] * diag[None, None, :]
@@ -782,6 +909,7 @@ class _Inner:
         self.refine = (
             kernel.quadratic
             and kernel.b is None
+            and kernel.prof is None
             and alpha_mean == 0
             and hasattr(kernel.design, "least_squares_dual")
         )
@@ -796,6 +924,7 @@ class _Inner:
             and kernel.quadratic
             and kernel.rank_one
             and not kernel.sparse
+            and kernel.prof is None
             and isinstance(curv, list)
             and alpha_mean == 0
             else None
@@ -863,6 +992,9 @@ class _Inner:
             value += mean_shrinkage(Wl.T, self.alpha_mean)
         if kernel.intercepts is not None:
             value += kernel.intercepts.value(kernel.b if b is None else b)
+        if kernel.prof is not None:  # the profiled intercepts at Wl
+            El = Wl if self.m == 1 else _effective(Wl.T, self.m).T
+            value += kernel.prof.value(kernel.prof.means(kernel.xbar, El))
         return value
 
     def gap(self, Wl, V=None):
@@ -872,12 +1004,18 @@ class _Inner:
         computed exactly."""
         kernel = self.kernel
         F = kernel.output()
-        Theta = -kernel.datafit.gradient(F, kernel.Y, kernel.omega)
+        prof = kernel.prof
+        if prof is not None:
+            Theta, sigma, _ = kernel.profiled_dual()
+        else:
+            Theta = -kernel.datafit.gradient(F, kernel.Y, kernel.omega)
         if kernel.intercepts is not None:
             Theta, sigma = _feasible_dual(kernel.design, Theta)
         norms = None
         if V is None:
             V = kernel.adjoint_ws(Theta)
+            if prof is not None:  # the raw adjoint (Theta is not centred)
+                V = V + kernel.xbar.T * sigma[:, None]
             if self.alpha_mean:  # the dual part of the mean-shrinkage term
                 V = V - self.alpha_mean * _centred_tasks(Wl.T)
         elif V.ndim == 1:  # column norms only (fused epochs: L2,1 penalties)
@@ -896,6 +1034,9 @@ class _Inner:
             dual -= c * c * mean_shrinkage(Wl.T, self.alpha_mean)
         if kernel.intercepts is not None:
             dual += kernel.intercepts.dual_value(c * sigma)
+        if prof is not None:  # Y is centred: sum Theta y = ... + sigma @ ybar
+            dual += c * float(sigma @ prof.ybar)
+            dual += prof.intercepts.dual_value(c * sigma)
         primal = self.objective(Wl, F)
         if self.refine and primal - dual > 0:
             dual = max(
@@ -922,8 +1063,12 @@ class _Inner:
         S = np.flatnonzero(norms > 1e-6 * norms.max(initial=0.0))
         if not len(S):
             return False
-        Theta = -kernel.datafit.gradient(kernel.output(), kernel.Y, kernel.omega)
-        V = kernel.adjoint_ws(Theta).T  # (p, T): minus the loss gradient
+        if kernel.prof is not None:  # the profiled datafit's gradient
+            Theta, sigma, _ = kernel.profiled_dual()
+            V = (kernel.adjoint_ws(Theta) + kernel.xbar.T * sigma[:, None]).T
+        else:
+            Theta = -kernel.datafit.gradient(kernel.output(), kernel.Y, kernel.omega)
+            V = kernel.adjoint_ws(Theta).T  # (p, T): minus the loss gradient
         W = Wl[S]
         norms = np.sqrt(np.einsum("st,st->s", W, W))
         grad = -V[S] + self.newton.lam * W / norms[:, None] + self.newton.ridge * W
@@ -1258,8 +1403,19 @@ def _bcd(
     if alpha_mean > 0 and m != 1:
         raise ValueError("alpha_mean needs one block of task weights.")
     W = np.array(W0, dtype=design.dtype)
-    kernel = _Kernel(design, datafit, b0)
-    curv_full, equal = _curvatures(design, datafit)
+    profiled = _profiled_intercepts(design, datafit, b0)
+    if profiled is not None:
+        # penalised intercepts of the squared loss: profiled out exactly on the
+        # centred design (``_Profile``); ``design`` still defines the gap
+        work = design.centred()
+        kernel = _Kernel(work, datafit)
+        kernel.profile(profiled)
+        curv_full, equal = _curvatures(work, datafit)
+        curv_full = curv_full + kernel.prof.curvature(work.X_mean)
+        equal = equal and bool(np.all(curv_full == curv_full[:1]))
+    else:
+        kernel = _Kernel(design, datafit, b0)
+        curv_full, equal = _curvatures(design, datafit)
     colnorm = column_operator_norms(design)
     radius_unit = 2.0 * datafit.curvature * float(np.max(design.omega))
     if alpha_mean > 0:
@@ -1289,7 +1445,10 @@ def _bcd(
                 kernel.reset(E, F_raw)
             kernel._G = None
         F = kernel.output()
-        Theta = -datafit.gradient(F, design.Y, design.omega)
+        if profiled is not None:
+            Theta, sigma, _ = kernel.profiled_dual()
+        else:
+            Theta = -datafit.gradient(F, design.Y, design.omega)
         if kernel.intercepts is not None:
             Theta, sigma = _feasible_dual(design, Theta)
         if big_products:
@@ -1301,10 +1460,16 @@ def _bcd(
             V = V - alpha_mean * _centred_tasks(W)
         Vb = V if m == 1 else np.tile(V, (m, 1))
         scale = penalty.dual_scale(Vb)
-        primal = datafit.value(F, design.Y, design.omega) + penalty.value(W)
-        dual = datafit.dual_value(
-            scale * Theta, design.Y, design.omega
-        ) - penalty.conjugate(scale * Vb)
+        Yd = design.Y if profiled is None else kernel.Y  # centred when profiled
+        primal = datafit.value(F, Yd, design.omega) + penalty.value(W)
+        dual = datafit.dual_value(scale * Theta, Yd, design.omega) - penalty.conjugate(
+            scale * Vb
+        )
+        if profiled is not None:  # see _Inner.gap
+            primal += kernel.prof.value()
+            dual += scale * float(sigma @ kernel.prof.ybar) + profiled.dual_value(
+                scale * sigma
+            )
         if alpha_mean > 0:
             q = mean_shrinkage(W, alpha_mean)
             primal += q
@@ -1315,6 +1480,7 @@ def _bcd(
         if (
             kernel.quadratic
             and kernel.b is None
+            and profiled is None
             and alpha_mean == 0
             and primal - dual > 0
         ):
@@ -1371,4 +1537,7 @@ def _bcd(
         )
         dw_ok = inner.dw_ok
         W[:, ws] = Wl.T
-    return SolverResult(W, kernel.b, max(n_epochs, 1), gap, primal, converged)
+    b = kernel.b
+    if profiled is not None:  # the state is that of W (reset at the gap)
+        b = kernel.prof.intercepts_b().astype(design.dtype)
+    return SolverResult(W, b, max(n_epochs, 1), gap, primal, converged)

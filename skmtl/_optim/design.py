@@ -17,6 +17,8 @@ targets are centred per task with ``omega`` (implicitly: a sparse ``X`` stays sp
 which removes the unpenalised intercepts exactly; ``intercept(W)`` recovers them.
 """
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -116,16 +118,40 @@ class MultiTaskDesign:
         close = np.abs(sums - 1.0) <= 64 * np.finfo(self.dtype).eps * max(n_max, 1)
         self.task_omega_sums = np.where(close, 1.0, sums).astype(self.dtype)
         if center:
-            # omega-weighted means (the task sums of omega are 1 only with "equal")
-            inv = np.where(self.task_omega_sums > 0, 1.0, 0.0) / np.where(
-                self.task_omega_sums > 0, self.task_omega_sums, 1.0
-            )
-            inv = inv.astype(self.dtype)
-            self.X_mean = self._raw_adjoint(self.omega) * inv[:, None]
-            self.y_mean = self.task_sum(self.omega * self.Y) * inv
-            self.Y = self.Y - self.per_row(self.y_mean)
-            if self.shared:
-                self.Y = self.Y * (self.omega > 0)
+            self._centre()
+
+    def _centre(self):
+        """Centre per task with ``omega``: ``X_mean``, ``y_mean``, centred ``Y``."""
+        self.center = True
+        # omega-weighted means (the task sums of omega are 1 only with "equal")
+        inv = np.where(self.task_omega_sums > 0, 1.0, 0.0) / np.where(
+            self.task_omega_sums > 0, self.task_omega_sums, 1.0
+        )
+        inv = inv.astype(self.dtype)
+        self.X_mean = self._raw_adjoint(self.omega) * inv[:, None]
+        self.y_mean = self.task_sum(self.omega * self.Y) * inv
+        self.Y = self.Y - self.per_row(self.y_mean)
+        if self.shared:
+            self.Y = self.Y * (self.omega > 0)
+
+    def centred(self):
+        """The same design centred per task (``center=True``, no intercept model),
+        sharing ``X`` (a sparse ``X`` stays sparse: the centring is implicit). An
+        uncentred design with penalised intercepts solves its squared loss on it
+        (``bcd``: the offsets profiled out). Cached: a path solves many problems
+        on one design."""
+        if self.center:
+            return self
+        cached = getattr(self, "_centred_copy", None)
+        if cached is not None:
+            return cached
+        out = copy.copy(self)
+        for key in ("_curvature", "_column_operator_norms", "_lstsq_dual"):
+            out.__dict__.pop(key, None)
+        out.intercepts = None
+        out._centre()
+        self._centred_copy = out
+        return out
 
     # ------------------------------------------------------------ per-task helpers
     def per_row(self, v):

@@ -7,8 +7,10 @@ Covered: the squared loss (which is also every prox-Newton sub-problem of the
 logistic loss), one block per column (not the dirty model), the L2,1, L2,1 + ridge,
 sparse-group and L1 penalties, dense or sparse ``X``, the shared layout (with or
 without missing targets / per-entry weights) and the stacked layout, float64 and
-float32. Everything else, and every case when the extension is missing, runs the
-Python epochs, which give the same iterates up to rounding.
+float32, free intercepts (centred design) or penalised ones profiled out
+(``bcd._Profile``: the column-by-column epoch only). Everything else, and every
+case when the extension is missing, runs the Python epochs, which give the same
+iterates up to rounding.
 
 ``ENABLED`` switches the compiled epoch off (tests compare the two).
 """
@@ -84,6 +86,13 @@ class _Plan:
             self.xbar = np.zeros((len(kernel.ws), T), dtype=dt)
         self.S = np.ascontiguousarray(kernel._S, dtype=dt)
         self.center = bool(kernel.center)
+        # penalised intercepts profiled out (bcd._Profile): the T-vector terms
+        self.prof = getattr(kernel, "prof", None)
+        self.pa = (
+            self.empty1
+            if self.prof is None
+            else np.ascontiguousarray(self.prof.a, dtype=dt)
+        )
         if kernel.shared:
             self.omega2 = kernel.omega
         else:
@@ -102,7 +111,9 @@ class _Plan:
         if kernel.shared and kernel.rank_one:
             self.mode = 0
             # by blocks of columns (BLAS-3, see _cd_fast.epoch_blocked)
-            self.block = int(kernel.block_size) if T >= BLOCKED_MIN_TASKS else 1
+            # (not with profiled intercepts: their coupling is not in the Grams)
+            blocked = T >= BLOCKED_MIN_TASKS and self.prof is None
+            self.block = int(kernel.block_size) if blocked else 1
             self.gram = None
             self.xs = kernel.xc
             if kernel.xcw is not None:
@@ -163,6 +174,11 @@ def run(p, kernel, Wl, nz, V):
         return False
     if not kernel.o.flags.c_contiguous:
         kernel.o = np.ascontiguousarray(kernel.o)
+    prof = p.prof
+    if prof is not None and (
+        prof.m.dtype != dt or not prof.m.flags.c_contiguous or prof is not kernel.prof
+    ):
+        return False
     flags = np.fromiter(nz, dtype=np.uint8, count=len(nz))
     pen, a1, a2 = p.pen
     norms_only = V.ndim == 1
@@ -215,6 +231,10 @@ def run(p, kernel, Wl, nz, V):
         p.xbar,
         p.S,
         kernel.o,
+        prof is not None,
+        p.pa,
+        p.empty1 if prof is None else prof.m,
+        0.0 if prof is None else prof.asum,
     )
     nz[:] = flags.astype(bool).tolist()
     return True
