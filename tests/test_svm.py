@@ -571,3 +571,23 @@ def test_grid_search_selects_the_limits_the_data_call_for():
         ).fit(X, y)
         chosen.append(search.best_params_["mu"])
     assert chosen[0] <= 0.1 and chosen[1] >= 10.0
+
+
+@pytest.mark.parametrize("kind", ["regression", "classification"])
+def test_cli_svm_entry_searches_the_grid(kind):
+    """``skmtl compare --models mtl_svm`` tunes over ``multitask_svm_grid()`` with
+    the linear kernel's exact liblinear path (classes weighted "balanced")."""
+    from skmtl.cli._models import MODELS
+
+    model = MODELS["mtl_svm"].factory(0, kind)
+    search = model.regressor if kind == "regression" else model
+    assert search.param_grid == multitask_svm_grid()
+    est = search.estimator
+    assert (est.kernel, est.solver) == ("linear", "linear")
+    if kind == "classification":
+        assert est.class_weight == "balanced"
+    X, y = _data(kind == "classification", n_tasks=2, n=24)
+    model.fit(X, y)
+    fitted = model.regressor_ if kind == "regression" else model
+    assert len(fitted.cv_results_["params"]) == 60
+    assert fitted.best_params_["mu"] in [g["mu"][0] for g in multitask_svm_grid()]
