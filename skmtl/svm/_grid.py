@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 
 from .._compat import Interval, validate_params
+from ..kernel_ridge import _grid
 
 #: Default candidates, chosen on the four real-data benchmarks (School, Parkinsons,
 #: Computer Survey, Landmine) at per-task training ratios 0.1 and 0.3; see
@@ -12,15 +13,6 @@ from .._compat import Interval, validate_params
 DEFAULT_CS = (0.01, 0.1, 1.0)
 DEFAULT_MUS = (0.01, 0.1, 1.0, 10.0, np.inf)
 DEFAULT_ALPHAS_INTERCEPTS = (0.01, 0.1, 1.0, np.inf)
-
-
-def _positive(values, name, allow_inf):
-    g = np.unique(np.asarray(values, dtype=np.float64).ravel())
-    bad = np.isnan(g) | (g <= 0) | (np.isinf(g) & (not allow_inf))
-    if g.size == 0 or np.any(bad):
-        kind = "> 0 (np.inf allowed)" if allow_inf else "finite and > 0"
-        raise ValueError(f"{name} must be non-empty and {kind}; got {values!r}.")
-    return g
 
 
 @validate_params(
@@ -105,10 +97,11 @@ def multitask_svm_grid(Cs=None, mus=None, alphas_intercepts=None, *, scale=1.0):
     >>> grid[1]
     {'mu': [inf], 'C': [1.0], 'alpha_intercepts': [0.1, inf]}
     """
-    cs = _positive(DEFAULT_CS if Cs is None else Cs, "Cs", False)
-    mus = _positive(DEFAULT_MUS if mus is None else mus, "mus", True)
-    a = _positive(
-        DEFAULT_ALPHAS_INTERCEPTS if alphas_intercepts is None else alphas_intercepts,
+    cs = _grid(Cs, np.array(DEFAULT_CS), "Cs", False)
+    mus = _grid(mus, np.array(DEFAULT_MUS), "mus", True)
+    a = _grid(
+        alphas_intercepts,
+        np.array(DEFAULT_ALPHAS_INTERCEPTS),
         "alphas_intercepts",
         True,
     )
