@@ -26,7 +26,7 @@ from sklearn.svm import SVC, SVR
 import skmtl._kernel._base as kernel_base
 from skmtl.baselines import IndependentTaskEstimator
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
-from skmtl.svm import MultiTaskSVC, MultiTaskSVR
+from skmtl.svm import MultiTaskSVC, MultiTaskSVR, multitask_svm_grid
 
 pd = pytest.importorskip("pandas")
 
@@ -438,3 +438,156 @@ def test_one_class_is_a_clear_error():
     X, y = _data(True)
     with pytest.raises(ValueError, match="greater than one"):
         MultiTaskSVC(task_column=0).fit(X, np.zeros_like(y))
+
+
+# ------------------------------------------------------- the search grid
+def _normalised_kernel(X1, X2, mu, a, kernel):
+    """``Bn[s, t] k(x, z) + [s == t] / a`` with the unit-diagonal ``Bn = (11^T / mu
+    + I) / (1 + 1/mu)``, written out (not with the helper's formulas)."""
+    t1, t2 = X1[:, 0][:, None], X2[:, 0][None, :]
+    same = (t1 == t2).astype(float)
+    Bn = (1.0 / mu + same) / (1.0 + 1.0 / mu)
+    base = (
+        X1[:, 1:] @ X2[:, 1:].T
+        if kernel == "linear"
+        else rbf_kernel(X1[:, 1:], X2[:, 1:], gamma=GAMMA)
+    )
+    return Bn * base + same / a
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+@pytest.mark.parametrize("mu", [0.05, 1.0, 20.0])
+def test_grid_candidate_is_the_svm_on_the_normalised_kernel(kernel, mu):
+    """Each candidate ``(c, mu, a)`` of ``multitask_svm_grid`` is the SVM with
+    ``C = c`` on the normalised kernel plus ``[s == t] / a`` (scaling a kernel by
+    ``s`` and ``C`` by ``1/s`` leaves the decision function unchanged): libsvm on
+    the hand kernel. The two solve the same dual in units that differ by ``s``, so
+    libsvm's gradient stopping rule stops them at slightly different points:
+    measured 2e-7 of the prediction range at tol=1e-10, asserted 1e-5."""
+    X, y = _data(False, n=40, offset=0.5)
+    X_new = _data(False, n=10, seed=2, offset=0.5)[0]
+    c, a = 3.0, 0.4
+    (grid,) = multitask_svm_grid(Cs=[c], mus=[mu], alphas_intercepts=[a])
+    model = MultiTaskSVR(
+        C=grid["C"][0],
+        alpha_intercepts=grid["alpha_intercepts"][0],
+        mu=grid["mu"][0],
+        epsilon=0.2,
+        kernel=kernel,
+        gamma=GAMMA,
+        tol=1e-10,
+        task_column=0,
+    ).fit(X, y)
+    ref = SVR(kernel="precomputed", C=c, epsilon=0.2, tol=1e-10).fit(
+        _normalised_kernel(X, X, mu, a, kernel), y
+    )
+    pred = ref.predict(_normalised_kernel(X_new, X, mu, a, kernel))
+    assert _scale(model.predict(X_new) - pred) / _scale(pred) < 1e-5
+
+
+def test_grid_nests_pooled_and_independent_svms():
+    """The grid's ends are the baselines: ``mu -> 0`` at fixed ``c`` is one pooled
+    ``SVC(C=c)`` (error O(mu)), ``mu=np.inf`` is one ``SVC(C=c)`` per task
+    (mirrored data: the per-task intercepts are 0, so the shared intercept is no
+    restriction); both with ``alpha_intercepts=np.inf``."""
+    c = 0.7
+    X, y = _data(True)
+    pooled = SVC(kernel="linear", C=c, tol=1e-10).fit(X[:, 1:], y)
+    ref = pooled.decision_function(X[:, 1:])
+    (grid,) = multitask_svm_grid(Cs=[c], mus=[1e-7], alphas_intercepts=[np.inf])
+    params = {k: v[0] for k, v in grid.items()}
+    near_pooled = MultiTaskSVC(kernel="linear", tol=1e-10, task_column=0, **params)
+    dec = near_pooled.fit(X, y).decision_function(X)
+    assert _scale(dec - ref) / _scale(ref) < 1e-4  # measured ~1e-6
+
+    Xm, ym = _mirrored(True)
+    task = Xm[:, 0].astype(int)
+    ind = IndependentTaskEstimator(
+        SVC(kernel="linear", C=c, tol=1e-10), task_column=0
+    ).fit(Xm, ym)
+    ref = np.empty(len(ym))
+    for t, est in enumerate(ind.estimators_):
+        ref[task == t] = est.decision_function(Xm[task == t, 1:])
+    (grid,) = multitask_svm_grid(Cs=[c], mus=[np.inf], alphas_intercepts=[np.inf])
+    params = {k: v[0] for k, v in grid.items()}
+    independent = MultiTaskSVC(kernel="linear", tol=1e-10, task_column=0, **params)
+    dec = independent.fit(Xm, ym).decision_function(Xm)
+    assert _scale(dec - ref) / _scale(ref) < 1e-7  # the same problem exactly
+
+
+def test_grid_defaults_and_scale():
+    grid = multitask_svm_grid()
+    assert [g["mu"][0] for g in grid] == [0.01, 0.1, 1.0, 10.0, np.inf]
+    assert all(len(g["C"]) == 3 and len(g["alpha_intercepts"]) == 4 for g in grid)
+    assert all(np.isinf(g["alpha_intercepts"][-1]) for g in grid)
+    # scale divides every C and every finite alpha_intercepts
+    (g1,) = multitask_svm_grid(Cs=[2.0], mus=[0.5], alphas_intercepts=[0.3])
+    (g4,) = multitask_svm_grid(Cs=[2.0], mus=[0.5], alphas_intercepts=[0.3], scale=4)
+    assert_allclose(g1["C"], [2.0 / 3.0])
+    assert_allclose(g4["C"], [2.0 / 12.0])
+    assert_allclose(g4["alpha_intercepts"], [0.3 / 12.0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"Cs": [0.0, 1.0]}, "Cs must be"),
+        ({"Cs": [np.inf]}, "Cs must be"),
+        ({"mus": []}, "mus must be"),
+        ({"alphas_intercepts": [-1.0]}, "alphas_intercepts must be"),
+        ({"mus": [np.nan]}, "mus must be"),
+        ({"scale": 0.0}, "scale"),
+        ({"scale": np.inf}, "scale"),
+    ],
+)
+def test_grid_validation(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        multitask_svm_grid(**kwargs)
+
+
+def test_grid_search_selects_the_limits_the_data_call_for():
+    """GridSearchCV over the grid picks a near-pooled coupling on data whose tasks
+    share one function, and a near-independent one (mu >= 10: the shared part gets
+    at most 1/11 of the kernel) when their functions are opposite."""
+    from sklearn.model_selection import GridSearchCV
+
+    from skmtl.model_selection import TaskStratifiedKFold
+
+    rng = np.random.RandomState(0)
+    n_tasks, n = 4, 30
+    task = np.repeat(np.arange(n_tasks), n)
+    Z = rng.normal(size=(n_tasks * n, 3))
+    X = np.column_stack([task, Z])
+    noise = 0.1 * rng.normal(size=len(task))
+    same = Z @ np.array([1.0, -1.0, 0.5]) + noise
+    signs = np.where(task % 2 == 0, 1.0, -1.0)
+    opposite = signs * (Z @ np.array([1.0, -1.0, 0.5])) + noise
+    chosen = []
+    for y in (same, opposite):
+        search = GridSearchCV(
+            MultiTaskSVR(kernel="linear", solver="linear", task_column=0),
+            multitask_svm_grid(),
+            cv=TaskStratifiedKFold(3, task_column=0),
+        ).fit(X, y)
+        chosen.append(search.best_params_["mu"])
+    assert chosen[0] <= 0.1 and chosen[1] >= 10.0
+
+
+@pytest.mark.parametrize("kind", ["regression", "classification"])
+def test_cli_svm_entry_searches_the_grid(kind):
+    """``skmtl compare --models mtl_svm`` tunes over ``multitask_svm_grid()`` with
+    the linear kernel's exact liblinear path (classes weighted "balanced")."""
+    from skmtl.cli._models import MODELS
+
+    model = MODELS["mtl_svm"].factory(0, kind)
+    search = model.regressor if kind == "regression" else model
+    assert search.param_grid == multitask_svm_grid()
+    est = search.estimator
+    assert (est.kernel, est.solver) == ("linear", "linear")
+    if kind == "classification":
+        assert est.class_weight == "balanced"
+    X, y = _data(kind == "classification", n_tasks=2, n=24)
+    model.fit(X, y)
+    fitted = model.regressor_ if kind == "regression" else model
+    assert len(fitted.cv_results_["params"]) == 60
+    assert fitted.best_params_["mu"] in [g["mu"][0] for g in multitask_svm_grid()]

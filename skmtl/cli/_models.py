@@ -34,7 +34,7 @@ from ..linear_model import (
 from ..metrics import make_task_scorer
 from ..model_selection import TaskStratifiedKFold
 from ..neural_network import MultiTaskMLPClassifier, MultiTaskMLPRegressor
-from ..svm import MultiTaskSVC, MultiTaskSVR
+from ..svm import MultiTaskSVC, MultiTaskSVR, multitask_svm_grid
 
 ALPHAS = np.logspace(-3, 4, 15)
 # the path CV forms: a short warm-started path, 3 task-stratified folds (cheap
@@ -57,11 +57,19 @@ def _centred(regressor):
 
 
 def _kernel_svm(tc, kind):
+    """Linear shared-kernel SVM on liblinear's exact path, tuned over C x mu x
+    alpha_intercepts (``multitask_svm_grid``: the grid nests pooled, independent
+    and task-dummy models; the SVC weights classes "balanced", which the
+    imbalanced Landmine tasks needed)."""
+    params = dict(kernel="linear", solver="linear", task_column=tc, random_state=0)
+    grid = multitask_svm_grid()
     if kind == "regression":
-        svr = MultiTaskSVR(kernel="linear", task_column=tc, random_state=0)
-        return _centred(_tuned(svr, {"C": [0.01, 0.1, 1.0]}, tc, kind))
-    svc = MultiTaskSVC(kernel="rbf", task_column=tc, random_state=0)
-    return _tuned(svc, {"C": [0.1, 1.0, 10.0]}, tc, kind)
+        # tol=1e-2: liblinear's SVR needs 3-4x fewer epochs than at 1e-3 on
+        # School, R^2 changing by less than 0.005
+        svr = MultiTaskSVR(tol=1e-2, **params)
+        return _centred(_tuned(svr, grid, tc, kind))
+    svc = MultiTaskSVC(class_weight="balanced", **params)
+    return _tuned(svc, grid, tc, kind)
 
 
 def _base(kind):
@@ -192,9 +200,10 @@ MODELS = {
     "mtl_svm": ModelSpec(
         _kernel_svm,
         ("regression", "classification"),
-        "shared-kernel SVM, mu=1 (linear SVR / rbf SVC; kernel, linear or "
-        "Nystroem path by size), C by 3-fold task-stratified CV; opt-in: the "
-        "grid costs ~80 s a School split",
+        "shared-kernel linear SVM (SVR / class-balanced SVC, liblinear path); C, "
+        "task coupling mu (pooled .. independent) and intercept shrinkage by "
+        "3-fold task-stratified CV; opt-in: the 60-candidate grid costs ~2 min "
+        "a School split",
         default=False,
     ),
     "trace_norm": ModelSpec(
