@@ -60,6 +60,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from .._ops import task_dot, task_sum
 from ._activations import ACTIVATIONS, DERIVATIVES
+from ._kernels import kernels
 from ._weighting import uncertainty_terms
 
 __all__ = ["MultiTaskNetwork", "Batch", "SharedHead"]
@@ -291,6 +292,9 @@ class MultiTaskNetwork:
             elif task is not None and not self._select(layer) and sp.issparse(A):
                 Z = task_dot(A, W, task)
                 Z += b[task]
+            elif task is not None and not self._select(layer) and _fast(A, W, b):
+                Z = np.empty((A.shape[0], W.shape[2]), dtype=A.dtype)
+                _fast(A, W, b).head_forward(_c(A), _c(W), _c(b), _codes(task), Z)
             elif task is not None and not self._select(layer):
                 Wg = W[task]  # (n_rows, g, k): a batched (1, g) @ (g, k) product
                 Z = np.matmul(A[:, None, :], Wg)[:, 0, :]
@@ -352,6 +356,26 @@ class MultiTaskNetwork:
                 coef_grads[layer] = G[present]
                 intercept_grads[layer] = D_all.sum(axis=0)[present]
                 dA = D2 @ _concat_heads(W).T if need_input else None
+            elif batch.task is not None and _fast(A, D, W):
+                # the three products below in one compiled pass over the rows
+                A, D = _c(A), _c(D)
+                n, (T, g, k) = D.shape[0], W.shape
+                G = np.zeros((batch.n_present, g, k), dtype=W.dtype)
+                gb = np.zeros((batch.n_present, k), dtype=W.dtype)
+                dA = np.empty((n, g) if need_input else (0, 0), dtype=W.dtype)
+                _fast(A, D, W).head_backward(
+                    A,
+                    D,
+                    _c(W),
+                    _codes(batch.task),
+                    _codes(batch.local),
+                    G,
+                    gb,
+                    dA,
+                    need_input,
+                )
+                coef_grads[layer], intercept_grads[layer] = G, gb
+                dA = dA if need_input else None
             elif batch.task is not None:
                 coef_grads[layer] = batch.head_grad(A, D)
                 intercept_grads[layer] = task_sum(D, batch.local, batch.n_present)
@@ -484,6 +508,21 @@ class MultiTaskNetwork:
 def _dot(A, B):
     """``A @ B`` as a dense array (``A`` may be sparse)."""
     return safe_sparse_dot(A, B, dense_output=True) if sp.issparse(A) else A @ B
+
+
+def _fast(*arrays):
+    """The compiled kernels if they cover ``arrays`` (dense arrays of one floating
+    dtype; see ``_kernels.py``; the callers pass them C-contiguous), else None."""
+    return kernels(*arrays)
+
+
+def _c(a):
+    return np.ascontiguousarray(a)
+
+
+def _codes(codes):
+    """Task codes as the kernels take them (C-contiguous ``intp``)."""
+    return np.ascontiguousarray(codes, dtype=np.intp)
 
 
 def _concat_heads(W):

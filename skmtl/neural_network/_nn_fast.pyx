@@ -1,0 +1,129 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Compiled kernels of the multi-task MLP's mini-batch step (optional).
+
+Each reproduces a numpy computation of ``_network.py`` / ``_optimizers.py`` with
+the same floating-point operations, in one C loop instead of several numpy calls
+(on mini-batches of a few hundred rows with one head per task, the numpy calls'
+fixed costs dominate: gathers of the batch's tasks' weights and optimiser state,
+temporaries, a sparse matrix per step). ``_kernels.py`` decides when they apply;
+without a C compiler the package runs the numpy code, which gives the same
+numbers up to rounding.
+
+- :func:`adam_dense`, :func:`adam_rows`: scikit-learn's Adam update
+  (``AdamOptimizer._step``) on a whole parameter or on the rows (tasks) of a
+  stacked parameter that the batch holds (the "lazy" step);
+- :func:`head_forward`: the gathered output layer, ``Z[i] = A[i] @ W[task[i]] +
+  b[task[i]]``;
+- :func:`head_backward`: its gradients, ``G[local[i]] += outer(A[i], D[i])``,
+  ``gb[local[i]] += D[i]`` (sums over each task's rows in row order) and
+  ``dA[i] = W[task[i]] @ D[i]``.
+"""
+
+from cython cimport floating
+from libc.math cimport sqrt
+
+
+def adam_dense(
+    floating[::1] param,
+    floating[::1] m,
+    floating[::1] v,
+    const floating[::1] grad,
+    double learning_rate,
+    double beta_1,
+    double beta_2,
+    double epsilon,
+):
+    """Adam step on every entry of (flattened) ``param``, in place."""
+    cdef Py_ssize_t i, n = param.shape[0]
+    cdef floating b1 = beta_1, c1 = 1 - beta_1, b2 = beta_2, c2 = 1 - beta_2
+    cdef floating eps = epsilon, lr = -learning_rate, g, d
+    with nogil:
+        for i in range(n):
+            g = grad[i]
+            m[i] = b1 * m[i] + c1 * g
+            v[i] = b2 * v[i] + c2 * (g * g)
+            d = sqrt(v[i]) + eps
+            param[i] += (lr * m[i]) / d
+
+
+def adam_rows(
+    floating[:, ::1] param,
+    floating[:, ::1] m,
+    floating[:, ::1] v,
+    const floating[:, ::1] grad,
+    const Py_ssize_t[::1] rows,
+    double learning_rate,
+    double beta_1,
+    double beta_2,
+    double epsilon,
+):
+    """Adam step on rows ``rows`` of ``param`` (``grad[j]`` is row ``rows[j]``'s)."""
+    cdef Py_ssize_t j, i, r, width = param.shape[1]
+    cdef floating b1 = beta_1, c1 = 1 - beta_1, b2 = beta_2, c2 = 1 - beta_2
+    cdef floating eps = epsilon, lr = -learning_rate, g, d
+    with nogil:
+        for j in range(rows.shape[0]):
+            r = rows[j]
+            for i in range(width):
+                g = grad[j, i]
+                m[r, i] = b1 * m[r, i] + c1 * g
+                v[r, i] = b2 * v[r, i] + c2 * (g * g)
+                d = sqrt(v[r, i]) + eps
+                param[r, i] += (lr * m[r, i]) / d
+
+
+def head_forward(
+    const floating[:, ::1] A,
+    const floating[:, :, ::1] W,
+    const floating[:, ::1] b,
+    const Py_ssize_t[::1] task,
+    floating[:, ::1] Z,
+):
+    """``Z[i] = A[i] @ W[task[i]] + b[task[i]]`` for every row ``i``."""
+    cdef Py_ssize_t i, j, c, t, n = A.shape[0], g = A.shape[1], k = W.shape[2]
+    cdef floating s
+    with nogil:
+        for i in range(n):
+            t = task[i]
+            for c in range(k):
+                s = 0
+                for j in range(g):
+                    s = s + A[i, j] * W[t, j, c]
+                Z[i, c] = s + b[t, c]
+
+
+def head_backward(
+    const floating[:, ::1] A,
+    const floating[:, ::1] D,
+    const floating[:, :, ::1] W,
+    const Py_ssize_t[::1] task,
+    const Py_ssize_t[::1] local,
+    floating[:, :, ::1] G,
+    floating[:, ::1] gb,
+    floating[:, ::1] dA,
+    bint need_input,
+):
+    """Gradients of ``sum_i D[i] @ Z[i]`` of :func:`head_forward`.
+
+    ``G`` (``(n_present, g, k)``) and ``gb`` (``(n_present, k)``) must be zero on
+    entry; row ``i`` adds to entry ``local[i]`` (its task among the batch's tasks).
+    With ``need_input``, ``dA[i] = W[task[i]] @ D[i]``.
+    """
+    cdef Py_ssize_t i, j, c, t, l, n = A.shape[0], g = A.shape[1], k = W.shape[2]
+    cdef floating s, d
+    with nogil:
+        for i in range(n):
+            l = local[i]
+            for c in range(k):
+                d = D[i, c]
+                gb[l, c] += d
+                for j in range(g):
+                    G[l, j, c] += A[i, j] * d
+            if need_input:
+                t = task[i]
+                for j in range(g):
+                    s = 0
+                    for c in range(k):
+                        s = s + D[i, c] * W[t, j, c]
+                    dA[i, j] = s
