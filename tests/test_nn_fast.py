@@ -12,7 +12,7 @@ own size): 1e-9 relative.
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from skmtl.neural_network import MultiTaskMLPClassifier, MultiTaskMLPRegressor, _kernels
 from skmtl.neural_network._base import TrainingSet
@@ -144,6 +144,11 @@ def test_head_forward_backward_equal_numpy(
     lam = static_weights("size", ts.sizes)
     batch = ts.batch(np.arange(50))
     assert batch.rows is not None  # some tasks absent from the batch
+    assert counting.pop("batch_tasks") == 1
+    slow_batch = numpy_path(lambda: ts.batch(np.arange(50)))
+    assert_array_equal(batch.rows, slow_batch.rows)
+    assert_array_equal(batch.local, slow_batch.local)
+    assert_array_equal(ts._mark, -1)  # the scratch is left clean
 
     def run():
         value, grads, rows, task_loss = net.objective(batch, 0.3, lam=lam)
@@ -152,7 +157,11 @@ def test_head_forward_backward_equal_numpy(
 
     fast, fast_rows = run()
     n_layers = 1 + len(heads)  # gathered layers, each once in forward and backward
-    assert counting == {"head_forward": 2 * n_layers, "head_backward": n_layers}
+    assert counting == {
+        "head_forward": 2 * n_layers,
+        "head_backward": n_layers,
+        "head_penalty": n_layers,
+    }
     slow, slow_rows = numpy_path(run)
     assert counting["head_backward"] == n_layers
     for r, s in zip(fast_rows, slow_rows):
@@ -193,3 +202,23 @@ def test_fit_equal_numpy(Est, y_kind, numpy_path, counting):
     slow = numpy_path(fit)
     for a, b in zip(fast, slow):
         assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_tasks", [5, 300, 5000])
+def test_batch_tasks_equal_numpy(n_tasks, numpy_path, counting):
+    """The batch's tasks (sorted) and each row's position among them, with all,
+    some, and few of the tasks in the batch."""
+    rng = np.random.RandomState(3)
+    n = 200
+    task = rng.randint(0, n_tasks, n)
+    ts = TrainingSet(np.ones((n, 1)), np.zeros(n), task, np.ones(n), n_tasks)
+    for idx in (np.arange(n), rng.permutation(n)[:37]):
+        fast = ts.batch(idx)
+        slow = numpy_path(lambda: ts.batch(idx))
+        assert (fast.rows is None) == (slow.rows is None) == (n_tasks == 5)
+        if fast.rows is not None:
+            assert_array_equal(fast.rows, slow.rows)
+        assert_array_equal(fast.local, slow.local)
+        assert fast.n_present == slow.n_present
+        assert_array_equal(ts._mark, -1)
+    assert counting == {"batch_tasks": 2}

@@ -26,9 +26,11 @@ _DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 def kernels(*arrays):
     """The ``_nn_fast`` module if it is on and covers ``arrays`` (numpy arrays of
-    one floating dtype), else None."""
+    one floating dtype; no arrays: integer kernels), else None."""
     if not (AVAILABLE and ENABLED):
         return None
+    if not arrays:
+        return _nn_fast
     dtype = arrays[0].dtype
     if dtype not in _DTYPES:
         return None

@@ -88,9 +88,12 @@ class Batch:
     total : float
         ``S_B``, the batch's total entry weight.
     n_tasks : int
+    mark : ndarray of intp of shape (n_tasks,), optional
+        Scratch of the compiled ``batch_tasks`` (all -1, and left so), kept by the
+        training set so that finding the batch's tasks does not cost ``O(n_tasks)``.
     """
 
-    def __init__(self, X, task, y, weight, total, n_tasks):
+    def __init__(self, X, task, y, weight, total, n_tasks, mark=None):
         self.X = X
         self.task = task
         self.y = y
@@ -100,7 +103,11 @@ class Batch:
         if task is None:
             self.rows = None
             return
-        if n_tasks <= 8 * task.shape[0]:
+        fast = None if mark is None else kernels()
+        if fast is not None:  # mark: the training set's scratch, one slot per task
+            self.local = np.empty(task.shape[0], dtype=np.intp)
+            rows = fast.batch_tasks(_codes(task), mark, self.local)
+        elif n_tasks <= 8 * task.shape[0]:
             present = np.bincount(task, minlength=n_tasks) > 0
             rows = np.flatnonzero(present)
             self.local = (np.cumsum(present) - 1)[task]
@@ -498,6 +505,17 @@ class MultiTaskNetwork:
             if layer < self.n_trunk:
                 value += 0.5 * scale * float(np.dot(W.ravel(), W.ravel()))
                 coef_grads[layer] += scale * W
+                continue
+            fast = _fast(W, coef_grads[layer])
+            if fast is not None and coef_grads[layer].flags.c_contiguous:
+                rows = np.arange(W.shape[0]) if batch.rows is None else batch.rows
+                value += fast.head_penalty(
+                    coef_grads[layer].reshape(len(rows), -1),
+                    _c(W).reshape(W.shape[0], -1),
+                    _codes(rows),
+                    np.ascontiguousarray(r, dtype=np.float64),
+                    scale,
+                )
                 continue
             Wr = W if batch.rows is None else W[batch.rows]
             value += 0.5 * scale * float(r @ np.einsum("tij,tij->t", Wr, Wr))

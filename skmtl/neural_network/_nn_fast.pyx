@@ -127,3 +127,60 @@ def head_backward(
                     for c in range(k):
                         s = s + D[i, c] * W[t, j, c]
                     dA[i, j] = s
+
+
+def head_penalty(
+    floating[:, ::1] G,
+    const floating[:, ::1] W,
+    const Py_ssize_t[::1] rows,
+    const double[::1] r,
+    double scale,
+):
+    """Add the ridge term of the batch's heads: ``G[j] += (scale r[j]) W[rows[j]]``
+    (``G``, ``W`` flattened per task); return ``scale / 2 sum_j r[j]
+    ||W[rows[j]]||^2``."""
+    cdef Py_ssize_t j, i, t, width = W.shape[1]
+    cdef floating s
+    cdef double sq, value = 0
+    with nogil:
+        for j in range(rows.shape[0]):
+            t = rows[j]
+            s = <floating>(scale * r[j])
+            sq = 0
+            for i in range(width):
+                sq += W[t, i] * W[t, i]
+                G[j, i] += s * W[t, i]
+            value += r[j] * sq
+    return 0.5 * scale * value
+
+
+def batch_tasks(
+    const Py_ssize_t[::1] task,
+    Py_ssize_t[::1] mark,
+    Py_ssize_t[::1] local,
+):
+    """The tasks a batch holds, in increasing order, and each row's position
+    among them (``local``); ``mark`` (one entry per task, all -1) is scratch,
+    left all -1. Cost ``O(n_rows log n_rows)``, whatever the number of tasks."""
+    cdef Py_ssize_t i, j, t, n = task.shape[0], count = 0
+    import numpy as np
+
+    rows_arr = np.empty(n, dtype=np.intp)
+    cdef Py_ssize_t[::1] rows = rows_arr
+    with nogil:
+        for i in range(n):
+            t = task[i]
+            if mark[t] < 0:
+                mark[t] = 0
+                rows[count] = t
+                count += 1
+    rows_arr = np.sort(rows_arr[:count])
+    rows = rows_arr
+    with nogil:
+        for j in range(count):
+            mark[rows[j]] = j
+        for i in range(n):
+            local[i] = mark[task[i]]
+        for j in range(count):
+            mark[rows[j]] = -1
+    return rows_arr
