@@ -40,9 +40,15 @@ class OptionalBuildExt(build_ext):
 
 # optional compiled kernels: (module, source); each one that does not build leaves
 # its package on the Python code it replaces
+# (-fno-math-errno: sqrt need not set errno, so that the MLP's Adam loop vectorises;
+# the results are IEEE's either way)
 _PYX = [
-    ("skmtl._optim._cd_fast", "skmtl/_optim/_cd_fast.pyx"),
-    ("skmtl.neural_network._nn_fast", "skmtl/neural_network/_nn_fast.pyx"),
+    ("skmtl._optim._cd_fast", "skmtl/_optim/_cd_fast.pyx", []),
+    (
+        "skmtl.neural_network._nn_fast",
+        "skmtl/neural_network/_nn_fast.pyx",
+        ["-fno-math-errno"],
+    ),
 ]
 
 
@@ -56,7 +62,7 @@ def _extensions():
     except ImportError:
         shipped = [
             Extension(name, [str(Path(pyx).with_suffix(".c"))])
-            for name, pyx in _PYX
+            for name, pyx, _ in _PYX
             if Path(pyx).with_suffix(".c").exists()
         ]
         if not shipped:
@@ -71,9 +77,9 @@ def _extensions():
         Extension(
             name,
             [pyx],
-            extra_compile_args=["-O3"] if os.name != "nt" else [],
+            extra_compile_args=["-O3", *flags] if os.name != "nt" else [],
         )
-        for name, pyx in _PYX
+        for name, pyx, flags in _PYX
     ]
     try:
         return cythonize(exts, language_level=3, quiet=True)

@@ -22,6 +22,31 @@ numbers up to rounding.
 
 from cython cimport floating
 from libc.math cimport sqrt
+from scipy.linalg.cython_blas cimport ddot, sdot
+
+
+cdef inline void _adam(
+    floating* p,
+    floating* m,
+    floating* v,
+    const floating* grad,
+    Py_ssize_t n,
+    floating b1,
+    floating c1,
+    floating b2,
+    floating c2,
+    floating eps,
+    floating lr,
+) noexcept nogil:
+    """One contiguous run of the Adam step (a loop over plain pointers, which the
+    compiler vectorises)."""
+    cdef Py_ssize_t i
+    cdef floating g
+    for i in range(n):
+        g = grad[i]
+        m[i] = b1 * m[i] + c1 * g
+        v[i] = b2 * v[i] + c2 * (g * g)
+        p[i] += (lr * m[i]) / (sqrt(v[i]) + eps)
 
 
 def adam_dense(
@@ -35,16 +60,12 @@ def adam_dense(
     double epsilon,
 ):
     """Adam step on every entry of (flattened) ``param``, in place."""
-    cdef Py_ssize_t i, n = param.shape[0]
     cdef floating b1 = beta_1, c1 = 1 - beta_1, b2 = beta_2, c2 = 1 - beta_2
-    cdef floating eps = epsilon, lr = -learning_rate, g, d
+    cdef floating eps = epsilon, lr = -learning_rate
+    if param.shape[0] == 0:
+        return
     with nogil:
-        for i in range(n):
-            g = grad[i]
-            m[i] = b1 * m[i] + c1 * g
-            v[i] = b2 * v[i] + c2 * (g * g)
-            d = sqrt(v[i]) + eps
-            param[i] += (lr * m[i]) / d
+        _adam(&param[0], &m[0], &v[0], &grad[0], param.shape[0], b1, c1, b2, c2, eps, lr)
 
 
 def adam_rows(
@@ -59,18 +80,25 @@ def adam_rows(
     double epsilon,
 ):
     """Adam step on rows ``rows`` of ``param`` (``grad[j]`` is row ``rows[j]``'s)."""
-    cdef Py_ssize_t j, i, r, width = param.shape[1]
+    cdef Py_ssize_t j, r, width = param.shape[1]
     cdef floating b1 = beta_1, c1 = 1 - beta_1, b2 = beta_2, c2 = 1 - beta_2
-    cdef floating eps = epsilon, lr = -learning_rate, g, d
+    cdef floating eps = epsilon, lr = -learning_rate
+    if width == 0:
+        return
     with nogil:
         for j in range(rows.shape[0]):
             r = rows[j]
-            for i in range(width):
-                g = grad[j, i]
-                m[r, i] = b1 * m[r, i] + c1 * g
-                v[r, i] = b2 * v[r, i] + c2 * (g * g)
-                d = sqrt(v[r, i]) + eps
-                param[r, i] += (lr * m[r, i]) / d
+            _adam(&param[r, 0], &m[r, 0], &v[r, 0], &grad[j, 0], width,
+                  b1, c1, b2, c2, eps, lr)
+
+
+cdef inline floating _dot(int n, const floating* x, const floating* y) noexcept nogil:
+    """``x @ y`` (BLAS)."""
+    cdef int one = 1
+    if floating is double:
+        return ddot(&n, <double*>x, &one, <double*>y, &one)
+    else:
+        return sdot(&n, <float*>x, &one, <float*>y, &one)
 
 
 def head_forward(
@@ -82,15 +110,25 @@ def head_forward(
 ):
     """``Z[i] = A[i] @ W[task[i]] + b[task[i]]`` for every row ``i``."""
     cdef Py_ssize_t i, j, c, t, n = A.shape[0], g = A.shape[1], k = W.shape[2]
-    cdef floating s
+    cdef floating a
+    cdef floating* z
+    if g == 0 or k == 0:
+        return
     with nogil:
         for i in range(n):
             t = task[i]
+            if k == 1:  # linear heads: one dot product a row
+                Z[i, 0] = _dot(<int>g, &A[i, 0], &W[t, 0, 0]) + b[t, 0]
+                continue
+            z = &Z[i, 0]
             for c in range(k):
-                s = 0
-                for j in range(g):
-                    s = s + A[i, j] * W[t, j, c]
-                Z[i, c] = s + b[t, c]
+                z[c] = 0
+            for j in range(g):
+                a = A[i, j]
+                for c in range(k):
+                    z[c] += a * W[t, j, c]
+            for c in range(k):
+                z[c] += b[t, c]
 
 
 def head_backward(
@@ -112,16 +150,36 @@ def head_backward(
     """
     cdef Py_ssize_t i, j, c, t, l, n = A.shape[0], g = A.shape[1], k = W.shape[2]
     cdef floating s, d
+    cdef floating* gl
+    cdef const floating* a
+    cdef const floating* w
+    cdef floating* da
+    if g == 0 or k == 0:
+        return
     with nogil:
         for i in range(n):
             l = local[i]
-            for c in range(k):
-                d = D[i, c]
-                gb[l, c] += d
+            t = task[i]
+            a = &A[i, 0]
+            if k == 1:  # linear heads: plain vector loops
+                d = D[i, 0]
+                gb[l, 0] += d
+                gl = &G[l, 0, 0]
                 for j in range(g):
-                    G[l, j, c] += A[i, j] * d
+                    gl[j] += a[j] * d
+                if need_input:
+                    w = &W[t, 0, 0]
+                    da = &dA[i, 0]
+                    for j in range(g):
+                        da[j] = d * w[j]
+                continue
+            for c in range(k):
+                gb[l, c] += D[i, c]
+            for j in range(g):
+                gl = &G[l, j, 0]
+                for c in range(k):
+                    gl[c] += a[j] * D[i, c]
             if need_input:
-                t = task[i]
                 for j in range(g):
                     s = 0
                     for c in range(k):
@@ -141,16 +199,20 @@ def head_penalty(
     ||W[rows[j]]||^2``."""
     cdef Py_ssize_t j, i, t, width = W.shape[1]
     cdef floating s
-    cdef double sq, value = 0
+    cdef floating* gj
+    cdef const floating* w
+    cdef double value = 0
+    if width == 0:
+        return 0.0
     with nogil:
         for j in range(rows.shape[0]):
             t = rows[j]
             s = <floating>(scale * r[j])
-            sq = 0
+            w = &W[t, 0]
+            gj = &G[j, 0]
             for i in range(width):
-                sq += W[t, i] * W[t, i]
-                G[j, i] += s * W[t, i]
-            value += r[j] * sq
+                gj[i] += s * w[i]
+            value += r[j] * _dot(<int>width, w, w)
     return 0.5 * scale * value
 
 
