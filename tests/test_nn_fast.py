@@ -98,7 +98,7 @@ def test_adam_dense_and_rows_equal_numpy(dtype, numpy_path, counting):
     assert not np.allclose(fast[0], params[0])  # the steps moved the parameters
 
 
-def _stacked(n_tasks, width_heads, classification, dtype, rng, shared=False):
+def _stacked(n_tasks, width_heads, classification, dtype, rng, shared=None):
     n, p = 120, 6
     X = rng.standard_normal((n, p)).astype(dtype)
     task = rng.randint(0, n_tasks, n)
@@ -119,12 +119,11 @@ def _stacked(n_tasks, width_heads, classification, dtype, rng, shared=False):
         coefs.append(rng.standard_normal((n_tasks, a, b)).astype(dtype) * 0.5)
         intercepts.append(rng.standard_normal((n_tasks, b)).astype(dtype) * 0.3)
     head = None
-    if shared:
+    if shared:  # (alpha_heads, alpha_intercepts)
         head = SharedHead(
             rng.standard_normal(coefs[-1].shape[1:]).astype(dtype),
             rng.standard_normal(loss.width).astype(dtype),
-            2.0,
-            0.5,
+            *shared,
         )
     net = MultiTaskNetwork(coefs, intercepts, 1, "relu", loss, head)
     return net, ts
@@ -133,12 +132,13 @@ def _stacked(n_tasks, width_heads, classification, dtype, rng, shared=False):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("classification", [False, True])
 @pytest.mark.parametrize("heads", [[], [5]])
-@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("shared", [None, (2.0, 0.5), (0.0, 0.5), (2.0, 0.0)])
 def test_head_forward_backward_equal_numpy(
     dtype, classification, heads, shared, numpy_path, counting
 ):
     """Gathered head layers (40 tasks: past the few-task dense product), linear
-    and hidden heads, output widths 1 and 3, a batch holding some of the tasks."""
+    and hidden heads, output widths 1 and 3, a batch holding some of the tasks,
+    free heads and a shared output part (weights and bias, either alone)."""
     rng = np.random.RandomState(1)
     net, ts = _stacked(40, heads, classification, dtype, rng, shared)
     lam = static_weights("size", ts.sizes)

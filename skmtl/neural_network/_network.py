@@ -293,6 +293,7 @@ class MultiTaskNetwork:
         A = X
         last = len(self.coefs) - 1
         for layer, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
+            folded = False
             if layer < self.n_trunk:
                 Z = _dot(A, W)
                 Z += b
@@ -301,7 +302,11 @@ class MultiTaskNetwork:
                 Z += b[task]
             elif task is not None and not self._select(layer) and _fast(A, W, b):
                 Z = np.empty((A.shape[0], W.shape[2]), dtype=A.dtype)
-                _fast(A, W, b).head_forward(_c(A), _c(W), _c(b), _codes(task), Z)
+                W0, b0, use_W0, use_b0 = self._shared_part(layer, W)
+                _fast(A, W, b, W0, b0).head_forward(
+                    _c(A), _c(W), _c(b), _codes(task), Z, W0, b0, use_W0, use_b0
+                )
+                folded = use_W0 or use_b0  # the shared part is in Z
             elif task is not None and not self._select(layer):
                 Wg = W[task]  # (n_rows, g, k): a batched (1, g) @ (g, k) product
                 Z = np.matmul(A[:, None, :], Wg)[:, 0, :]
@@ -320,7 +325,7 @@ class MultiTaskNetwork:
             else:
                 Z = np.matmul(A.transpose(1, 0, 2), W).transpose(1, 0, 2)
                 Z += b
-            if layer == last and self.shared is not None:
+            if layer == last and self.shared is not None and not folded:
                 self.shared.add_forward(A, Z)
             if layer < last:
                 hidden(Z)
@@ -331,6 +336,17 @@ class MultiTaskNetwork:
     def output_entries(self, acts):
         out = acts[-1]
         return out.reshape(-1, out.shape[-1])
+
+    def _shared_part(self, layer, W):
+        """``(W0, b0, use_W0, use_b0)`` for the compiled kernels: the shared output
+        weights and bias when ``layer`` is the output layer and a shared head
+        uses them (``SharedHead.add_forward``), else empty arrays, unused."""
+        shared = self.shared
+        if layer != len(self.coefs) - 1 or shared is None:
+            return np.empty((0, 0), W.dtype), np.empty(0, W.dtype), False, False
+        W0 = _c(shared.coef.astype(W.dtype, copy=False))
+        b0 = _c(shared.intercept.astype(W.dtype, copy=False))
+        return W0, b0, shared.alpha_heads > 0, shared.alpha_intercepts > 0
 
     # ------------------------------------------------------------------ backward
     def backward(self, acts, D, batch, gathered=None):
@@ -347,6 +363,7 @@ class MultiTaskNetwork:
         intercept_grads = [None] * n_layers
         self.shared_grads = None
         for layer in range(n_layers - 1, -1, -1):
+            folded = False
             A, W = acts[layer], self.coefs[layer]
             need_input = layer > 0
             if layer < self.n_trunk:
@@ -370,7 +387,9 @@ class MultiTaskNetwork:
                 G = np.zeros((batch.n_present, g, k), dtype=W.dtype)
                 gb = np.zeros((batch.n_present, k), dtype=W.dtype)
                 dA = np.empty((n, g) if need_input else (0, 0), dtype=W.dtype)
-                _fast(A, D, W).head_backward(
+                W0, b0, use_W0, use_b0 = self._shared_part(layer, W)
+                gW0, gb0 = np.zeros_like(W0), np.zeros_like(b0)
+                _fast(A, D, W, W0).head_backward(
                     A,
                     D,
                     _c(W),
@@ -380,9 +399,16 @@ class MultiTaskNetwork:
                     gb,
                     dA,
                     need_input,
+                    W0,
+                    gW0,
+                    gb0,
+                    use_W0,
+                    use_b0,
                 )
                 coef_grads[layer], intercept_grads[layer] = G, gb
                 dA = dA if need_input else None
+                if use_W0 or use_b0:  # and the shared part's gradients
+                    folded, self.shared_grads = True, [gW0, gb0]
             elif batch.task is not None:
                 coef_grads[layer] = batch.head_grad(A, D)
                 intercept_grads[layer] = task_sum(D, batch.local, batch.n_present)
@@ -412,7 +438,7 @@ class MultiTaskNetwork:
                     if need_input
                     else None
                 )
-            if layer == n_layers - 1 and self.shared is not None:
+            if layer == n_layers - 1 and self.shared is not None and not folded:
                 self.shared_grads = self.shared.backward(A, D, dA)
             if need_input:
                 derivative(acts[layer], dA)

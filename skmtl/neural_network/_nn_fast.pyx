@@ -13,11 +13,13 @@ numbers up to rounding.
 - :func:`adam_dense`, :func:`adam_rows`: scikit-learn's Adam update
   (``AdamOptimizer._step``) on a whole parameter or on the rows (tasks) of a
   stacked parameter that the batch holds (the "lazy" step);
-- :func:`head_forward`: the gathered output layer, ``Z[i] = A[i] @ W[task[i]] +
-  b[task[i]]``;
+- :func:`head_forward`: a gathered head layer, ``Z[i] = A[i] @ W[task[i]] +
+  b[task[i]]`` (plus the shared part ``A[i] @ W0 + b0`` of the output layer);
 - :func:`head_backward`: its gradients, ``G[local[i]] += outer(A[i], D[i])``,
   ``gb[local[i]] += D[i]`` (sums over each task's rows in row order) and
-  ``dA[i] = W[task[i]] @ D[i]``.
+  ``dA[i] = W[task[i]] @ D[i]`` (and the shared part's gradients);
+- :func:`head_penalty`: the heads' ridge term, value and gradient;
+- :func:`batch_tasks`: the tasks a batch holds without an ``O(n_tasks)`` pass.
 """
 
 from cython cimport floating
@@ -107,8 +109,14 @@ def head_forward(
     const floating[:, ::1] b,
     const Py_ssize_t[::1] task,
     floating[:, ::1] Z,
+    const floating[:, ::1] W0,
+    const floating[::1] b0,
+    bint use_W0,
+    bint use_b0,
 ):
-    """``Z[i] = A[i] @ W[task[i]] + b[task[i]]`` for every row ``i``."""
+    """``Z[i] = A[i] @ W[task[i]] + b[task[i]]`` for every row ``i``, plus the
+    shared part ``A[i] @ W0`` (``use_W0``) and ``b0`` (``use_b0``) of the output
+    layer (``SharedHead.add_forward``)."""
     cdef Py_ssize_t i, j, c, t, n = A.shape[0], g = A.shape[1], k = W.shape[2]
     cdef floating a
     cdef floating* z
@@ -117,10 +125,14 @@ def head_forward(
     with nogil:
         for i in range(n):
             t = task[i]
-            if k == 1:  # linear heads: one dot product a row
-                Z[i, 0] = _dot(<int>g, &A[i, 0], &W[t, 0, 0]) + b[t, 0]
-                continue
             z = &Z[i, 0]
+            if k == 1:  # linear heads: one dot product a row
+                z[0] = _dot(<int>g, &A[i, 0], &W[t, 0, 0]) + b[t, 0]
+                if use_W0:
+                    z[0] += _dot(<int>g, &A[i, 0], &W0[0, 0])
+                if use_b0:
+                    z[0] += b0[0]
+                continue
             for c in range(k):
                 z[c] = 0
             for j in range(g):
@@ -129,6 +141,14 @@ def head_forward(
                     z[c] += a * W[t, j, c]
             for c in range(k):
                 z[c] += b[t, c]
+            if use_W0:
+                for j in range(g):
+                    a = A[i, j]
+                    for c in range(k):
+                        z[c] += a * W0[j, c]
+            if use_b0:
+                for c in range(k):
+                    z[c] += b0[c]
 
 
 def head_backward(
@@ -141,12 +161,20 @@ def head_backward(
     floating[:, ::1] gb,
     floating[:, ::1] dA,
     bint need_input,
+    const floating[:, ::1] W0,
+    floating[:, ::1] gW0,
+    floating[::1] gb0,
+    bint use_W0,
+    bint use_b0,
 ):
     """Gradients of ``sum_i D[i] @ Z[i]`` of :func:`head_forward`.
 
     ``G`` (``(n_present, g, k)``) and ``gb`` (``(n_present, k)``) must be zero on
     entry; row ``i`` adds to entry ``local[i]`` (its task among the batch's tasks).
-    With ``need_input``, ``dA[i] = W[task[i]] @ D[i]``.
+    With ``need_input``, ``dA[i] = W[task[i]] @ D[i]`` (plus ``W0 @ D[i]`` with
+    ``use_W0``). The shared part's gradients (``SharedHead.backward``), zero on
+    entry: ``gW0 = sum_i outer(A[i], D[i])`` (``use_W0``), ``gb0 = sum_i D[i]``
+    (``use_b0``).
     """
     cdef Py_ssize_t i, j, c, t, l, n = A.shape[0], g = A.shape[1], k = W.shape[2]
     cdef floating s, d
@@ -167,23 +195,44 @@ def head_backward(
                 gl = &G[l, 0, 0]
                 for j in range(g):
                     gl[j] += a[j] * d
+                if use_b0:
+                    gb0[0] += d
+                if use_W0:
+                    gl = &gW0[0, 0]
+                    for j in range(g):
+                        gl[j] += a[j] * d
                 if need_input:
                     w = &W[t, 0, 0]
                     da = &dA[i, 0]
                     for j in range(g):
                         da[j] = d * w[j]
+                    if use_W0:
+                        w = &W0[0, 0]
+                        for j in range(g):
+                            da[j] += d * w[j]
                 continue
             for c in range(k):
                 gb[l, c] += D[i, c]
+                if use_b0:
+                    gb0[c] += D[i, c]
             for j in range(g):
                 gl = &G[l, j, 0]
                 for c in range(k):
                     gl[c] += a[j] * D[i, c]
+                if use_W0:
+                    gl = &gW0[j, 0]
+                    for c in range(k):
+                        gl[c] += a[j] * D[i, c]
             if need_input:
                 for j in range(g):
                     s = 0
                     for c in range(k):
                         s = s + D[i, c] * W[t, j, c]
+                    if use_W0:
+                        d = 0
+                        for c in range(k):
+                            d = d + D[i, c] * W0[j, c]
+                        s = s + d
                     dA[i, j] = s
 
 
