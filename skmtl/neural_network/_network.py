@@ -25,6 +25,12 @@ Two evaluation paths, neither with a Python loop over rows or tasks:
     with one matrix product and each row picks its own task's output (BLAS beats
     the gather there).
 
+Compiled kernels (``_nn_fast.pyx``, optional; ``_kernels.py``): on the gathered
+path the head layer's forward and backward passes (with the shared output part
+folded in), the heads' ridge term and the batch's task bookkeeping each run as one
+compiled loop instead of several numpy calls, whose fixed costs dominate on batches
+of a few hundred rows; the numpy code below is the reference and the fallback.
+
 Objective of a mini-batch ``B`` (the entries ``e`` are the ``(row, task)`` pairs with
 an observed target; ``s_e`` the row's sample weight; ``S_t`` task ``t``'s total
 weight, ``N = sum_t S_t`` and ``S_B`` the batch's)::

@@ -13,6 +13,10 @@ formulas, same learning-rate schedules and stopping rules) with two changes:
   cost of a step no longer grows with the number of tasks. On a full batch, or in the
   shared layout where every batch holds every task, steps are dense and identical to
   scikit-learn's.
+
+Adam's step runs in one compiled loop per parameter when the optional kernels are
+built (``_nn_fast.adam_dense`` / ``adam_rows``: the same operations; see
+``_kernels.py``).
 """
 
 import sys
