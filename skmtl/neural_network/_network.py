@@ -21,9 +21,9 @@ Two evaluation paths, neither with a Python loop over rows or tasks:
     gradient is the per-task segment sum :meth:`Batch.head_grad` (one sparse
     product), computed only for the tasks present in the batch. The cost is that
     of one dense layer of ``fan_out`` units, whatever the number of tasks. With few
-    tasks (``_select``) the first head layer is instead evaluated for every task
-    with one matrix product and each row picks its own task's output (BLAS beats
-    the gather there).
+    tasks (``_select``) and no compiled kernels, the first head layer is instead
+    evaluated for every task with one matrix product and each row picks its own
+    task's output (BLAS beats the numpy gather there).
 
 Compiled kernels (``_nn_fast.pyx``, optional; ``_kernels.py``): on the gathered
 path the head layer's forward and backward passes (with the shared output part
@@ -74,7 +74,10 @@ __all__ = ["MultiTaskNetwork", "Batch", "SharedHead"]
 # stacked layout: with at most this many tasks and head units (n_tasks * fan_out) in
 # the first head layer, all heads are evaluated with one dense product (see _select);
 # measured crossover with the gather path: ~24 tasks for linear heads, ~10 tasks for
-# 16-unit heads (trunk of 100 units, batches of 200 rows)
+# 16-unit heads (trunk of 100 units, batches of 200 rows). With the compiled head
+# kernels the gather wins from 10 tasks on (interleaved timings under load 18, linear
+# heads: 10 tasks 1.00x vs 1.71x one shared head, 16 tasks 1.25x vs 1.63x), so the
+# dense product is then not used
 _SELECT_MAX_TASKS = 16
 _SELECT_MAX_UNITS = 128
 
@@ -281,6 +284,7 @@ class MultiTaskNetwork:
         W = self.coefs[layer]
         return (
             layer == self.n_trunk
+            and kernels(W) is None
             and W.shape[0] <= _SELECT_MAX_TASKS
             and W.shape[0] * W.shape[2] <= _SELECT_MAX_UNITS
         )
