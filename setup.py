@@ -1,6 +1,7 @@
-"""Packaging of skmtl. The compiled fused epoch (``skmtl/_optim/_cd_fast.pyx``) is
-optional: without a C compiler (or Cython) the build warns and skmtl runs its
-Python epochs instead (``skmtl._optim.epochs``)."""
+"""Packaging of skmtl. The compiled fused epoch (``skmtl/_optim/_cd_fast.pyx``) and
+the MLP's step kernels (``skmtl/neural_network/_nn_fast.pyx``) are optional: without
+a C compiler (or Cython) the build warns and skmtl runs its Python code instead
+(``skmtl._optim.epochs``, ``skmtl.neural_network._kernels``)."""
 
 import os
 import sys
@@ -37,32 +38,51 @@ class OptionalBuildExt(build_ext):
         print(msg, file=sys.stderr)
 
 
+# optional compiled kernels: (module, source); each one that does not build leaves
+# its package on the Python code it replaces
+# (-fno-math-errno: sqrt need not set errno, so that the MLP's Adam loop vectorises;
+# the results are IEEE's either way)
+_PYX = [
+    ("skmtl._optim._cd_fast", "skmtl/_optim/_cd_fast.pyx", []),
+    (
+        "skmtl.neural_network._nn_fast",
+        "skmtl/neural_network/_nn_fast.pyx",
+        ["-fno-math-errno"],
+    ),
+]
+
+
 def _extensions():
-    """The Cython extension (cythonized when Cython is importable, else from
-    a generated C file if one ships, else none)."""
+    """The Cython extensions (cythonized when Cython is importable, else from
+    generated C files where they ship, else none)."""
     if os.environ.get("SKMTL_NO_EXTENSIONS"):
         return []
-    pyx = "skmtl/_optim/_cd_fast.pyx"
     try:
         from Cython.Build import cythonize
     except ImportError:
-        c_file = Path(pyx).with_suffix(".c")
-        if not c_file.exists():
+        shipped = [
+            Extension(name, [str(Path(pyx).with_suffix(".c"))])
+            for name, pyx, _ in _PYX
+            if Path(pyx).with_suffix(".c").exists()
+        ]
+        if not shipped:
             OptionalBuildExt._warn(ImportError("Cython is not installed"))
-            return []
-        return [Extension("skmtl._optim._cd_fast", [str(c_file)])]
+        return shipped
     try:
         import scipy  # noqa: F401  (cython_blas.pxd)
     except ImportError as exc:
         OptionalBuildExt._warn(exc)
         return []
-    ext = Extension(
-        "skmtl._optim._cd_fast",
-        [pyx],
-        extra_compile_args=["-O3"] if os.name != "nt" else [],
-    )
+    exts = [
+        Extension(
+            name,
+            [pyx],
+            extra_compile_args=["-O3", *flags] if os.name != "nt" else [],
+        )
+        for name, pyx, flags in _PYX
+    ]
     try:
-        return cythonize([ext], language_level=3, quiet=True)
+        return cythonize(exts, language_level=3, quiet=True)
     except Exception as exc:  # noqa: BLE001
         OptionalBuildExt._warn(exc)
         return []

@@ -8,7 +8,9 @@ of ``--batch`` rows, no early stopping):
    (one dense output layer of ``n_tasks`` units). Goal: no slower.
 2. **Stacked layout**, ``n_rows`` rows spread over 10, 100 and 1,000 tasks, one head
    per task, vs the same network with *one shared head* (the single-task layout on
-   the same rows). Goal: within 1.5x of the shared head.
+   the same rows). Goal: within 1.5x of the shared head. ``--compare-numpy`` adds
+   the same runs with the compiled step kernels off (``_kernels.ENABLED``), each
+   against the numpy one-shared-head run.
 3. **torch (CPU) reference**, same architecture and batches, if torch is importable
    (run this script with the benchmark venv's python, see below).
 
@@ -36,7 +38,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
 
-from skmtl.neural_network import MultiTaskMLPRegressor
+from skmtl.neural_network import MultiTaskMLPRegressor, _kernels
 
 try:
     import torch
@@ -57,8 +59,9 @@ def _data(n_rows, n_features, n_tasks, seed=0):
 
 
 # ----------------------------------------------------------------------- runners
-def _skmtl(args, X, y, task_column, heads=()):
+def _skmtl(args, X, y, task_column, heads=(), compiled=True):
     def run(epochs):
+        _kernels.ENABLED = compiled
         est = MultiTaskMLPRegressor(
             args.hidden,
             head_layer_sizes=heads,
@@ -69,7 +72,10 @@ def _skmtl(args, X, y, task_column, heads=()):
             n_iter_no_change=10**9,
             random_state=0,
         )
-        return est.fit(X, y)
+        try:
+            return est.fit(X, y)
+        finally:
+            _kernels.ENABLED = True
 
     return run
 
@@ -179,19 +185,28 @@ def stacked_layout(args):
     runs = {}
     X, _, y, _ = _data(args.rows, args.features, 1)
     runs["one shared head"] = _skmtl(args, X, y, None, args.heads)
+    numpy_too = args.compare_numpy and _kernels.AVAILABLE
+    if numpy_too:
+        runs["numpy: one shared head"] = _skmtl(args, X, y, None, args.heads, False)
     if use_torch:
         runs["torch, one shared head"] = _torch(args, X, y, None, 1, True)
     for T in args.tasks:
         X, task, y, _ = _data(args.rows, args.features, T)
         Xs = np.column_stack([task, X])
         runs[f"{T} tasks"] = _skmtl(args, Xs, y, 0, args.heads)
+        if numpy_too:
+            runs[f"numpy: {T} tasks"] = _skmtl(args, Xs, y, 0, args.heads, False)
         if use_torch:
             runs[f"torch, {T} tasks"] = _torch(args, X, y, task, T, False)
     best = _time(runs, args)
     rows = []
     for name, t in best.items():
         base = best[
-            "torch, one shared head" if name.startswith("torch") else "one shared head"
+            "torch, one shared head"
+            if name.startswith("torch")
+            else "numpy: one shared head"
+            if name.startswith("numpy")
+            else "one shared head"
         ]
         rows.append([name, f"{1e3 * t:.1f}", f"{t / base:.2f}"])
     heads = f"heads {args.heads}" if args.heads else "linear heads"
@@ -223,6 +238,11 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     parser.add_argument("--skip-shared", action="store_true")
+    parser.add_argument(
+        "--compare-numpy",
+        action="store_true",
+        help="also time the numpy code the compiled kernels replace (stacked table)",
+    )
     args = parser.parse_args()
     args.hidden = tuple(args.hidden)
     args.heads = tuple(args.heads)
@@ -235,6 +255,10 @@ def main():
         f"{args.threads} thread(s); min over {args.rounds} interleaved rounds of "
         f"{args.epochs} epochs, {args.clock} time; shared machine: compare ratios, "
         "not absolute times."
+    )
+    print(
+        "compiled kernels (skmtl.neural_network._nn_fast): "
+        + ("built" if _kernels.AVAILABLE else "not built, numpy code")
     )
     print("load average (1, 5, 15 min) at start: %.1f %.1f %.1f" % os.getloadavg())
     with threadpool_limits(args.threads):

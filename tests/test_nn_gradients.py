@@ -29,12 +29,17 @@ from skmtl.neural_network._weighting import (
 N_ROWS, N_FEATURES, N_TASKS = 14, 4, 3
 
 
-@pytest.fixture(params=["select", "gather"], autouse=True)
+@pytest.fixture(params=["select", "gather", "compiled"], autouse=True)
 def stacked_path(request, monkeypatch):
-    """Both evaluations of the stacked layout's first head layer: all heads in one
-    product then pick each row's (few tasks), or gather each row's weights."""
+    """Every evaluation of the stacked layout's head layers: all heads in one
+    product then pick each row's (few tasks, numpy), gather each row's weights
+    (numpy), or the compiled kernels (``_nn_fast``; the numpy gather where they
+    were not built)."""
     import skmtl.neural_network._network as network
+    from skmtl.neural_network import _kernels
 
+    if request.param != "compiled":
+        monkeypatch.setattr(_kernels, "ENABLED", False)
     if request.param == "gather":
         monkeypatch.setattr(network, "_SELECT_MAX_UNITS", 0)
     return request.param

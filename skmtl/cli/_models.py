@@ -79,17 +79,21 @@ def _base(kind):
 
 
 def _mlp(task_column, kind):
+    # the grid of benchmarks/bench_realdata.py (reasons there, measured on School,
+    # Computer Survey, Parkinsons and Landmine at ratios 0.1 and 0.3): no early
+    # stopping (it holds out rows of tiny tasks and never refits on them), the head
+    # shrinkage alpha_heads tuned next to the trunk's alpha (inf: one shared output
+    # layer plus shrunk task intercepts, what CV picks on tasks of a few rows), a
+    # learning rate that trains small sets within 200 epochs
     params = dict(
         hidden_layer_sizes=(32,),
         task_column=task_column,
-        early_stopping=True,
+        learning_rate_init=0.003,
         random_state=0,
     )
-    grid = {"alpha": [0.1, 10.0]}
+    grid = {"alpha": [1.0, 10.0], "alpha_heads": [1.0, np.inf]}
     if kind == "classification":
-        # accuracy is a coarse early-stopping signal: learn faster so that it moves
-        est = MultiTaskMLPClassifier(learning_rate_init=0.01, **params)
-        return _tuned(est, grid, task_column, kind)
+        return _tuned(MultiTaskMLPClassifier(**params), grid, task_column, kind)
     # networks train badly on unscaled targets (School scores have std ~ 13)
     return _centred(_tuned(MultiTaskMLPRegressor(**params), grid, task_column, kind))
 
@@ -165,8 +169,8 @@ MODELS = {
         _mlp,
         ("regression", "classification"),
         "multi-task MLP: shared trunk of 32 ReLU units, one linear head per task "
-        "(alpha in {0.1, 10} by 3-fold CV, early stopping on 10% of each task's "
-        "rows; standardised target); opt-in: tuning costs 7 network fits",
+        "shrunk towards a shared one (alpha in {1, 10} x alpha_heads in {1, inf} "
+        "by 3-fold CV; standardised target); opt-in: tuning costs 13 network fits",
         default=False,
     ),
     "mtl_lasso": ModelSpec(

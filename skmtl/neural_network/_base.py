@@ -48,6 +48,7 @@ class TrainingSet:
         safe = np.where(self.sizes > 0, self.sizes, 1.0)
         self.beta = entry_weight / (safe if task is None else safe[task])
         self.total = float(self.row_weight.sum())
+        self._mark = None if task is None else np.full(n_tasks, -1, dtype=np.intp)
 
     @property
     def n_rows(self):
@@ -61,7 +62,13 @@ class TrainingSet:
         task = None if self.task is None else self.task[idx]
         weight = (self.total / total) * self.beta[idx].ravel()
         return Batch(
-            self.X[idx], task, self.y[idx].ravel(), weight, total, self.n_tasks
+            self.X[idx],
+            task,
+            self.y[idx].ravel(),
+            weight,
+            total,
+            self.n_tasks,
+            self._mark,
         )
 
     def subset(self, rows):

@@ -40,14 +40,24 @@ OBJECTIVE = """
     With one task there is nothing to share and both options are off: the network is
     then exactly scikit-learn's MLP (the regressor with ``normalize_y=False``).
 
-    **Tuning, cheaply and honestly.** With many small tasks, set
-    ``early_stopping=True``: training stops on the mean per-task score of a held-out
-    share of *every* task's rows (task-stratified), which guards the heads against
-    overfitting at the cost of ``validation_fraction`` of the rows. To choose
-    ``alpha_heads`` / ``alpha_intercepts``, run ``GridSearchCV`` over a short grid
-    (e.g. ``[0.1, 1, 10]`` each) with
-    :class:`~skmtl.model_selection.TaskStratifiedKFold` as ``cv``, so that every
-    fold holds rows of every task.
+    **Tuning, cheaply and honestly.** Guard the heads of small tasks with
+    ``alpha_heads`` rather than with ``early_stopping``: early stopping holds out
+    ``validation_fraction`` of *every* task's rows (task-stratified, at least one
+    row of a task with two) and never refits on them, and a validation score on a
+    few rows per task stops training at random. Tune ``alpha_heads`` next to
+    ``alpha`` with ``GridSearchCV`` and
+    :class:`~skmtl.model_selection.TaskStratifiedKFold` as ``cv`` (every fold then
+    holds rows of every task), ``np.inf`` included: one shared output layer plus
+    task intercepts shrunk by ``alpha_intercepts`` is "pooled model + task
+    dummies" on the learned trunk, the model to beat when tasks have a few rows.
+    With a few hundred rows, 200-row batches give a few Adam steps per epoch: raise
+    ``learning_rate_init`` (or ``max_iter``) so that training converges. On the
+    real-data benchmark (``benchmarks/bench_realdata.py``: School, Computer Survey,
+    Parkinsons, Landmine at 10% and 30% of each task's rows), the grid
+    ``alpha`` in ``{1, 10}`` x ``alpha_heads`` in ``{1, inf}`` with
+    ``learning_rate_init=0.003`` and no early stopping is within 0.013 pooled
+    R^2 of pooled ridge + task dummies at 10% (0.15 below it on Computer Survey,
+    2 rows per task, with early stopping and ``alpha`` alone).
 
     On a mini-batch of weight ``S_B`` the ``1 / N`` of the penalties becomes
     ``1 / S_B`` as in scikit-learn, each task's mean loss (and its share of the

@@ -21,9 +21,15 @@ Two evaluation paths, neither with a Python loop over rows or tasks:
     gradient is the per-task segment sum :meth:`Batch.head_grad` (one sparse
     product), computed only for the tasks present in the batch. The cost is that
     of one dense layer of ``fan_out`` units, whatever the number of tasks. With few
-    tasks (``_select``) the first head layer is instead evaluated for every task
-    with one matrix product and each row picks its own task's output (BLAS beats
-    the gather there).
+    tasks (``_select``) and no compiled kernels, the first head layer is instead
+    evaluated for every task with one matrix product and each row picks its own
+    task's output (BLAS beats the numpy gather there).
+
+Compiled kernels (``_nn_fast.pyx``, optional; ``_kernels.py``): on the gathered
+path the head layer's forward and backward passes (with the shared output part
+folded in), the heads' ridge term and the batch's task bookkeeping each run as one
+compiled loop instead of several numpy calls, whose fixed costs dominate on batches
+of a few hundred rows; the numpy code below is the reference and the fallback.
 
 Objective of a mini-batch ``B`` (the entries ``e`` are the ``(row, task)`` pairs with
 an observed target; ``s_e`` the row's sample weight; ``S_t`` task ``t``'s total
@@ -60,6 +66,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from .._ops import task_dot, task_sum
 from ._activations import ACTIVATIONS, DERIVATIVES
+from ._kernels import kernels
 from ._weighting import uncertainty_terms
 
 __all__ = ["MultiTaskNetwork", "Batch", "SharedHead"]
@@ -67,7 +74,10 @@ __all__ = ["MultiTaskNetwork", "Batch", "SharedHead"]
 # stacked layout: with at most this many tasks and head units (n_tasks * fan_out) in
 # the first head layer, all heads are evaluated with one dense product (see _select);
 # measured crossover with the gather path: ~24 tasks for linear heads, ~10 tasks for
-# 16-unit heads (trunk of 100 units, batches of 200 rows)
+# 16-unit heads (trunk of 100 units, batches of 200 rows). With the compiled head
+# kernels the gather wins from 10 tasks on (interleaved timings under load 18, linear
+# heads: 10 tasks 1.00x vs 1.71x one shared head, 16 tasks 1.25x vs 1.63x), so the
+# dense product is then not used
 _SELECT_MAX_TASKS = 16
 _SELECT_MAX_UNITS = 128
 
@@ -87,9 +97,12 @@ class Batch:
     total : float
         ``S_B``, the batch's total entry weight.
     n_tasks : int
+    mark : ndarray of intp of shape (n_tasks,), optional
+        Scratch of the compiled ``batch_tasks`` (all -1, and left so), kept by the
+        training set so that finding the batch's tasks does not cost ``O(n_tasks)``.
     """
 
-    def __init__(self, X, task, y, weight, total, n_tasks):
+    def __init__(self, X, task, y, weight, total, n_tasks, mark=None):
         self.X = X
         self.task = task
         self.y = y
@@ -99,7 +112,11 @@ class Batch:
         if task is None:
             self.rows = None
             return
-        if n_tasks <= 8 * task.shape[0]:
+        fast = None if mark is None else kernels()
+        if fast is not None:  # mark: the training set's scratch, one slot per task
+            self.local = np.empty(task.shape[0], dtype=np.intp)
+            rows = fast.batch_tasks(_codes(task), mark, self.local)
+        elif n_tasks <= 8 * task.shape[0]:
             present = np.bincount(task, minlength=n_tasks) > 0
             rows = np.flatnonzero(present)
             self.local = (np.cumsum(present) - 1)[task]
@@ -267,6 +284,7 @@ class MultiTaskNetwork:
         W = self.coefs[layer]
         return (
             layer == self.n_trunk
+            and kernels(W) is None
             and W.shape[0] <= _SELECT_MAX_TASKS
             and W.shape[0] * W.shape[2] <= _SELECT_MAX_UNITS
         )
@@ -285,12 +303,20 @@ class MultiTaskNetwork:
         A = X
         last = len(self.coefs) - 1
         for layer, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
+            folded = False
             if layer < self.n_trunk:
                 Z = _dot(A, W)
                 Z += b
             elif task is not None and not self._select(layer) and sp.issparse(A):
                 Z = task_dot(A, W, task)
                 Z += b[task]
+            elif task is not None and not self._select(layer) and _fast(A, W, b):
+                Z = np.empty((A.shape[0], W.shape[2]), dtype=A.dtype)
+                W0, b0, use_W0, use_b0 = self._shared_part(layer, W)
+                _fast(A, W, b, W0, b0).head_forward(
+                    _c(A), _c(W), _c(b), _codes(task), Z, W0, b0, use_W0, use_b0
+                )
+                folded = use_W0 or use_b0  # the shared part is in Z
             elif task is not None and not self._select(layer):
                 Wg = W[task]  # (n_rows, g, k): a batched (1, g) @ (g, k) product
                 Z = np.matmul(A[:, None, :], Wg)[:, 0, :]
@@ -309,7 +335,7 @@ class MultiTaskNetwork:
             else:
                 Z = np.matmul(A.transpose(1, 0, 2), W).transpose(1, 0, 2)
                 Z += b
-            if layer == last and self.shared is not None:
+            if layer == last and self.shared is not None and not folded:
                 self.shared.add_forward(A, Z)
             if layer < last:
                 hidden(Z)
@@ -320,6 +346,17 @@ class MultiTaskNetwork:
     def output_entries(self, acts):
         out = acts[-1]
         return out.reshape(-1, out.shape[-1])
+
+    def _shared_part(self, layer, W):
+        """``(W0, b0, use_W0, use_b0)`` for the compiled kernels: the shared output
+        weights and bias when ``layer`` is the output layer and a shared head
+        uses them (``SharedHead.add_forward``), else empty arrays, unused."""
+        shared = self.shared
+        if layer != len(self.coefs) - 1 or shared is None:
+            return np.empty((0, 0), W.dtype), np.empty(0, W.dtype), False, False
+        W0 = _c(shared.coef.astype(W.dtype, copy=False))
+        b0 = _c(shared.intercept.astype(W.dtype, copy=False))
+        return W0, b0, shared.alpha_heads > 0, shared.alpha_intercepts > 0
 
     # ------------------------------------------------------------------ backward
     def backward(self, acts, D, batch, gathered=None):
@@ -336,6 +373,7 @@ class MultiTaskNetwork:
         intercept_grads = [None] * n_layers
         self.shared_grads = None
         for layer in range(n_layers - 1, -1, -1):
+            folded = False
             A, W = acts[layer], self.coefs[layer]
             need_input = layer > 0
             if layer < self.n_trunk:
@@ -352,6 +390,35 @@ class MultiTaskNetwork:
                 coef_grads[layer] = G[present]
                 intercept_grads[layer] = D_all.sum(axis=0)[present]
                 dA = D2 @ _concat_heads(W).T if need_input else None
+            elif batch.task is not None and _fast(A, D, W):
+                # the three products below in one compiled pass over the rows
+                A, D = _c(A), _c(D)
+                n, (T, g, k) = D.shape[0], W.shape
+                G = np.zeros((batch.n_present, g, k), dtype=W.dtype)
+                gb = np.zeros((batch.n_present, k), dtype=W.dtype)
+                dA = np.empty((n, g) if need_input else (0, 0), dtype=W.dtype)
+                W0, b0, use_W0, use_b0 = self._shared_part(layer, W)
+                gW0, gb0 = np.zeros_like(W0), np.zeros_like(b0)
+                _fast(A, D, W, W0).head_backward(
+                    A,
+                    D,
+                    _c(W),
+                    _codes(batch.task),
+                    _codes(batch.local),
+                    G,
+                    gb,
+                    dA,
+                    need_input,
+                    W0,
+                    gW0,
+                    gb0,
+                    use_W0,
+                    use_b0,
+                )
+                coef_grads[layer], intercept_grads[layer] = G, gb
+                dA = dA if need_input else None
+                if use_W0 or use_b0:  # and the shared part's gradients
+                    folded, self.shared_grads = True, [gW0, gb0]
             elif batch.task is not None:
                 coef_grads[layer] = batch.head_grad(A, D)
                 intercept_grads[layer] = task_sum(D, batch.local, batch.n_present)
@@ -381,7 +448,7 @@ class MultiTaskNetwork:
                     if need_input
                     else None
                 )
-            if layer == n_layers - 1 and self.shared is not None:
+            if layer == n_layers - 1 and self.shared is not None and not folded:
                 self.shared_grads = self.shared.backward(A, D, dA)
             if need_input:
                 derivative(acts[layer], dA)
@@ -475,6 +542,17 @@ class MultiTaskNetwork:
                 value += 0.5 * scale * float(np.dot(W.ravel(), W.ravel()))
                 coef_grads[layer] += scale * W
                 continue
+            fast = _fast(W, coef_grads[layer])
+            if fast is not None and coef_grads[layer].flags.c_contiguous:
+                rows = np.arange(W.shape[0]) if batch.rows is None else batch.rows
+                value += fast.head_penalty(
+                    coef_grads[layer].reshape(len(rows), -1),
+                    _c(W).reshape(W.shape[0], -1),
+                    _codes(rows),
+                    np.ascontiguousarray(r, dtype=np.float64),
+                    scale,
+                )
+                continue
             Wr = W if batch.rows is None else W[batch.rows]
             value += 0.5 * scale * float(r @ np.einsum("tij,tij->t", Wr, Wr))
             coef_grads[layer] += (scale * r)[:, None, None].astype(W.dtype) * Wr
@@ -484,6 +562,21 @@ class MultiTaskNetwork:
 def _dot(A, B):
     """``A @ B`` as a dense array (``A`` may be sparse)."""
     return safe_sparse_dot(A, B, dense_output=True) if sp.issparse(A) else A @ B
+
+
+def _fast(*arrays):
+    """The compiled kernels if they cover ``arrays`` (dense arrays of one floating
+    dtype; see ``_kernels.py``; the callers pass them C-contiguous), else None."""
+    return kernels(*arrays)
+
+
+def _c(a):
+    return np.ascontiguousarray(a)
+
+
+def _codes(codes):
+    """Task codes as the kernels take them (C-contiguous ``intp``)."""
+    return np.ascontiguousarray(codes, dtype=np.intp)
 
 
 def _concat_heads(W):

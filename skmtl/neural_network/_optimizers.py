@@ -13,11 +13,17 @@ formulas, same learning-rate schedules and stopping rules) with two changes:
   cost of a step no longer grows with the number of tasks. On a full batch, or in the
   shared layout where every batch holds every task, steps are dense and identical to
   scikit-learn's.
+
+Adam's step runs in one compiled loop per parameter when the optional kernels are
+built (``_nn_fast.adam_dense`` / ``adam_rows``: the same operations; see
+``_kernels.py``).
 """
 
 import sys
 
 import numpy as np
+
+from ._kernels import kernels
 
 __all__ = ["SGDOptimizer", "AdamOptimizer"]
 
@@ -173,6 +179,20 @@ class AdamOptimizer(BaseOptimizer):
         )
 
     def _step(self, k, param, grad, r):
+        fast = kernels(param, grad) if param.flags.c_contiguous else None
+        if fast is not None:  # the same operations in one compiled loop
+            m, v = self.moments[k]
+            args = (float(self.learning_rate), self.beta_1, self.beta_2, self.epsilon)
+            grad = np.ascontiguousarray(grad)
+            if r is None:
+                flat = (param.reshape(-1), m.reshape(-1), v.reshape(-1))
+                fast.adam_dense(*flat, grad.reshape(-1), *args)
+            else:
+                n = param.shape[0]
+                rows = np.ascontiguousarray(r, dtype=np.intp)
+                flat = (param.reshape(n, -1), m.reshape(n, -1), v.reshape(n, -1))
+                fast.adam_rows(*flat, grad.reshape(rows.shape[0], -1), rows, *args)
+            return
         if r is None:
             m, v = self.moments[k]
             m *= self.beta_1
