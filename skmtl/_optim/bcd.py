@@ -997,11 +997,12 @@ class _Inner:
             value += kernel.prof.value(kernel.prof.means(kernel.xbar, El))
         return value
 
-    def gap(self, Wl, V=None):
+    def gap(self, Wl, V=None, tol=None):
         """Duality gap of the working-set problem (intercepts as they are), from
         ``V = A_ws* Theta`` (p, T) or its column norms (p,) when given (the L2,1
         penalties depend on the columns of ``V`` through their norms only), else
-        computed exactly."""
+        computed exactly. With ``tol``, a plain gap already at most ``tol`` is
+        returned without the refined dual point (it certifies the stop alone)."""
         kernel = self.kernel
         F = kernel.output()
         prof = kernel.prof
@@ -1038,7 +1039,7 @@ class _Inner:
             dual += c * float(sigma @ prof.ybar)
             dual += prof.intercepts.dual_value(c * sigma)
         primal = self.objective(Wl, F)
-        if self.refine and primal - dual > 0:
+        if self.refine and primal - dual > (0.0 if tol is None else tol):
             dual = max(
                 dual,
                 refined_dual(
@@ -1167,8 +1168,8 @@ class _Inner:
                     self.dw_ok = True
                     break
                 continue
-            if waited >= wait and self.gap(Wl, V) <= tol:
-                if self.gap(Wl) <= tol:
+            if waited >= wait and self.gap(Wl, V, tol) <= tol:
+                if self.gap(Wl, tol=tol) <= tol:
                     if self.dw_ok:
                         break
                     # at most as many epochs again (and 10) for the change
