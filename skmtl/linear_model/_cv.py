@@ -1,10 +1,12 @@
 """Cross-validated MultiTaskLasso / MultiTaskElasticNet along warm-started paths."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, check_cv
 
 from .._compat import (
@@ -20,24 +22,37 @@ from .._compat import (
 )
 from .._data import TaskData, validate_fit_data
 from .._ops import task_dot
-from .._optim.bcd import bcd
-from .._optim.datafits import Quadratic
-from .._optim.design import MultiTaskDesign
-from .._optim.penalties import L21, L21Ridge
-from .._optim.prox_grad import null_scale
+from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ..model_selection import TaskStratifiedKFold
-from ._base import COMMON_CONSTRAINTS, warn_not_converged
+from ._base import COMMON_CONSTRAINTS
 from ._docs import SKLEARN_COMPAT_PARAMS
+from ._sparse import MultiTaskElasticNet, MultiTaskLasso
 from ._path import (
     alpha_grid,
-    alpha_max_from_data,
+    check_alpha_means,
     check_alphas,
     check_l1_ratio_grid,
+    null_gradient,
     path_on_data,
 )
 
 __all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV"]
+
+#: parameters passed unchanged to the refitted base estimator
+_PASSED = (
+    "task_column",
+    "fit_intercept",
+    "alpha_intercepts",
+    "task_weighting",
+    "unseen_task",
+    "max_iter",
+    "tol",
+    "verbose",
+    "copy_X",
+    "selection",
+    "random_state",
+)
 
 
 def _subset(data, rows):
@@ -100,10 +115,12 @@ def task_mse(data, pred):
     return float(np.mean(num[present] / den[present]))
 
 
-def _fold_path(data, train, test, k, alphas, l1_ratio, params):
+def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
     sub = _subset(data, train)
     _check_fold(sub, k)
-    coefs, intercepts, _, _ = path_on_data(sub, alphas, l1_ratio=l1_ratio, **params)
+    coefs, intercepts, _, _ = path_on_data(
+        sub, alphas, l1_ratio=l1_ratio, alpha_mean=alpha_mean, **params
+    )
     held_out = _subset(data, test)
     errors = [
         task_mse(held_out, _predict(held_out, c, b)) for c, b in zip(coefs, intercepts)
@@ -120,6 +137,7 @@ class _MultiTaskLinearCV(
         **{k: v for k, v in COMMON_CONSTRAINTS.items() if k != "warm_start"},
         "eps": [Interval(Real, 0, None, closed="neither")],
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "alpha_means": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
         "copy_X": ["boolean"],
@@ -131,18 +149,29 @@ class _MultiTaskLinearCV(
         return np.ones(1)
 
     def _grids(self, data, ratios):
-        """One decreasing alpha grid per ``l1_ratio`` (validated)."""
+        """One decreasing alpha grid per ``l1_ratio`` (validated). ``alpha_max``
+        is that of the intercept model and task weighting solved; the
+        mean-shrinkage term is flat at ``W = 0``, so every ``alpha_mean`` shares
+        the grid."""
         if isinstance(self.alphas, Integral):
             check_l1_ratio_grid(ratios)
-            return [
-                alpha_grid(
-                    alpha_max_from_data(data, r, fit_intercept=self.fit_intercept),
-                    self.alphas,
-                    self.eps,
-                )
-                for r in ratios
-            ]
+            V = null_gradient(
+                data,
+                fit_intercept=self.fit_intercept,
+                alpha_intercepts=self.alpha_intercepts,
+                task_weighting=self.task_weighting,
+            )
+            amax = L21(1.0).dual_norm(V)
+            return [alpha_grid(amax / r, self.alphas, self.eps) for r in ratios]
         return [check_alphas(self.alphas)] * len(ratios)
+
+    def _alpha_means(self, data):
+        return check_alpha_means(
+            self.alpha_means,
+            data,
+            fit_intercept=self.fit_intercept,
+            task_weighting=self.task_weighting,
+        )
 
     def _splitter(self, data):
         return cv_splitter(self.cv, data, self.task_column)
@@ -171,6 +200,7 @@ class _MultiTaskLinearCV(
         ratios = self._l1_ratios()
         data = validate_fit_data(self, X, y, sample_weight)
         grids = self._grids(data, ratios)
+        means = self._alpha_means(data)
         cv = self._splitter(data)
         if routing_enabled():
             routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
@@ -183,19 +213,29 @@ class _MultiTaskLinearCV(
             max_iter=self.max_iter,
             tol=self.tol,
             verbose=max(self.verbose - 1, 0),
+            alpha_intercepts=self.alpha_intercepts,
+            task_weighting=self.task_weighting,
         )
         jobs = (
-            delayed(_fold_path)(data, train, test, k, grids[r], ratios[r], path_params)
+            delayed(_fold_path)(
+                data, train, test, k, grids[r], ratios[r], am, path_params
+            )
             for r in range(len(ratios))
+            for am in means
             for k, (train, test) in enumerate(folds)
         )
         mse = np.array(Parallel(n_jobs=self.n_jobs)(jobs))
-        mse = mse.reshape(len(ratios), len(folds), -1).transpose(0, 2, 1)
-        mean = mse.mean(axis=2)
-        best_r, best_a = np.unravel_index(np.argmin(mean), mean.shape)
+        mse = mse.reshape(len(ratios), len(means), len(folds), -1)
+        mse = mse.transpose(0, 1, 3, 2)  # (n_l1_ratio, n_alpha_means, n_alphas, n_folds)
+        mean = mse.mean(axis=3)
+        best_r, best_m, best_a = np.unravel_index(np.argmin(mean), mean.shape)
         self.alpha_ = float(grids[best_r][best_a])
+        self.alpha_mean_ = float(means[best_m])
+        self.alpha_means_ = means
+        if len(means) == 1:
+            mse = mse[:, 0]
         self._set_path_attributes(ratios, best_r, np.array(grids), mse)
-        self._refit(data, ratios[best_r])
+        self._refit(X, y, sample_weight, ratios[best_r])
         return self
 
     def get_metadata_routing(self):
@@ -217,35 +257,34 @@ class _MultiTaskLinearCV(
             )
         )
 
-    def _refit(self, data, l1_ratio):
-        design = MultiTaskDesign(data, center=self.fit_intercept)
-        penalty = L21(self.alpha_) if l1_ratio == 1 else L21Ridge(self.alpha_, l1_ratio)
-        W0 = np.zeros((data.n_tasks, data.n_features), dtype=data.X.dtype)
-        result = bcd(
-            design,
-            Quadratic(),
-            penalty,
-            W0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
+    def _refit(self, X, y, sample_weight, l1_ratio):
+        """Refit the base estimator on all the data at the chosen pair; its
+        fitted attributes are copied onto this object (``estimator_`` too)."""
+        params = dict(
+            alpha=self.alpha_,
+            alpha_mean=self.alpha_mean_,
+            **{name: getattr(self, name) for name in _PASSED},
         )
-        if not result.converged:
-            warn_not_converged(
-                f"{type(self).__name__}'s refit at alpha_={self.alpha_:.4g}",
-                self.max_iter,
-                result.gap,
-                self.tol * null_scale(design, Quadratic(), False),
-                stacklevel=4,
-            )
-        self.coef_ = result.W
-        self.intercept_ = (
-            design.intercept(result.W)
-            if self.fit_intercept
-            else np.zeros(data.n_tasks, dtype=data.X.dtype)
-        )
-        self.dual_gap_ = result.gap
-        self.n_iter_ = result.n_iter
+        if self._base is not MultiTaskLasso:
+            params["l1_ratio"] = l1_ratio
+        base = self._base(**params)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.estimator_ = base.fit(X, y, sample_weight=sample_weight)
+        name = f"({self._base.__name__} stopped"
+        for w in caught:  # the base's warnings, a non-convergence named as the refit
+            message = str(w.message)
+            if issubclass(w.category, ConvergenceWarning) and name in message:
+                message = message.replace(
+                    name,
+                    f"({type(self).__name__}'s refit at alpha_={self.alpha_:.4g}, "
+                    f"alpha_mean_={self.alpha_mean_:.4g} stopped",
+                )
+            warnings.warn(message, w.category, stacklevel=4)
+        for name, value in vars(self.estimator_).items():
+            if name.endswith("_") and not name.startswith("_"):
+                if name not in ("n_features_in_", "feature_names_in_"):
+                    setattr(self, name, value)
 
     def predict(self, X):
         """Predict each row with its task's weights (see :class:`MultiTaskLasso`)."""
@@ -329,13 +368,19 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
     3
     """
 
+    _base = MultiTaskLasso
+
     def __init__(
         self,
         *,
         alphas=100,
         eps=1e-3,
+        alpha_means=1,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts=0.0,
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         cv=None,
@@ -347,8 +392,12 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
     ):
         self.alphas = alphas
         self.eps = eps
+        self.alpha_means = alpha_means
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.cv = cv
@@ -391,6 +440,7 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
     (2, 8, 5)
     """
 
+    _base = MultiTaskElasticNet
     _parameter_constraints = {
         **_MultiTaskLinearCV._parameter_constraints,
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), "array-like"],
@@ -402,8 +452,12 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
         l1_ratio=0.5,
         alphas=100,
         eps=1e-3,
+        alpha_means=1,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts=0.0,
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         cv=None,
@@ -416,8 +470,12 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
         self.l1_ratio = l1_ratio
         self.alphas = alphas
         self.eps = eps
+        self.alpha_means = alpha_means
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.cv = cv
