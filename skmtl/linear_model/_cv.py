@@ -27,7 +27,6 @@ from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ..model_selection import TaskStratifiedKFold
 from ._base import COMMON_CONSTRAINTS
 from ._docs import SKLEARN_COMPAT_PARAMS
-from ._sparse import MultiTaskElasticNet, MultiTaskLasso
 from ._path import (
     alpha_grid,
     check_alpha_means,
@@ -36,6 +35,7 @@ from ._path import (
     null_gradient,
     path_on_data,
 )
+from ._sparse import MultiTaskElasticNet, MultiTaskLasso
 
 __all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV"]
 
@@ -226,7 +226,9 @@ class _MultiTaskLinearCV(
         )
         mse = np.array(Parallel(n_jobs=self.n_jobs)(jobs))
         mse = mse.reshape(len(ratios), len(means), len(folds), -1)
-        mse = mse.transpose(0, 1, 3, 2)  # (n_l1_ratio, n_alpha_means, n_alphas, n_folds)
+        mse = mse.transpose(
+            0, 1, 3, 2
+        )  # (n_l1_ratio, n_alpha_means, n_alphas, n_folds)
         mean = mse.mean(axis=3)
         best_r, best_m, best_a = np.unravel_index(np.argmin(mean), mean.shape)
         self.alpha_ = float(grids[best_r][best_a])
@@ -296,11 +298,43 @@ _CV_DOC = """
         Number of alphas on the automatic grid (log-spaced from ``alpha_max`` down
         to ``eps * alpha_max``, computed on the whole data), or the alphas.
     eps : float, default=1e-3
-        ``alpha_min / alpha_max`` of the automatic grid.
+        ``alpha_min / alpha_max`` of the automatic grid. ``alpha_max`` is that of
+        the problem solved: the L2,1 dual norm of ``V = A*(-grad f)`` at
+        ``W = 0`` with the intercepts of ``alpha_intercepts`` and the loss
+        weights of ``task_weighting`` (scikit-learn's ``alpha_max`` with the
+        defaults).
+    alpha_means : int or array-like, default=1
+        Values of ``alpha_mean`` (the ridge ``alpha_mean / 2 * sum_t ||w_t -
+        wbar||^2`` pulling each task's weights towards their mean) to try: each
+        gets its own warm-started path over the same alphas (the term is flat
+        at ``W = 0``, so ``alpha_max`` does not depend on it) and the best
+        ``(alpha, alpha_mean)`` pair is refitted (``alpha_mean_``). An int
+        ``n``: 1 is ``[0.0]``; ``n >= 2`` is 0 followed by ``n - 1`` values
+        log-spaced from ``100 * L_max`` down over 4 decades, where ``L_max`` is
+        the largest eigenvalue over tasks of the centred, loss-weighted task
+        Gram ``X_t^T Omega_t X_t``. Along a direction of curvature ``h`` a
+        task's deviation from ``wbar`` is shrunk by ``h / (h + alpha_mean)``: at
+        ``100 L_max`` no task keeps more than about 1% of it (one pooled weight
+        vector plus the intercept model: the "pooled + task intercepts"
+        baseline). The cost is ``n`` paths instead of one. The default 1 (and
+        ``alpha_intercepts=0``) keeps this class a drop-in replacement of
+        scikit-learn's, equal to it in the shared-design layout; on the
+        real-data benchmark (``benchmarks/DEFAULTS.md``) a grid and "auto"
+        intercepts do better in the stacked layout at small training sizes.
     task_column : int, str or None, default=None
         Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
         ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
     fit_intercept : bool, default=True
+    alpha_intercepts : float, "auto" or inf, default=0.0
+        The intercept model of :class:`MultiTaskLasso` (0: free per-task
+        intercepts, scikit-learn's; a float: ``b_t = b_0 + c_t`` with the
+        offsets ``c_t`` shrunk by this ridge; "auto": its ANOVA estimate on each
+        training fold and on the refit; inf: one pooled intercept).
+    task_weighting : {"equal", "size"} or array-like, default="equal"
+        The task weights ``omega_t`` of the loss (see :class:`MultiTaskLasso`);
+        the held-out error is the mean over tasks whatever the weighting.
+    unseen_task : {"error", "shared"}, default="error"
+        Passed to the refitted estimator (see :class:`MultiTaskLasso`).
     max_iter : int, default=1000
         Maximum epochs per alpha.
     tol : float, default=1e-4
@@ -316,7 +350,8 @@ _CV_DOC = """
         names the task).
     verbose : int, default=0
     n_jobs : int, default=None
-        Folds (and ``l1_ratio`` values) run in parallel with joblib.
+        Folds (and ``l1_ratio`` and ``alpha_mean`` values) run in parallel with
+        joblib.
 """
 
 _CV_ATTRIBUTES = """
@@ -329,9 +364,25 @@ _CV_ATTRIBUTES = """
         Held-out error of each alpha on each fold: the mean over tasks of each
         task's (sample-weighted) mean squared error on its held-out rows, the
         convention of the objective (every task counts equally).
+    alpha_mean_ : float
+        The chosen ``alpha_mean``.
+    alpha_means_ : ndarray of shape (n_alpha_means,)
+        The ``alpha_mean`` values tried (in order). With more than one, the
+        paths have an axis of length ``n_alpha_means`` before ``n_alphas``:
+        ``mse_path_`` is ``(n_alpha_means, n_alphas, n_folds)``, or
+        ``(n_l1_ratio, n_alpha_means, n_alphas, n_folds)`` with a list of
+        ``l1_ratio``.
+    estimator_ : MultiTaskLasso or MultiTaskElasticNet
+        The base estimator refitted on all the data at the chosen pair; its
+        fitted attributes are copied here.
     coef_ : ndarray of shape (n_tasks, n_features)
-        Refitted on all the data with ``alpha_``.
+        Refitted on all the data with ``alpha_`` and ``alpha_mean_``.
     intercept_ : ndarray of shape (n_tasks,)
+    coef_shared_ : ndarray of shape (n_features,)
+        What an unseen task gets (see :class:`MultiTaskLasso`).
+    intercept_shared_ : float
+    alpha_intercepts_ : float
+        The intercept strength used by the refit ("auto" resolved).
     dual_gap_ : float
     n_iter_ : int
     tasks_ : ndarray of shape (n_tasks,)

@@ -116,9 +116,7 @@ def largest_task_curvature(data, fit_intercept=True, task_weighting="equal"):
     intercept; ``Omega_t`` the loss weights ``omega_t s_i`` of ``task_weighting``,
     ``s_i / n_t`` by default): the largest curvature of the datafit in any task's
     weights."""
-    design = MultiTaskDesign(
-        data, center=fit_intercept, task_weighting=task_weighting
-    )
+    design = MultiTaskDesign(data, center=fit_intercept, task_weighting=task_weighting)
     return float(np.max(design.task_lipschitz_direct(), initial=0.0))
 
 
@@ -147,9 +145,7 @@ def alpha_mean_grid(data, n, *, fit_intercept=True, task_weighting="equal"):
     )
     if not top > 0:  # constant features: the term does nothing
         top = 1.0
-    return np.concatenate(
-        [[0.0], top * np.logspace(0.0, -ALPHA_MEAN_DECADES, n - 1)]
-    )
+    return np.concatenate([[0.0], top * np.logspace(0.0, -ALPHA_MEAN_DECADES, n - 1)])
 
 
 def check_alpha_means(alpha_means, data, **kwargs):
