@@ -320,7 +320,7 @@ _TRACE_UNSEEN = (
 _TRACE_AUTO_NOTE = """The default "auto" is this model's choice in
         ``benchmarks/DEFAULTS.md``: the best mean rank over the datasets and
         ratios of the real-data benchmark for ``TraceNormRegressionCV`` (e.g.
-        Computer Survey at 10% training rows: pooled R^2 0.071 against -0.199
+        Computer Survey at 10% training rows: pooled R^2 0.047 against -0.206
         with free intercepts), and the ADMM solver treats the offsets exactly
         inside each ridge step."""
 TraceNormRegression.__doc__ = fill(
