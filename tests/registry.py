@@ -280,7 +280,11 @@ ENTRIES = {
     ),
     # ---- CV forms of the path CV (_cv_path.py): small grids, 3 folds
     "TraceNormRegressionCV": Entry(
-        [TraceNormRegressionCV(alphas=4, cv=3, tol=1e-10, max_iter=5000)],
+        [
+            TraceNormRegressionCV(
+                alphas=4, alpha_means=[0.0, 1.0], cv=3, tol=1e-10, max_iter=5000
+            )
+        ],
         rtol=1e-6,
         xfail=CV_XFAIL,
     ),

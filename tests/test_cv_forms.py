@@ -17,16 +17,20 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from skmtl._compat import InvalidParameterError
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.linear_model import (
     ClusteredMultiTaskRegressionCV,
     DirtyMultiTaskLassoCV,
     GraphRegularizedMultiTaskRegressionCV,
+    MultiTaskElasticNetCV,
+    MultiTaskLassoCV,
     MultiTaskLogisticLassoCV,
     MultiTaskSparseGroupLassoCV,
     TraceNormLogisticRegressionCV,
     TraceNormRegressionCV,
 )
+from skmtl.linear_model._cv import _PASSED
 from skmtl.model_selection import TaskStratifiedKFold
 
 # (CV form, its constructor arguments): tight tolerances, so that warm-started
@@ -45,7 +49,7 @@ IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(CASES)]
 
 
 def _is_clf(cls):
-    return cls._clf
+    return getattr(cls, "_clf", False)
 
 
 def _data(cls, seed=0):
@@ -74,19 +78,27 @@ def _heldout_error(est, X, y, clf):
     return float(np.mean(per_task))
 
 
-def _base(cv_form, alpha):
+def _base(cv_form, alpha, alpha_mean=None):
     base = cv_form._base(**{n: getattr(cv_form, n) for n in cv_form._passed_names()})
     setting = getattr(cv_form, cv_form._grid) if cv_form._grid else None
+    if alpha_mean is None and hasattr(cv_form, "alpha_mean_"):
+        alpha_mean = cv_form.alpha_mean_
+    mean = {} if alpha_mean is None else {"alpha_mean": alpha_mean}
     return base.set_params(
-        **cv_form._fixed_params(setting), **cv_form._path_params(alpha, setting)
+        **cv_form._fixed_params(setting), **cv_form._path_params(alpha, setting), **mean
     )
+
+
+def _one_mean(cls):
+    """``alpha_means=1`` (no grid) where the CV form has the parameter."""
+    return {"alpha_means": 1} if cls._has_mean() else {}
 
 
 @pytest.mark.parametrize(("cls", "params"), CASES, ids=IDS)
 def test_path_and_refit_equal_a_manual_loop(cls, params):
     X, y = _data(cls)
     clf = _is_clf(cls)
-    cv = cls(alphas=5, cv=3, task_column=0, **params)
+    cv = cls(alphas=5, cv=3, task_column=0, **_one_mean(cls), **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cv.fit(X, y)
@@ -127,7 +139,7 @@ NORM_CASES = [
 )
 def test_alpha_max_is_the_smallest_alpha_giving_zero_weights(cls, params):
     X, y = _data(cls, seed=1)
-    cv = cls(alphas=2, cv=3, task_column=0, **params)
+    cv = cls(alphas=2, cv=3, task_column=0, **_one_mean(cls), **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cv.fit(X, y)
@@ -206,3 +218,152 @@ def test_a_task_missing_from_a_training_fold_is_named():
     folds = [(np.flatnonzero(X[:, 0] != 0), np.flatnonzero(X[:, 0] == 0))]
     with pytest.raises(ValueError, match=r"task\(s\) \[0"):
         TraceNormRegressionCV(alphas=2, cv=folds, task_column=0).fit(X, y)
+
+
+# ------------------------------------------------------------ the alpha_mean grid
+MEAN_CASES = [
+    (TraceNormRegressionCV, dict(tol=1e-10, max_iter=20000)),
+    (TraceNormRegressionCV, dict(alpha_intercepts="auto", tol=1e-10, max_iter=20000)),
+    (TraceNormLogisticRegressionCV, dict(tol=1e-10, max_iter=20000)),
+    # BCD with the logistic loss stops at max_iter at 100 L_max / 4 (cold and warm
+    # starts then differ): an explicit grid of moderate values
+    (MultiTaskLogisticLassoCV, dict(alpha_means=[0.0, 0.1, 1e-3], tol=1e-12)),
+    (MultiTaskSparseGroupLassoCV, dict(l1_ratio=0.3, tol=1e-12)),
+    (MultiTaskLassoCV, dict(tol=1e-12)),
+    (MultiTaskLassoCV, dict(alpha_intercepts="auto", tol=1e-12, max_iter=5000)),
+    (MultiTaskElasticNetCV, dict(l1_ratio=0.5, tol=1e-12)),
+]
+MEAN_IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(MEAN_CASES)]
+
+
+def _base_any(cv_form, alpha, alpha_mean):
+    """The base estimator of any CV form at ``(alpha, alpha_mean)``."""
+    if isinstance(cv_form, (MultiTaskLassoCV, MultiTaskElasticNetCV)):
+        params = {n: getattr(cv_form, n) for n in _PASSED}
+        if isinstance(cv_form, MultiTaskElasticNetCV):
+            params["l1_ratio"] = cv_form.l1_ratio
+        return cv_form._base(alpha=alpha, alpha_mean=alpha_mean, **params)
+    return _base(cv_form, alpha, alpha_mean)
+
+
+def _largest_task_curvature(X):
+    """``max_t lambda_max(Xc_t^T Xc_t / n_t)`` from the task column, by hand."""
+    out = 0.0
+    for t in np.unique(X[:, 0]):
+        Xt = X[X[:, 0] == t, 1:]
+        Xc = Xt - Xt.mean(axis=0)
+        out = max(out, np.linalg.eigvalsh(Xc.T @ Xc / len(Xt))[-1])
+    return out
+
+
+@pytest.mark.parametrize(("cls", "params"), MEAN_CASES, ids=MEAN_IDS)
+def test_alpha_mean_grid_equals_a_manual_loop(cls, params):
+    X, y = _data(cls)
+    clf = _is_clf(cls)
+    cv = cls(alphas=4, cv=3, task_column=0, **{"alpha_means": 3, **params})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv.fit(X, y)
+        folds = list(TaskStratifiedKFold(3, task_column=0).split(X))
+        manual = np.array(
+            [
+                [
+                    [
+                        _heldout_error(
+                            _base_any(cv, a, m).fit(X[tr], y[tr]), X[te], y[te], clf
+                        )
+                        for tr, te in folds
+                    ]
+                    for a in cv.alphas_
+                ]
+                for m in cv.alpha_means_
+            ]
+        )
+        refit = _base_any(cv, cv.alpha_, cv.alpha_mean_).fit(X, y)
+    # the automatic grid: 0, then 100 L_max and 0.01 L_max (a quarter of that
+    # for the logistic loss)
+    scale = 100 * _largest_task_curvature(X) / (4 if clf else 1)
+    if cv.alpha_means == 3:  # (L_max by a power iteration: 1e-6)
+        assert_allclose(cv.alpha_means_, [0.0, scale, 1e-4 * scale], rtol=1e-6)
+    path = cv.log_loss_path_ if clf else cv.mse_path_
+    assert path.shape == (3, 4, 3)
+    assert_allclose(path, manual, rtol=1e-5, atol=1e-8)
+    best = np.unravel_index(np.argmin(manual.mean(axis=2)), (3, 4))
+    assert cv.alpha_mean_ == cv.alpha_means_[best[0]]
+    assert cv.alpha_ == cv.alphas_[best[1]]
+    assert_allclose(cv.coef_, refit.coef_, rtol=1e-8, atol=1e-10)
+    assert_allclose(cv.intercept_, refit.intercept_, rtol=1e-8, atol=1e-10)
+    # alpha_mean changes the held-out error: the grid means something
+    assert np.ptp(manual.mean(axis=2)[:, -1]) > 1e-4 * manual.mean()
+
+
+@pytest.mark.parametrize(
+    "cls", [MultiTaskLassoCV, MultiTaskElasticNetCV, TraceNormRegressionCV]
+)
+@pytest.mark.parametrize("alpha_intercepts", [0.0, "auto", 3.0])
+def test_alpha_max_follows_the_intercept_model(cls, alpha_intercepts):
+    X, y = _data(cls, seed=3)
+    X = X.copy()
+    X[:, 1:] += 2.0  # uncentred features: the intercept model matters
+    cv = cls(
+        alphas=2, alpha_means=1, cv=3, task_column=0, alpha_intercepts=alpha_intercepts
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv.fit(X, y)
+        amax = cv.alphas_[0]
+        above = _base_any(cv, amax * (1 + 1e-3), 0.0).set_params(tol=1e-10)
+        below = _base_any(cv, amax * (1 - 1e-3), 0.0).set_params(tol=1e-10)
+        above, below = above.fit(X, y).coef_, below.fit(X, y).coef_
+    assert np.abs(above).max() == 0
+    assert np.abs(below).max() > 0
+
+
+def test_largest_alpha_mean_pools_the_slopes():
+    X, y = _data(MultiTaskLassoCV, seed=4)
+    cv = MultiTaskLassoCV(alphas=3, alpha_means=2, cv=3, task_column=0).fit(X, y)
+    top = cv.alpha_means_[1]
+    small = 1e-3 * cv.alphas_[0]
+
+    def deviation(alpha_mean):
+        W = _base_any(cv, small, alpha_mean).set_params(tol=1e-12).fit(X, y).coef_
+        return np.linalg.norm(W - W.mean(axis=0))
+
+    # curvature + 100 L_max on every deviation direction: at most 1/101 of it
+    # survives (2% leaves room for the coupling through the L2,1 term)
+    ratio = deviation(top) / deviation(0.0)
+    assert 1e-4 < ratio < 0.02
+
+
+@pytest.mark.parametrize(
+    "cls", [MultiTaskLassoCV, MultiTaskElasticNetCV, TraceNormRegressionCV]
+)
+@pytest.mark.parametrize(
+    ("alpha_means", "match"),
+    [
+        ([0.0, -1.0], r"alpha_means\[1\] == -1\.0"),
+        ([1.0, np.nan], r"alpha_means\[1\] == nan"),
+        ([np.inf], r"alpha_means\[0\] == inf"),
+        ([], "alpha_means is empty"),
+        (0, "alpha_means"),
+    ],
+)
+def test_bad_alpha_means_are_named(cls, alpha_means, match):
+    X, y = _data(cls)
+    with pytest.raises(InvalidParameterError, match=match):
+        cls(alpha_means=alpha_means, alphas=2, task_column=0).fit(X, y)
+
+
+def test_alpha_mean_shapes_with_a_second_grid():
+    X, y = _data(MultiTaskElasticNetCV)
+    est = MultiTaskElasticNetCV(
+        l1_ratio=[0.3, 0.9], alphas=3, alpha_means=[0.0, 1.0], cv=3, task_column=0
+    ).fit(X, y)
+    assert est.alphas_.shape == (2, 3) and est.mse_path_.shape == (2, 2, 3, 3)
+    best = np.unravel_index(np.argmin(est.mse_path_.mean(axis=3)), (2, 2, 3))
+    assert (est.l1_ratio_, est.alpha_mean_) == ([0.3, 0.9][best[0]], [0, 1][best[1]])
+    assert est.estimator_.alpha_mean == est.alpha_mean_
+    sgl = MultiTaskSparseGroupLassoCV(
+        l1_ratio=[0.3, 0.9], alphas=3, alpha_means=[0.0, 1.0], cv=3, task_column=0
+    ).fit(X, y)
+    assert sgl.alphas_.shape == (2, 3) and sgl.mse_path_.shape == (2, 2, 3, 3)

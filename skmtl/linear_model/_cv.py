@@ -1,10 +1,12 @@
 """Cross-validated MultiTaskLasso / MultiTaskElasticNet along warm-started paths."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, check_cv
 
 from .._compat import (
@@ -20,24 +22,37 @@ from .._compat import (
 )
 from .._data import TaskData, validate_fit_data
 from .._ops import task_dot
-from .._optim.bcd import bcd
-from .._optim.datafits import Quadratic
-from .._optim.design import MultiTaskDesign
-from .._optim.penalties import L21, L21Ridge
-from .._optim.prox_grad import null_scale
+from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ..model_selection import TaskStratifiedKFold
-from ._base import COMMON_CONSTRAINTS, warn_not_converged
+from ._base import COMMON_CONSTRAINTS
 from ._docs import SKLEARN_COMPAT_PARAMS
 from ._path import (
     alpha_grid,
-    alpha_max_from_data,
+    check_alpha_means,
     check_alphas,
     check_l1_ratio_grid,
+    null_gradient,
     path_on_data,
 )
+from ._sparse import MultiTaskElasticNet, MultiTaskLasso
 
 __all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV"]
+
+#: parameters passed unchanged to the refitted base estimator
+_PASSED = (
+    "task_column",
+    "fit_intercept",
+    "alpha_intercepts",
+    "task_weighting",
+    "unseen_task",
+    "max_iter",
+    "tol",
+    "verbose",
+    "copy_X",
+    "selection",
+    "random_state",
+)
 
 
 def _subset(data, rows):
@@ -100,10 +115,12 @@ def task_mse(data, pred):
     return float(np.mean(num[present] / den[present]))
 
 
-def _fold_path(data, train, test, k, alphas, l1_ratio, params):
+def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
     sub = _subset(data, train)
     _check_fold(sub, k)
-    coefs, intercepts, _, _ = path_on_data(sub, alphas, l1_ratio=l1_ratio, **params)
+    coefs, intercepts, _, _ = path_on_data(
+        sub, alphas, l1_ratio=l1_ratio, alpha_mean=alpha_mean, **params
+    )
     held_out = _subset(data, test)
     errors = [
         task_mse(held_out, _predict(held_out, c, b)) for c, b in zip(coefs, intercepts)
@@ -120,6 +137,7 @@ class _MultiTaskLinearCV(
         **{k: v for k, v in COMMON_CONSTRAINTS.items() if k != "warm_start"},
         "eps": [Interval(Real, 0, None, closed="neither")],
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "alpha_means": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
         "copy_X": ["boolean"],
@@ -131,18 +149,29 @@ class _MultiTaskLinearCV(
         return np.ones(1)
 
     def _grids(self, data, ratios):
-        """One decreasing alpha grid per ``l1_ratio`` (validated)."""
+        """One decreasing alpha grid per ``l1_ratio`` (validated). ``alpha_max``
+        is that of the intercept model and task weighting solved; the
+        mean-shrinkage term is flat at ``W = 0``, so every ``alpha_mean`` shares
+        the grid."""
         if isinstance(self.alphas, Integral):
             check_l1_ratio_grid(ratios)
-            return [
-                alpha_grid(
-                    alpha_max_from_data(data, r, fit_intercept=self.fit_intercept),
-                    self.alphas,
-                    self.eps,
-                )
-                for r in ratios
-            ]
+            V = null_gradient(
+                data,
+                fit_intercept=self.fit_intercept,
+                alpha_intercepts=self.alpha_intercepts,
+                task_weighting=self.task_weighting,
+            )
+            amax = L21(1.0).dual_norm(V)
+            return [alpha_grid(amax / r, self.alphas, self.eps) for r in ratios]
         return [check_alphas(self.alphas)] * len(ratios)
+
+    def _alpha_means(self, data):
+        return check_alpha_means(
+            self.alpha_means,
+            data,
+            fit_intercept=self.fit_intercept,
+            task_weighting=self.task_weighting,
+        )
 
     def _splitter(self, data):
         return cv_splitter(self.cv, data, self.task_column)
@@ -171,6 +200,7 @@ class _MultiTaskLinearCV(
         ratios = self._l1_ratios()
         data = validate_fit_data(self, X, y, sample_weight)
         grids = self._grids(data, ratios)
+        means = self._alpha_means(data)
         cv = self._splitter(data)
         if routing_enabled():
             routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
@@ -183,19 +213,31 @@ class _MultiTaskLinearCV(
             max_iter=self.max_iter,
             tol=self.tol,
             verbose=max(self.verbose - 1, 0),
+            alpha_intercepts=self.alpha_intercepts,
+            task_weighting=self.task_weighting,
         )
         jobs = (
-            delayed(_fold_path)(data, train, test, k, grids[r], ratios[r], path_params)
+            delayed(_fold_path)(
+                data, train, test, k, grids[r], ratios[r], am, path_params
+            )
             for r in range(len(ratios))
+            for am in means
             for k, (train, test) in enumerate(folds)
         )
         mse = np.array(Parallel(n_jobs=self.n_jobs)(jobs))
-        mse = mse.reshape(len(ratios), len(folds), -1).transpose(0, 2, 1)
-        mean = mse.mean(axis=2)
-        best_r, best_a = np.unravel_index(np.argmin(mean), mean.shape)
+        mse = mse.reshape(len(ratios), len(means), len(folds), -1)
+        mse = mse.transpose(
+            0, 1, 3, 2
+        )  # (n_l1_ratio, n_alpha_means, n_alphas, n_folds)
+        mean = mse.mean(axis=3)
+        best_r, best_m, best_a = np.unravel_index(np.argmin(mean), mean.shape)
         self.alpha_ = float(grids[best_r][best_a])
+        self.alpha_mean_ = float(means[best_m])
+        self.alpha_means_ = means
+        if len(means) == 1:
+            mse = mse[:, 0]
         self._set_path_attributes(ratios, best_r, np.array(grids), mse)
-        self._refit(data, ratios[best_r])
+        self._refit(X, y, sample_weight, ratios[best_r])
         return self
 
     def get_metadata_routing(self):
@@ -217,35 +259,34 @@ class _MultiTaskLinearCV(
             )
         )
 
-    def _refit(self, data, l1_ratio):
-        design = MultiTaskDesign(data, center=self.fit_intercept)
-        penalty = L21(self.alpha_) if l1_ratio == 1 else L21Ridge(self.alpha_, l1_ratio)
-        W0 = np.zeros((data.n_tasks, data.n_features), dtype=data.X.dtype)
-        result = bcd(
-            design,
-            Quadratic(),
-            penalty,
-            W0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
+    def _refit(self, X, y, sample_weight, l1_ratio):
+        """Refit the base estimator on all the data at the chosen pair; its
+        fitted attributes are copied onto this object (``estimator_`` too)."""
+        params = dict(
+            alpha=self.alpha_,
+            alpha_mean=self.alpha_mean_,
+            **{name: getattr(self, name) for name in _PASSED},
         )
-        if not result.converged:
-            warn_not_converged(
-                f"{type(self).__name__}'s refit at alpha_={self.alpha_:.4g}",
-                self.max_iter,
-                result.gap,
-                self.tol * null_scale(design, Quadratic(), False),
-                stacklevel=4,
-            )
-        self.coef_ = result.W
-        self.intercept_ = (
-            design.intercept(result.W)
-            if self.fit_intercept
-            else np.zeros(data.n_tasks, dtype=data.X.dtype)
-        )
-        self.dual_gap_ = result.gap
-        self.n_iter_ = result.n_iter
+        if self._base is not MultiTaskLasso:
+            params["l1_ratio"] = l1_ratio
+        base = self._base(**params)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.estimator_ = base.fit(X, y, sample_weight=sample_weight)
+        name = f"({self._base.__name__} stopped"
+        for w in caught:  # the base's warnings, a non-convergence named as the refit
+            message = str(w.message)
+            if issubclass(w.category, ConvergenceWarning) and name in message:
+                message = message.replace(
+                    name,
+                    f"({type(self).__name__}'s refit at alpha_={self.alpha_:.4g}, "
+                    f"alpha_mean_={self.alpha_mean_:.4g} stopped",
+                )
+            warnings.warn(message, w.category, stacklevel=4)
+        for name, value in vars(self.estimator_).items():
+            if name.endswith("_") and not name.startswith("_"):
+                if name not in ("n_features_in_", "feature_names_in_"):
+                    setattr(self, name, value)
 
     def predict(self, X):
         """Predict each row with its task's weights (see :class:`MultiTaskLasso`)."""
@@ -257,11 +298,43 @@ _CV_DOC = """
         Number of alphas on the automatic grid (log-spaced from ``alpha_max`` down
         to ``eps * alpha_max``, computed on the whole data), or the alphas.
     eps : float, default=1e-3
-        ``alpha_min / alpha_max`` of the automatic grid.
+        ``alpha_min / alpha_max`` of the automatic grid. ``alpha_max`` is that of
+        the problem solved: the L2,1 dual norm of ``V = A*(-grad f)`` at
+        ``W = 0`` with the intercepts of ``alpha_intercepts`` and the loss
+        weights of ``task_weighting`` (scikit-learn's ``alpha_max`` with the
+        defaults).
+    alpha_means : int or array-like, default=1
+        Values of ``alpha_mean`` (the ridge ``alpha_mean / 2 * sum_t ||w_t -
+        wbar||^2`` pulling each task's weights towards their mean) to try: each
+        gets its own warm-started path over the same alphas (the term is flat
+        at ``W = 0``, so ``alpha_max`` does not depend on it) and the best
+        ``(alpha, alpha_mean)`` pair is refitted (``alpha_mean_``). An int
+        ``n``: 1 is ``[0.0]``; ``n >= 2`` is 0 followed by ``n - 1`` values
+        log-spaced from ``100 * L_max`` down over 4 decades, where ``L_max`` is
+        the largest eigenvalue over tasks of the centred, loss-weighted task
+        Gram ``X_t^T Omega_t X_t``. Along a direction of curvature ``h`` a
+        task's deviation from ``wbar`` is shrunk by ``h / (h + alpha_mean)``: at
+        ``100 L_max`` no task keeps more than about 1% of it (one pooled weight
+        vector plus the intercept model: the "pooled + task intercepts"
+        baseline). The cost is ``n`` paths instead of one. The default 1 (and
+        ``alpha_intercepts=0``) keeps this class a drop-in replacement of
+        scikit-learn's, equal to it in the shared-design layout; on the
+        real-data benchmark (``benchmarks/DEFAULTS.md``) a grid and "auto"
+        intercepts do better in the stacked layout at small training sizes.
     task_column : int, str or None, default=None
         Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
         ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
     fit_intercept : bool, default=True
+    alpha_intercepts : float, "auto" or inf, default=0.0
+        The intercept model of :class:`MultiTaskLasso` (0: free per-task
+        intercepts, scikit-learn's; a float: ``b_t = b_0 + c_t`` with the
+        offsets ``c_t`` shrunk by this ridge; "auto": its ANOVA estimate on each
+        training fold and on the refit; inf: one pooled intercept).
+    task_weighting : {"equal", "size"} or array-like, default="equal"
+        The task weights ``omega_t`` of the loss (see :class:`MultiTaskLasso`);
+        the held-out error is the mean over tasks whatever the weighting.
+    unseen_task : {"error", "shared"}, default="error"
+        Passed to the refitted estimator (see :class:`MultiTaskLasso`).
     max_iter : int, default=1000
         Maximum epochs per alpha.
     tol : float, default=1e-4
@@ -277,7 +350,8 @@ _CV_DOC = """
         names the task).
     verbose : int, default=0
     n_jobs : int, default=None
-        Folds (and ``l1_ratio`` values) run in parallel with joblib.
+        Folds (and ``l1_ratio`` and ``alpha_mean`` values) run in parallel with
+        joblib.
 """
 
 _CV_ATTRIBUTES = """
@@ -290,9 +364,25 @@ _CV_ATTRIBUTES = """
         Held-out error of each alpha on each fold: the mean over tasks of each
         task's (sample-weighted) mean squared error on its held-out rows, the
         convention of the objective (every task counts equally).
+    alpha_mean_ : float
+        The chosen ``alpha_mean``.
+    alpha_means_ : ndarray of shape (n_alpha_means,)
+        The ``alpha_mean`` values tried (in order). With more than one, the
+        paths have an axis of length ``n_alpha_means`` before ``n_alphas``:
+        ``mse_path_`` is ``(n_alpha_means, n_alphas, n_folds)``, or
+        ``(n_l1_ratio, n_alpha_means, n_alphas, n_folds)`` with a list of
+        ``l1_ratio``.
+    estimator_ : MultiTaskLasso or MultiTaskElasticNet
+        The base estimator refitted on all the data at the chosen pair; its
+        fitted attributes are copied here.
     coef_ : ndarray of shape (n_tasks, n_features)
-        Refitted on all the data with ``alpha_``.
+        Refitted on all the data with ``alpha_`` and ``alpha_mean_``.
     intercept_ : ndarray of shape (n_tasks,)
+    coef_shared_ : ndarray of shape (n_features,)
+        What an unseen task gets (see :class:`MultiTaskLasso`).
+    intercept_shared_ : float
+    alpha_intercepts_ : float
+        The intercept strength used by the refit ("auto" resolved).
     dual_gap_ : float
     n_iter_ : int
     tasks_ : ndarray of shape (n_tasks,)
@@ -329,13 +419,19 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
     3
     """
 
+    _base = MultiTaskLasso
+
     def __init__(
         self,
         *,
         alphas=100,
         eps=1e-3,
+        alpha_means=1,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts=0.0,
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         cv=None,
@@ -347,8 +443,12 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
     ):
         self.alphas = alphas
         self.eps = eps
+        self.alpha_means = alpha_means
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.cv = cv
@@ -391,6 +491,7 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
     (2, 8, 5)
     """
 
+    _base = MultiTaskElasticNet
     _parameter_constraints = {
         **_MultiTaskLinearCV._parameter_constraints,
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), "array-like"],
@@ -402,8 +503,12 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
         l1_ratio=0.5,
         alphas=100,
         eps=1e-3,
+        alpha_means=1,
         task_column=None,
         fit_intercept=True,
+        alpha_intercepts=0.0,
+        task_weighting="equal",
+        unseen_task="error",
         max_iter=1000,
         tol=1e-4,
         cv=None,
@@ -416,8 +521,12 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
         self.l1_ratio = l1_ratio
         self.alphas = alphas
         self.eps = eps
+        self.alpha_means = alpha_means
         self.task_column = task_column
         self.fit_intercept = fit_intercept
+        self.alpha_intercepts = alpha_intercepts
+        self.task_weighting = task_weighting
+        self.unseen_task = unseen_task
         self.max_iter = max_iter
         self.tol = tol
         self.cv = cv

@@ -111,12 +111,76 @@ def penalty_alpha_max(V, penalty, *, l1_ratio=1.0, ratio=1.0):
 QUADRATIC_SCALE = 100.0
 
 
-def largest_task_curvature(data, fit_intercept=True):
+def largest_task_curvature(data, fit_intercept=True, task_weighting="equal"):
     """``L_max = max_t lambda_max(X_t^T Omega_t X_t)`` (centred with an
-    intercept; ``Omega_t`` the loss weights ``s_i / n_t``): the largest curvature
-    of the datafit in any task's weights."""
-    design = MultiTaskDesign(data, center=fit_intercept)
+    intercept; ``Omega_t`` the loss weights ``omega_t s_i`` of ``task_weighting``,
+    ``s_i / n_t`` by default): the largest curvature of the datafit in any task's
+    weights."""
+    design = MultiTaskDesign(data, center=fit_intercept, task_weighting=task_weighting)
     return float(np.max(design.task_lipschitz_direct(), initial=0.0))
+
+
+#: ``alpha_means`` given as an int ``n``: 0 and ``n - 1`` values log-spaced over
+#: ``ALPHA_MEAN_DECADES`` decades, from ``QUADRATIC_SCALE * L_max`` down.
+ALPHA_MEAN_DECADES = 4.0
+
+
+def alpha_mean_grid(data, n, *, fit_intercept=True, task_weighting="equal"):
+    """The automatic grid of ``alpha_mean`` (the mean-shrinkage strength).
+
+    ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` shrinks task ``t``'s deviation
+    ``w_t - wbar`` along a direction where its loss has curvature ``h`` by the
+    factor ``h / (h + alpha_mean)``. The scale is therefore ``L_max``
+    (:func:`largest_task_curvature`, same loss weights as the model): at
+    ``QUADRATIC_SCALE * L_max = 100 L_max`` no task keeps more than about 1% of
+    its deviation (the slopes are pooled: one weight vector plus the intercept
+    model), and ``ALPHA_MEAN_DECADES`` decades below, at ``0.01 L_max``, the
+    deviations are barely shrunk. ``n = 1`` gives ``[0.0]`` (no shrinkage);
+    ``n >= 2`` gives 0 followed by ``n - 1`` log-spaced values, decreasing.
+    """
+    if n <= 1:
+        return np.zeros(1)
+    top = QUADRATIC_SCALE * largest_task_curvature(
+        data, fit_intercept, task_weighting=task_weighting
+    )
+    if not top > 0:  # constant features: the term does nothing
+        top = 1.0
+    return np.concatenate([[0.0], top * np.logspace(0.0, -ALPHA_MEAN_DECADES, n - 1)])
+
+
+def check_alpha_means(alpha_means, data, **kwargs):
+    """``alpha_means`` (an int ``n`` or the values) as a 1-D float array.
+
+    InvalidParameterError naming the entry for an empty list, a NaN, an infinite
+    or a negative value (as :func:`check_alphas`); the values are kept in the
+    given order. An int goes to :func:`alpha_mean_grid` (``kwargs`` are its
+    ``fit_intercept`` and ``task_weighting``).
+    """
+    if isinstance(alpha_means, Integral) and not isinstance(alpha_means, bool):
+        return alpha_mean_grid(data, int(alpha_means), **kwargs)
+    try:
+        grid = np.asarray(alpha_means, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            "alpha_means must be an int or an array-like of floats; got "
+            f"{alpha_means!r}."
+        ) from None
+    if grid.ndim > 1:
+        raise InvalidParameterError(
+            f"alpha_means must be 1-D; got an array of shape {grid.shape}."
+        )
+    grid = grid.ravel()
+    if grid.size == 0:
+        raise InvalidParameterError(
+            "alpha_means is empty; give at least one alpha_mean."
+        )
+    bad = np.flatnonzero(~np.isfinite(grid) | (grid < 0))
+    if bad.size:
+        i = bad[0]
+        raise InvalidParameterError(
+            f"alpha_means[{i}] == {float(grid[i])!r}, must be a finite number >= 0.0."
+        )
+    return grid
 
 
 @validate_params(
@@ -239,22 +303,43 @@ def path_on_data(
     tol=1e-4,
     coef_init=None,
     verbose=0,
+    alpha_intercepts=0.0,
+    task_weighting="equal",
+    alpha_mean=0.0,
 ):
     """Warm-started solutions along ``alphas`` (taken in the given order).
+
+    The problem is that of :class:`MultiTaskElasticNet` (``MultiTaskLasso`` at
+    ``l1_ratio=1``) with its intercept model (``alpha_intercepts``, "auto"
+    resolved on ``data`` as the estimators do), ``task_weighting`` and
+    ``alpha_mean``; with free intercepts the design is centred, otherwise the
+    intercepts are solved jointly and warm-started too.
 
     Returns ``coefs`` (n_alphas, n_tasks, n_features), ``intercepts``
     (n_alphas, n_tasks), ``gaps`` and ``n_iters`` (n_alphas,).
     """
-    design = MultiTaskDesign(data, center=fit_intercept)
+    design = MultiTaskDesign(data, task_weighting=task_weighting)
+    intercepts = None
+    if fit_intercept:
+        strength = alpha_intercepts
+        if isinstance(strength, str):  # "auto"
+            strength = auto_intercept_strength(data, design, False)
+        intercepts = Intercepts(float(strength), design.task_omega)
+    center = fit_intercept and intercepts.free
+    if center:
+        design = MultiTaskDesign(data, center=True, task_weighting=task_weighting)
+    else:
+        design.intercepts = intercepts
     T, d = data.n_tasks, data.n_features
     W = (
         np.zeros((T, d), dtype=data.X.dtype)
         if coef_init is None
         else np.asarray(coef_init, dtype=data.X.dtype)
     )
+    b = np.zeros(T, dtype=data.X.dtype) if fit_intercept and not center else None
     n = len(alphas)
     coefs = np.zeros((n, T, d), dtype=data.X.dtype)
-    intercepts = np.zeros((n, T), dtype=data.X.dtype)
+    intercepts_out = np.zeros((n, T), dtype=data.X.dtype)
     gaps, n_iters = np.zeros(n), np.zeros(n, dtype=int)
     for i, alpha in enumerate(alphas):
         penalty = L21(alpha) if l1_ratio == 1 else L21Ridge(alpha, l1_ratio)
@@ -263,24 +348,29 @@ def path_on_data(
             Quadratic(),
             penalty,
             W,
+            b,
             max_iter=max_iter,
             tol=tol,
             verbose=verbose,
+            alpha_mean=alpha_mean,
         )
         if not result.converged:
             warn_not_converged(
                 f"the path at alpha={alpha:.4g}",
                 max_iter,
                 result.gap,
-                tol * null_scale(design, Quadratic(), False),
+                tol * null_scale(design, Quadratic(), b is not None),
                 stacklevel=3,
             )
         W = result.W
         coefs[i] = W
-        if fit_intercept:
-            intercepts[i] = design.intercept(W)
+        if center:
+            intercepts_out[i] = design.intercept(W)
+        elif b is not None:
+            b = result.b
+            intercepts_out[i] = b
         gaps[i], n_iters[i] = result.gap, result.n_iter
-    return coefs, intercepts, gaps, n_iters
+    return coefs, intercepts_out, gaps, n_iters
 
 
 _PATH_PARAMS = {
