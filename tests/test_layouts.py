@@ -123,6 +123,14 @@ ORDER_DEPENDENT_FOLDS = {
         "its folds follow the row order (like scikit-learn's CV estimators): "
         "another order gives other folds and here another alpha (0.075 vs 0.0075)"
     ),
+    "MultiTaskLogisticLassoCV": (
+        "its folds follow the row order: with 2 folds the stacked rows pick "
+        "alpha 0.065 where the shared layout picks 0.0065"
+    ),
+    "MultiTaskSparseGroupLassoCV": (
+        "its folds follow the row order: with 2 folds another order picks "
+        "l1_ratio 0.3 at alpha 0.0051 instead of 0.7 at 0.0043"
+    ),
 }
 
 
@@ -238,7 +246,12 @@ def test_float32_input(estimator):
     X, y = _stacked_data(estimator)
     X = X.astype(float)
     ref = clone(estimator).set_params(task_column=0).fit(X, y)
-    est = clone(estimator).set_params(task_column=0).fit(X.astype(np.float32), y)
+    est = clone(estimator).set_params(task_column=0)
+    if est.get_params().get("tol", 1.0) < 1e-6:
+        # float32 cannot certify a relative gap below ~1e-7: a tighter tol runs
+        # every solve to max_iter (a CV form's took minutes) without a better fit
+        est.set_params(tol=1e-6)
+    est.fit(X.astype(np.float32), y)
     out = _outputs(est, X.astype(np.float32))
     assert np.all(np.isfinite(out))
     out_ref = _outputs(ref, X)
