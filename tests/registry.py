@@ -278,48 +278,62 @@ ENTRIES = {
             )
         },
     ),
-    # ---- CV forms of the path CV (_cv_path.py): small grids, 2 folds (each check
-    # fits every (fold, alpha) pair: these entries were a third of the suite's time)
+    # ---- CV forms of the path CV (_cv_path.py): two alphas (alpha_max and
+    # alpha_max / 100), 2 folds. Each check fits every (fold, alpha) pair: with 3-4
+    # alphas and 3 folds these entries were half of the suite's time. Two candidates
+    # still exercise the selection (the checks' data pick the small alpha).
     "TraceNormRegressionCV": Entry(
         [
             TraceNormRegressionCV(
-                alphas=4, alpha_means=[0.0, 1.0], cv=2, tol=1e-10, max_iter=5000
+                alphas=2, eps=0.01, alpha_means=[0.0, 1.0], cv=2, tol=1e-10,
+                max_iter=5000,
             )
         ],
         rtol=1e-6,
         xfail=CV_XFAIL,
     ),
     "TraceNormLogisticRegressionCV": Entry(
-        # 4 alphas, not 3: the 3-point grid picks its smallest alpha on the
-        # float32 blobs, where a probability underflows to 0 while the log-proba
-        # stays finite (check_classifiers_train compares log(proba) with it)
-        [TraceNormLogisticRegressionCV(alphas=4, cv=2, tol=1e-10, max_iter=5000)],
+        [
+            TraceNormLogisticRegressionCV(
+                alphas=2, eps=0.01, cv=2, tol=1e-10, max_iter=5000
+            )
+        ],
         rtol=1e-6,
         xfail=CV_XFAIL,
     ),
     "MultiTaskLogisticLassoCV": Entry(
-        [MultiTaskLogisticLassoCV(alphas=4, cv=2, tol=1e-13)],  # 4: see above
+        [MultiTaskLogisticLassoCV(alphas=2, eps=0.01, cv=2, tol=1e-13)],
         rtol=1e-6,
         xfail=CV_XFAIL,
     ),
     "MultiTaskSparseGroupLassoCV": Entry(
-        [MultiTaskSparseGroupLassoCV(l1_ratio=[0.3, 0.7], alphas=3, cv=2, tol=1e-10)],
+        [
+            MultiTaskSparseGroupLassoCV(
+                l1_ratio=[0.3, 0.7], alphas=2, eps=0.01, cv=2, tol=1e-10
+            )
+        ],
         rtol=1e-6,
         xfail=CV_XFAIL,
     ),
     "DirtyMultiTaskLassoCV": Entry(
-        [DirtyMultiTaskLassoCV(alphas=3, cv=2, tol=1e-10)], rtol=1e-6, xfail=CV_XFAIL
+        [DirtyMultiTaskLassoCV(alphas=2, eps=0.01, cv=2, tol=1e-10)],
+        rtol=1e-6,
+        xfail=CV_XFAIL,
     ),
     "ClusteredMultiTaskRegressionCV": Entry(
-        [ClusteredMultiTaskRegressionCV(n_clusters=1, alphas=3, cv=2, tol=1e-12)],
+        [
+            ClusteredMultiTaskRegressionCV(
+                n_clusters=1, alphas=2, eps=0.01, cv=2, tol=1e-12
+            )
+        ],
         rtol=1e-6,
         xfail=CV_XFAIL,
     ),
     "GraphRegularizedMultiTaskRegressionCV": Entry(
         [
-            GraphRegularizedMultiTaskRegressionCV(alphas=4, cv=2, tol=1e-12),
+            GraphRegularizedMultiTaskRegressionCV(alphas=2, eps=0.01, cv=2, tol=1e-12),
             GraphRegularizedMultiTaskRegressionCV(
-                l1_ratio=[0.0, 0.5], alphas=3, cv=2, tol=1e-12
+                l1_ratio=[0.0, 0.5], alphas=2, eps=0.01, cv=2, tol=1e-12
             ),
         ],
         rtol=1e-6,
