@@ -8,12 +8,13 @@ from scipy.optimize import minimize
 
 import skmtl._optim.bcd as bcd_module
 from skmtl._data import TaskData
+from skmtl._optim.base import duality_gap, null_scale
 from skmtl._optim.bcd import bcd, column_operator_norms
 from skmtl._optim.datafits import Logistic, Quadratic
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.dirty import Dirty
 from skmtl._optim.penalties import L1, L21, L21Ridge, SparseGroupL1L21, group_shrink
-from skmtl._optim.prox_grad import duality_gap, fista, null_scale
+from skmtl._optim.prox_grad import fista
 
 RNG = np.random.default_rng(0)
 

@@ -38,14 +38,14 @@ xbar_t``, and the optimal ``b_0`` is the minimiser of a scalar quadratic::
 (a Schur complement, positive when some ``k_t < 1``). Then ``c_t = k_t (ybar_t - b_0
 - xbar_t w_t)``. ``lam = inf`` (one pooled intercept) is ``k = 0``: no centring.
 
-Stopping rule: the duality gap of ``prox_grad.duality_gap`` at the (penalty-feasible)
+Stopping rule: the duality gap of ``base.duality_gap`` at the (penalty-feasible)
 ``Z`` iterate, at most ``tol * scale`` as for FISTA (same certificate, same scale).
 """
 
 import numpy as np
 
+from .base import SolverResult, duality_gap, null_scale
 from .design import _FACTOR_BUDGET, _LSTSQ_BUDGET
-from .prox_grad import SolverResult, duality_gap, null_scale
 
 __all__ = ["admm_quadratic", "partial_centred_factors"]
 

@@ -22,7 +22,7 @@ Outer loop (Massias et al. 2018, Bertrand et al. 2022):
 1. rebuild the output ``F`` from the working set, compute ``Theta = -grad f(F)``
    and ``V = A* Theta`` for all features (one product with ``X``), rescale ``Theta``
    into the dual feasible set and evaluate the duality gap; stop when it is at most
-   ``tol * null_scale`` (the scaling of ``prox_grad``);
+   ``tol * null_scale`` (see ``base``);
 2. gap-safe screening (Ndiaye et al. 2017): the dual is ``1 / (curvature *
    max omega)``-strongly concave, so ``||Theta_opt - Theta|| <= r = sqrt(2 gap
    curvature max omega)`` and a column with ``column_margin(V)_j > r ||A_j||`` is zero
@@ -46,10 +46,16 @@ from threadpoolctl import ThreadpoolController
 
 from .._ops import task_dot, task_scatter
 from . import epochs
+from .base import (
+    SolverResult,
+    feasible_dual,
+    null_scale,
+    penalised_intercepts,
+    refined_dual,
+)
 from .datafits import Quadratic
 from .design import column_square_sums
 from .penalties import L21, L21Ridge
-from .prox_grad import SolverResult, null_scale, refined_dual
 
 __all__ = [
     "alpha_max_design",
@@ -177,7 +183,7 @@ class _Kernel:
                 self.wscale = float(w0[0])
         self.b = None if b is None else np.asarray(b, dtype=design.dtype).copy()
         #: the penalised intercept model of ``b`` (None: free intercepts or none)
-        self.intercepts = _penalised_intercepts(design, b)
+        self.intercepts = penalised_intercepts(design, b)
         self.dtype = design.dtype
         self._ger = get_blas_funcs("ger", dtype=self.dtype)
         self._gemm = get_blas_funcs("gemm", dtype=self.dtype)
@@ -458,10 +464,10 @@ class _Kernel:
         """``(Theta, sigma, b)`` of a profiled kernel (``profile``): the dual point
         ``Theta = omega * r`` of the true residual ``r`` at the exact intercepts
         ``b`` (the centred residual plus ``m_t - b_t`` on task ``t``'s rows), made
-        feasible (``_feasible_dual``), and its per-task sums ``sigma``."""
+        feasible (``base.feasible_dual``), and its per-task sums ``sigma``."""
         b = self.prof.intercepts_b()
         r = self._residual() + self.design.per_row((self.prof.m - b).astype(self.dtype))
-        Theta, sigma = _feasible_dual(self.design, self.omega * r)
+        Theta, sigma = feasible_dual(self.design, self.omega * r)
         return Theta, sigma, b
 
     def update_intercept(self):
@@ -516,18 +522,10 @@ def mean_shrinkage(W, alpha_mean):
     return 0.5 * alpha_mean * float(np.sum(D * D))
 
 
-def _penalised_intercepts(design, b):
-    """The design's intercept model when intercepts ``b`` are updated and
-    penalised (``b_t = b_0 + c_t`` with a ridge on ``c``); None otherwise (no
-    intercepts, or free ones: the historical path, unchanged)."""
-    intercepts = getattr(design, "intercepts", None) if b is not None else None
-    return None if intercepts is None or intercepts.free else intercepts
-
-
 def _profiled_intercepts(design, datafit, b):
     """The penalised (hierarchical or pooled) intercept model that ``bcd`` profiles
     out of the squared loss (``_Profile``), or None."""
-    intercepts = _penalised_intercepts(design, b)
+    intercepts = penalised_intercepts(design, b)
     if intercepts is None or design.center or not isinstance(datafit, Quadratic):
         return None
     return intercepts
@@ -613,24 +611,6 @@ class _Profile:
     def intercepts_b(self):
         """The exact intercepts ``b_t = b_0 + c_t`` at the current ``m``."""
         return self.intercepts.solve(self.m, self.S)
-
-
-def _feasible_dual(design, Theta):
-    """``(Theta', sigma')``: ``Theta`` shifted by ``delta * omega`` so that its
-    per-task sums ``sigma'`` add up to 0 exactly, the constraint of the dual of
-    penalised intercepts (see ``intercepts``). At exact intercepts ``delta`` is
-    rounding; any feasible point gives a certified lower bound. Returned in
-    float64."""
-    # in float64: with float32 data the sums would be feasible only to ~1e-7
-    Theta = np.asarray(Theta, dtype=np.float64)
-    omega = np.asarray(design.omega, dtype=np.float64)
-    if design.shared:
-        S, sigma = omega.sum(axis=0), Theta.sum(axis=0)
-    else:
-        S = np.bincount(design.task, weights=omega, minlength=design.n_tasks)
-        sigma = np.bincount(design.task, weights=Theta, minlength=design.n_tasks)
-    delta = float(np.sum(sigma)) / max(float(np.sum(S)), 1e-300)
-    return Theta - delta * omega, sigma - delta * S
 
 
 def _runs(dst, src):
@@ -1011,7 +991,7 @@ class _Inner:
         else:
             Theta = -kernel.datafit.gradient(F, kernel.Y, kernel.omega)
         if kernel.intercepts is not None:
-            Theta, sigma = _feasible_dual(kernel.design, Theta)
+            Theta, sigma = feasible_dual(kernel.design, Theta)
         norms = None
         if V is None:
             V = kernel.adjoint_ws(Theta)
@@ -1374,7 +1354,7 @@ def _bcd(
     max_iter : int
         Maximum number of epochs (passes over the working set).
     tol : float
-        Relative duality-gap tolerance (unit: ``prox_grad.null_scale``). For
+        Relative duality-gap tolerance (unit: ``base.null_scale``). For
         the squared loss, as in scikit-learn, the solve also runs until the
         last epoch changed no entry of ``W`` by more than ``tol`` times its
         largest entry.
@@ -1451,7 +1431,7 @@ def _bcd(
         else:
             Theta = -datafit.gradient(F, design.Y, design.omega)
         if kernel.intercepts is not None:
-            Theta, sigma = _feasible_dual(design, Theta)
+            Theta, sigma = feasible_dual(design, Theta)
         if big_products:
             with _blas_threads(None):
                 V = design.adjoint(Theta)

@@ -13,12 +13,13 @@ from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
 from .._optim.admm import admm_quadratic, partial_centred_factors
+from .._optim.base import null_scale
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.intercepts import Intercepts
 from .._optim.penalties import TraceNorm
-from .._optim.prox_grad import fista, null_scale
+from .._optim.prox_grad import fista
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import AUTO_DEFAULT_NOTE, fill, fill_intercepts
