@@ -181,14 +181,9 @@ def run(p, state, Wl, nz, V):
     if Wl.dtype != dt or not Wl.flags.c_contiguous or V.dtype != dt:
         return False
     shared = state.shared
-    if shared and not state.R.flags.f_contiguous:
-        state.R = np.asfortranarray(state.R)
-    elif not shared and not state.R.flags.c_contiguous:
-        state.R = np.ascontiguousarray(state.R)
+    state.make_contiguous()
     if state.R.dtype != dt or state.o.dtype != dt:
         return False
-    if not state.o.flags.c_contiguous:
-        state.o = np.ascontiguousarray(state.o)
     prof = p.prof
     if prof is not None and (
         prof.m.dtype != dt or not prof.m.flags.c_contiguous or prof is not state.prof

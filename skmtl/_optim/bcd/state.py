@@ -314,6 +314,16 @@ class ResidualState(_ColumnState):
         if self.prof is not None:
             self.prof.reset(self.xbar, E)
 
+    def make_contiguous(self):
+        """Store ``R`` (Fortran order in the shared layout) and ``o`` contiguously,
+        as the compiled epoch takes them."""
+        if self.shared and not self.R.flags.f_contiguous:
+            self.R = np.asfortranarray(self.R)
+        elif not self.shared and not self.R.flags.c_contiguous:
+            self.R = np.ascontiguousarray(self.R)
+        if not self.o.flags.c_contiguous:
+            self.o = np.ascontiguousarray(self.o)
+
     def fit_intercepts(self, E):
         """Set ``b`` to the exact intercepts of ``E`` (a feasible dual point)."""
         F = self.forward(E)

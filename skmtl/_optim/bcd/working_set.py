@@ -27,6 +27,23 @@ class WorkingSetSolver:
     column's update (exact then, for the squared loss: ``g_k - c_k delta_k``); the
     gap of the working-set problem estimated from these (no product with ``X``) tells
     when to run the exact check.
+
+    Parameters
+    ----------
+    state : ResidualState or OutputState
+        The solver state, its working set already set (``state.set_ws``).
+    penalty : penalty offering ``solver.REQUIRED["penalty"]``
+    curv : list of float or ndarray of shape (p, T)
+        Block curvatures of the working-set columns (a list of floats when all
+        tasks share them: the scalar closed forms then apply).
+    m : int
+        Stacked blocks of task weights per column (``penalty.n_blocks``).
+    anderson : int
+        Iterates per Anderson extrapolation (0 disables it).
+    reset_every : int
+        Epochs between exact rebuilds of the state (and support Newton steps).
+    alpha_mean : float
+        Strength of the mean-shrinkage term (``shrinkage``).
     """
 
     def __init__(
