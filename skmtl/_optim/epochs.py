@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - depends on the build
 __all__ = [
     "AVAILABLE",
     "ENABLED",
+    "fused",
     "group_epoch",
     "group_epoch_blocked",
     "plan",
@@ -235,6 +236,21 @@ def run(p, state, Wl, nz, V):
         )
     nz[:] = flags.astype(bool).tolist()
     return True
+
+
+def fused(state, penalty, curv):
+    """``(lam, ridge)`` of ``group_epoch`` when the Python fused epochs cover
+    this working-set problem (squared loss, dense ``X``, shared layout without
+    missing targets or profiled intercepts, one curvature per column, a
+    ``"group"`` block threshold), else None."""
+    threshold = getattr(penalty, "block_threshold", None)
+    if threshold is None or threshold.kind != "group":
+        return None
+    if not (state.quadratic and state.rank_one) or state.sparse:
+        return None
+    if state.prof is not None or not isinstance(curv, list):
+        return None
+    return threshold.group, threshold.ridge
 
 
 def group_epoch(state, Wl, curv, nz, vnorm, lam, ridge):

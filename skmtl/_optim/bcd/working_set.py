@@ -69,21 +69,10 @@ class WorkingSetSolver:
             and hasattr(state.design, "least_squares_dual")
         )
         self.newton = None if alpha_mean > 0 else SupportNewton.maybe(state, penalty, m)
-        threshold = getattr(penalty, "block_threshold", None)
-        self.fused = (
-            (threshold.group, threshold.ridge)
-            if threshold is not None
-            and threshold.kind == "group"
-            and state.quadratic
-            and state.rank_one
-            and not state.sparse
-            and state.prof is None
-            and isinstance(curv, list)
-            and alpha_mean == 0
-            else None
-        )
-        # the compiled epoch (``epochs``), when it covers this problem
-        # (not with the mean-shrinkage term, whose gradient it does not add)
+        # the Python fused epoch and the compiled one (``epochs``), where they
+        # cover this problem (not with the mean-shrinkage term, whose gradient
+        # they do not add)
+        self.fused = epochs.fused(state, penalty, curv) if alpha_mean == 0 else None
         self.compiled = (
             epochs.plan(state, penalty, curv, m) if alpha_mean == 0 else None
         )
