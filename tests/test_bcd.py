@@ -6,14 +6,23 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from scipy.optimize import minimize
 
-import skmtl._optim.bcd as bcd_module
 from skmtl._data import TaskData
+from skmtl._optim import epochs
+from skmtl._optim.base import duality_gap, null_scale
 from skmtl._optim.bcd import bcd, column_operator_norms
+from skmtl._optim.bcd.state import _runs, column_state
 from skmtl._optim.datafits import Logistic, Quadratic
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.dirty import Dirty
-from skmtl._optim.penalties import L1, L21, L21Ridge, SparseGroupL1L21, group_shrink
-from skmtl._optim.prox_grad import duality_gap, fista, null_scale
+from skmtl._optim.penalties import (
+    L1,
+    L21,
+    L21Ridge,
+    SparseGroupL1L21,
+    TraceNorm,
+    group_shrink,
+)
+from skmtl._optim.prox_grad import fista
 
 RNG = np.random.default_rng(0)
 
@@ -227,18 +236,13 @@ def test_blocked_epoch_equals_plain_epoch():
     design = MultiTaskDesign(data, center=True)
     runs = []
     for block in (1, 7):
-        kernel = bcd_module._Kernel(design, Quadratic(), block_size=block)
-        kernel.curv_array = design.column_curvature()[0]
+        kernel = column_state(design, Quadratic(), block_size=block)
         kernel.set_ws(np.arange(40))
         W = np.zeros((40, 3))
         kernel.reset(W)
         curv = design.column_curvature()[0].tolist()
         nz, vn = [False] * 40, np.zeros(40)
-        epoch = (
-            bcd_module._epoch_group_shared_blocked
-            if block > 1
-            else bcd_module._epoch_group_shared
-        )
+        epoch = epochs.group_epoch_blocked if block > 1 else epochs.group_epoch
         for _ in range(4):
             epoch(kernel, W, curv, nz, vn, 0.05, 0.0)
         runs.append((W.copy(), kernel.R.copy(), vn.copy()))
@@ -257,10 +261,10 @@ def test_working_set_rows_reused_equal_fresh_rows(make, center):
     the stored rows are the (centred) columns of X."""
     design = MultiTaskDesign(make(), center=center)
     first, second = np.array([0, 2, 3, 4, 9]), np.array([1, 2, 3, 4, 5, 9, 11])
-    reused = bcd_module._Kernel(design, Quadratic())
+    reused = column_state(design, Quadratic())
     reused.set_ws(first)
     reused.set_ws(second)
-    fresh = bcd_module._Kernel(design, Quadratic())
+    fresh = column_state(design, Quadratic())
     fresh.set_ws(second)
     assert_allclose(reused.xs, fresh.xs, rtol=0, atol=0)
     if fresh.xcw is not None:
@@ -284,5 +288,40 @@ def test_working_set_rows_reused_equal_fresh_rows(make, center):
 def test_runs_of_consecutive_indices():
     dst = np.array([0, 1, 2, 5, 6, 9])
     src = np.array([3, 4, 6, 7, 8, 10])
-    assert bcd_module._runs(dst, src) == [(0, 3, 2), (2, 6, 1), (5, 7, 2), (9, 10, 1)]
-    assert bcd_module._runs(np.array([], dtype=int), np.array([], dtype=int)) == []
+    assert _runs(dst, src) == [(0, 3, 2), (2, 6, 1), (5, 7, 2), (9, 10, 1)]
+    assert _runs(np.array([], dtype=int), np.array([], dtype=int)) == []
+
+
+def test_penalty_without_block_prox_is_refused():
+    """bcd checks what it needs of the penalty before it starts (as skglm's
+    solvers do) and names what is missing."""
+    design = MultiTaskDesign(_shared(missing=False), center=True)
+    W0 = np.zeros((design.n_tasks, design.n_features))
+    with pytest.raises(AttributeError, match="TraceNorm.*block_prox, column_margin"):
+        bcd(design, Quadratic(), TraceNorm(0.1), W0)
+
+
+class _NoGradient:
+    curvature = 1.0
+
+
+def test_datafit_without_gradient_is_refused():
+    design = MultiTaskDesign(_shared(missing=False), center=True)
+    W0 = np.zeros((design.n_tasks, design.n_features))
+    with pytest.raises(AttributeError, match="datafit _NoGradient.*value, gradient"):
+        bcd(design, _NoGradient(), L21(0.1), W0)
+
+
+def test_penalties_declare_their_block_threshold():
+    """The fused and compiled epochs find the closed form of the block update
+    in what the penalty declares, not in its type."""
+    assert L21(0.5).block_threshold == ("group", 0.0, 0.5, 0.0)
+    assert L21Ridge(1.0, 0.25).block_threshold == ("group", 0.0, 0.25, 0.75)
+    assert SparseGroupL1L21(1.0, 0.25).block_threshold == (
+        "sparse_group",
+        0.25,
+        0.75,
+        0.0,
+    )
+    assert L1(0.5).block_threshold == ("l1", 0.5, 0.0, 0.0)
+    assert getattr(Dirty(0.1, 0.2), "block_threshold", None) is None

@@ -1,5 +1,6 @@
 """Penalised intercepts of the squared loss profiled out of block coordinate
-descent (``skmtl._optim.bcd._Profile``), on strongly uncentred problems.
+descent (``skmtl._optim.bcd.profile.InterceptProfile``), on strongly uncentred
+problems.
 
 With features of mean 50 and standard deviation 1 the intercepts and the slopes
 are almost collinear: alternating an exact intercept step with epochs over the
@@ -29,9 +30,10 @@ import scipy.sparse as sp
 from _cvx import task_lists
 from numpy.testing import assert_allclose
 
-import skmtl._optim.bcd as bcd_module
 from skmtl._data import validate_fit_data
 from skmtl._optim import epochs
+from skmtl._optim.bcd.state import column_state
+from skmtl._optim.bcd.working_set import WorkingSetSolver
 from skmtl._optim.datafits import Quadratic
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.intercepts import Intercepts
@@ -266,7 +268,7 @@ def test_profiled_epochs_equal(make_penalty, layout, sparse, monkeypatch):
         design = MultiTaskDesign(data)
         design.intercepts = Intercepts(2.0, design.task_omega)
         work = design.centred()
-        kernel = bcd_module._Kernel(work, Quadratic())
+        kernel = column_state(work, Quadratic())
         kernel.profile(design.intercepts)
         ws = np.arange(D)
         kernel.set_ws(ws)
@@ -274,7 +276,7 @@ def test_profiled_epochs_equal(make_penalty, layout, sparse, monkeypatch):
         kernel.reset(W)
         curv = (Quadratic().curvature * work.column_curvature()).T
         curv = np.ascontiguousarray(curv + kernel.prof.curvature(work.X_mean).T)
-        inner = bcd_module._Inner(kernel, make_penalty(0.05), curv, 1, anderson=0)
+        inner = WorkingSetSolver(kernel, make_penalty(0.05), curv, 1, anderson=0)
         assert (inner.compiled is not None) == compiled
         nz = [True] * D
         V = np.zeros((D, T))

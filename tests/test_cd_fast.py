@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import skmtl._optim.bcd as bcd_module
 from skmtl._data import TaskData
 from skmtl._optim import epochs
+from skmtl._optim.bcd.solver import _curvatures
+from skmtl._optim.bcd.state import column_state
+from skmtl._optim.bcd.working_set import WorkingSetSolver
 from skmtl._optim.datafits import Quadratic
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.penalties import L1, L21, L21Ridge, SparseGroupL1L21
@@ -114,18 +116,18 @@ def _run_epochs(
     amax = L21(1.0).dual_norm(centred.adjoint(centred.omega * centred.Y))
     penalty = make_penalty(0.5 * amax)
     b0 = np.zeros(T) if intercept else None
-    kernel = bcd_module._Kernel(design, datafit, b0, block_size=block_size)
+    kernel = column_state(design, datafit, b0, block_size=block_size)
     ws = np.arange(d)
     kernel.set_ws(ws)
     W = 0.1 * np.random.default_rng(1).standard_normal((d, T))
     W[::3] = 0
     kernel.reset(W)
-    curv_full, equal = bcd_module._curvatures(design, datafit)
+    curv_full, equal = _curvatures(design, datafit)
     curv = curv_full[:, ws].T
     curv = np.ascontiguousarray(curv[:, 0] if equal else curv)
     if equal:
         curv = curv.tolist()
-    inner = bcd_module._Inner(kernel, penalty, curv, 1, anderson=0)
+    inner = WorkingSetSolver(kernel, penalty, curv, 1, anderson=0)
     assert (inner.compiled is not None) == compiled
     nz = np.any(W != 0, axis=1).tolist()
     V = np.zeros(d if inner.fused is not None else (d, T))

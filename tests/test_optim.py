@@ -7,10 +7,11 @@ from numpy.testing import assert_allclose
 
 from skmtl._data import TaskData
 from skmtl._optim import design as design_module
+from skmtl._optim.base import duality_gap
 from skmtl._optim.datafits import Logistic, Quadratic
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.penalties import L1, L21, L21Ridge, SparseGroupL1L21, TraceNorm
-from skmtl._optim.prox_grad import duality_gap, fista
+from skmtl._optim.prox_grad import fista
 
 RNG = np.random.default_rng(0)
 PENALTIES = [

@@ -21,10 +21,10 @@ from sklearn.linear_model import MultiTaskElasticNet as SkMultiTaskElasticNet
 from sklearn.linear_model import Ridge
 
 from skmtl._data import validate_fit_data
+from skmtl._optim.base import refined_dual
 from skmtl._optim.datafits import Quadratic
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.penalties import L21
-from skmtl._optim.prox_grad import refined_dual
 from skmtl.datasets import load_school
 from skmtl.linear_model import MultiTaskElasticNet, MultiTaskLasso
 

@@ -19,10 +19,10 @@ from sklearn.model_selection import KFold
 
 from skmtl._compat import SKLEARN_VERSION
 from skmtl._data import validate_fit_data
+from skmtl._optim.base import duality_gap, null_scale
 from skmtl._optim.datafits import Logistic, Quadratic
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.penalties import L21, L21Ridge
-from skmtl._optim.prox_grad import duality_gap, null_scale
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.linear_model import (
     DirtyMultiTaskLasso,

@@ -2,14 +2,14 @@
 # cython: initializedcheck=False
 """Compiled fused epoch of block coordinate descent (squared loss).
 
-One call runs one pass over the working-set columns of ``bcd._Inner.epoch``: for
-each column ``k`` the negative block gradient ``g = A_k* Theta``, the block
-proximal step ``new = prox(c_k w_k + g, c_k)`` and the rank-one update of the
-residual, in C (BLAS through ``scipy.linalg.cython_blas``, no GIL). It reproduces
+One call runs one pass over the working-set columns of
+``bcd.WorkingSetSolver.epoch``: for each column ``k`` the negative block gradient
+``g = A_k* Theta``, the block proximal step ``new = prox(c_k w_k + g, c_k)`` and
+the rank-one update of the residual, in C (BLAS through ``scipy.linalg.cython_blas``, no GIL). It reproduces
 the Python epoch's iterates up to rounding; ``epochs.py`` decides when it applies
-and prepares its arguments from the ``bcd._Kernel`` state.
+and prepares its arguments from the state ``bcd.state.ResidualState``.
 
-Layouts (``mode``), mirroring ``_Kernel.neg_grad`` / ``_Kernel.update``:
+Layouts (``mode``), mirroring ``ResidualState.neg_grad`` / ``.update``:
 
 0. dense, shared, every row weighted alike (``rank_one``): ``R`` (n, T) is the
    residual, rows of ``X`` pre-centred; ``g = (x_k * omega) @ R``;
@@ -217,7 +217,7 @@ def epoch(
     else is empty and ``wscale`` is the row weight. ``runs`` (mode 2) holds the
     starts of runs of equal task codes, then ``n``.
 
-    ``profile``: penalised intercepts profiled out (``bcd._Profile``): ``g``
+    ``profile``: penalised intercepts profiled out (``InterceptProfile``): ``g``
     gains ``xbar_k * pa * (pm - mbar)`` with ``mbar = pa @ pm / asum``, and the
     per-task mean residuals ``pm`` follow the update (``pm -= xbar_k * delta``).
     """
@@ -384,7 +384,7 @@ def epoch_blocked(
     int block,
 ):
     """``epoch`` in mode 0 by blocks of ``block`` consecutive columns (as
-    ``bcd._epoch_group_shared_blocked``): the block's gradients ``U = X_B^T Omega
+    ``epochs.group_epoch_blocked``): the block's gradients ``U = X_B^T Omega
     R`` come from one matrix product and are kept current inside the block with
     the block's Gram matrix (``gram[k]``: column ``k`` against the columns of its
     block, weighted and centred); ``R`` is updated once per block. BLAS-3 products

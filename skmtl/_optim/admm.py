@@ -38,14 +38,14 @@ xbar_t``, and the optimal ``b_0`` is the minimiser of a scalar quadratic::
 (a Schur complement, positive when some ``k_t < 1``). Then ``c_t = k_t (ybar_t - b_0
 - xbar_t w_t)``. ``lam = inf`` (one pooled intercept) is ``k = 0``: no centring.
 
-Stopping rule: the duality gap of ``prox_grad.duality_gap`` at the (penalty-feasible)
+Stopping rule: the duality gap of ``base.duality_gap`` at the (penalty-feasible)
 ``Z`` iterate, at most ``tol * scale`` as for FISTA (same certificate, same scale).
 """
 
 import numpy as np
 
-from .design import _FACTOR_BUDGET, _LSTSQ_BUDGET
-from .prox_grad import SolverResult, duality_gap, null_scale
+from .base import SolverResult, duality_gap, null_scale
+from .design import _FACTOR_BUDGET, _LSTSQ_BUDGET, task_svd_factors
 
 __all__ = ["admm_quadratic", "partial_centred_factors"]
 
@@ -82,7 +82,6 @@ def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUD
     s2)`` as ``MultiTaskDesign.task_right_factors`` (one factorisation, task 0's,
     in a fully observed shared layout), or None over the same budgets.
     """
-    d = design.n_features
     S, k = _keep_fractions(design)
     safe = np.where(S > 0, S, 1.0)
     xbar = np.asarray(design.adjoint(design.omega), dtype=np.float64) / safe[:, None]
@@ -92,20 +91,10 @@ def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUD
     # sample_weight times omega_t, so k_t = n_w / (n_w + lam) (n_w the total
     # sample weight) is the same for all tasks, and so is the partially centred
     # design up to the factor omega_t (applied in admm_quadratic)
-    groups = design._task_groups()
-    nk = max((min(len(g), d) for g in groups), default=0)
-    cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
-    if cost > budget or len(groups) * d * nk > max_floats:
+    factors = task_svd_factors(design, budget, max_floats, shift=s[:, None] * xbar)
+    if factors is None:
         return None
-    V = np.zeros((len(groups), d, nk))
-    s2 = np.zeros((len(groups), nk))
-    for t, rows in enumerate(groups):
-        Xt, om = design._task_block(t, rows)
-        Xt = Xt.astype(float, copy=False) - s[t] * xbar[t]
-        Xt = np.sqrt(om.astype(float))[:, None] * Xt
-        _, sv, Vt = np.linalg.svd(Xt, full_matrices=False)
-        V[t, :, : len(sv)] = Vt.T
-        s2[t, : len(sv)] = sv**2
+    V, s2 = factors
     return V, s2, xbar, ybar, S, k
 
 

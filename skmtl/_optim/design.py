@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from .._ops import task_dot, task_indicator, task_scatter
 from .._weights import task_multipliers
 
-__all__ = ["MultiTaskDesign", "column_square_sums"]
+__all__ = ["MultiTaskDesign", "column_square_sums", "task_svd_factors"]
 
 # rows of a dense X squared at a time by column_square_sums (about 32 MB of float64)
 _SQUARE_CHUNK = 1 << 22
@@ -291,21 +291,7 @@ class MultiTaskDesign:
         (see ``admm``). None when ``sum_t n_t min(n_t, d)^2`` exceeds ``budget``
         multiply-adds or the factors would exceed ``max_floats`` floats.
         """
-        d = self.n_features
-        groups = self._task_groups()
-        k = max((min(len(g), d) for g in groups), default=0)
-        cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
-        if cost > budget or len(groups) * d * k > max_floats:
-            return None
-        V = np.zeros((len(groups), d, k))
-        s2 = np.zeros((len(groups), k))
-        for t, rows in enumerate(groups):
-            Xt, om = self._task_block(t, rows)
-            Xt = np.sqrt(om)[:, None] * Xt.astype(float, copy=False)
-            _, sv, Vt = np.linalg.svd(Xt, full_matrices=False)
-            V[t, :, : len(sv)] = Vt.T
-            s2[t, : len(sv)] = sv**2
-        return V, s2
+        return task_svd_factors(self, budget, max_floats)
 
     # ------------------------------------------------------------ curvature
     def column_curvature(self):
@@ -396,3 +382,30 @@ class MultiTaskDesign:
         if self.shared:
             lam = np.full(self.n_tasks, lam[0])
         return np.maximum(lam, 0.0) * (1 + 1e-10)
+
+
+def task_svd_factors(
+    design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET, shift=None
+):
+    """``(V, s2)`` of the thin SVDs of every task group's weighted design
+    ``Omega_t^{1/2} (X_t - shift_t)`` (``X_t`` centred when ``design.center``;
+    ``shift`` (n_groups, d) or None), as ``MultiTaskDesign.task_right_factors``
+    describes, or None over the same budgets. In float64."""
+    d = design.n_features
+    groups = design._task_groups()
+    k = max((min(len(g), d) for g in groups), default=0)
+    cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
+    if cost > budget or len(groups) * d * k > max_floats:
+        return None
+    V = np.zeros((len(groups), d, k))
+    s2 = np.zeros((len(groups), k))
+    for t, rows in enumerate(groups):
+        Xt, om = design._task_block(t, rows)
+        Xt = Xt.astype(float, copy=False)
+        if shift is not None:
+            Xt = Xt - shift[t]
+        Xt = np.sqrt(om.astype(float, copy=False))[:, None] * Xt
+        _, sv, Vt = np.linalg.svd(Xt, full_matrices=False)
+        V[t, :, : len(sv)] = Vt.T
+        s2[t, : len(sv)] = sv**2
+    return V, s2

@@ -1,31 +1,43 @@
-"""Dispatch of a block-coordinate-descent epoch to the compiled loop.
+"""The fused epochs of block coordinate descent: one pass over the working-set
+columns with the penalty's closed-form block update (``BlockThreshold``) inlined.
 
-``bcd._Inner.epoch`` asks ``plan`` once per working set whether the compiled epoch
-(``_cd_fast.epoch``, built from ``_cd_fast.pyx`` when a C compiler was available at
-install time) covers its problem, and then runs ``run`` instead of its Python loop.
+``bcd.WorkingSetSolver`` asks ``plan`` once per working set whether the compiled
+epoch (``_cd_fast.epoch``, built from ``_cd_fast.pyx`` when a C compiler was
+available at install time) covers its problem, and then runs ``run`` instead of
+its Python loop.
 Covered: the squared loss (which is also every prox-Newton sub-problem of the
-logistic loss), one block per column (not the dirty model), the L2,1, L2,1 + ridge,
-sparse-group and L1 penalties, dense or sparse ``X``, the shared layout (with or
-without missing targets / per-entry weights) and the stacked layout, float64 and
-float32, free intercepts (centred design) or penalised ones profiled out
-(``bcd._Profile``: the column-by-column epoch only). Everything else, and every
-case when the extension is missing, runs the Python epochs, which give the same
-iterates up to rounding.
+logistic loss), one block per column (not the dirty model), penalties declaring a
+``block_threshold`` (L2,1, L2,1 + ridge, sparse-group and L1), dense or sparse
+``X``, the shared layout (with or without missing targets / per-entry weights) and
+the stacked layout, float64 and float32, free intercepts (centred design) or
+penalised ones profiled out (``bcd.profile.InterceptProfile``: the
+column-by-column epoch only). Everything else, and every case when the extension
+is missing, runs the Python epochs, which give the same iterates up to rounding:
+``group_epoch`` and ``group_epoch_blocked`` (the commonest case, below) or the
+generic loop of ``WorkingSetSolver``.
 
 ``ENABLED`` switches the compiled epoch off (tests compare the two).
 """
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
-
-from .penalties import L1, L21, L21Ridge, SparseGroupL1L21
 
 try:  # optional: built by setup.py when a compiler is available
     from . import _cd_fast
 except ImportError:  # pragma: no cover - depends on the build
     _cd_fast = None
 
-__all__ = ["AVAILABLE", "ENABLED", "plan", "run"]
+__all__ = [
+    "AVAILABLE",
+    "ENABLED",
+    "fused",
+    "group_epoch",
+    "group_epoch_blocked",
+    "plan",
+    "run",
+]
 
 AVAILABLE = _cd_fast is not None
 ENABLED = True
@@ -38,18 +50,22 @@ _DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 BLOCKED_MIN_TASKS = 16
 
 
+# ``_cd_fast`` penalty codes of the ``BlockThreshold`` kinds, and their two
+# parameters (a1, a2)
+_PENALTY_CODES = {
+    "group": (0, "group", "ridge"),
+    "sparse_group": (1, "l1", "group"),
+    "l1": (2, "l1", None),
+}
+
+
 def _penalty_code(penalty):
     """``(pen, a1, a2)`` of ``_cd_fast.epoch`` for ``penalty``, or None."""
-    kind = type(penalty)
-    if kind is L21:
-        return 0, float(penalty.alpha), 0.0
-    if kind is L21Ridge:
-        return 0, float(penalty._l21.alpha), float(penalty._ridge)
-    if kind is SparseGroupL1L21:
-        return 1, float(penalty._l1), float(penalty._l21)
-    if kind is L1:
-        return 2, float(penalty.alpha), 0.0
-    return None
+    threshold = getattr(penalty, "block_threshold", None)
+    if threshold is None or threshold.kind not in _PENALTY_CODES:
+        return None
+    code, a1, a2 = _PENALTY_CODES[threshold.kind]
+    return code, getattr(threshold, a1), 0.0 if a2 is None else getattr(threshold, a2)
 
 
 def _runs(task):
@@ -64,14 +80,14 @@ def _runs(task):
 class _Plan:
     """The arguments of ``_cd_fast.epoch`` that hold for a whole working set."""
 
-    def __init__(self, kernel, pen, curv):
-        dt = kernel.dtype
+    def __init__(self, state, pen, curv):
+        dt = state.dtype
         self.pen = pen
         self.dtype = dt
         self.curv = np.ascontiguousarray(
             np.asarray(curv, dtype=dt).reshape(len(curv), -1)
         )
-        T = kernel.T
+        T = state.T
         self.empty2 = np.zeros((0, 1), dtype=dt)
         self.empty1 = np.zeros(0, dtype=dt)
         self.iempty = np.zeros(0, dtype=np.intp)
@@ -81,131 +97,104 @@ class _Plan:
         self.data = self.empty1
         self.omega2, self.omega1 = self.empty2, self.empty1
         self.task, self.runs = self.iempty, self.iempty
-        self.xbar = np.ascontiguousarray(kernel.xbar, dtype=dt)
-        if self.xbar.shape != (len(kernel.ws), T):
-            self.xbar = np.zeros((len(kernel.ws), T), dtype=dt)
-        self.S = np.ascontiguousarray(kernel._S, dtype=dt)
-        self.center = bool(kernel.center)
-        # penalised intercepts profiled out (bcd._Profile): the T-vector terms
-        self.prof = getattr(kernel, "prof", None)
+        self.xbar = np.ascontiguousarray(state.xbar, dtype=dt)
+        if self.xbar.shape != (len(state.ws), T):
+            self.xbar = np.zeros((len(state.ws), T), dtype=dt)
+        self.S = np.ascontiguousarray(state.S, dtype=dt)
+        self.center = bool(state.center)
+        # penalised intercepts profiled out (``InterceptProfile``): T-vector terms
+        self.prof = getattr(state, "prof", None)
         self.pa = (
             self.empty1
             if self.prof is None
             else np.ascontiguousarray(self.prof.a, dtype=dt)
         )
-        if kernel.shared:
-            self.omega2 = kernel.omega
+        if state.shared:
+            self.omega2 = state.omega
         else:
-            self.omega1 = np.ascontiguousarray(kernel.omega, dtype=dt)
-            self.task = np.ascontiguousarray(kernel.task, dtype=np.intp)
-        if kernel.sparse:
-            Xs = kernel.Xs
+            self.omega1 = np.ascontiguousarray(state.omega, dtype=dt)
+            self.task = np.ascontiguousarray(state.task, dtype=np.intp)
+        if state.sparse:
+            Xs = state.Xs
             self.indptr = Xs.indptr.astype(np.intp)
             self.indices = Xs.indices.astype(np.intp)
             self.data = np.ascontiguousarray(Xs.data, dtype=dt)
-            if kernel.shared:
-                self.mode = 3 if kernel.rank_one else 4
+            if state.shared:
+                self.mode = 3 if state.rank_one else 4
             else:
                 self.mode = 5
             return
-        if kernel.shared and kernel.rank_one:
+        if state.shared and state.rank_one:
             self.mode = 0
             # by blocks of columns (BLAS-3, see _cd_fast.epoch_blocked)
             # (not with profiled intercepts: their coupling is not in the Grams)
             blocked = T >= BLOCKED_MIN_TASKS and self.prof is None
-            self.block = int(kernel.block_size) if blocked else 1
+            self.block = int(state.block_size) if blocked else 1
             self.gram = None
-            self.xs = kernel.xc
-            if kernel.xcw is not None:
-                self.xw = kernel.xcw
+            self.xs = state.xc
+            if state.xcw is not None:
+                self.xw = state.xcw
             else:
-                self.wscale = float(kernel.wscale)
-        elif kernel.shared:
+                self.wscale = float(state.wscale)
+        elif state.shared:
             self.mode = 1
-            self.xs = kernel.xs
+            self.xs = state.xs
         else:
             self.mode = 2
-            self.xs, self.xw = kernel.xc, kernel.xcw
+            self.xs, self.xw = state.xc, state.xcw
             self.runs = _runs(self.task)
         self.ok = all(
             a.dtype == dt and a.flags.c_contiguous for a in (self.xs, self.xw)
         )
 
 
-def _block_grams(kernel, block, dtype):
+def _block_grams(state, block, dtype):
     """``gram[k]``: the weighted centred products of column ``k`` with the columns
-    of its block (``kernel.blocks()``), shape (p, block)."""
-    p = len(kernel.ws)
+    of its block (``state.blocks()``), shape (p, block)."""
+    p = len(state.ws)
     gram = np.zeros((p, block), dtype=dtype)
-    for start, G in kernel.blocks():
+    for start, G in state.blocks():
         gram[start : start + G.shape[0], : G.shape[1]] = G
     return gram
 
 
-def plan(kernel, penalty, curv, m):
+def plan(state, penalty, curv, m):
     """A ``_Plan`` when the compiled epoch covers this working-set problem, else
     None (then the Python epoch runs)."""
-    if not (AVAILABLE and ENABLED) or m != 1 or not kernel.quadratic:
+    if not (AVAILABLE and ENABLED) or m != 1 or not state.quadratic:
         return None
     code = _penalty_code(penalty)
-    if code is None or np.dtype(kernel.dtype) not in _DTYPES:
+    if code is None or np.dtype(state.dtype) not in _DTYPES:
         return None
-    if kernel.sparse and not sp.issparse(getattr(kernel, "Xs", None)):
+    if state.sparse and not sp.issparse(getattr(state, "Xs", None)):
         return None
-    out = _Plan(kernel, code, curv)
+    out = _Plan(state, code, curv)
     if not getattr(out, "ok", True) or np.dtype(out.omega2.dtype) != out.dtype:
         return None
     return out
 
 
-def run(p, kernel, Wl, nz, V):
-    """One compiled epoch (without the intercept step) on the state of ``kernel``:
+def run(p, state, Wl, nz, V):
+    """One compiled epoch (without the intercept step) on the state of ``state``:
     ``Wl`` (p, T), the list ``nz`` and ``V`` updated in place, as the Python
     epoch does. False (nothing done) when an array is not as expected."""
     dt = p.dtype
     if Wl.dtype != dt or not Wl.flags.c_contiguous or V.dtype != dt:
         return False
-    shared = kernel.shared
-    if shared and not kernel.R.flags.f_contiguous:
-        kernel.R = np.asfortranarray(kernel.R)
-    elif not shared and not kernel.R.flags.c_contiguous:
-        kernel.R = np.ascontiguousarray(kernel.R)
-    if kernel.R.dtype != dt or kernel.o.dtype != dt:
+    shared = state.shared
+    state.make_contiguous()
+    if state.R.dtype != dt or state.o.dtype != dt:
         return False
-    if not kernel.o.flags.c_contiguous:
-        kernel.o = np.ascontiguousarray(kernel.o)
     prof = p.prof
     if prof is not None and (
-        prof.m.dtype != dt or not prof.m.flags.c_contiguous or prof is not kernel.prof
+        prof.m.dtype != dt or not prof.m.flags.c_contiguous or prof is not state.prof
     ):
         return False
     flags = np.fromiter(nz, dtype=np.uint8, count=len(nz))
     pen, a1, a2 = p.pen
     norms_only = V.ndim == 1
-    if p.mode == 0 and p.block > 1:
-        if p.gram is None:
-            p.gram = _block_grams(kernel, p.block, dt)
-        _cd_fast.epoch_blocked(
-            pen,
-            a1,
-            a2,
-            Wl,
-            p.curv,
-            flags,
-            p.empty2 if norms_only else V,
-            V if norms_only else p.empty1,
-            norms_only,
-            p.xs,
-            p.xw,
-            p.wscale,
-            kernel.R,
-            p.gram,
-            p.block,
-        )
-        nz[:] = flags.astype(bool).tolist()
-        return True
-    _cd_fast.epoch(
-        p.mode,
+    # the arguments both compiled epochs take first
+    common = (
         pen,
         a1,
         a2,
@@ -218,23 +207,124 @@ def run(p, kernel, Wl, nz, V):
         p.xs,
         p.xw,
         p.wscale,
-        p.indptr,
-        p.indices,
-        p.data,
-        kernel.R if shared else p.empty2.T,
-        p.empty1 if shared else kernel.R,
-        p.omega2,
-        p.omega1,
-        p.task,
-        p.runs,
-        p.center,
-        p.xbar,
-        p.S,
-        kernel.o,
-        prof is not None,
-        p.pa,
-        p.empty1 if prof is None else prof.m,
-        0.0 if prof is None else prof.asum,
     )
+    if p.mode == 0 and p.block > 1:
+        if p.gram is None:
+            p.gram = _block_grams(state, p.block, dt)
+        _cd_fast.epoch_blocked(*common, state.R, p.gram, p.block)
+    else:
+        _cd_fast.epoch(
+            p.mode,
+            *common,
+            p.indptr,
+            p.indices,
+            p.data,
+            state.R if shared else p.empty2.T,
+            p.empty1 if shared else state.R,
+            p.omega2,
+            p.omega1,
+            p.task,
+            p.runs,
+            p.center,
+            p.xbar,
+            p.S,
+            state.o,
+            prof is not None,
+            p.pa,
+            p.empty1 if prof is None else prof.m,
+            0.0 if prof is None else prof.asum,
+        )
     nz[:] = flags.astype(bool).tolist()
     return True
+
+
+def fused(state, penalty, curv):
+    """``(lam, ridge)`` of ``group_epoch`` when the Python fused epochs cover
+    this working-set problem (squared loss, dense ``X``, shared layout without
+    missing targets or profiled intercepts, one curvature per column, a
+    ``"group"`` block threshold), else None."""
+    threshold = getattr(penalty, "block_threshold", None)
+    if threshold is None or threshold.kind != "group":
+        return None
+    if not (state.quadratic and state.rank_one) or state.sparse:
+        return None
+    if state.prof is not None or not isinstance(curv, list):
+        return None
+    return threshold.group, threshold.ridge
+
+
+def group_epoch(state, Wl, curv, nz, vnorm, lam, ridge):
+    """Fused Python epoch for the commonest case: shared layout without missing
+    targets, dense X, squared loss, ``BlockThreshold`` of kind ``"group"``
+    (threshold ``lam``, ``ridge``), one curvature per column (``curv``).
+
+    ``vnorm[k]`` receives ``||A_k* Theta||`` just after column ``k`` is updated."""
+    xc, R, ger = state.xc, state.R, state.ger
+    xw, sc = (xc, state.wscale) if state.xcw is None else (state.xcw, 1.0)
+    sqrt = math.sqrt
+    for k in range(Wl.shape[0]):
+        u = xw[k] @ R
+        if sc != 1.0:
+            u *= sc
+        if nz[k]:
+            w = Wl[k]
+            ck = curv[k]
+            u += ck * w
+        nu = sqrt(u @ u)
+        if nu <= lam:
+            vnorm[k] = nu
+            if nz[k]:
+                ger(1.0, xc[k], w, a=R, overwrite_a=1)
+                Wl[k] = 0.0
+                nz[k] = False
+            continue
+        if not nz[k]:
+            w = Wl[k]
+            ck = curv[k]
+        scale = (1.0 - lam / nu) / (ck + ridge)
+        u *= scale
+        ger(-1.0, xc[k], u - w, a=R, overwrite_a=1)
+        Wl[k] = u
+        vnorm[k] = lam + ridge * scale * nu
+        nz[k] = True
+
+
+def group_epoch_blocked(state, Wl, curv, nz, vnorm, lam, ridge):
+    """``group_epoch`` by blocks of columns: the block's
+    ``U = X_B^T Omega R + c W_B`` comes from one product and is kept current inside
+    the block with the block's Gram matrix (``O(b T)`` per column instead of
+    ``O(n T)``); ``R`` is updated once per block: BLAS-3 products instead of BLAS-2
+    ones, the same iterates."""
+    xc, R = state.xc, state.R
+    ger, gemm = state.ger, state.gemm
+    sqrt = math.sqrt
+    c_all = np.asarray(curv)
+    for start, gram in state.blocks():
+        stop = start + gram.shape[0]
+        W_old = Wl[start:stop].copy()
+        UB = state.weighted_product(start, stop, R)
+        UB += c_all[start:stop, None] * W_old
+        UB = np.asfortranarray(UB)
+        changed = False
+        for i in range(stop - start):
+            k = start + i
+            u = UB[i]
+            nu = sqrt(u @ u)
+            if nu <= lam:
+                vnorm[k] = nu
+                if nz[k]:
+                    ger(1.0, gram[i], Wl[k], a=UB, overwrite_a=1)
+                    Wl[k] = 0.0
+                    nz[k] = False
+                    changed = True
+                continue
+            scale = (1.0 - lam / nu) / (curv[k] + ridge)
+            new = u * scale
+            ger(-1.0, gram[i], new - Wl[k], a=UB, overwrite_a=1)
+            Wl[k] = new
+            vnorm[k] = lam + ridge * scale * nu
+            nz[k] = True
+            changed = True
+        if changed:
+            DB = Wl[start:stop] - W_old
+            gemm(-1.0, xc[start:stop], DB, beta=1.0, c=R, trans_a=1, overwrite_c=1)

@@ -17,18 +17,33 @@ coordinate descent (``bcd``):
 - ``column_margin(V)``: per column, a 1-Lipschitz (in the Euclidean norm of
   ``V[:, j]``) function that is ``>= 0`` on the dual feasible set and such that
   ``column_margin(A* Theta_opt)[j] > 0`` implies ``W_opt[:, j] = 0`` (gap-safe
-  screening and working-set priorities).
+  screening and working-set priorities);
+- ``block_threshold`` (optional): the closed form of ``block_prox`` as a
+  ``BlockThreshold``, for the fused and compiled epochs (``epochs``) and the
+  support Newton steps of ``bcd``, which then skip ``block_prox``.
+
+``bcd.REQUIRED`` lists what the block coordinate descent solver needs; it checks
+a penalty against it before it starts.
 
 Column ``j`` of ``W`` (feature ``j`` across tasks) is what the L2,1 norm groups.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from .svd import ThresholdedSVD, gram_spectral_norm
 
-__all__ = ["L21", "L1", "L21Ridge", "SparseGroupL1L21", "TraceNorm", "group_shrink"]
+__all__ = [
+    "BlockThreshold",
+    "L21",
+    "L1",
+    "L21Ridge",
+    "SparseGroupL1L21",
+    "TraceNorm",
+    "group_shrink",
+]
 
 
 def _norm(w):
@@ -89,6 +104,22 @@ def group_shrink(u, c, lam, rho0=None, n_iter=50, rtol=1e-12):
     return u * (rho / (c * rho + lam))
 
 
+class BlockThreshold(NamedTuple):
+    """The closed form of a penalty's ``block_prox(u, c)``, one of:
+
+    - ``kind="group"``: ``u (1 - group / ||u||)_+ / (c + ridge)`` for a scalar
+      ``c`` (``group_shrink`` otherwise): L2,1, with a ridge;
+    - ``kind="sparse_group"``: the same applied to ``soft_threshold(u, l1)``
+      (``ridge = 0``): sparse-group lasso;
+    - ``kind="l1"``: ``soft_threshold(u, l1) / c``: the lasso.
+    """
+
+    kind: str
+    l1: float = 0.0
+    group: float = 0.0
+    ridge: float = 0.0
+
+
 class _Norm:
     """``alpha * ||W||`` for a norm ``||.||``: its conjugate is 0 on the ball
     ``dual_norm(V) <= alpha`` (and infinite outside), so the dual point is scaled
@@ -123,6 +154,10 @@ class L21(_Norm):
     def column_margin(self, V):
         return self.alpha - _col_norms(V)
 
+    @property
+    def block_threshold(self):
+        return BlockThreshold("group", group=float(self.alpha))
+
 
 class L1(_Norm):
     """``alpha * sum_tj |W[t, j]|``."""
@@ -144,6 +179,10 @@ class L1(_Norm):
 
     def column_margin(self, V):
         return self.alpha - np.max(np.abs(V), axis=0, initial=0.0)
+
+    @property
+    def block_threshold(self):
+        return BlockThreshold("l1", l1=float(self.alpha))
 
 
 class L21Ridge:
@@ -181,6 +220,12 @@ class L21Ridge:
 
     def column_margin(self, V):
         return self._l21.alpha - _col_norms(V)
+
+    @property
+    def block_threshold(self):
+        return BlockThreshold(
+            "group", group=float(self._l21.alpha), ridge=float(self._ridge)
+        )
 
 
 class SparseGroupL1L21:
@@ -251,6 +296,12 @@ class SparseGroupL1L21:
 
     def column_margin(self, V):
         return self._l21 - _col_norms(soft_threshold(V, self._l1))
+
+    @property
+    def block_threshold(self):
+        return BlockThreshold(
+            "sparse_group", l1=float(self._l1), group=float(self._l21)
+        )
 
 
 class TraceNorm(_Norm):

@@ -213,7 +213,7 @@ class AugmentedDesign:
     Outputs are flat vectors ``[ravel(A W + b), ravel(B W)]``; ``Y`` and ``omega``
     are extended by zeros and ``weight``, so the squared loss on the extra outputs
     is the smooth term ``weight / 2 * ||B W||_F^2`` and the engine's Fenchel dual
-    (``prox_grad.duality_gap``) covers it: the term moves to the datafit side
+    (``base.duality_gap``) covers it: the term moves to the datafit side
     (:class:`AugmentedDatafit` for a datafit other than the squared loss).
     Intercepts ``b`` only enter the base outputs; ``intercepts`` is the base
     design's intercept model.

@@ -16,10 +16,11 @@ from sklearn.exceptions import ConvergenceWarning
 from .._compat import Interval, StrOptions, fit_context
 from .._data import validate_fit_data
 from .._docstring import fill_doc
+from .._optim.base import null_scale
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.intercepts import Intercepts, anova_intercept_ratio
-from .._optim.prox_grad import fista, null_scale
+from .._optim.prox_grad import fista
 from ..base import (
     LinearMultiTaskMixin,
     MultiTaskClassifierMixin,

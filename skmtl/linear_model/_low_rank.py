@@ -13,12 +13,13 @@ from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
 from .._optim.admm import admm_quadratic, partial_centred_factors
+from .._optim.base import null_scale
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.intercepts import Intercepts
 from .._optim.penalties import TraceNorm
-from .._optim.prox_grad import fista, null_scale
+from .._optim.prox_grad import fista
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import AUTO_DEFAULT_NOTE, fill, fill_intercepts
@@ -400,7 +401,7 @@ class _AlternatingRRR:
     ``tol * 2 P0`` (first-order stationarity; ``U`` is dimensionless)."""
 
     def __init__(self, design, rank, alpha, tol, max_iter, verbose):
-        self.d, self.rank, self.alpha = design, rank, alpha
+        self.design, self.rank, self.alpha = design, rank, alpha
         self.tol, self.max_iter, self.verbose = tol, max_iter, verbose
         self.R0 = design.adjoint(design.omega * design.Y)  # (T, d)
         self.curv = design.column_curvature()
@@ -414,50 +415,50 @@ class _AlternatingRRR:
         return U
 
     def loadings(self, U):
-        X = self.d.X
+        X = self.design.X
         Z = np.asarray(X @ U)
-        G = _task_grams(self.d, Z) + self.alpha * np.eye(U.shape[1])
+        G = _task_grams(self.design, Z) + self.alpha * np.eye(U.shape[1])
         rhs = self.R0 @ U
         return np.einsum("tab,tb->ta", np.linalg.pinv(G, hermitian=True), rhs)
 
     def objective(self, W):
-        d = self.d
-        loss = Quadratic().value(d.forward(W), d.Y, d.omega)
+        design = self.design
+        loss = Quadratic().value(design.forward(W), design.Y, design.omega)
         return loss + 0.5 * self.alpha * float(np.sum(W * W))
 
     def forward(self, U, V):
         """``A(V U^T)`` through ``X U`` (``n x k``): never a ``T x d`` array."""
-        d = self.d
-        Z = np.asarray(d.X @ U)
-        if d.shared:
+        design = self.design
+        Z = np.asarray(design.X @ U)
+        if design.shared:
             F = Z @ V.T
         else:
-            F = np.einsum("ik,ik->i", Z, V[d.task])
-        if d.center:
-            F = F - d.per_row(np.einsum("tk,tk->t", d.X_mean @ U, V))
+            F = np.einsum("ik,ik->i", Z, V[design.task])
+        if design.center:
+            F = F - design.per_row(np.einsum("tk,tk->t", design.X_mean @ U, V))
         return F
 
     def adjoint_v(self, G, V):
         """``A*(G)^T V`` (``d x k``) without forming ``A*(G)``."""
-        d = self.d
-        GV = G @ V if d.shared else G[:, None] * V[d.task]
-        out = np.asarray(d.X.T @ GV)
-        if d.center:
-            out = out - d.X_mean.T @ (d.task_sum(G)[:, None] * V)
+        design = self.design
+        GV = G @ V if design.shared else G[:, None] * V[design.task]
+        out = np.asarray(design.X.T @ GV)
+        if design.center:
+            out = out - design.X_mean.T @ (design.task_sum(G)[:, None] * V)
         return out
 
     def grad_u(self, U, V):
-        d = self.d
-        Res = d.omega * (self.forward(U, V) - d.Y)
+        design = self.design
+        Res = design.omega * (self.forward(U, V) - design.Y)
         return self.adjoint_v(Res, V) + self.alpha * U @ (V.T @ V)
 
     def u_step(self, U, V, grad_norm):
         """CG on ``U`` for fixed ``V`` from ``U``, reducing the gradient tenfold."""
-        d = self.d
+        design = self.design
         VtV = V.T @ V
 
         def matvec(Uc):
-            F = d.omega * self.forward(Uc, V)
+            F = design.omega * self.forward(Uc, V)
             return self.adjoint_v(F, V) + self.alpha * (Uc @ VtV)
 
         diag = self.curv.T @ (V * V) + self.alpha * np.sum(V * V, axis=0)
@@ -476,7 +477,7 @@ class _AlternatingRRR:
         return Q, V @ R.T
 
     def run(self, U):
-        threshold = self.tol * null_scale(self.d, Quadratic(), False)
+        threshold = self.tol * null_scale(self.design, Quadratic(), False)
         crit = np.inf
         for it in range(1, self.max_iter + 1):
             V = self.loadings(U)

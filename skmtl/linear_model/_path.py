@@ -7,12 +7,12 @@ from sklearn.base import BaseEstimator
 
 from .._compat import Interval, InvalidParameterError, StrOptions, validate_params
 from .._data import validate_fit_data
+from .._optim.base import null_scale
 from .._optim.bcd import bcd, null_correlations
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.intercepts import Intercepts
 from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21, TraceNorm
-from .._optim.prox_grad import null_scale
 from ..base import MultiTaskMixin
 from ._base import (
     auto_intercept_strength,

@@ -10,10 +10,10 @@ from numbers import Real
 import numpy as np
 
 from .._compat import Interval, StrOptions
+from .._optim.base import SolverResult
 from .._optim.bcd import bcd
 from .._optim.dirty import Dirty
 from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21
-from .._optim.prox_grad import SolverResult
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import (
     MEAN_OR_SIZE_WEIGHTED,

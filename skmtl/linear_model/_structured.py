@@ -8,10 +8,11 @@ from sklearn.cluster import KMeans
 from .._compat import Interval
 from .._data import _is_pandas_df
 from .._optim._threads import solver_threads
+from .._optim.base import SolverResult
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.penalties import L1
-from .._optim.prox_grad import SolverResult, fista
+from .._optim.prox_grad import fista
 from .._optim.structured import (
     ClusteredPenalty,
     GraphDesign,

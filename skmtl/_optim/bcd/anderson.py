@@ -1,0 +1,27 @@
+"""Anderson extrapolation of coordinate-descent iterates (Anderson / RNA, as in
+skglm; Bertrand and Massias 2021).
+
+From ``K + 1`` iterates ``x_0 .. x_K`` it takes the affine combination of
+``x_1 .. x_K`` with weights ``z / sum(z)``, ``z`` solving ``U^T U z = 1`` for
+the differences ``U``. ``bcd.WorkingSetSolver`` keeps the result only when it
+lowers the objective.
+"""
+
+import numpy as np
+
+__all__ = ["anderson_extrapolate"]
+
+
+def anderson_extrapolate(iterates):
+    """Extrapolate from ``K + 1`` iterates (flattened vectors), or None when the
+    linear system is singular."""
+    A = np.stack(iterates, axis=1)
+    U = np.diff(A, axis=1)
+    UtU = U.T @ U
+    try:
+        z = np.linalg.solve(UtU, np.ones(U.shape[1]))
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(z)) or np.sum(z) == 0:
+        return None
+    return A[:, 1:] @ (z / np.sum(z))

@@ -1,0 +1,291 @@
+"""The outer loop of block coordinate descent: duality gap, gap-safe screening and
+working sets (see the package docstring); the working-set problems are solved by
+``working_set.WorkingSetSolver``.
+"""
+
+import functools
+import math
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from ..base import SolverResult, feasible_dual, null_scale, refined_dual
+from .profile import profiled_intercepts
+from .screening import column_operator_norms
+from .shrinkage import centred_tasks, mean_shrinkage
+from .state import column_state, effective_weights
+from .working_set import WorkingSetSolver
+
+__all__ = ["REQUIRED", "bcd", "check_requirements"]
+
+#: what ``bcd`` needs of its datafit and penalty (see ``datafits``, ``penalties``)
+REQUIRED = {
+    "datafit": (
+        "value",
+        "gradient",
+        "hessian",
+        "dual_value",
+        "optimal_offsets",
+        "curvature",
+    ),
+    "penalty": ("value", "block_prox", "column_margin", "dual_scale", "conjugate"),
+}
+
+
+def check_requirements(datafit, penalty):
+    """Raise ``AttributeError`` naming what ``datafit`` or ``penalty`` lacks of
+    ``REQUIRED`` (as skglm's solvers check the attributes they need)."""
+    for role, obj in (("datafit", datafit), ("penalty", penalty)):
+        missing = [name for name in REQUIRED[role] if not hasattr(obj, name)]
+        if missing:
+            raise AttributeError(
+                f"The {role} {type(obj).__name__} cannot be solved by block "
+                f"coordinate descent (bcd): it does not offer "
+                f"{', '.join(missing)}. bcd needs {', '.join(REQUIRED[role])} "
+                f"(a penalty separable over the columns of W); use fista instead."
+            )
+
+
+_CONTROLLER = []
+
+
+def _single_threaded_blas(solver):
+    """Run ``solver`` with BLAS limited to one thread (see ``_blas_threads``)."""
+
+    @functools.wraps(solver)
+    def run(*args, **kwargs):
+        with _blas_threads(1):
+            return solver(*args, **kwargs)
+
+    return run
+
+
+def _blas_threads(limit):
+    """Context limiting BLAS threads. The solver calls BLAS on vectors and thin
+    matrices (a column of ``X`` against the residual) thousands of times, where
+    waking threads costs more than the product: with 2 OpenBLAS threads on a busy
+    2-core machine a fit was 10x slower than with one (measured). Only the
+    products with the whole ``X`` may use more threads."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=limit, user_api="blas")
+
+
+# products with X of at least this many multiply-adds may use all BLAS threads
+_THREADED_PRODUCT = 5e7
+
+
+def _curvatures(design, datafit):
+    """Per-(task, feature) block curvature and whether tasks share it."""
+    c = datafit.curvature * design.column_curvature()
+    equal = design.shared and design.data.mask is None
+    return c, equal
+
+
+def _full_gap(state, design, datafit, penalty, W, m, alpha_mean, threaded):
+    """``(gap, primal, scale, Vb)`` of the whole problem at ``W`` (the state's
+    intercepts set to their exact values first): ``Vb = A* Theta`` (tiled for
+    ``m`` blocks) and ``scale`` the factor making ``Theta`` dual feasible."""
+    prof = state.prof
+    if state.b is not None:  # exact intercepts: a feasible dual point
+        state.fit_intercepts(effective_weights(W[:, state.ws], m).T)
+    F = state.output()
+    if prof is not None:
+        Theta, sigma, _ = state.profiled_dual()
+    else:
+        Theta = -datafit.gradient(F, design.Y, design.omega)
+    if state.intercepts is not None:
+        Theta, sigma = feasible_dual(design, Theta)
+    if threaded:
+        with _blas_threads(None):
+            V = design.adjoint(Theta)
+    else:
+        V = design.adjoint(Theta)
+    if alpha_mean > 0:
+        V = V - alpha_mean * centred_tasks(W)
+    Vb = V if m == 1 else np.tile(V, (m, 1))
+    scale = penalty.dual_scale(Vb)
+    Yd = design.Y if prof is None else state.Y  # centred when profiled
+    primal = datafit.value(F, Yd, design.omega) + penalty.value(W)
+    dual = datafit.dual_value(scale * Theta, Yd, design.omega) - penalty.conjugate(
+        scale * Vb
+    )
+    if prof is not None:  # see WorkingSetSolver.gap
+        primal += prof.value()
+        dual += scale * float(sigma @ prof.ybar) + prof.intercepts.dual_value(
+            scale * sigma
+        )
+    if alpha_mean > 0:
+        q = mean_shrinkage(W, alpha_mean)
+        primal += q
+        dual -= scale * scale * q
+    if state.intercepts is not None:
+        primal += state.intercepts.value(state.b)
+        dual += state.intercepts.dual_value(scale * sigma)
+    if (
+        state.quadratic
+        and state.b is None
+        and prof is None
+        and alpha_mean == 0
+        and primal - dual > 0
+    ):
+        dual = max(dual, refined_dual(design, datafit, penalty, Theta, Vb, m=m))
+    return primal - dual, primal, scale, Vb
+
+
+@_single_threaded_blas
+def bcd(
+    design,
+    datafit,
+    penalty,
+    W0,
+    b0=None,
+    *,
+    max_iter=1000,
+    tol=1e-4,
+    verbose=0,
+    ws_min=10,
+    anderson=5,
+    screening=True,
+    inner_ratio=0.3,
+    full_ratio=0.5,
+    alpha_mean=0.0,
+):
+    """Minimise ``f(A E(W) + b) + g(W) [+ h(b)] [+ q(W)]`` from ``(W0, b0)``; see the
+    package docstring. BLAS runs single-threaded but for the products with the
+    whole ``X`` (``_blas_threads``).
+
+    Parameters
+    ----------
+    design : MultiTaskDesign
+    datafit : Quadratic (on a centred or uncentred design) or any datafit on an
+        uncentred design (intercepts ``b`` then updated jointly when ``b0`` is given).
+    penalty : separable penalty offering ``REQUIRED["penalty"]``.
+    W0 : ndarray of shape (n_blocks * n_tasks, n_features)
+    b0 : ndarray of shape (n_tasks,) or None
+    max_iter : int
+        Maximum number of epochs (passes over the working set).
+    tol : float
+        Relative duality-gap tolerance (unit: ``base.null_scale``). For
+        the squared loss, as in scikit-learn, the solve also runs until the
+        last epoch changed no entry of ``W`` by more than ``tol`` times its
+        largest entry.
+    ws_min : int
+        Smallest working set.
+    anderson : int
+        Iterates per Anderson extrapolation (0 disables it).
+    screening : bool
+        Gap-safe screening of the features.
+    inner_ratio : float
+        The working-set problem is solved to ``inner_ratio`` times the outer gap.
+    full_ratio : float
+        A working set of more than this fraction of the unscreened features is
+        extended to all of them and solved to ``tol`` directly.
+    alpha_mean : float
+        Strength of the mean-shrinkage term ``q(W) = (alpha_mean / 2) sum_t
+        ||w_t - wbar||^2`` (``mean_shrinkage``; one block of weights only).
+
+    Returns
+    -------
+    SolverResult
+    """
+    check_requirements(datafit, penalty)
+    m = getattr(penalty, "n_blocks", 1)
+    T, d = design.n_tasks, design.n_features
+    if W0.shape != (m * T, d):
+        raise ValueError(f"W0 has shape {W0.shape}; expected {(m * T, d)}.")
+    if alpha_mean > 0 and m != 1:
+        raise ValueError("alpha_mean needs one block of task weights.")
+    W = np.array(W0, dtype=design.dtype)
+    profiled = profiled_intercepts(design, datafit, b0)
+    if profiled is not None:
+        # penalised intercepts of the squared loss: profiled out exactly on the
+        # centred design (``InterceptProfile``); ``design`` still defines the gap
+        work = design.centred()
+        state = column_state(work, datafit)
+        state.profile(profiled)
+        curv_full, equal = _curvatures(work, datafit)
+        curv_full = curv_full + state.prof.curvature(work.X_mean)
+        equal = equal and bool(np.all(curv_full == curv_full[:1]))
+    else:
+        state = column_state(design, datafit, b0)
+        curv_full, equal = _curvatures(design, datafit)
+    colnorm = column_operator_norms(design)
+    radius_unit = 2.0 * datafit.curvature * float(np.max(design.omega))
+    if alpha_mean > 0:
+        # the dual variable Xi of the mean-shrinkage term (see mean_shrinkage)
+        # is 1-strongly concave and adds sqrt(alpha_mean) to a column's norm
+        radius_unit = max(radius_unit, 2.0)
+        colnorm = np.sqrt(colnorm**2 + alpha_mean)
+    threshold = tol * null_scale(design, datafit, b0 is not None)
+    screened = np.zeros(d, dtype=bool)
+    threaded = design.X.shape[0] * d * T >= _THREADED_PRODUCT
+    ws = np.flatnonzero(np.any(W != 0, axis=0))
+    state.set_ws(ws)
+    n_epochs, gap, primal, converged = 0, np.inf, np.inf, False
+    ws_size = ws_min
+    # scikit-learn's second stopping condition (squared loss): the last epoch
+    # changed no entry of W by more than tol times the largest (none yet: True)
+    dw_ok = True
+    while True:
+        state.reset(effective_weights(W[:, ws], m).T)
+        gap, primal, scale, Vb = _full_gap(
+            state, design, datafit, penalty, W, m, alpha_mean, threaded
+        )
+        if verbose:
+            print(
+                f"epoch {n_epochs}: primal {primal:.10g} gap {gap:.3e} "
+                f"(target {threshold:.3e}), working set {len(ws)}, "
+                f"screened {int(screened.sum())}"
+            )
+        if gap <= threshold and (dw_ok or n_epochs >= max_iter):
+            converged = True
+            break
+        if n_epochs >= max_iter:
+            break
+        margin = penalty.column_margin(scale * Vb)
+        if screening and np.isfinite(gap):
+            # a gap at rounding level must not shrink the safe sphere to nothing
+            slack = 10 * np.finfo(W.dtype).eps * abs(primal)
+            radius = math.sqrt((max(gap, 0.0) + slack) * radius_unit)
+            screened |= margin > radius * colnorm
+        active = np.any(W != 0, axis=0)
+        if np.any(active & screened):  # cannot happen at the optimum; be safe
+            screened &= ~active
+        with np.errstate(divide="ignore", invalid="ignore"):
+            priority = np.where(colnorm > 0, margin / colnorm, np.inf)
+        priority[active] = -np.inf
+        priority[screened] = np.inf
+        n_free = d - int(screened.sum())
+        ws_size = min(n_free, max(ws_min, 2 * int(active.sum()), ws_size))
+        if ws_size > full_ratio * n_free:  # not worth the outer iterations
+            ws_size = n_free
+        if ws_size == 0:
+            break
+        ws = np.sort(np.argpartition(priority, ws_size - 1)[:ws_size])
+        state.set_ws(ws)
+        Wl = np.ascontiguousarray(W[:, ws].T)
+        state.reset(effective_weights(Wl.T, m).T)
+        curv = curv_full[:, ws].T
+        curv = np.ascontiguousarray(curv[:, 0] if equal else curv)
+        if equal:
+            curv = curv.tolist()  # python floats: the scalar closed form
+        solver = WorkingSetSolver(
+            state, penalty, curv, m, anderson, alpha_mean=alpha_mean
+        )
+        # a working set holding every unscreened feature is the whole problem
+        final = ws_size == n_free or gap <= threshold
+        tol_in = 0.5 * threshold if final else inner_ratio * gap
+        n_epochs += solver.run(
+            Wl,
+            tol_in,
+            max_iter - n_epochs,
+            dw_tol=tol if final else None,
+            dw_spent=n_epochs,
+        )
+        dw_ok = solver.dw_ok
+        W[:, ws] = Wl.T
+    b = state.b
+    if profiled is not None:  # the state is that of W (reset at the gap)
+        b = state.prof.intercepts_b().astype(design.dtype)
+    return SolverResult(W, b, max(n_epochs, 1), gap, primal, converged)
