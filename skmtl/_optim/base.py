@@ -119,7 +119,8 @@ def refined_dual(design, datafit, penalty, Theta, V, cols=None, m=1):
     ``MultiTaskDesign.least_squares_dual``) it takes
     ``Theta(s) = Theta0 + s (Theta - Theta0)``, feasible for
     ``s <= penalty.dual_scale(A* Theta)``, with ``s`` maximising the dual (closed form
-    when the conjugate vanishes, golden section otherwise), then rescales by
+    when the conjugate vanishes or the penalty offers ``ray_argmax``, golden section
+    otherwise), then rescales by
     ``penalty.dual_scale(A* Theta(s))`` (about 1) so that rounding in ``A* Theta0``
     cannot leave the dual ball. Any ``s`` gives a certified lower bound.
 
@@ -175,6 +176,8 @@ def refined_dual(design, datafit, penalty, Theta, V, cols=None, m=1):
         s = s_max
     elif penalty.conjugate(s_max * Vm) == 0.0:  # then 0 on all of [0, s_max]
         s = min(max(lin / quad, 0.0), s_max)
+    elif hasattr(penalty, "ray_argmax"):  # a closed form (elastic net)
+        s = penalty.ray_argmax(Vm, lin, quad, s_max)
     else:  # concave in s: golden section, one new evaluation per step
         lo, hi = 0.0, s_max
         g = 0.5 * (np.sqrt(5.0) - 1.0)

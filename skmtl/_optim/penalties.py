@@ -7,7 +7,10 @@ Each penalty holds its regularisation strength and offers:
 - ``dual_scale(V)``: the largest ``c`` in (0, 1] such that ``g*(c V)`` is finite
   (1 for penalties whose conjugate is finite everywhere);
 - ``conjugate(V)``: ``g*(V)``, for ``V`` made feasible by ``dual_scale``;
-- ``dual_norm(V)`` for norm penalties (``alpha_max = dual_norm(A* grad f(0))``).
+- ``dual_norm(V)`` for norm penalties (``alpha_max = dual_norm(A* grad f(0))``);
+- ``ray_argmax(V, lin, quad, s_max)`` (optional): the exact maximiser over
+  ``s`` in ``[0, s_max]`` of ``s * lin - quad * s^2 / 2 - g*(s V)``, the 1-D search
+  of ``base.refined_dual``, which otherwise runs a golden section.
 
 Penalties that are separable over the columns of ``W`` also offer, for block
 coordinate descent (``bcd``):
@@ -214,6 +217,37 @@ class L21Ridge:
             return 0.0
         excess = np.maximum(_col_norms(V) - self._l21.alpha, 0.0)
         return float(np.sum(excess**2) / (2.0 * self._ridge))
+
+    def ray_argmax(self, V, lin, quad, s_max):
+        """``argmax_{0 <= s <= s_max} s lin - quad s^2 / 2 - g*(s V)``, exactly.
+
+        With column norms ``n_j``, ``g*(s V) = sum_j (s n_j - a)_+^2 / (2 r)``
+        (``a = alpha l1_ratio``, ``r = alpha (1 - l1_ratio)``): the objective is
+        concave and piecewise quadratic with breakpoints ``a / n_j``, and its
+        derivative ``lin + A_k - s (quad + B_k)`` is linear between them, where
+        ``A_k``, ``B_k`` sum ``a n_j / r`` and ``n_j^2 / r`` over the ``k`` columns
+        already past their breakpoint. The root lies in the one interval where
+        ``(lin + A_k) / (quad + B_k)`` falls between its ends.
+        """
+        if self._ridge == 0:
+            raise ValueError("ray_argmax needs l1_ratio < 1 (a finite conjugate)")
+        n = _col_norms(V)
+        n = n[n > 0]
+        a, r = self._l21.alpha, self._ridge
+        breaks = np.sort(a / n)
+        n = np.sort(n)[::-1]  # the column with the largest norm breaks first
+        A = np.concatenate(([0.0], np.cumsum(a * n / r)))
+        B = np.concatenate(([0.0], np.cumsum(n * n / r)))
+        lo = np.concatenate(([0.0], breaks))
+        hi = np.concatenate((breaks, [np.inf]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = (lin + A) / (quad + B)
+        inside = np.flatnonzero((root >= lo) & (root <= hi))
+        if inside.size:
+            s = root[inside[0]]
+        else:  # a decreasing derivative already negative at 0
+            s = 0.0
+        return float(min(max(s, 0.0), s_max))
 
     def block_prox(self, u, c, w=None):
         return group_shrink(u, c + self._ridge, self._l21.alpha, _norm(w))
