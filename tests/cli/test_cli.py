@@ -13,7 +13,7 @@ import pytest
 
 from skmtl.cli import main
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def _write_csv(path, n_tasks=4, rows=30, seed=0, classification=False):
