@@ -1,4 +1,6 @@
-"""The data layer: layouts, task columns, labels and clear errors on bad input."""
+"""The data layer: layouts, task columns, labels and clear errors on bad input;
+its ``reset=False`` mode (partial fits and warm starts); unseen task codes, the
+shared layout's stacked rows and the classifier score over observed entries."""
 
 import numpy as np
 import pytest
@@ -7,13 +9,14 @@ from numpy.testing import assert_array_equal
 from sklearn.base import BaseEstimator
 
 from skmtl._data import (
+    TaskData,
     encode_known_tasks,
     encode_task_labels,
     resolve_task_column,
     validate_fit_data,
     validate_predict_data,
 )
-from skmtl.base import MultiTaskMixin
+from skmtl.base import MultiTaskClassifierMixin, MultiTaskMixin
 
 pd = pytest.importorskip("pandas")
 
@@ -296,3 +299,99 @@ def test_missing_task_label_in_pandas_column_has_one_message(column):
     X = pd.DataFrame({"task": column(pd), "x": np.arange(6.0)})
     with pytest.raises(ValueError, match=r"missing labels \(None/NaN/pd\.NA\)"):
         validate_fit_data(Probe(task_column="task"), X, np.arange(6.0))
+
+
+# reset=False: partial fits and warm starts
+
+
+def _stacked_labels(labels, seed=0):
+    rng = np.random.RandomState(seed)
+    X = np.column_stack([np.asarray(labels, dtype=object), rng.rand(len(labels), 2)])
+    return X, rng.rand(len(labels))
+
+
+def test_reset_false_encodes_against_fitted_tasks():
+    est = Probe(task_column=0)
+    X, y = _stacked_labels(["a", "b", "c", "a"])
+    validate_fit_data(est, X, y)
+    X2, y2 = _stacked_labels(["c", "c", "a"], seed=1)
+    data = validate_fit_data(est, X2, y2, reset=False)
+    assert list(data.tasks) == ["a", "b", "c"]
+    assert_array_equal(data.task, [2, 2, 0])
+    assert_array_equal(data.task_sizes(), [1, 0, 2])  # task "b" absent: fine
+    assert list(est.tasks_) == ["a", "b", "c"]
+
+
+def test_reset_false_rejects_unseen_task_and_feature_change():
+    est = Probe(task_column=0)
+    validate_fit_data(est, *_stacked_labels(["a", "b"]))
+    with pytest.raises(ValueError, match="'zz'"):
+        validate_fit_data(est, *_stacked_labels(["a", "zz"]), reset=False)
+    X, y = _stacked_labels(["a", "b"])
+    with pytest.raises(ValueError, match="features"):
+        validate_fit_data(est, X[:, :2], y, reset=False)
+
+
+def test_reset_false_rejects_layout_change():
+    est = Probe()
+    rng = np.random.RandomState(0)
+    X = rng.rand(6, 3)
+    validate_fit_data(est, X, rng.rand(6, 3))
+    with pytest.raises(ValueError, match="layout"):
+        validate_fit_data(est, X, rng.rand(6, 2), reset=False)
+    with pytest.raises(ValueError, match="layout"):
+        validate_fit_data(est, X, rng.rand(6), reset=False)
+    est.set_params(task_column=0)
+    with pytest.raises(ValueError, match="must not change"):
+        validate_fit_data(est, X, rng.rand(6), reset=False)
+
+
+def test_zero_weight_only_checked_for_tasks_with_rows():
+    est = Probe(task_column=0)
+    validate_fit_data(est, *_stacked_labels(["a", "b", "b"]))
+    X, y = _stacked_labels(["a", "a", "b"])
+    validate_fit_data(est, X[:2], y[:2], sample_weight=[1.0, 0.0], reset=False)
+    with pytest.raises(ValueError, match=r"\['a'\] have zero total sample_weight"):
+        validate_fit_data(est, X, y, sample_weight=[0.0, 0.0, 1.0], reset=False)
+
+
+# unseen task codes, stacked rows of the shared layout, classifier score
+
+
+def test_encode_known_tasks_allow_unseen():
+    tasks = np.array(["a", "c"], dtype=object)
+    codes = encode_known_tasks(np.array(["c", "b", "a"]), tasks, allow_unseen=True)
+    assert_array_equal(codes, [1, -1, 0])
+    assert_array_equal(
+        encode_known_tasks(np.array([1, 2]), tasks, allow_unseen=True), [-1, -1]
+    )
+    with pytest.raises(ValueError, match="'b'"):
+        encode_known_tasks(np.array(["c", "b"]), tasks)
+
+
+def test_stacked_rows_of_the_shared_layout_skip_missing():
+    X = np.arange(6.0).reshape(3, 2)
+    y = np.array([[1.0, 2.0], [3.0, 0.0], [5.0, 6.0]])
+    mask = np.array([[True, True], [True, False], [True, True]])
+    data = TaskData(X, y, None, mask, np.array([1.0, 2.0, 3.0]), np.arange(2), "shared")
+    rows, task, ys, sw = data.stacked_rows()
+    assert_array_equal(rows, [0, 1, 2, 0, 2])
+    assert_array_equal(task, [0, 0, 0, 1, 1])
+    assert_array_equal(ys, [1, 3, 5, 2, 6])
+    assert_array_equal(sw, [1, 2, 3, 1, 3])
+
+
+class _Fixed(MultiTaskClassifierMixin):
+    def __init__(self, pred):
+        self.pred = pred
+
+    def predict(self, X):
+        return self.pred
+
+
+def test_classifier_score_ignores_missing_targets():
+    pred = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
+    y = np.array([[0.0, np.nan], [0.0, 1.0], [1.0, 1.0]])
+    assert _Fixed(pred).score(None, y) == pytest.approx(3 / 5)
+    assert _Fixed(pred).score(None, y, sample_weight=[1, 0, 1]) == pytest.approx(2 / 3)
+    assert _Fixed(pred[:, 0]).score(None, y[:, 0]) == pytest.approx(2 / 3)

@@ -9,7 +9,7 @@ gap of order 1 here. The profiled solver must converge in a bounded number of
 epochs to the optimum of the documented objective.
 
 Oracles: cvxpy (Clarabel, gap 1e-10) on the objective written with explicit
-``b_0`` and ``c_t`` variables (``test_intercept_models._cvx_solve``), and the
+``b_0`` and ``c_t`` variables (``test_intercepts_bcd._cvx_solve``), and the
 closed-form intercepts ``Intercepts.solve`` of the returned slopes. The
 features enter cvxpy centred by their column mean ``mu`` with the intercept
 variables shifted by ``mu @ w_t`` (an exact change of variables of the same

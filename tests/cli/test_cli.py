@@ -1,4 +1,5 @@
-"""The skmtl command line: demo on School, compare on a user's CSV."""
+"""The skmtl command line: demo on School, compare on a user's CSV; the low-rank
+and structured models registered for ``skmtl demo``/``compare``."""
 
 import csv
 import os
@@ -12,8 +13,10 @@ import numpy as np
 import pytest
 
 from skmtl.cli import main
+from skmtl.cli._models import MODELS, select_models
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def _write_csv(path, n_tasks=4, rows=30, seed=0, classification=False):
@@ -337,3 +340,29 @@ def test_compare_runs_the_hierarchical_models(tmp_path, capsys, classification):
     margin = -0.01 if classification else 0.05
     assert score["hierarchical"] > score["pooled"] + margin
     assert score["hierarchical_cv"] > score["pooled"] + margin
+
+
+# the low-rank and structured models registered for demo/compare
+
+NAMES = ["trace_norm", "reduced_rank", "clustered", "graph"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_registered_models_fit_with_task_column_last(name):
+    for kind in MODELS[name].kinds:
+        make = (
+            make_multitask_regression
+            if kind == "regression"
+            else make_multitask_classification
+        )
+        X, y = make(n_tasks=4, n_samples=30, n_features=5, random_state=0)
+        X = np.column_stack([X[:, 1:], X[:, 0]])  # task column last, as the CLI
+        model = MODELS[name].factory(-1, kind).fit(X, y)
+        assert model.predict(X).shape == y.shape
+        assert model.score(X, y) > 0.5
+
+
+def test_trace_norm_is_a_default_model():
+    assert "trace_norm" in select_models(None, "regression")
+    assert "trace_norm" in select_models(None, "classification")
+    assert "reduced_rank" not in select_models(None, "regression")

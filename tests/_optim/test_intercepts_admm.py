@@ -1,6 +1,6 @@
 """TraceNormRegression's ADMM with hierarchical or pooled intercepts.
 
-The oracles are those of ``test_intercept_models_fista`` (cvxpy, written from the
+The oracles are those of ``test_intercepts_fista`` (cvxpy, written from the
 docstring's objective), here with FISTA disabled so that a pass certifies the ADMM
 route: its exact ``W`` step on partially centred per-task factors with ``b_0`` in
 closed form. Tolerances as there: a certified gap of ``1e-11 * 2 P0`` against
@@ -11,7 +11,7 @@ strongly convex in ``(W, b)``, coefficients within 1e-4.
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from test_intercept_models_fista import (
+from test_intercepts_fista import (
     ARRAY_W,
     MODELS,
     TOL,
