@@ -850,14 +850,7 @@ default="size"
     def predict(self, X):
         """Prediction of each row by its task's function (``estimator_``).
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)

@@ -24,8 +24,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import (
     Interval,
-    MetadataRouter,
-    MethodMapping,
     fit_context,
     process_routing,
     raise_for_params,
@@ -35,7 +33,7 @@ from .._compat import (
 from .._data import validate_fit_data
 from ..base import MultiTaskClassifierMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ._base import encode_binary_targets
-from ._cv import _check_fold, _subset, cv_splitter, task_mse
+from ._cv import CVRoutingMixin, _check_fold, _subset, cv_splitter, task_mse
 from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
 from ._path import (
     QUADRATIC_SCALE,
@@ -120,7 +118,7 @@ def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, mean, cv_for
     return errors
 
 
-class _PathCV(MultiTaskMixin, BaseEstimator):
+class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
     """Generic cross-validated path of a penalised linear base estimator.
 
     A subclass sets ``_base`` (the base class), ``_tuned`` (its parameters set
@@ -347,22 +345,6 @@ class _PathCV(MultiTaskMixin, BaseEstimator):
         if self._clf:
             return task_log_loss(held, est.decision_function(X_test))
         return task_mse(held, np.asarray(est.predict(X_test), dtype=float))
-
-    def get_metadata_routing(self):
-        """Metadata routing of this object (``groups`` etc. to the CV splitter).
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(
-                splitter=check_cv(self.cv),
-                method_mapping=MethodMapping().add(caller="fit", callee="split"),
-            )
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -391,14 +391,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     def predict(self, X):
         """Class of each row by its task's classifier.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         check_is_fitted(self)
         return self._apply(X, self.estimator_.predict)
@@ -644,14 +637,7 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     def predict(self, X):
         """Prediction of each row by its task's function.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         check_is_fitted(self)
         return self._apply(X, self.estimator_.predict)
