@@ -113,17 +113,18 @@ class _PenalizedMultiTaskLinear(
         """Targets in the datafit's encoding (identity for regression)."""
         return data.y
 
+    def _solver_options(self, **options):
+        """Keyword arguments of a solver call: the stopping and logging parameters
+        every solver takes, plus ``options``."""
+        return {
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "verbose": self.verbose,
+            **options,
+        }
+
     def _solve(self, design, datafit, penalty, W0, b0):
-        return fista(
-            design,
-            datafit,
-            penalty,
-            W0,
-            b0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
+        return fista(design, datafit, penalty, W0, b0, **self._solver_options())
 
     def _initial(self, data):
         T, d = data.n_tasks, data.n_features

@@ -42,29 +42,16 @@ class _DirectLipschitzMixin:
         alpha_mean = getattr(self, "alpha_mean", 0.0)
         if alpha_mean > 0:  # the smooth mean-shrinkage term on the datafit side
             augmented = MeanShrinkDesign(design, alpha_mean)
-            return fista(
-                augmented,
-                AugmentedDatafit(datafit, augmented),
-                penalty,
-                W0,
-                b0,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                lipschitz=augmented.lipschitz(b0 is not None, datafit.curvature),
-                verbose=self.verbose,
+            options = self._solver_options(
+                lipschitz=augmented.lipschitz(b0 is not None, datafit.curvature)
             )
+            datafit = AugmentedDatafit(datafit, augmented)
+            return fista(augmented, datafit, penalty, W0, b0, **options)
         lips = design.task_lipschitz_direct(intercept=b0 is not None)
-        return fista(
-            design,
-            datafit,
-            penalty,
-            W0,
-            b0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            lipschitz=datafit.curvature * float(np.max(lips, initial=0.0)),
-            verbose=self.verbose,
+        options = self._solver_options(
+            lipschitz=datafit.curvature * float(np.max(lips, initial=0.0))
         )
+        return fista(design, datafit, penalty, W0, b0, **options)
 
 
 class _TraceNormMixin(_DirectLipschitzMixin):
@@ -141,15 +128,7 @@ class _AdmmSquaredLossMixin:
             if factors is None:
                 return self._fista(design, datafit, penalty, W0, b0)
             return admm_quadratic(
-                design,
-                datafit,
-                penalty,
-                W0,
-                factors,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                verbose=self.verbose,
-                b0=b0,
+                design, datafit, penalty, W0, factors, b0=b0, **self._solver_options()
             )
 
 

@@ -67,17 +67,8 @@ class _BCDMixin:
     """Solve with block coordinate descent (working sets, screening, Anderson)."""
 
     def _solve(self, design, datafit, penalty, W0, b0):
-        return bcd(
-            design,
-            datafit,
-            penalty,
-            W0,
-            b0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-            alpha_mean=getattr(self, "alpha_mean", 0.0),
-        )
+        options = self._solver_options(alpha_mean=getattr(self, "alpha_mean", 0.0))
+        return bcd(design, datafit, penalty, W0, b0, **options)
 
     def _set_shared(self, data, intercepts):
         """With ``alpha_mean > 0`` an unseen task gets ``wbar`` (the plain mean of
