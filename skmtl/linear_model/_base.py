@@ -143,6 +143,18 @@ class _PenalizedMultiTaskLinear(
             strength = auto_intercept_strength(data, design, self._classification)
         return float(strength)
 
+    def _design_and_intercepts(self, data):
+        """The loss-weighted design of ``data`` and the intercept model (None
+        without intercepts); sets ``alpha_intercepts_``. The loss weights come
+        first: the intercept model's penalty weights are theirs."""
+        design = MultiTaskDesign(data, task_weighting=self.task_weighting)
+        intercepts = None
+        if self.fit_intercept:
+            strength = self._intercept_strength(data, design)
+            intercepts = Intercepts(strength, design.task_omega)
+            self.alpha_intercepts_ = strength
+        return design, intercepts
+
     def _fit(self, X, y, sample_weight):
         data = validate_fit_data(
             self,
@@ -154,19 +166,14 @@ class _PenalizedMultiTaskLinear(
         )
         data.y = self._targets(data)
         datafit = self._datafit()
-        task_weighting = self.task_weighting
-        # the loss weights first (the intercept model's penalty weights are theirs)
-        design = MultiTaskDesign(data, task_weighting=task_weighting)
-        intercepts = None
-        if self.fit_intercept:
-            strength = self._intercept_strength(data, design)
-            intercepts = Intercepts(strength, design.task_omega)
-            self.alpha_intercepts_ = strength
+        design, intercepts = self._design_and_intercepts(data)
         center = (
             self.fit_intercept and isinstance(datafit, Quadratic) and intercepts.free
         )
         if center:
-            design = MultiTaskDesign(data, center=True, task_weighting=task_weighting)
+            design = MultiTaskDesign(
+                data, center=True, task_weighting=self.task_weighting
+            )
         else:
             design.intercepts = intercepts
         W0, b0 = self._initial(data)

@@ -21,6 +21,7 @@ from .._compat import (
     routing_enabled,
 )
 from .._data import TaskData, validate_fit_data
+from .._docstring import substitute
 from .._ops import task_dot
 from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
@@ -394,10 +395,7 @@ _CV_ATTRIBUTES = """
         The intercept strength used by the refit ("auto" resolved).
     dual_gap_ : float
     n_iter_ : int
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 """
 
 
@@ -575,6 +573,7 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
             self.alphas_, self.mse_path_ = grids, mse
 
 
+_CV_ATTRIBUTES = substitute(_CV_ATTRIBUTES)
 MultiTaskLassoCV.__doc__ = MultiTaskLassoCV.__doc__ % {
     "params": _CV_DOC + SKLEARN_COMPAT_PARAMS,
     "attributes": _CV_ATTRIBUTES,

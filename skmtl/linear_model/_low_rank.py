@@ -17,7 +17,6 @@ from .._optim.base import null_scale
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
-from .._optim.intercepts import Intercepts
 from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
@@ -650,19 +649,13 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
 
     def _fit(self, X, y, sample_weight):
         data = validate_fit_data(self, X, y, sample_weight, warm_start=self.warm_start)
-        task_weighting = self.task_weighting
-        design = MultiTaskDesign(data, task_weighting=task_weighting)
-        intercepts = None
-        if self.fit_intercept:
-            strength = self._intercept_strength(data, design)
-            intercepts = Intercepts(strength, design.task_omega)
-            self.alpha_intercepts_ = strength
+        design, intercepts = self._design_and_intercepts(data)
         penalised = intercepts is not None and not intercepts.free
         if penalised:
             design.intercepts = intercepts
         else:
             design = MultiTaskDesign(
-                data, center=self.fit_intercept, task_weighting=task_weighting
+                data, center=self.fit_intercept, task_weighting=self.task_weighting
             )
         k = min(self.rank, data.n_tasks, data.n_features)
         U0 = None

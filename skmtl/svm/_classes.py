@@ -195,14 +195,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         column excluded), their task labels, and their dual coefficients.
     n_iter_ : int or ndarray
         Iterations of the inner solver.
-    tasks_ : ndarray of shape (n_tasks,)
-        Task labels seen in ``fit`` (sorted), or ``arange(n_tasks)`` in the shared
-        layout.
-    n_tasks_ : int
-    n_features_in_ : int
-        Number of columns of ``X`` in ``fit`` (task column included).
-    feature_names_in_ : ndarray of str
-        Column names of ``X`` when it is a DataFrame with string column names.
+    %(layout_attributes)s
 
     See Also
     --------
@@ -313,23 +306,16 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
             random_state=self.random_state,
         )
 
-    @fill_doc
+    @fill_doc(
+        y_fit="Class labels; 2-D in the shared layout (NaN = missing).",
+        sample_weight_fit="Per-row multiplier of ``C`` (in the shared layout, of "
+        "each of the\nrow's tasks).",
+    )
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task SVM.
 
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Class labels; 2-D in the shared layout (NaN = missing).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-row multiplier of ``C`` (in the shared layout, of each of the
-            row's tasks).
-
-        Returns
-        -------
-        %(returns_self)s
+        %(fit_sections)s
         """
         design = self._fit_design(X, y, sample_weight, classification=True)
         classes = np.unique(design.y)
@@ -515,10 +501,7 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     support_, support_vectors_, support_tasks_, dual_coef_ : ndarray
         Kernel path only (see ``MultiTaskSVC``).
     n_iter_ : int
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
@@ -586,22 +569,12 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         self.task_column = task_column
         self.random_state = random_state
 
-    @fill_doc
+    @fill_doc(sample_weight_fit="Per-row multiplier of ``C``.")
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task SVR.
 
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            2-D in the shared layout (NaN = missing).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-row multiplier of ``C``.
-
-        Returns
-        -------
-        %(returns_self)s
+        %(fit_sections)s
         """
         design = self._fit_design(X, y, sample_weight, classification=False)
         sw = design.sample_weight if design.weighted else None
