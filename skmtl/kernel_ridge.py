@@ -396,16 +396,10 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     def predict(self, X):
         """Prediction of each row by its task's function.
 
-        Parameters
-        ----------
-        %(X_predict)s
+        A task unseen in ``fit`` (``unseen_task="shared"``) gets the shared
+        function plus ``b_0``.
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout. A task unseen in
-            ``fit`` (``unseen_task="shared"``) gets the shared function plus
-            ``b_0``.
+        %(predict_sections)s
         """
         check_is_fitted(self)
         b0 = self.intercept_shared_

@@ -122,10 +122,30 @@ OUTPUT_DOC = """\
         data at every call.
 """
 
-register(prefix="datasets", size=SIZE_DOC, structure=STRUCTURE_DOC, output=OUTPUT_DOC)
+# the Returns section; each generator describes its ``y`` with
+# ``fill_doc(y_returned=...)``
+RETURNS_DOC = """\
+    X : ndarray of shape (sum n_t, 1 + n_features) or (n_samples, n_features)
+        Features, with the task label in column 0 in the stacked layout.
+    %(y_returned)s
+    W : ndarray of shape (n_tasks, n_features)
+        The true task weights; only when ``coef=True``.
+"""
+
+register(
+    prefix="datasets",
+    size=SIZE_DOC,
+    structure=STRUCTURE_DOC,
+    output=OUTPUT_DOC,
+    returns=RETURNS_DOC,
+)
 
 
-@fill_doc
+@fill_doc(
+    y_returned="""\
+    y : ndarray of shape (sum n_t,) or (n_samples, n_tasks)
+        Targets."""
+)
 @validate_params(_COMMON, prefer_skip_nested_validation=True)
 def make_multitask_regression(
     n_tasks=10,
@@ -157,12 +177,7 @@ def make_multitask_regression(
 
     Returns
     -------
-    X : ndarray of shape (sum n_t, 1 + n_features) or (n_samples, n_features)
-        Features, with the task label in column 0 in the stacked layout.
-    y : ndarray of shape (sum n_t,) or (n_samples, n_tasks)
-        Targets.
-    W : ndarray of shape (n_tasks, n_features)
-        The true task weights; only when ``coef=True``.
+    %(datasets.returns)s
 
     See Also
     --------
@@ -208,7 +223,11 @@ def _ensure_two_classes(y, scores):
     return y
 
 
-@fill_doc
+@fill_doc(
+    y_returned="""\
+    y : ndarray of int in {0, 1}
+        ``(sum n_t,)`` stacked or ``(n_samples, n_tasks)`` shared."""
+)
 @validate_params(
     {**_COMMON, "class_sep": [Interval(Real, 0, None, closed="neither")]},
     prefer_skip_nested_validation=True,
@@ -249,12 +268,7 @@ def make_multitask_classification(
 
     Returns
     -------
-    X : ndarray of shape (sum n_t, 1 + n_features) or (n_samples, n_features)
-        Features, with the task label in column 0 in the stacked layout.
-    y : ndarray of int in {0, 1}
-        ``(sum n_t,)`` stacked or ``(n_samples, n_tasks)`` shared.
-    W : ndarray of shape (n_tasks, n_features)
-        The true task weights; only when ``coef=True``.
+    %(datasets.returns)s
 
     See Also
     --------
