@@ -339,15 +339,9 @@ class BinaryLinearClassifierMixin:
     def predict(self, X):
         """Predict the label of each row with its task's model.
 
-        Parameters
-        ----------
-        %(X_predict)s
+        The labels are those of ``classes_``.
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            Labels from ``classes_``; ``(n_samples, n_tasks)`` in the shared
-            layout.
+        %(predict_sections)s
         """
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(np.intp)]
