@@ -21,7 +21,8 @@ Rules, chosen so that a docstring never has to escape anything:
   text under an existing name raises as well.
 
 Fragments shared by every family live here (``task_column``, ``X_fit``,
-``X_predict``, ``predict_sections``, ``returns_self``, ``layout_attributes``). A
+``X_predict``, ``fit_sections``, ``predict_sections``, ``returns_self``,
+``layout_attributes``). A
 family registers its own in its module with a prefix (``kernel.*`` in
 ``skmtl._kernel._docs``, ``datasets.*``, ``hierarchical.*``), or passes a table of
 them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``).
@@ -147,6 +148,22 @@ register(
     returns_self="""\
         self : object
             The fitted estimator.""",
+    # the sections of a ``fit(X, y, sample_weight=None)``: the estimator names
+    # what ``sample_weight`` does with ``fill_doc(sample_weight_fit=...)`` and may
+    # replace the description of ``y`` with ``fill_doc(y_fit=...)``
+    fit_sections="""\
+        Parameters
+        ----------
+        %(X_fit)s
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            %(y_fit)s
+        sample_weight : array-like of shape (n_samples,), default=None
+            %(sample_weight_fit)s
+
+        Returns
+        -------
+        %(returns_self)s""",
+    y_fit="2-D in the shared layout (NaN = missing).",
     layout_attributes="""\
         tasks_ : ndarray of shape (n_tasks,)
             Task labels seen in ``fit`` (sorted), ``arange(n_tasks)`` in the shared

@@ -222,10 +222,7 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         The offsets ``c_t``.
     solver_ : {"kernel", "linear", "nystroem"}
     task_similarity_ : ndarray of shape (n_tasks, n_tasks)
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
@@ -299,22 +296,12 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     def _offset_scale(self):
         return super()._offset_scale() if self.fit_intercept else 0.0
 
-    @fill_doc
+    @fill_doc(sample_weight_fit="Per-row weight of the squared loss.")
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task kernel ridge regression.
 
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            2-D in the shared layout (NaN = missing).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-row weight of the squared loss.
-
-        Returns
-        -------
-        %(returns_self)s
+        %(fit_sections)s
         """
         design = self._fit_design(X, y, sample_weight, classification=False)
         return self._fit_from_design(design)
@@ -409,16 +396,10 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
     def predict(self, X):
         """Prediction of each row by its task's function.
 
-        Parameters
-        ----------
-        %(X_predict)s
+        A task unseen in ``fit`` (``unseen_task="shared"``) gets the shared
+        function plus ``b_0``.
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout. A task unseen in
-            ``fit`` (``unseen_task="shared"``) gets the shared function plus
-            ``b_0``.
+        %(predict_sections)s
         """
         check_is_fitted(self)
         b0 = self.intercept_shared_
@@ -621,10 +602,7 @@ default="size"
     coef_ : ndarray of shape (n_tasks, n_features)
         ``kernel="linear"`` only.
     solver_ : {"kernel", "linear", "nystroem"}
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
@@ -698,22 +676,14 @@ default="size"
         params = {k: getattr(self, k) for k in _CV_FORWARD}
         return MultiTaskKernelRidge(solver=self.solver_, **params, **strengths)
 
-    @fill_doc
+    @fill_doc(
+        sample_weight_fit="Per-row weight of the squared loss and of the criterion."
+    )
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the strengths by leave-one-out, then refit.
 
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            2-D in the shared layout (NaN = missing).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-row weight of the squared loss and of the criterion.
-
-        Returns
-        -------
-        %(returns_self)s
+        %(fit_sections)s
         """
         probe = MultiTaskKernelRidge(
             **{k: getattr(self, k) for k in _CV_FORWARD}, solver=self.solver, mu=np.inf
@@ -850,14 +820,7 @@ default="size"
     def predict(self, X):
         """Prediction of each row by its task's function (``estimator_``).
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)

@@ -17,12 +17,21 @@ TASK_COLUMN_CONSTRAINT = [Integral, str, None]
 
 register(
     prefix="baselines",
-    fit_params="""\
+    # the fit() sections of both baselines; each names where ``sample_weight``
+    # goes with ``fill_doc(sample_weight_use=...)``
+    fit_sections="""\
+        Parameters
+        ----------
         %(X_fit)s
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets of ``estimator``; 2-D (``task_column=None``): one column per
             task, NaN = missing.
-        sample_weight : array-like of shape (n_samples,), default=None""",
+        sample_weight : array-like of shape (n_samples,), default=None
+            %(sample_weight_use)s
+
+        Returns
+        -------
+        %(returns_self)s""",
 )
 
 

@@ -74,19 +74,15 @@ class IndependentTaskEstimator(_BaselineBase):
         self.task_column = task_column
         self.n_jobs = n_jobs
 
-    @fill_doc
+    @fill_doc(
+        sample_weight_use="Passed to each clone's ``fit`` (the estimator must "
+        "accept it)."
+    )
     @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit one clone of ``estimator`` on each task's rows.
 
-        Parameters
-        ----------
-        %(baselines.fit_params)s
-            Passed to each clone's ``fit`` (the estimator must accept it).
-
-        Returns
-        -------
-        %(returns_self)s
+        %(baselines.fit_sections)s
         """
         data = self._validate_fit(X, y, sample_weight)
         sw = None if sample_weight is None else data.sample_weight

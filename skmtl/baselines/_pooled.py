@@ -96,19 +96,12 @@ class PooledTaskEstimator(_BaselineBase):
             return _with_indicators(X, task, self.n_tasks_, sparse_ok)
         return X
 
-    @fill_doc
+    @fill_doc(sample_weight_use="Passed to ``estimator.fit`` (which must accept it).")
     @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit the pooled model.
 
-        Parameters
-        ----------
-        %(baselines.fit_params)s
-            Passed to ``estimator.fit`` (which must accept it).
-
-        Returns
-        -------
-        %(returns_self)s
+        %(baselines.fit_sections)s
         """
         data = self._validate_fit(X, y, sample_weight)
         rows, task, yp, sw = data.stacked_rows()

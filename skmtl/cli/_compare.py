@@ -234,14 +234,12 @@ def verdict_text(report, results, kind, task_word="tasks"):
         "paired per-row t-tests."
     )
     for b in report.baselines:
-        s = report.summary[b]
-        shown = report._hurt_list(b, 10)
+        t = report._summary_text(b, digits=3, limit=10)
+        shown = t["hurt_list"]
         lines.append(
-            f"- vs {b}: mean gain {s['mean_gain']:+.3f} (± {s['mean_gain_se']:.3f}), "
-            f"wins/ties/losses {s['wins']}/{s['ties']}/{s['losses']} over "
-            f"{s['n_tasks']} {task_word} (Wilcoxon p = {s['wilcoxon_p']:.2g}); "
-            f"significantly helped {s['helped']}, hurt {s['hurt']}"
-            + (f": {shown}" if shown else "")
+            f"- vs {b}: {t['gain']} ({t['se']}), {t['record']} over "
+            f"{report.summary[b]['n_tasks']} {task_word} ({t['p']}); "
+            f"significantly {t['flagged']}" + (f": {shown}" if shown else "")
         )
     return "\n".join(lines)
 

@@ -28,10 +28,10 @@ def _task_sizes(n_samples, n_tasks, layout):
     return sizes
 
 
-def _true_coef(
-    structure, n_tasks, n_features, n_informative, rank, n_clusters, spread, rng
-):
-    """Task weights ``W`` (n_tasks, n_features) with the requested structure."""
+def _true_coef(n_tasks, n_features, structure_params, rng):
+    """Task weights ``W`` (n_tasks, n_features) with the requested structure
+    (``structure_params``: structure, n_informative, rank, n_clusters, spread)."""
+    structure, n_informative, rank, n_clusters, spread = structure_params
     T, d = n_tasks, n_features
     if structure == "row_sparse":
         W = np.zeros((T, d))
@@ -50,24 +50,11 @@ def _true_coef(
     return W
 
 
-def _problem(
-    n_tasks,
-    n_samples,
-    n_features,
-    structure,
-    n_informative,
-    rank,
-    n_clusters,
-    spread,
-    layout,
-    random_state,
-):
+def _problem(n_tasks, n_samples, n_features, structure_params, layout, random_state):
     """Random state, task sizes, true weights, features and task codes."""
     rng = check_random_state(random_state)
     sizes = _task_sizes(n_samples, n_tasks, layout)
-    W = _true_coef(
-        structure, n_tasks, n_features, n_informative, rank, n_clusters, spread, rng
-    )
+    W = _true_coef(n_tasks, n_features, structure_params, rng)
     if layout == "shared":
         return rng, sizes, W, rng.standard_normal((sizes[0], n_features)), None
     task = np.repeat(np.arange(n_tasks), sizes)
@@ -135,10 +122,30 @@ OUTPUT_DOC = """\
         data at every call.
 """
 
-register(prefix="datasets", size=SIZE_DOC, structure=STRUCTURE_DOC, output=OUTPUT_DOC)
+# the Returns section; each generator describes its ``y`` with
+# ``fill_doc(y_returned=...)``
+RETURNS_DOC = """\
+    X : ndarray of shape (sum n_t, 1 + n_features) or (n_samples, n_features)
+        Features, with the task label in column 0 in the stacked layout.
+    %(y_returned)s
+    W : ndarray of shape (n_tasks, n_features)
+        The true task weights; only when ``coef=True``.
+"""
+
+register(
+    prefix="datasets",
+    size=SIZE_DOC,
+    structure=STRUCTURE_DOC,
+    output=OUTPUT_DOC,
+    returns=RETURNS_DOC,
+)
 
 
-@fill_doc
+@fill_doc(
+    y_returned="""\
+    y : ndarray of shape (sum n_t,) or (n_samples, n_tasks)
+        Targets."""
+)
 @validate_params(_COMMON, prefer_skip_nested_validation=True)
 def make_multitask_regression(
     n_tasks=10,
@@ -170,12 +177,7 @@ def make_multitask_regression(
 
     Returns
     -------
-    X : ndarray of shape (sum n_t, 1 + n_features) or (n_samples, n_features)
-        Features, with the task label in column 0 in the stacked layout.
-    y : ndarray of shape (sum n_t,) or (n_samples, n_tasks)
-        Targets.
-    W : ndarray of shape (n_tasks, n_features)
-        The true task weights; only when ``coef=True``.
+    %(datasets.returns)s
 
     See Also
     --------
@@ -190,17 +192,9 @@ def make_multitask_regression(
     >>> X.shape, y.shape, W.shape
     ((100, 7), (100,), (4, 6))
     """
+    structure_params = (structure, n_informative, rank, n_clusters, spread)
     rng, sizes, W, X, task = _problem(
-        n_tasks,
-        n_samples,
-        n_features,
-        structure,
-        n_informative,
-        rank,
-        n_clusters,
-        spread,
-        layout,
-        random_state,
+        n_tasks, n_samples, n_features, structure_params, layout, random_state
     )
     y = _noisy_scores(X, W, task, layout, noise, rng)
     return _output(X, y, W, task, layout, coef)
@@ -229,7 +223,11 @@ def _ensure_two_classes(y, scores):
     return y
 
 
-@fill_doc
+@fill_doc(
+    y_returned="""\
+    y : ndarray of int in {0, 1}
+        ``(sum n_t,)`` stacked or ``(n_samples, n_tasks)`` shared."""
+)
 @validate_params(
     {**_COMMON, "class_sep": [Interval(Real, 0, None, closed="neither")]},
     prefer_skip_nested_validation=True,
@@ -270,12 +268,7 @@ def make_multitask_classification(
 
     Returns
     -------
-    X : ndarray of shape (sum n_t, 1 + n_features) or (n_samples, n_features)
-        Features, with the task label in column 0 in the stacked layout.
-    y : ndarray of int in {0, 1}
-        ``(sum n_t,)`` stacked or ``(n_samples, n_tasks)`` shared.
-    W : ndarray of shape (n_tasks, n_features)
-        The true task weights; only when ``coef=True``.
+    %(datasets.returns)s
 
     See Also
     --------
@@ -288,17 +281,9 @@ def make_multitask_classification(
     >>> X.shape, sorted(set(y.tolist()))
     ((150, 21), [0, 1])
     """
+    structure_params = (structure, n_informative, rank, n_clusters, spread)
     rng, sizes, W, X, task = _problem(
-        n_tasks,
-        n_samples,
-        n_features,
-        structure,
-        n_informative,
-        rank,
-        n_clusters,
-        spread,
-        layout,
-        random_state,
+        n_tasks, n_samples, n_features, structure_params, layout, random_state
     )
     norms = np.linalg.norm(W, axis=1)
     Wn = W / np.where(norms > 0, norms, 1.0)[:, None]

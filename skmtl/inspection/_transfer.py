@@ -507,6 +507,20 @@ class TransferReport:
         b = self._baseline(baseline)
         return self.tasks[self.verdicts[b] == HURT]
 
+    def _summary_text(self, baseline, digits, limit):
+        """The summary of ``baseline`` as text pieces, numbers formatted (``digits``
+        decimals for the gains, the first ``limit`` hurt tasks): for ``__str__``
+        and the verdict of ``skmtl compare``."""
+        s = self.summary[baseline]
+        return {
+            "gain": f"mean gain {s['mean_gain']:+.{digits}f}",
+            "se": f"± {s['mean_gain_se']:.{digits}f}",
+            "record": f"wins/ties/losses {s['wins']}/{s['ties']}/{s['losses']}",
+            "p": f"Wilcoxon p = {s['wilcoxon_p']:.2g}",
+            "flagged": f"helped {s['helped']}, hurt {s['hurt']}",
+            "hurt_list": self._hurt_list(baseline, limit),
+        }
+
     def _hurt_list(self, baseline, limit):
         """The hurt tasks as text: the first ``limit`` labels, then " ..."."""
         hurt = self.hurt_tasks(baseline).tolist()
@@ -612,14 +626,11 @@ class TransferReport:
             f"{len(self.tasks)} tasks; gain > 0 means {self.model} is better."
         ]
         for b in self.baselines:
-            s = self.summary[b]
-            shown = self._hurt_list(b, 8)
+            t = self._summary_text(b, digits=4, limit=8)
+            shown = t["hurt_list"]
             lines.append(
-                f"  vs {b}: mean gain {s['mean_gain']:+.4f} "
-                f"(± {s['mean_gain_se']:.4f} over tasks), wins/ties/losses "
-                f"{s['wins']}/{s['ties']}/{s['losses']}, Wilcoxon p = "
-                f"{s['wilcoxon_p']:.2g}; helped {s['helped']}, hurt {s['hurt']}"
-                + (f" ({shown})" if shown else "")
+                f"  vs {b}: {t['gain']} ({t['se']} over tasks), {t['record']}, "
+                f"{t['p']}; {t['flagged']}" + (f" ({shown})" if shown else "")
             )
         return "\n".join(lines)
 

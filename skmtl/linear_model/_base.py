@@ -113,17 +113,18 @@ class _PenalizedMultiTaskLinear(
         """Targets in the datafit's encoding (identity for regression)."""
         return data.y
 
+    def _solver_options(self, **options):
+        """Keyword arguments of a solver call: the stopping and logging parameters
+        every solver takes, plus ``options``."""
+        return {
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "verbose": self.verbose,
+            **options,
+        }
+
     def _solve(self, design, datafit, penalty, W0, b0):
-        return fista(
-            design,
-            datafit,
-            penalty,
-            W0,
-            b0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
+        return fista(design, datafit, penalty, W0, b0, **self._solver_options())
 
     def _initial(self, data):
         T, d = data.n_tasks, data.n_features
@@ -142,6 +143,18 @@ class _PenalizedMultiTaskLinear(
             strength = auto_intercept_strength(data, design, self._classification)
         return float(strength)
 
+    def _design_and_intercepts(self, data):
+        """The loss-weighted design of ``data`` and the intercept model (None
+        without intercepts); sets ``alpha_intercepts_``. The loss weights come
+        first: the intercept model's penalty weights are theirs."""
+        design = MultiTaskDesign(data, task_weighting=self.task_weighting)
+        intercepts = None
+        if self.fit_intercept:
+            strength = self._intercept_strength(data, design)
+            intercepts = Intercepts(strength, design.task_omega)
+            self.alpha_intercepts_ = strength
+        return design, intercepts
+
     def _fit(self, X, y, sample_weight):
         data = validate_fit_data(
             self,
@@ -153,19 +166,14 @@ class _PenalizedMultiTaskLinear(
         )
         data.y = self._targets(data)
         datafit = self._datafit()
-        task_weighting = self.task_weighting
-        # the loss weights first (the intercept model's penalty weights are theirs)
-        design = MultiTaskDesign(data, task_weighting=task_weighting)
-        intercepts = None
-        if self.fit_intercept:
-            strength = self._intercept_strength(data, design)
-            intercepts = Intercepts(strength, design.task_omega)
-            self.alpha_intercepts_ = strength
+        design, intercepts = self._design_and_intercepts(data)
         center = (
             self.fit_intercept and isinstance(datafit, Quadratic) and intercepts.free
         )
         if center:
-            design = MultiTaskDesign(data, center=True, task_weighting=task_weighting)
+            design = MultiTaskDesign(
+                data, center=True, task_weighting=self.task_weighting
+            )
         else:
             design.intercepts = intercepts
         W0, b0 = self._initial(data)
@@ -331,15 +339,9 @@ class BinaryLinearClassifierMixin:
     def predict(self, X):
         """Predict the label of each row with its task's model.
 
-        Parameters
-        ----------
-        %(X_predict)s
+        The labels are those of ``classes_``.
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            Labels from ``classes_``; ``(n_samples, n_tasks)`` in the shared
-            layout.
+        %(predict_sections)s
         """
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(np.intp)]

@@ -21,6 +21,7 @@ from .._compat import (
     routing_enabled,
 )
 from .._data import TaskData, validate_fit_data
+from .._docstring import substitute
 from .._ops import task_dot
 from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
@@ -128,8 +129,36 @@ def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
     return np.array(errors)
 
 
+class CVRoutingMixin:
+    """``get_metadata_routing`` of a CV estimator: ``fit``'s metadata (``groups``
+    etc.) routed to the ``split`` of its splitter ``check_cv(self.cv)``."""
+
+    def get_metadata_routing(self):
+        """Metadata routing of this object (``groups`` etc. to the CV splitter).
+
+        As scikit-learn's ``LinearModelCV``: the splitter's ``split`` receives
+        what it requests from ``fit``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        )
+
+
 class _MultiTaskLinearCV(
-    MultiTaskMixin, MultiTaskRegressorMixin, LinearMultiTaskMixin, BaseEstimator
+    CVRoutingMixin,
+    MultiTaskMixin,
+    MultiTaskRegressorMixin,
+    LinearMultiTaskMixin,
+    BaseEstimator,
 ):
     """Shared fit of the cross-validated L2,1 models."""
 
@@ -239,25 +268,6 @@ class _MultiTaskLinearCV(
         self._set_path_attributes(ratios, best_r, np.array(grids), mse)
         self._refit(X, y, sample_weight, ratios[best_r])
         return self
-
-    def get_metadata_routing(self):
-        """Metadata routing of this object (``groups`` etc. to the CV splitter).
-
-        As scikit-learn's ``LinearModelCV``: the splitter's ``split`` receives
-        what it requests from ``fit``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(
-                splitter=check_cv(self.cv),
-                method_mapping=MethodMapping().add(caller="fit", callee="split"),
-            )
-        )
 
     def _refit(self, X, y, sample_weight, l1_ratio):
         """Refit the base estimator on all the data at the chosen pair; its
@@ -385,10 +395,7 @@ _CV_ATTRIBUTES = """
         The intercept strength used by the refit ("auto" resolved).
     dual_gap_ : float
     n_iter_ : int
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 """
 
 
@@ -566,6 +573,7 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
             self.alphas_, self.mse_path_ = grids, mse
 
 
+_CV_ATTRIBUTES = substitute(_CV_ATTRIBUTES)
 MultiTaskLassoCV.__doc__ = MultiTaskLassoCV.__doc__ % {
     "params": _CV_DOC + SKLEARN_COMPAT_PARAMS,
     "attributes": _CV_ATTRIBUTES,

@@ -24,8 +24,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import (
     Interval,
-    MetadataRouter,
-    MethodMapping,
     fit_context,
     process_routing,
     raise_for_params,
@@ -33,9 +31,10 @@ from .._compat import (
     safe_indexing,
 )
 from .._data import validate_fit_data
+from .._docstring import fill_doc
 from ..base import MultiTaskClassifierMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ._base import encode_binary_targets
-from ._cv import _check_fold, _subset, cv_splitter, task_mse
+from ._cv import CVRoutingMixin, _check_fold, _subset, cv_splitter, task_mse
 from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
 from ._path import (
     QUADRATIC_SCALE,
@@ -120,15 +119,15 @@ def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, mean, cv_for
     return errors
 
 
-class _PathCV(MultiTaskMixin, BaseEstimator):
+class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
     """Generic cross-validated path of a penalised linear base estimator.
 
     A subclass sets ``_base`` (the base class), ``_tuned`` (its parameters set
     along the path, not passed through), ``_extra`` (parameters of the CV form
     that the base lacks: ``{name: (default, constraint)}``), ``_grid`` (a
     parameter that may be a list of values, each with its own path, or None)
-    and implements ``_alpha_max(data, setting)`` and ``_path_params(alpha,
-    setting)``.
+    and implements ``_alpha_max(data, setting)`` (and ``_path_params(alpha,
+    setting)`` where a point of the path sets more than ``alpha``).
     """
 
     _base = None
@@ -136,13 +135,21 @@ class _PathCV(MultiTaskMixin, BaseEstimator):
     _extra = {}
     _grid = None
 
-    def _intercept_kwargs(self):
-        """The base estimator's intercept model and task weighting, for
-        ``alpha_max`` (the top of the grid is that of the problem solved)."""
-        return dict(
+    def _null_gradient(self, data):
+        """``null_gradient`` of the base estimator's loss, intercept model and task
+        weighting, for ``alpha_max`` (the top of the grid is that of the problem
+        solved)."""
+        return null_gradient(
+            data,
+            "logistic" if self._clf else "squared",
+            fit_intercept=self.fit_intercept,
             alpha_intercepts=self.alpha_intercepts,
             task_weighting=self.task_weighting,
         )
+
+    def _path_params(self, alpha, setting):
+        """Base parameters at a point of the path (``alpha`` unless overridden)."""
+        return {"alpha": alpha}
 
     #: default of ``alpha_means`` where the base estimator has ``alpha_mean``,
     #: and the reason written into the docstring
@@ -348,22 +355,6 @@ class _PathCV(MultiTaskMixin, BaseEstimator):
             return task_log_loss(held, est.decision_function(X_test))
         return task_mse(held, np.asarray(est.predict(X_test), dtype=float))
 
-    def get_metadata_routing(self):
-        """Metadata routing of this object (``groups`` etc. to the CV splitter).
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(
-                splitter=check_cv(self.cv),
-                method_mapping=MethodMapping().add(caller="fit", callee="split"),
-            )
-        )
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         base = self._base().__sklearn_tags__()
@@ -498,45 +489,24 @@ class TraceNormRegressionCV(_PathCVRegressor):
     )
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(
-            data, fit_intercept=self.fit_intercept, **self._intercept_kwargs()
-        )
+        V = self._null_gradient(data)
         return penalty_alpha_max(V, "trace")
-
-    def _path_params(self, alpha, setting):
-        return {"alpha": alpha}
 
 
 class TraceNormLogisticRegressionCV(_PathCVClassifier):
     _base = TraceNormLogisticRegression
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(
-            data,
-            "logistic",
-            fit_intercept=self.fit_intercept,
-            **self._intercept_kwargs(),
-        )
+        V = self._null_gradient(data)
         return penalty_alpha_max(V, "trace")
-
-    def _path_params(self, alpha, setting):
-        return {"alpha": alpha}
 
 
 class MultiTaskLogisticLassoCV(_PathCVClassifier):
     _base = MultiTaskLogisticLasso
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(
-            data,
-            "logistic",
-            fit_intercept=self.fit_intercept,
-            **self._intercept_kwargs(),
-        )
+        V = self._null_gradient(data)
         return penalty_alpha_max(V, "l21")
-
-    def _path_params(self, alpha, setting):
-        return {"alpha": alpha}
 
 
 class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
@@ -544,13 +514,8 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
     _grid = "l1_ratio"
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(
-            data, fit_intercept=self.fit_intercept, **self._intercept_kwargs()
-        )
+        V = self._null_gradient(data)
         return penalty_alpha_max(V, "sparse_group", l1_ratio=setting)
-
-    def _path_params(self, alpha, setting):
-        return {"alpha": alpha}
 
 
 class DirtyMultiTaskLassoCV(_PathCVRegressor):
@@ -560,9 +525,7 @@ class DirtyMultiTaskLassoCV(_PathCVRegressor):
     _grid = "specific_ratio"
 
     def _alpha_max(self, data, setting):
-        V = null_gradient(
-            data, fit_intercept=self.fit_intercept, **self._intercept_kwargs()
-        )
+        V = self._null_gradient(data)
         return penalty_alpha_max(V, "dirty", ratio=setting)
 
     def _path_params(self, alpha, setting):
@@ -597,9 +560,7 @@ class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
 
     def _alpha_max(self, data, setting):
         if setting > 0:
-            V = null_gradient(
-                data, fit_intercept=self.fit_intercept, **self._intercept_kwargs()
-            )
+            V = self._null_gradient(data)
             return penalty_alpha_max(V, "l1", l1_ratio=setting)
         # tr(W^T L W) leaves the mean of the task weights free: its weakest
         # penalised direction has curvature 2 alpha lambda_2 (lambda_2: smallest
@@ -611,9 +572,6 @@ class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
         if positive.size == 0:  # no edge (or one task): alpha does nothing
             return _positive(lmax)
         return _positive(QUADRATIC_SCALE * lmax / (2.0 * positive[0]))
-
-    def _path_params(self, alpha, setting):
-        return {"alpha": alpha}
 
 
 def _positive(value):
@@ -669,10 +627,7 @@ n_folds)
         And every other fitted attribute of ``estimator_`` (see
         :class:`{base}`).
     intercept_ : ndarray of shape (n_tasks,)
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
@@ -772,6 +727,7 @@ def _document(cls, summary, what, tuned, alpha_max, examples, chosen="", extra="
         path_note=path_note,
         examples=examples,
     )
+    fill_doc(cls)
 
 
 _NORM_MAX = (

@@ -17,7 +17,6 @@ from .._optim.base import null_scale
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
-from .._optim.intercepts import Intercepts
 from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
@@ -42,29 +41,16 @@ class _DirectLipschitzMixin:
         alpha_mean = getattr(self, "alpha_mean", 0.0)
         if alpha_mean > 0:  # the smooth mean-shrinkage term on the datafit side
             augmented = MeanShrinkDesign(design, alpha_mean)
-            return fista(
-                augmented,
-                AugmentedDatafit(datafit, augmented),
-                penalty,
-                W0,
-                b0,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                lipschitz=augmented.lipschitz(b0 is not None, datafit.curvature),
-                verbose=self.verbose,
+            options = self._solver_options(
+                lipschitz=augmented.lipschitz(b0 is not None, datafit.curvature)
             )
+            datafit = AugmentedDatafit(datafit, augmented)
+            return fista(augmented, datafit, penalty, W0, b0, **options)
         lips = design.task_lipschitz_direct(intercept=b0 is not None)
-        return fista(
-            design,
-            datafit,
-            penalty,
-            W0,
-            b0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            lipschitz=datafit.curvature * float(np.max(lips, initial=0.0)),
-            verbose=self.verbose,
+        options = self._solver_options(
+            lipschitz=datafit.curvature * float(np.max(lips, initial=0.0))
         )
+        return fista(design, datafit, penalty, W0, b0, **options)
 
 
 class _TraceNormMixin(_DirectLipschitzMixin):
@@ -141,15 +127,7 @@ class _AdmmSquaredLossMixin:
             if factors is None:
                 return self._fista(design, datafit, penalty, W0, b0)
             return admm_quadratic(
-                design,
-                datafit,
-                penalty,
-                W0,
-                factors,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                verbose=self.verbose,
-                b0=b0,
+                design, datafit, penalty, W0, factors, b0=b0, **self._solver_options()
             )
 
 
@@ -671,19 +649,13 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
 
     def _fit(self, X, y, sample_weight):
         data = validate_fit_data(self, X, y, sample_weight, warm_start=self.warm_start)
-        task_weighting = self.task_weighting
-        design = MultiTaskDesign(data, task_weighting=task_weighting)
-        intercepts = None
-        if self.fit_intercept:
-            strength = self._intercept_strength(data, design)
-            intercepts = Intercepts(strength, design.task_omega)
-            self.alpha_intercepts_ = strength
+        design, intercepts = self._design_and_intercepts(data)
         penalised = intercepts is not None and not intercepts.free
         if penalised:
             design.intercepts = intercepts
         else:
             design = MultiTaskDesign(
-                data, center=self.fit_intercept, task_weighting=task_weighting
+                data, center=self.fit_intercept, task_weighting=self.task_weighting
             )
         k = min(self.rank, data.n_tasks, data.n_features)
         U0 = None

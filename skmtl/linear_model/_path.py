@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator
 
 from .._compat import Interval, InvalidParameterError, StrOptions, validate_params
 from .._data import validate_fit_data
+from .._docstring import fill_doc, register
 from .._optim.base import null_scale
 from .._optim.bcd import bcd, null_correlations
 from .._optim.datafits import Logistic, Quadratic
@@ -28,6 +29,18 @@ class _Problem(MultiTaskMixin, BaseEstimator):
 
     def __init__(self, task_column=None):
         self.task_column = task_column
+
+
+register(
+    prefix="path",
+    # the data parameters of alpha_max and multitask_enet_path
+    data_params="""\
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+    y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+    task_column : int, str or None, default=None
+        See :class:`MultiTaskLasso`.
+""",
+)
 
 
 def _validate(X, y, task_column, sample_weight, classification=False):
@@ -183,6 +196,7 @@ def check_alpha_means(alpha_means, data, **kwargs):
     return grid
 
 
+@fill_doc
 @validate_params(
     {
         "X": ["array-like", "sparse matrix"],
@@ -215,10 +229,7 @@ def alpha_max(
 
     Parameters
     ----------
-    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-    y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-    task_column : int, str or None, default=None
-        See :class:`MultiTaskLasso`.
+    %(path.data_params)s
     l1_ratio : float in (0, 1], default=1.0
         The ``l1_ratio`` of :class:`MultiTaskElasticNet` (1: the Lasso).
     loss : {"squared", "logistic"}, default="squared"
@@ -391,6 +402,7 @@ _PATH_PARAMS = {
 }
 
 
+@fill_doc
 @validate_params(_PATH_PARAMS, prefer_skip_nested_validation=True)
 def multitask_enet_path(
     X,
@@ -417,10 +429,7 @@ def multitask_enet_path(
 
     Parameters
     ----------
-    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-    y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-    task_column : int, str or None, default=None
-        See :class:`MultiTaskLasso`.
+    %(path.data_params)s
     l1_ratio : float in [0, 1], default=0.5
         0 (pure ridge) needs an explicit grid of ``alphas``.
     eps : float, default=1e-3

@@ -10,6 +10,7 @@ from numbers import Real
 import numpy as np
 
 from .._compat import Interval, StrOptions
+from .._docstring import substitute
 from .._optim.base import SolverResult
 from .._optim.bcd import bcd
 from .._optim.dirty import Dirty
@@ -55,29 +56,31 @@ BCD_ATTRIBUTES = """\
 """
 
 
+#: what a tiny task borrows under MultiTaskLasso and MultiTaskElasticNet
+L21_BORROWS = """\
+    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
+    its choice of features from the other tasks (the L2,1 penalty) and, with
+    ``alpha_mean > 0``, the values of its weights from their mean ``wbar``.
+    Without ``alpha_mean`` nothing pulls a task's weights towards the others':
+    a task of a few rows can fit large weights on the shared features.
+"""
+
+
 def _fill(doc, unseen=MEAN_OR_SIZE_WEIGHTED):
     doc = doc.replace("    %(sklearn_params)s\n", SKLEARN_COMPAT_PARAMS)
     doc = fill_intercepts(doc, unseen=unseen)
-    return fill(doc, tol_doc=BCD_TOL).replace(
+    doc = fill(doc, tol_doc=BCD_TOL).replace(
         "    n_iter_ : int\n        Iterations of the solver.\n", BCD_ATTRIBUTES
     )
+    return substitute(doc, l21_borrows=L21_BORROWS)
 
 
 class _BCDMixin:
     """Solve with block coordinate descent (working sets, screening, Anderson)."""
 
     def _solve(self, design, datafit, penalty, W0, b0):
-        return bcd(
-            design,
-            datafit,
-            penalty,
-            W0,
-            b0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-            alpha_mean=getattr(self, "alpha_mean", 0.0),
-        )
+        options = self._solver_options(alpha_mean=getattr(self, "alpha_mean", 0.0))
+        return bcd(design, datafit, penalty, W0, b0, **options)
 
     def _set_shared(self, data, intercepts):
         """With ``alpha_mean > 0`` an unseen task gets ``wbar`` (the plain mean of
@@ -105,11 +108,7 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     ``MultiTaskLasso``; in the stacked layout each task has its own rows. A
     feature is used by all tasks or by none.
 
-    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
-    its choice of features from the other tasks (the L2,1 penalty) and, with
-    ``alpha_mean > 0``, the values of its weights from their mean ``wbar``.
-    Without ``alpha_mean`` nothing pulls a task's weights towards the others':
-    a task of a few rows can fit large weights on the shared features.
+    %(l21_borrows)s
 
     Parameters
     ----------
@@ -207,11 +206,7 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
     selection of correlated features stable; it shrinks every task's weights
     towards 0, ``alpha_mean`` towards their mean.
 
-    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
-    its choice of features from the other tasks (the L2,1 penalty) and, with
-    ``alpha_mean > 0``, the values of its weights from their mean ``wbar``.
-    Without ``alpha_mean`` nothing pulls a task's weights towards the others':
-    a task of a few rows can fit large weights on the shared features.
+    %(l21_borrows)s
 
     Parameters
     ----------

@@ -354,17 +354,10 @@ default=None
         self.adjacency_ = resolve_task_graph(self.task_graph, self.tasks_)
         graph = GraphDesign(design, self.adjacency_, self.alpha * (1 - self.l1_ratio))
         if self.l1_ratio > 0:
-            return fista(
-                graph,
-                Quadratic(),
-                penalty,
-                W0,
-                b0,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                lipschitz=graph.lipschitz(intercept=b0 is not None),
-                verbose=self.verbose,
+            options = self._solver_options(
+                lipschitz=graph.lipschitz(intercept=b0 is not None)
             )
+            return fista(graph, Quadratic(), penalty, W0, b0, **options)
         if b0 is None:
             result = _least_squares_cg(graph, W0, self.tol, self.max_iter)
         else:

@@ -246,17 +246,11 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
                 return [np.log(p) for p in proba]
             return np.log(proba)
 
+    @fill_doc
     def predict(self, X):
         """Predict each row's class with its own task's head.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared-design layout.
+        %(predict_sections)s
         """
         proba, task, n = self._proba_entries(X)
         local = proba.argmax(axis=-1)

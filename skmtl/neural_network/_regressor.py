@@ -225,17 +225,11 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
+    @fill_doc
     def predict(self, X):
         """Predict each row with its own task's head.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared-design layout.
+        %(predict_sections)s
         """
         out, task = self._forward_output(X)
         pred = out[:, 0] if task is not None else out[:, :, 0]

@@ -12,7 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
-from .._docstring import fill_doc
+from .._docstring import fill_doc, register
 from .._kernel._base import BaseMultiTaskKernel
 from ..base import MultiTaskClassifierMixin, MultiTaskRegressorMixin
 from ._linear import PairwiseLinearSVC
@@ -28,6 +28,22 @@ _SVM_CONSTRAINTS = {
     "cache_size": [Interval(Real, 0, None, closed="neither")],
     "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
 }
+
+
+# the inner solver's parameters of MultiTaskSVC and MultiTaskSVR
+register(
+    prefix="svm",
+    libsvm_params="""\
+    tol : float > 0, default=1e-3
+        Stopping tolerance of libsvm / liblinear.
+    max_iter : int, default=-1
+        Iteration limit: libsvm iterations (-1: none) on the kernel path,
+        liblinear epochs on the others (-1: 10,000).
+    cache_size : float, default=200
+        Size of libsvm's kernel cache in MB (the kernel path's matrix is
+        precomputed, so this matters little).
+""",
+)
 
 
 class _BaseMultiTaskSVM(BaseMultiTaskKernel):
@@ -46,6 +62,15 @@ class _BaseMultiTaskSVM(BaseMultiTaskKernel):
         self.dual_coef_ = model.dual_coef_
         self._ref = {"ref_X": self.support_vectors_, "ref_task": design.task[support]}
         self._n_fit = design.matrix.shape[0]
+
+    def _store_fitted(self, design, intercept):
+        """The fitted attributes read off ``estimator_`` (fitted on ``design``)."""
+        self.intercept_ = intercept
+        self.n_iter_ = self.estimator_.n_iter_
+        if self.solver_ == "kernel":
+            self._store_support(design)
+        self._set_linear_attributes(design, getattr(self.estimator_, "coef_", None))
+        return self
 
     def _apply(self, X, fn):
         """``fn`` of the inner model on the design of ``X`` (kernel columns of the
@@ -144,14 +169,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         ``SVC(probability=True)``); multi-class probabilities are one-vs-rest
         sigmoids, normalised. Costs 5 extra fits; ``predict`` may disagree with
         the argmax of ``predict_proba``.
-    tol : float > 0, default=1e-3
-        Stopping tolerance of libsvm / liblinear.
-    max_iter : int, default=-1
-        Iteration limit: libsvm iterations (-1: none) on the kernel path,
-        liblinear epochs on the others (-1: 10,000).
-    cache_size : float, default=200
-        Size of libsvm's kernel cache in MB (the kernel path's matrix is precomputed, so
-        this matters little).
+    %(svm.libsvm_params)s
     decision_function_shape : {"ovr", "ovo"}, default="ovr"
         Shape of ``decision_function`` with more than two classes, as in ``SVC``.
     intercept_scaling : float > 0, default=10.0
@@ -195,14 +213,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
         column excluded), their task labels, and their dual coefficients.
     n_iter_ : int or ndarray
         Iterations of the inner solver.
-    tasks_ : ndarray of shape (n_tasks,)
-        Task labels seen in ``fit`` (sorted), or ``arange(n_tasks)`` in the shared
-        layout.
-    n_tasks_ : int
-    n_features_in_ : int
-        Number of columns of ``X`` in ``fit`` (task column included).
-    feature_names_in_ : ndarray of str
-        Column names of ``X`` when it is a DataFrame with string column names.
+    %(layout_attributes)s
 
     See Also
     --------
@@ -313,23 +324,16 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
             random_state=self.random_state,
         )
 
-    @fill_doc
+    @fill_doc(
+        y_fit="Class labels; 2-D in the shared layout (NaN = missing).",
+        sample_weight_fit="Per-row multiplier of ``C`` (in the shared layout, of "
+        "each of the\nrow's tasks).",
+    )
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task SVM.
 
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Class labels; 2-D in the shared layout (NaN = missing).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-row multiplier of ``C`` (in the shared layout, of each of the
-            row's tasks).
-
-        Returns
-        -------
-        %(returns_self)s
+        %(fit_sections)s
         """
         design = self._fit_design(X, y, sample_weight, classification=True)
         classes = np.unique(design.y)
@@ -357,12 +361,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
             self.estimator_ = self.calibrated_.calibrated_classifiers_[0].estimator
         else:
             self.estimator_ = inner.fit(design.matrix, design.y, sample_weight=sw)
-        self.intercept_ = self.estimator_.intercept_
-        self.n_iter_ = self.estimator_.n_iter_
-        if self.solver_ == "kernel":
-            self._store_support(design)
-        self._set_linear_attributes(design, getattr(self.estimator_, "coef_", None))
-        return self
+        return self._store_fitted(design, self.estimator_.intercept_)
 
     @fill_doc
     def decision_function(self, X):
@@ -391,14 +390,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     def predict(self, X):
         """Class of each row by its task's classifier.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         check_is_fitted(self)
         return self._apply(X, self.estimator_.predict)
@@ -491,14 +483,7 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     %(kernel.offset_params)s
         Default ``np.inf`` (one intercept, the previous model). libsvm's own
         unpenalised intercept stays ``b_0``.
-    tol : float > 0, default=1e-3
-        Stopping tolerance of libsvm / liblinear.
-    max_iter : int, default=-1
-        Iteration limit: libsvm iterations (-1: none) on the kernel path,
-        liblinear epochs on the others (-1: 10,000).
-    cache_size : float, default=200
-        Size of libsvm's kernel cache in MB (the kernel path's matrix is
-        precomputed, so this matters little).
+    %(svm.libsvm_params)s
     intercept_scaling : float > 0, default=10.0
         Explicit paths only: liblinear fits the intercept as the weight of a
         constant feature of this value, which penalises it by ``(b /
@@ -522,10 +507,7 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     support_, support_vectors_, support_tasks_, dual_coef_ : ndarray
         Kernel path only (see ``MultiTaskSVC``).
     n_iter_ : int
-    tasks_ : ndarray of shape (n_tasks,)
-    n_tasks_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    %(layout_attributes)s
 
     See Also
     --------
@@ -593,22 +575,12 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         self.task_column = task_column
         self.random_state = random_state
 
-    @fill_doc
+    @fill_doc(sample_weight_fit="Per-row multiplier of ``C``.")
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the multi-task SVR.
 
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            2-D in the shared layout (NaN = missing).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-row multiplier of ``C``.
-
-        Returns
-        -------
-        %(returns_self)s
+        %(fit_sections)s
         """
         design = self._fit_design(X, y, sample_weight, classification=False)
         sw = design.sample_weight if design.weighted else None
@@ -633,25 +605,13 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
                 random_state=self.random_state,
             )
         self.estimator_ = inner.fit(design.matrix, design.y, sample_weight=sw)
-        self.intercept_ = np.atleast_1d(self.estimator_.intercept_)
-        self.n_iter_ = self.estimator_.n_iter_
-        if self.solver_ == "kernel":
-            self._store_support(design)
-        self._set_linear_attributes(design, getattr(self.estimator_, "coef_", None))
-        return self
+        return self._store_fitted(design, np.atleast_1d(self.estimator_.intercept_))
 
     @fill_doc
     def predict(self, X):
         """Prediction of each row by its task's function.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         check_is_fitted(self)
         return self._apply(X, self.estimator_.predict)
