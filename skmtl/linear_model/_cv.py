@@ -21,7 +21,7 @@ from .._compat import (
     routing_enabled,
 )
 from .._data import TaskData, validate_fit_data
-from .._docstring import substitute
+from .._docstring import fill_doc
 from .._ops import task_dot
 from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
@@ -410,9 +410,13 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
     training set (:class:`~skmtl.model_selection.TaskStratifiedKFold`).
 
     Parameters
-    ----------%(params)s
+    ----------
+    %(params)s
+
     Attributes
-    ----------%(attributes)s
+    ----------
+    %(attributes)s
+
     Examples
     --------
     >>> from skmtl.datasets import make_multitask_regression
@@ -481,11 +485,15 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
     ----------
     l1_ratio : float or list of float, default=0.5
         Candidate ``l1_ratio`` values in [0, 1]; 0 (pure ridge) needs an
-        explicit grid of ``alphas``, as in scikit-learn.%(params)s
+        explicit grid of ``alphas``, as in scikit-learn.
+    %(params)s
+
     Attributes
     ----------
     l1_ratio_ : float
-        The chosen ``l1_ratio``.%(attributes)s
+        The chosen ``l1_ratio``.
+    %(attributes)s
+
     Examples
     --------
     >>> from skmtl.datasets import make_multitask_regression
@@ -573,12 +581,5 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
             self.alphas_, self.mse_path_ = grids, mse
 
 
-_CV_ATTRIBUTES = substitute(_CV_ATTRIBUTES)
-MultiTaskLassoCV.__doc__ = MultiTaskLassoCV.__doc__ % {
-    "params": _CV_DOC + SKLEARN_COMPAT_PARAMS,
-    "attributes": _CV_ATTRIBUTES,
-}
-MultiTaskElasticNetCV.__doc__ = MultiTaskElasticNetCV.__doc__ % {
-    "params": _CV_DOC + SKLEARN_COMPAT_PARAMS,
-    "attributes": _CV_ATTRIBUTES,
-}
+for _cls in (MultiTaskLassoCV, MultiTaskElasticNetCV):
+    fill_doc(_cls, params=_CV_DOC + SKLEARN_COMPAT_PARAMS, attributes=_CV_ATTRIBUTES)
