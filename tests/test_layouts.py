@@ -207,7 +207,12 @@ def test_pipeline_gridsearch_with_task_cv_and_scorer(estimator):
     pre = make_column_transformer(
         (StandardScaler(), list(range(1, N_FEATURES + 1))), remainder="passthrough"
     )
-    pipe = make_pipeline(pre, clone(estimator).set_params(task_column=-1))
+    est = clone(estimator).set_params(task_column=-1)
+    if est.get_params().get("tol", 1.0) < 1e-6:
+        # the plumbing is tested here (column transformer, task folds, task
+        # scorer), not accuracy: the registry's certifying tols cost minutes here
+        est.set_params(tol=1e-6)
+    pipe = make_pipeline(pre, est)
     search = GridSearchCV(
         pipe,
         {"columntransformer__standardscaler__with_mean": [True, False]},
