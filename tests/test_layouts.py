@@ -83,6 +83,13 @@ def _fit_predict(estimator, X, y, X_pred=None, **params):
     return est.predict(X if X_pred is None else X_pred)
 
 
+def _tol_at_least(est, tol):
+    """``est`` with its ``tol`` raised to ``tol`` where it is tighter."""
+    if est.get_params().get("tol", np.inf) < tol:
+        est.set_params(tol=tol)
+    return est
+
+
 def _assert_same(a, b, estimator):
     if is_classifier(estimator):
         assert_array_equal(a, b)
@@ -207,11 +214,9 @@ def test_pipeline_gridsearch_with_task_cv_and_scorer(estimator):
     pre = make_column_transformer(
         (StandardScaler(), list(range(1, N_FEATURES + 1))), remainder="passthrough"
     )
-    est = clone(estimator).set_params(task_column=-1)
-    if est.get_params().get("tol", 1.0) < 1e-6:
-        # the plumbing is tested here (column transformer, task folds, task
-        # scorer), not accuracy: the registry's certifying tols cost minutes here
-        est.set_params(tol=1e-6)
+    # the plumbing is tested here (column transformer, task folds, task scorer),
+    # not accuracy: the registry's certifying tols cost minutes here
+    est = _tol_at_least(clone(estimator).set_params(task_column=-1), 1e-6)
     pipe = make_pipeline(pre, est)
     search = GridSearchCV(
         pipe,
@@ -251,11 +256,9 @@ def test_float32_input(estimator):
     X, y = _stacked_data(estimator)
     X = X.astype(float)
     ref = clone(estimator).set_params(task_column=0).fit(X, y)
-    est = clone(estimator).set_params(task_column=0)
-    if est.get_params().get("tol", 1.0) < 1e-6:
-        # float32 cannot certify a relative gap below ~1e-7: a tighter tol runs
-        # every solve to max_iter (a CV form's took minutes) without a better fit
-        est.set_params(tol=1e-6)
+    # float32 cannot certify a relative gap below ~1e-7: a tighter tol runs every
+    # solve to max_iter (a CV form's took minutes) without a better fit
+    est = _tol_at_least(clone(estimator).set_params(task_column=0), 1e-6)
     est.fit(X.astype(np.float32), y)
     out = _outputs(est, X.astype(np.float32))
     assert np.all(np.isfinite(out))
