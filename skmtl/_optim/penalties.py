@@ -234,8 +234,8 @@ class L21Ridge:
         n = _col_norms(V)
         n = n[n > 0]
         a, r = self._l21.alpha, self._ridge
-        breaks = np.sort(a / n)
         n = np.sort(n)[::-1]  # the column with the largest norm breaks first
+        breaks = a / n  # increasing
         A = np.concatenate(([0.0], np.cumsum(a * n / r)))
         B = np.concatenate(([0.0], np.cumsum(n * n / r)))
         lo = np.concatenate(([0.0], breaks))
