@@ -22,21 +22,26 @@ parameter selection by residual balancing").
 
 Penalised intercepts. ADMM runs on the profiled datafit ``F(W) = min_b f(A W + b) +
 h(b)`` (a convex quadratic in ``W``), and its ``W`` step minimises ``F(W) + rho/2
-||W - V||^2`` exactly, jointly over ``(W, b_0, c)``. For a fixed ``b_0``, eliminating
-``c_t`` leaves task ``t``'s ridge problem on partially centred data: with ``S_t`` the
-task's sum of ``omega``, ``k_t = S_t / (S_t + lam rho_t)`` (the fraction of its mean
-residual the task keeps) and ``s_t = 1 - sqrt(1 - k_t)``, rows are centred by
-``s_t`` times the weighted task mean (``X_t - s_t xbar_t``, ``y_t - s_t ybar_t``), since
-``(1 - s_t)^2 = 1 - k_t``; the target is shifted by ``(1 - s_t) b_0``. The per-task
-thin SVDs of these partially centred designs are computed once
-(:func:`partial_centred_factors`). Each ``w_t`` is then affine in ``b_0``: ``w_t =
-w_t^0 - b_0 a_t q_t`` with ``a_t = (1 - k_t) S_t`` and ``q_t = (H_t + rho I)^{-1}
-xbar_t``, and the optimal ``b_0`` is the minimiser of a scalar quadratic::
+||W - V||^2`` exactly, jointly over ``(W, b_0, c)``. With ``S_t`` the task's sum of
+``omega``, ``k_t = S_t / (S_t + lam rho_t)`` (the fraction of its mean residual the
+task keeps) and ``a_t = (1 - k_t) S_t``, eliminating ``c`` leaves (``bcd.profile``)::
 
-    b_0 = sum_t a_t (ybar_t - xbar_t w_t^0) / sum_t a_t (1 - a_t xbar_t q_t)
+    F(W) = f_c(W) + 1/2 sum_t a_t (ybar_t - xbar_t w_t - b_0)^2
 
-(a Schur complement, positive when some ``k_t < 1``). Then ``c_t = k_t (ybar_t - b_0
-- xbar_t w_t)``. ``lam = inf`` (one pooled intercept) is ``k = 0``: no centring.
+with ``f_c`` the squared loss of the per-task centred design (Grams ``H_t``, thin
+SVDs computed once by :func:`centred_factors`). For a fixed ``b_0`` each ``w_t``
+solves a ridge problem whose Gram is ``H_t + a_t xbar_t xbar_t^T``; with ``P_t =
+(H_t + rho I)^{-1}``, ``beta_t = xbar_t P_t xbar_t``, ``g_t`` the right-hand side
+and ``gamma_t = xbar_t P_t g_t``, Sherman-Morrison gives::
+
+    w_t = P_t g_t + P_t xbar_t a_t (ybar_t - gamma_t - b_0) / (1 + a_t beta_t)
+    b_0 = sum_t e_t (ybar_t - gamma_t) / sum_t e_t,   e_t = a_t / (1 + a_t beta_t)
+
+(``b_0`` zeroes the derivative ``sum_t a_t (ybar_t - xbar_t w_t - b_0)``). No term
+cancels: features of large mean make ``a_t beta_t`` large, which these forms divide
+by, where ``1 - a_t xbar_t (H_t + a_t xbar_t xbar_t^T + rho I)^{-1} xbar_t`` (the same
+``1 / (1 + a_t beta_t)``) would lose the digits the gap needs. Then ``c_t = k_t
+(ybar_t - b_0 - xbar_t w_t)``. ``lam = inf`` (one pooled intercept) is ``k = 0``.
 
 Stopping rule: the duality gap of ``base.duality_gap`` at the (penalty-feasible)
 ``Z`` iterate, at most ``tol * scale`` as for FISTA (same certificate, same scale).
@@ -47,7 +52,7 @@ import numpy as np
 from .base import SolverResult, duality_gap, null_scale
 from .design import _FACTOR_BUDGET, _LSTSQ_BUDGET, task_svd_factors
 
-__all__ = ["admm_quadratic", "partial_centred_factors"]
+__all__ = ["admm_quadratic", "centred_factors"]
 
 # residual balancing: rescale rho by _TAU when one residual exceeds _MU times the other
 _MU, _TAU = 10.0, 2.0
@@ -73,25 +78,22 @@ def _keep_fractions(design):
     return S, k
 
 
-def partial_centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET):
-    """Per-task thin SVDs of the partially centred designs (penalised intercepts).
+def centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET):
+    """Per-task thin SVDs of the centred designs, for penalised intercepts.
 
     ``design`` is uncentred with ``design.intercepts`` hierarchical or pooled. Task
-    ``t``'s design is ``Omega_t^{1/2} (X_t - s_t xbar_t)`` with ``s_t = 1 - sqrt(1 -
-    k_t)`` (module docstring). Returns ``(V, s2, xbar, ybar, S, k)`` with ``(V,
-    s2)`` as ``MultiTaskDesign.task_right_factors`` (one factorisation, task 0's,
-    in a fully observed shared layout), or None over the same budgets.
+    ``t``'s design is ``Omega_t^{1/2} (X_t - xbar_t)`` (module docstring). Returns
+    ``(V, s2, xbar, ybar, S, k)`` with ``(V, s2)`` as
+    ``MultiTaskDesign.task_right_factors`` (one factorisation, task 0's, in a fully
+    observed shared layout: every task has the same rows and weights up to its
+    factor ``omega_t``, applied in ``admm_quadratic``), or None over the same
+    budgets.
     """
     S, k = _keep_fractions(design)
     safe = np.where(S > 0, S, 1.0)
     xbar = np.asarray(design.adjoint(design.omega), dtype=np.float64) / safe[:, None]
     ybar = design.task_sum(design.omega * design.Y).astype(np.float64) / safe
-    s = 1.0 - np.sqrt(np.maximum(1.0 - k, 0.0))
-    # a fully observed shared layout has one row set: every task's omega is
-    # sample_weight times omega_t, so k_t = n_w / (n_w + lam) (n_w the total
-    # sample weight) is the same for all tasks, and so is the partially centred
-    # design up to the factor omega_t (applied in admm_quadratic)
-    factors = task_svd_factors(design, budget, max_floats, shift=s[:, None] * xbar)
+    factors = task_svd_factors(design, budget, max_floats, shift=xbar)
     if factors is None:
         return None
     V, s2 = factors
@@ -122,7 +124,7 @@ def admm_quadratic(
         Starting point (warm start).
     factors : tuple
         ``design.task_right_factors()`` (centred design, no ``b``), or
-        :func:`partial_centred_factors` (penalised intercepts).
+        :func:`centred_factors` (penalised intercepts).
     max_iter, tol, gap_every, verbose : as ``prox_grad.fista``.
     b0 : ndarray of shape (n_tasks,) or None
         None: no joint intercepts (centred design). Otherwise the intercepts are
@@ -148,8 +150,8 @@ def admm_quadratic(
         ratio = design.task_omega.astype(float) / float(design.task_omega[0])
         V, s2 = np.broadcast_to(V, (T,) + V.shape[1:]), s2 * ratio[:, None]
     R = np.asarray(design.adjoint(design.omega * design.Y), dtype=float)  # A*(omega Y)
-    if joint:  # partially centred: X~^T Omega y~ = X^T Omega y - k S ybar xbar
-        R = R - (k * S * ybar)[:, None] * xbar
+    if joint:  # centred: X_c^T Omega y_c = X^T Omega y - S ybar xbar
+        R = R - (S * ybar)[:, None] * xbar
     threshold = tol * null_scale(design, datafit, joint)
     Z = np.array(W0, dtype=float)
     # rho: the mean curvature of the tasks' Grams (trace / d), a scale-free start
@@ -167,13 +169,14 @@ def admm_quadratic(
     gap, primal, b = np.inf, np.inf, None
     for it in range(1, max_iter + 1):
         W = _shifted_solve(V, s2, R + rho * (Z - U), rho)
-        if joint:  # W = W0 - b_0 a q: b_0 minimises a scalar quadratic
+        if joint:  # Sherman-Morrison on the rank-one a_t xbar_t xbar_t^T terms
             Q = _shifted_solve(V, s2, xbar, rho)
-            xq = np.einsum("td,td->t", xbar, Q)
-            den = float(np.sum(a * (1.0 - a * xq)))
-            num = float(np.sum(a * (ybar - np.einsum("td,td->t", xbar, W))))
-            shared_b = num / den if den > 0 else 0.0
-            W = W - shared_b * a[:, None] * Q
+            beta = np.einsum("td,td->t", xbar, Q)
+            gamma = np.einsum("td,td->t", xbar, W)
+            e = a / (1.0 + a * beta)
+            e_sum = float(np.sum(e))
+            shared_b = float(e @ (ybar - gamma)) / e_sum if e_sum > 0 else 0.0
+            W = W + (e * (ybar - gamma - shared_b))[:, None] * Q
         Z_old = Z
         Z = penalty.prox(W + U, 1.0 / rho)
         U = U + W - Z

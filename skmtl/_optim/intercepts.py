@@ -57,8 +57,15 @@ class Intercepts:
 
     @property
     def free(self):
-        """Free per-task intercepts (scikit-learn's convention)."""
-        return self.strength == 0.0
+        """Free per-task intercepts (scikit-learn's convention).
+
+        Also true for a single task: ``b_0`` is then unpenalised and ``c_1 = 0``
+        at the optimum, whatever ``lam``, so every solver takes the free path
+        (centring for the squared loss). The penalised path would be the same
+        model, but its joint ``(W, b)`` steps are ill-conditioned on features of
+        large mean (their coupling with the intercept column).
+        """
+        return self.strength == 0.0 or self.rho.size == 1
 
     @property
     def pooled(self):

@@ -12,7 +12,7 @@ from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
-from .._optim.admm import admm_quadratic, partial_centred_factors
+from .._optim.admm import admm_quadratic, centred_factors
 from .._optim.base import null_scale
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
@@ -117,13 +117,13 @@ class _AdmmSquaredLossMixin:
     def _solve(self, design, datafit, penalty, W0, b0):
         with solver_threads(design.n_tasks, design.n_features):
             # the coupling alpha_mean term: FISTA; penalised (hierarchical or
-            # pooled) intercepts: ADMM on partially centred per-task factors
+            # pooled) intercepts: ADMM on centred per-task factors
             factors = None
             if getattr(self, "alpha_mean", 0.0) == 0 and isinstance(datafit, Quadratic):
                 if b0 is None:
                     factors = design.task_right_factors()
                 elif design.intercepts is not None and not design.intercepts.free:
-                    factors = partial_centred_factors(design)
+                    factors = centred_factors(design)
             if factors is None:
                 return self._fista(design, datafit, penalty, W0, b0)
             return admm_quadratic(
@@ -164,7 +164,7 @@ class TraceNormRegression(
     singular-value soft-thresholding; ``tol`` bounds the duality gap of the
     returned (thresholded) ``Z``. Free intercepts (``alpha_intercepts=0``) are
     removed by centring; hierarchical or pooled ones are minimised exactly inside
-    each ridge step (per-task SVDs of the partially centred designs, the shared
+    each ridge step (per-task SVDs of the centred designs, the shared
     ``b_0`` in closed form). ADMM needs no ``alpha_mean`` term (which
     couples the tasks' ridge steps); with it, and when the per-task SVDs exceed
     their budget (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) >

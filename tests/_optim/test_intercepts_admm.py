@@ -2,15 +2,18 @@
 
 The oracles are those of ``test_intercepts_fista`` (cvxpy, written from the
 docstring's objective), here with FISTA disabled so that a pass certifies the ADMM
-route: its exact ``W`` step on partially centred per-task factors with ``b_0`` in
-closed form. Tolerances as there: a certified gap of ``1e-11 * 2 P0`` against
+route: its exact ``W`` step on centred per-task factors (Sherman-Morrison on the
+intercept terms) with ``b_0`` in closed form. Tolerances as there: a certified gap of ``1e-11 * 2 P0`` against
 Clarabel at 1e-10 gives objectives within 1e-6 relative and, the problems being
 strongly convex in ``(W, b)``, coefficients within 1e-4.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
 from test_intercepts_fista import (
     ARRAY_W,
     MODELS,
@@ -165,3 +168,28 @@ def test_zero_penalty_is_the_normal_equations(no_fista):
     assert_allclose(est.coef_, W, atol=1e-7)
     assert_allclose(est.intercept_, b, atol=1e-7)
     assert no_fista == [True]
+
+
+@pytest.mark.parametrize("lam", [1.0, np.inf])
+def test_features_of_large_mean(no_fista, lam):
+    """Features of mean 50 couple every ``w_t`` with the intercepts (curvature
+    ``a_t ||xbar_t||^2`` against ``O(1)`` for the centred design). The ``W`` step
+    divides by ``1 + a_t beta_t`` instead of cancelling ``1 - a_t xbar_t q_t``
+    (module docstring), so ADMM still certifies ``TOL`` in a few hundred iterations
+    (it stalled at gaps of 1e-6 to 1 after 3,000 when the step cancelled) and
+    matches Clarabel as in ``_check``."""
+    X, y, task_column, tasks = _problem("stacked", "squared")
+    X = X.copy()
+    X[:, 1:] += 50.0
+    tasks = [(Xt + 50.0, yt) for Xt, yt in tasks]
+    est = TraceNormRegression(
+        alpha=0.1,
+        task_column=task_column,
+        alpha_intercepts=lam,
+        tol=TOL,
+        max_iter=2000,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        _check(est, X, y, tasks, _omega(tasks, "equal"), lam)
+    assert est.n_iter_ < 1000
