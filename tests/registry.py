@@ -310,7 +310,9 @@ ENTRIES = {
     ),
     "MultiTaskSparseGroupLassoCV": Entry(
         [
-            MultiTaskSparseGroupLassoCV(l1_ratio=0.5, alphas=2, eps=0.01, cv=2, tol=1e-10)
+            MultiTaskSparseGroupLassoCV(
+                l1_ratio=0.5, alphas=2, eps=0.01, cv=2, tol=1e-10
+            )
         ],
         rtol=1e-6,
         xfail=CV_XFAIL,

@@ -206,7 +206,7 @@ def null_scale(design, datafit, fit_intercept):
     """``2 * P(0, b0)``: the unit of ``tol`` (see module docstring)."""
     F = np.zeros(design.Y.shape, dtype=design.dtype)  # the output of W = 0
     penalty = 0.0
-    if fit_intercept and not design.center:
+    if fit_intercept:  # (0 for targets centred with the features)
         b = datafit.optimal_offsets(F, design.Y, design.omega, design)
         F = F + design.per_row(b)
         intercepts = penalised_intercepts(design, b)

@@ -153,6 +153,38 @@ class MultiTaskDesign:
         self._centred_copy = out
         return out
 
+    def feature_centred(self):
+        """The design with its features centred per task and its targets as they
+        are, for free intercepts fitted jointly (a loss other than the squared).
+
+        The same model: ``X_t w_t + b_t = (X_t - xbar_t) w_t + b~_t`` with ``b~_t
+        = b_t + xbar_t w_t``, the intercept at the task's mean features
+        (``intercept_at_zero`` converts back). Without the coupling of ``w`` and
+        ``b`` through the feature means: on features of mean 100 a gradient step
+        sized for ``[X_t, 1]`` is about 10^4 times shorter than one sized for
+        ``[X_t - xbar_t, 1]``, whose blocks are orthogonal under ``omega``.
+        ``center`` is True (the solvers' products are centred) with ``y_mean``
+        0. Cached."""
+        if self.center:
+            raise ValueError("The design is already centred.")
+        cached = getattr(self, "_feature_centred_copy", None)
+        if cached is not None:
+            return cached
+        out = copy.copy(self)
+        for key in ("_curvature", "_column_operator_norms", "_lstsq_dual"):
+            out.__dict__.pop(key, None)
+        out.intercepts = None
+        Y = out.Y
+        out._centre()
+        out.Y, out.y_mean = Y, np.zeros_like(out.y_mean)
+        self._feature_centred_copy = out
+        return out
+
+    def intercept_at_zero(self, b, W):
+        """``b_t = b~_t - xbar_t w_t``: intercepts of a :meth:`feature_centred`
+        design back at zero features."""
+        return (b - np.einsum("td,td->t", self.X_mean, W)).astype(b.dtype, copy=False)
+
     # ------------------------------------------------------------ per-task helpers
     def per_row(self, v):
         """Broadcast a per-task vector to the shape of ``F``."""

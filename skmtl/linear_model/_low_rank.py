@@ -13,7 +13,7 @@ from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
 from .._optim.admm import admm_quadratic, centred_factors
-from .._optim.base import null_scale
+from .._optim.base import null_scale, penalised_intercepts
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
@@ -38,6 +38,17 @@ class _DirectLipschitzMixin:
             return self._fista(design, datafit, penalty, W0, b0)
 
     def _fista(self, design, datafit, penalty, W0, b0):
+        if b0 is None or penalised_intercepts(design, b0) is not None or design.center:
+            return self._fista_on(design, datafit, penalty, W0, b0)
+        # free intercepts fitted jointly (the squared loss centres them away): on
+        # the features centred per task, b~ = b + xbar w (feature_centred)
+        centred = design.feature_centred()
+        b0 = b0 + np.einsum("td,td->t", centred.X_mean, W0).astype(b0.dtype)
+        result = self._fista_on(centred, datafit, penalty, W0, b0)
+        result.b = centred.intercept_at_zero(result.b, result.W)
+        return result
+
+    def _fista_on(self, design, datafit, penalty, W0, b0):
         alpha_mean = getattr(self, "alpha_mean", 0.0)
         if alpha_mean > 0:  # the smooth mean-shrinkage term on the datafit side
             augmented = MeanShrinkDesign(design, alpha_mean)

@@ -2,7 +2,8 @@
 
 ``_nn_fast`` is built from ``_nn_fast.pyx`` by ``setup.py`` when a C compiler (and
 Cython) is available at install time; without it every caller runs its numpy code,
-which gives the same numbers up to rounding (``tests/neural_network/test_nn_fast.py``). The kernels
+which gives the same numbers up to rounding
+(``tests/neural_network/test_nn_fast.py``). The kernels
 cover float64 and float32 arrays of one dtype; anything else (mixed dtypes, sparse
 activations) also runs the numpy code.
 

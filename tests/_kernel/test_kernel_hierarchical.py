@@ -387,7 +387,9 @@ def test_svm_linear_path_offsets_match_kernel_path():
     # libsvm at tol=1e-10 takes ~95 s on these 180 rows for a change of 5e-8 relative
     # against tol=1e-6 (measured), far inside the 1e-4 asserted below
     k = MultiTaskSVC(solver="kernel", tol=1e-6, **kw).fit(X, y)
-    lin = MultiTaskSVC(solver="linear", max_iter=100_000, random_state=0, tol=1e-10, **kw)
+    lin = MultiTaskSVC(
+        solver="linear", max_iter=100_000, random_state=0, tol=1e-10, **kw
+    )
     lin.fit(X, y)
     dk = k.decision_function(X)
     assert np.abs(lin.decision_function(X) - dk).max() <= 1e-4 * np.abs(dk).max()

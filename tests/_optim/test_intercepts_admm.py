@@ -3,8 +3,9 @@
 The oracles are those of ``test_intercepts_fista`` (cvxpy, written from the
 docstring's objective), here with FISTA disabled so that a pass certifies the ADMM
 route: its exact ``W`` step on centred per-task factors (Sherman-Morrison on the
-intercept terms) with ``b_0`` in closed form. Tolerances as there: a certified gap of ``1e-11 * 2 P0`` against
-Clarabel at 1e-10 gives objectives within 1e-6 relative and, the problems being
+intercept terms) with ``b_0`` in closed form. Tolerances as there: a certified gap
+of ``1e-11 * 2 P0`` against Clarabel at 1e-10 gives objectives within 1e-6
+relative and, the problems being
 strongly convex in ``(W, b)``, coefficients within 1e-4.
 """
 

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 from _cvx import loss_value, nuclear, solve, task_lists
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 
@@ -462,3 +463,35 @@ def test_reduced_rank_warm_start_and_warning():
         ReducedRankRegression(
             rank=2, task_column=0, max_iter=1, tol=1e-14, alpha_intercepts=0.0
         ).fit(X, y)
+
+
+@pytest.mark.parametrize("layout", ["stacked", "shared"])
+def test_trace_norm_logistic_free_intercepts_on_uncentred_features(layout):
+    """Free intercepts are translation-equivariant: shifting every feature by 100
+    leaves ``coef_`` and moves ``intercept_`` by ``-100 * sum_j w_tj``. FISTA runs
+    on the features centred per task (``MultiTaskDesign.feature_centred``), so the
+    shifted fit takes the iterations of the centred one (it took 5,000 without
+    converging when the joint step was sized for ``[X, 1]``). Both fits are
+    certified at ``tol=1e-10``: coefficients agree to 1e-6."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 4))
+    W = rng.standard_normal((3, 4))
+    if layout == "stacked":
+        task = np.repeat(np.arange(3), 30)
+        y = (np.einsum("ij,ij->i", X, W[task]) + rng.standard_normal(90) > 0) * 1.0
+        fit_X = lambda Z: np.column_stack([task, Z])  # noqa: E731
+        kw = {"task_column": 0}
+    else:
+        y = (X @ W.T + rng.standard_normal((90, 3)) > 0) * 1.0
+        fit_X = lambda Z: Z  # noqa: E731
+        kw = {}
+    est = TraceNormLogisticRegression(alpha=0.01, tol=1e-10, max_iter=3000, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        base = clone(est).fit(fit_X(X), y)
+        moved = clone(est).fit(fit_X(X + 100.0), y)
+    assert_allclose(moved.coef_, base.coef_, rtol=0, atol=1e-6)
+    assert_allclose(
+        moved.intercept_, base.intercept_ - 100.0 * base.coef_.sum(axis=1), atol=1e-4
+    )
+    assert moved.n_iter_ <= 2 * base.n_iter_
