@@ -15,7 +15,7 @@ and the duality gap is an exact certificate, as for the other penalties.
 
 import numpy as np
 
-from .penalties import L1, L21, group_shrink, soft_threshold
+from .penalties import L1, L21, soft_threshold
 
 __all__ = ["Dirty"]
 
@@ -53,28 +53,56 @@ class Dirty:
     def conjugate(self, V):
         return 0.0
 
-    def block_prox(self, u, c, z, n_iter=50, rtol=1e-12):
-        """Joint minimisation over ``(p, q)`` of one column by exact alternation.
+    def block_prox(self, u, c, z=None, max_iter=100):
+        """Exact joint minimiser over ``(p, q)`` of one column.
 
-        Minimises ``sum_t c_t (p_t + q_t)^2 / 2 - u_t (p_t + q_t) + alpha_shared
-        ||p|| + alpha_specific ||q||_1``; every half-step is an exact minimisation, so
-        each call decreases the objective whatever the number of alternations.
+        Minimises ``sum_t c_t (p_t + q_t)^2 / 2 - u_t (p_t + q_t) + a ||p|| + b
+        ||q||_1`` (``a = alpha_shared``, ``b = alpha_specific``). Minimising over
+        ``q`` first leaves a Huber-like function of ``p`` whose gradient is
+        ``-clip(u_t - c_t p_t, -b, b)``, so ``p = 0`` iff ``||clip(u, -b, b)|| <=
+        a``; otherwise, with ``r = ||p||``, each ``p_t = sign(u_t) r min(|u_t| /
+        (c_t r + a), b / a)`` and ``r`` is the root of the decreasing function
+        ``sum_t min(|u_t| / (c_t r + a), b / a)^2 - 1`` on ``(0, ||u / c||]``
+        (Newton steps kept inside a bisection bracket). Then ``q_t = S_b(u_t - c_t
+        p_t) / c_t``. Tasks with ``c_t = 0`` (no rows) get 0. ``z`` (the current
+        column) is not needed: the interface of ``penalties``. Alternating exact
+        half-steps over ``p`` and ``q`` reached the same objective (to 1e-14
+        relative, ``tests/_optim``) only after tens of alternations per call
+        when both parts are active.
         """
+        a, b = float(self.alpha_shared), float(self.alpha_specific)
+        dtype = np.result_type(u, c)
+        u = np.asarray(u, dtype=np.float64)
         T = u.shape[0]
-        p, q = z[:T], z[T:]
-        for _ in range(n_iter):
-            p_new = group_shrink(u - c * q, c, self.alpha_shared)
-            r = u - c * p_new
-            q_shr = soft_threshold(r, self.alpha_specific)
-            if np.ndim(c) == 0:
-                q_new = q_shr / c if c > 0 else np.zeros_like(q_shr)
-            else:
-                q_new = np.divide(q_shr, c, out=np.zeros_like(q_shr), where=c > 0)
-            moved = np.max(np.abs(p_new - p)) + np.max(np.abs(q_new - q))
-            p, q = p_new, q_new
-            if moved <= rtol * (np.max(np.abs(p)) + np.max(np.abs(q)) + 1e-300):
-                break
-        return np.concatenate([p, q])
+        c = np.broadcast_to(np.asarray(c, dtype=np.float64), (T,))
+        active = c > 0
+        ua, ca = np.abs(u[active]), c[active]
+        p = np.zeros(T)
+        if a <= 0:  # p unpenalised takes the whole column
+            p[active] = u[active] / ca
+        elif np.sum(np.minimum(ua, b) ** 2) > a * a:
+            cap = b / a
+            lo, hi = 0.0, float(np.sqrt(np.sum((ua / ca) ** 2)))
+            r = hi
+            for _ in range(max_iter):
+                m = ua / (ca * r + a)
+                free = m < cap
+                f = float(np.sum(np.where(free, m, cap) ** 2)) - 1.0
+                if f > 0:
+                    lo = r
+                else:
+                    hi = r
+                df = float(np.sum(np.where(free, -2.0 * m * m * ca / (ca * r + a), 0)))
+                step = r - f / df if df < 0 else lo
+                r_new = step if lo < step < hi else 0.5 * (lo + hi)
+                done = abs(r_new - r) <= 1e-15 * r
+                r = r_new
+                if done:
+                    break
+            p[active] = np.sign(u[active]) * r * np.minimum(ua / (ca * r + a), cap)
+        q = soft_threshold(u - c * p, b)
+        q = np.divide(q, c, out=np.zeros(T), where=active)
+        return np.concatenate([p, q]).astype(dtype, copy=False)
 
     def column_margin(self, V):
         VP, VQ = self.split(V)

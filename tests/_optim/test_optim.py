@@ -12,7 +12,16 @@ from skmtl._optim import design as design_module
 from skmtl._optim.base import duality_gap
 from skmtl._optim.datafits import Logistic, Quadratic
 from skmtl._optim.design import MultiTaskDesign
-from skmtl._optim.penalties import L1, L21, L21Ridge, SparseGroupL1L21, TraceNorm
+from skmtl._optim.dirty import Dirty
+from skmtl._optim.penalties import (
+    L1,
+    L21,
+    L21Ridge,
+    SparseGroupL1L21,
+    TraceNorm,
+    group_shrink,
+    soft_threshold,
+)
 from skmtl._optim.prox_grad import fista
 
 RNG = np.random.default_rng(0)
@@ -199,3 +208,58 @@ def test_enet_ray_argmax_is_the_maximiser(seed, l1_ratio, lin, quad, n_cols):
     # the grid's best point is within s_max / 20000 of the maximiser: f is below
     # the exact maximum by at most the curvature times that step squared
     assert f(s) >= best - 1e-12 * (1.0 + abs(best))
+
+
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_tasks=st.integers(1, 8),
+    u_scale=st.sampled_from([1e-3, 0.1, 1.0, 10.0, 1e3]),
+    alpha_shared=st.sampled_from([0.0, 1e-3, 0.1, 1.0, 10.0]),
+    alpha_specific=st.sampled_from([0.0, 1e-3, 0.1, 1.0, 10.0]),
+    scalar_c=st.booleans(),
+    empty_task=st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_dirty_block_prox_meets_its_optimality_conditions(
+    seed, n_tasks, u_scale, alpha_shared, alpha_specific, scalar_c, empty_task
+):
+    # the closed-form column minimiser of the dirty model against its KKT
+    # conditions: g = u - c (p + q) lies in a d||p|| and in b d||q||_1 (a task
+    # without rows, c_t = u_t = 0, gets p_t = q_t = 0), and against a long
+    # alternation of exact half-steps (never better, to rounding)
+    rng = np.random.RandomState(seed)
+    T, a, b = n_tasks, alpha_shared, alpha_specific
+    u = rng.randn(T) * u_scale
+    c = np.full(T, rng.uniform(0.1, 3.0)) if scalar_c else rng.uniform(0.1, 3.0, T)
+    if empty_task:
+        u[0], c[0] = 0.0, 0.0
+    z = Dirty(a, b).block_prox(u, c[0] if scalar_c and not empty_task else c)
+    p, q = z[:T], z[T:]
+    g = u - c * (p + q)
+    scale = 1e-9 * (1.0 + np.abs(u).max() + a + b)
+    if empty_task:
+        assert p[0] == 0.0 and q[0] == 0.0
+    if np.linalg.norm(p) > 0:
+        assert_allclose(g, a * p / np.linalg.norm(p), rtol=0, atol=scale)
+    else:
+        assert np.linalg.norm(g) <= a + scale
+    on = q != 0
+    assert_allclose(g[on], b * np.sign(q[on]), rtol=0, atol=scale)
+    assert np.all(np.abs(g[~on]) <= b + scale)
+
+    def objective(p, q):
+        w = p + q
+        return (
+            np.sum(c * w * w / 2 - u * w) + a * np.linalg.norm(p) + b * np.abs(q).sum()
+        )
+
+    pa, qa = np.zeros(T), np.zeros(T)
+    for _ in range(300):  # exact alternation: p given q, then q given p
+        pa = (
+            group_shrink(u - c * qa, c, a)
+            if a > 0
+            else np.divide(u - c * qa, c, out=np.zeros(T), where=c > 0)
+        )
+        qa = np.divide(soft_threshold(u - c * pa, b), c, out=np.zeros(T), where=c > 0)
+    best = objective(pa, qa)
+    assert objective(p, q) <= best + 1e-12 * (1.0 + abs(best))
