@@ -1,8 +1,13 @@
 """Every metric variant against its formula computed by a plain per-task loop."""
 
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
+from sklearn import metrics as skm
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import mean_squared_error, r2_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -170,3 +175,50 @@ def test_task_scorer_gridsearch_picks_best_and_callable_metric():
     ).fit(X, y)
     assert search.best_params_ == {"estimator__alpha": 1e-3}
     assert "make_task_scorer" in repr(make_task_scorer("r2"))
+
+
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_tasks=st.integers(1, 6),
+    n_rows=st.integers(1, 40),
+    weighted=st.booleans(),
+    constant_task=st.booleans(),
+    exact_task=st.booleans(),
+)
+@settings(max_examples=100, deadline=None)
+def test_per_task_scores_from_sums_equal_scikit_learn(
+    seed, n_tasks, n_rows, weighted, constant_task, exact_task
+):
+    # "r2", "mse" and "rmse" come from per-task sums in one pass; scikit-learn's
+    # functions task by task are the oracle (to 1e-12: summation order), except
+    # that a constant task scores exactly 1.0 / 0.0 (predicted exactly or not)
+    # where scikit-learn may divide by a rounding-error SST
+    rng = np.random.default_rng(seed)
+    tasks = rng.integers(0, n_tasks, n_rows).astype(str)
+    y = rng.standard_normal(n_rows) * rng.choice([1e-3, 1.0, 1e3])
+    pred = y + rng.standard_normal(n_rows) * rng.choice([0.0, 0.1, 1.0])
+    first = tasks == tasks[0]
+    if constant_task:
+        y[first] = 0.1
+    if exact_task:
+        pred[first] = y[first]
+    w = rng.uniform(0.1, 2.0, n_rows) if weighted else None
+    oracles = {
+        "r2": skm.r2_score,
+        "mse": skm.mean_squared_error,
+        "rmse": lambda a, b, **kw: np.sqrt(skm.mean_squared_error(a, b, **kw)),
+    }
+    for name, oracle in oracles.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fast = per_task_scores(y, pred, tasks, name, sample_weight=w)
+            slow = per_task_scores(y, pred, tasks, oracle, sample_weight=w)
+        assert list(fast) == list(slow)
+        for label, value in fast.items():
+            yt = y[tasks == label]
+            if name == "r2" and np.all(yt == yt[0]) and len(yt) > 1:
+                assert value == float(np.all(pred[tasks == label] == yt))
+            elif np.isnan(slow[label]):
+                assert np.isnan(value)
+            else:
+                assert value == pytest.approx(slow[label], rel=1e-12, abs=1e-300)
