@@ -14,10 +14,18 @@ from contextlib import nullcontext
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["solver_threads"]
+__all__ = ["blas_threads", "solver_threads"]
 
 SMALL_WEIGHTS = 500_000  # n_tasks * n_features below which one BLAS thread is used
 _CONTROLLER = []  # one controller, created on first use (it scans loaded libraries)
+
+
+def blas_threads(limit, user_api="blas"):
+    """Context manager limiting BLAS (or ``user_api``) to ``limit`` threads (None:
+    the library's default), through the one controller of this module."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=limit, user_api=user_api)
 
 
 def solver_threads(n_tasks, n_features, user_api="blas"):
@@ -25,6 +33,4 @@ def solver_threads(n_tasks, n_features, user_api="blas"):
     scikit-learn's k-means) to one thread for small weight matrices."""
     if n_tasks * n_features > SMALL_WEIGHTS:
         return nullcontext()
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api=user_api)
+    return blas_threads(1, user_api)

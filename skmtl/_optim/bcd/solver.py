@@ -7,8 +7,8 @@ import functools
 import math
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
+from .._threads import blas_threads
 from ..base import SolverResult, feasible_dual, null_scale, refined_dual
 from .profile import profiled_intercepts
 from .screening import column_operator_norms
@@ -46,29 +46,20 @@ def check_requirements(datafit, penalty):
             )
 
 
-_CONTROLLER = []
-
-
 def _single_threaded_blas(solver):
-    """Run ``solver`` with BLAS limited to one thread (see ``_blas_threads``)."""
+    """Run ``solver`` with BLAS limited to one thread. The solver calls BLAS on
+    vectors and thin matrices (a column of ``X`` against the residual) thousands
+    of times, where waking threads costs more than the product: with 2 OpenBLAS
+    threads on a busy 2-core machine a fit was 10x slower than with one
+    (measured). Only the products with the whole ``X`` may use more threads
+    (``blas_threads(None)``)."""
 
     @functools.wraps(solver)
     def run(*args, **kwargs):
-        with _blas_threads(1):
+        with blas_threads(1):
             return solver(*args, **kwargs)
 
     return run
-
-
-def _blas_threads(limit):
-    """Context limiting BLAS threads. The solver calls BLAS on vectors and thin
-    matrices (a column of ``X`` against the residual) thousands of times, where
-    waking threads costs more than the product: with 2 OpenBLAS threads on a busy
-    2-core machine a fit was 10x slower than with one (measured). Only the
-    products with the whole ``X`` may use more threads."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=limit, user_api="blas")
 
 
 # products with X of at least this many multiply-adds may use all BLAS threads
@@ -97,7 +88,7 @@ def _full_gap(state, design, datafit, penalty, W, m, alpha_mean, threaded):
     if state.intercepts is not None:
         Theta, sigma = feasible_dual(design, Theta)
     if threaded:
-        with _blas_threads(None):
+        with blas_threads(None):
             V = design.adjoint(Theta)
     else:
         V = design.adjoint(Theta)
@@ -153,7 +144,7 @@ def bcd(
 ):
     """Minimise ``f(A E(W) + b) + g(W) [+ h(b)] [+ q(W)]`` from ``(W0, b0)``; see the
     package docstring. BLAS runs single-threaded but for the products with the
-    whole ``X`` (``_blas_threads``).
+    whole ``X`` (``blas_threads``).
 
     Parameters
     ----------
