@@ -51,8 +51,9 @@ import numpy as np
 
 from .base import SolverResult, duality_gap, null_scale
 from .design import _FACTOR_BUDGET, _LSTSQ_BUDGET, task_svd_factors
+from .structured import AugmentedDatafit, MeanShrinkDesign
 
-__all__ = ["admm_quadratic", "centred_factors"]
+__all__ = ["admm_quadratic", "centred_factors", "mean_shrink_affordable"]
 
 # residual balancing: rescale rho by _TAU when one residual exceeds _MU times the other
 _MU, _TAU = 10.0, 2.0
@@ -100,6 +101,76 @@ def centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET):
     return V, s2, xbar, ybar, S, k
 
 
+def _w_step(V, s2, G, rho, mu, inter, sum_p):
+    """The exact ``W`` step (module docstring): rows ``w_t`` minimising ``1/2 w_t
+    H_t w_t - w_t g_t + rho/2 ||w_t||^2`` plus, with ``inter = (xbar, ybar, a)``,
+    ``a_t / 2 (ybar_t - xbar_t w_t - b_0)^2`` over ``b_0``, plus ``mu / 2 sum_t
+    ||w_t - wbar||^2``. With ``P_t = (H_t + (rho + mu) I)^{-1}``, ``q_t = P_t
+    xbar_t``, ``e_t = a_t / (1 + a_t xbar_t q_t)`` and ``M_t = P_t - e_t q_t
+    q_t^T`` (Sherman-Morrison), ``w_t = z_t + mu M_t wbar - e_t b_0 q_t`` with
+    ``z_t = P_t g_t + e_t (ybar_t - xbar_t P_t g_t) q_t``; ``wbar`` (the mean of
+    the rows) and ``b_0`` (zeroing ``sum_t a_t (ybar_t - xbar_t w_t - b_0)``)
+    solve::
+
+        (T I - mu sum_t M_t) wbar + (sum_t e_t q_t) b_0 = sum_t z_t
+        mu (sum_t e_t q_t) . wbar + (sum_t e_t) b_0 = sum_t e_t (ybar_t - gamma_t)
+
+    (``gamma_t = xbar_t P_t g_t``)
+
+    (``T I - mu sum_t M_t`` is positive definite: ``M_t <= I / (rho + mu)``).
+    """
+    rp = rho + mu
+    W = _shifted_solve(V, s2, G, rp)
+    T, d = W.shape
+    if inter is not None:
+        xbar, ybar, a = inter
+        Q = _shifted_solve(V, s2, xbar, rp)
+        e = a / (1.0 + a * np.einsum("td,td->t", xbar, Q))
+        gamma = np.einsum("td,td->t", xbar, W)
+        W = W + (e * (ybar - gamma))[:, None] * Q  # z_t
+    if mu == 0:
+        if inter is None:
+            return W
+        e_sum = float(np.sum(e))  # W - e_t b_0 q_t, b_0 a weighted mean
+        if e_sum <= 0:
+            return W
+        shared_b = float(e @ (ybar - gamma)) / e_sum
+        return W - (e * shared_b)[:, None] * Q
+    if rho not in sum_p:
+        coef = 1.0 / (s2 + rp) - 1.0 / rp  # P_t = V_t diag(coef_t) V_t^T + I / rp
+        total = np.einsum("tdk,tk,tek->de", V, coef, V, optimize=True)
+        total[np.diag_indices(d)] += T / rp
+        sum_p.clear()
+        sum_p[rho] = total
+    A = np.zeros((d + 1, d + 1))
+    A[:d, :d] = np.eye(d) * T - mu * sum_p[rho]
+    rhs = np.zeros(d + 1)
+    rhs[:d] = W.sum(axis=0)
+    if inter is not None and float(np.sum(e)) > 0:
+        eq = e[:, None] * Q
+        A[:d, :d] += mu * (eq.T @ Q)
+        s_vec = eq.sum(axis=0)
+        A[:d, d], A[d, :d], A[d, d] = s_vec, mu * s_vec, float(np.sum(e))
+        rhs[d] = float(e @ (ybar - gamma))
+    else:
+        A[d, d] = 1.0
+    sol = np.linalg.solve(A, rhs)
+    wbar, shared_b = sol[:d], sol[d]
+    W = W + mu * _shifted_solve(V, s2, np.broadcast_to(wbar, (T, d)), rp)
+    if inter is not None:
+        W = W - (e * (mu * (Q @ wbar) + shared_b))[:, None] * Q
+    return W
+
+
+def mean_shrink_affordable(factors, n_features, budget=2e9):
+    """Whether ``admm_quadratic`` with ``alpha_mean > 0`` fits ``budget``
+    multiply-adds per sum of inverse Grams (``T d^2 k``, recomputed when ``rho``
+    changes) with ``d <= 2000`` (its ``(d + 1)^2`` system)."""
+    V = factors[0]
+    k = V.shape[2] if V.ndim == 3 else 1
+    return n_features <= 2000 and V.shape[0] * n_features**2 * k <= budget
+
+
 def admm_quadratic(
     design,
     datafit,
@@ -112,8 +183,10 @@ def admm_quadratic(
     gap_every=10,
     verbose=0,
     b0=None,
+    alpha_mean=0.0,
 ):
-    """Minimise ``f(A W + b) + g(W) + h(b)`` for the squared loss ``f``.
+    """Minimise ``f(A W + b) + g(W) + h(b)`` for the squared loss ``f``, plus
+    ``alpha_mean / 2 sum_t ||w_t - wbar||^2`` when ``alpha_mean > 0``.
 
     Parameters
     ----------
@@ -130,6 +203,11 @@ def admm_quadratic(
         None: no joint intercepts (centred design). Otherwise the intercepts are
         penalised by ``design.intercepts`` (hierarchical or pooled) and minimised
         exactly inside every ``W`` step; the value only marks that they exist.
+    alpha_mean : float, default=0.0
+        The tasks-coupling mean shrinkage: the ``W`` step then solves one ``(d +
+        1) x (d + 1)`` system for ``(wbar, b_0)`` (``_w_step``), with the sum of
+        the tasks' inverse Grams recomputed when ``rho`` changes
+        (:func:`mean_shrink_affordable` bounds its cost).
 
     Returns
     -------
@@ -152,7 +230,13 @@ def admm_quadratic(
     R = np.asarray(design.adjoint(design.omega * design.Y), dtype=float)  # A*(omega Y)
     if joint:  # centred: X_c^T Omega y_c = X^T Omega y - S ybar xbar
         R = R - (S * ybar)[:, None] * xbar
-    threshold = tol * null_scale(design, datafit, joint)
+    mu = float(alpha_mean)
+    gap_design, gap_datafit = design, datafit
+    if mu > 0:  # the mean shrinkage on the datafit side, as for FISTA
+        gap_design = MeanShrinkDesign(design, mu)
+        gap_datafit = AugmentedDatafit(datafit, gap_design)
+    threshold = tol * null_scale(gap_design, gap_datafit, joint)
+    inter = (xbar, ybar, a) if joint else None
     Z = np.array(W0, dtype=float)
     # rho: the mean curvature of the tasks' Grams (trace / d), a scale-free start
     d = max(design.n_features, 1)
@@ -166,24 +250,19 @@ def admm_quadratic(
     else:
         HZ = np.matmul(V, (s2 * np.matmul(Z[:, None, :], V)[:, 0, :])[:, :, None])
         U = (R - HZ[:, :, 0]) / rho
+    if mu > 0:  # the mean shrinkage's part of the gradient
+        U = U - mu * (Z - Z.mean(axis=0)) / rho
     gap, primal, b = np.inf, np.inf, None
+    sum_p = {}  # rho -> sum_t (H_t + (rho + mu) I)^{-1}
     for it in range(1, max_iter + 1):
-        W = _shifted_solve(V, s2, R + rho * (Z - U), rho)
-        if joint:  # Sherman-Morrison on the rank-one a_t xbar_t xbar_t^T terms
-            Q = _shifted_solve(V, s2, xbar, rho)
-            beta = np.einsum("td,td->t", xbar, Q)
-            gamma = np.einsum("td,td->t", xbar, W)
-            e = a / (1.0 + a * beta)
-            e_sum = float(np.sum(e))
-            shared_b = float(e @ (ybar - gamma)) / e_sum if e_sum > 0 else 0.0
-            W = W + (e * (ybar - gamma - shared_b))[:, None] * Q
+        W = _w_step(V, s2, R + rho * (Z - U), rho, mu, inter, sum_p)
         Z_old = Z
         Z = penalty.prox(W + U, 1.0 / rho)
         U = U + W - Z
         if it % gap_every == 0 or it == max_iter:
             Zc = Z.astype(design.dtype, copy=False)
             b_in = np.zeros(T, dtype=design.dtype) if joint else None
-            gap, primal, b = duality_gap(design, datafit, penalty, Zc, b_in)
+            gap, primal, b = duality_gap(gap_design, gap_datafit, penalty, Zc, b_in)
             if verbose:
                 print(f"iter {it}: primal {primal:.10g} gap {gap:.3e} rho {rho:.3e}")
             if gap <= threshold:

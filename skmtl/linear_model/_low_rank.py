@@ -12,7 +12,7 @@ from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
-from .._optim.admm import admm_quadratic, centred_factors
+from .._optim.admm import admm_quadratic, centred_factors, mean_shrink_affordable
 from .._optim.base import null_scale, penalised_intercepts
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
@@ -127,18 +127,30 @@ class _AdmmSquaredLossMixin:
 
     def _solve(self, design, datafit, penalty, W0, b0):
         with solver_threads(design.n_tasks, design.n_features):
-            # the coupling alpha_mean term: FISTA; penalised (hierarchical or
-            # pooled) intercepts: ADMM on centred per-task factors
+            # penalised (hierarchical or pooled) intercepts: ADMM on centred
+            # per-task factors; the coupling alpha_mean term: one (d + 1) system
+            # per W step where affordable, else FISTA
             factors = None
-            if getattr(self, "alpha_mean", 0.0) == 0 and isinstance(datafit, Quadratic):
+            alpha_mean = getattr(self, "alpha_mean", 0.0)
+            if isinstance(datafit, Quadratic):
                 if b0 is None:
                     factors = design.task_right_factors()
                 elif design.intercepts is not None and not design.intercepts.free:
                     factors = centred_factors(design)
+            if factors is not None and alpha_mean > 0:
+                if not mean_shrink_affordable(factors, design.n_features):
+                    factors = None
             if factors is None:
                 return self._fista(design, datafit, penalty, W0, b0)
             return admm_quadratic(
-                design, datafit, penalty, W0, factors, b0=b0, **self._solver_options()
+                design,
+                datafit,
+                penalty,
+                W0,
+                factors,
+                b0=b0,
+                alpha_mean=alpha_mean,
+                **self._solver_options(),
             )
 
 
@@ -176,11 +188,15 @@ class TraceNormRegression(
     returned (thresholded) ``Z``. Free intercepts (``alpha_intercepts=0``) are
     removed by centring; hierarchical or pooled ones are minimised exactly inside
     each ridge step (per-task SVDs of the centred designs, the shared
-    ``b_0`` in closed form). ADMM needs no ``alpha_mean`` term (which
-    couples the tasks' ridge steps); with it, and when the per-task SVDs exceed
-    their budget (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) >
-    1e7``), it uses accelerated proximal gradient (FISTA, adaptive restart) with
-    exact proximal steps on the intercepts and the same certificate. The prox uses a
+    ``b_0`` in closed form). The ``alpha_mean`` term couples the tasks' ridge
+    steps through ``wbar``: each step then also solves one ``(d + 1) x (d + 1)``
+    system for ``(wbar, b_0)``, while ``d <= 2000`` and ``T d^2 min(n_t, d) <=
+    2e9``. Beyond these budgets, or when the per-task SVDs exceed theirs
+    (``sum_t n_t min(n_t, d)^2 > 3e8`` or ``T d min(n_t, d) > 1e7``), it uses
+    accelerated proximal gradient (FISTA, adaptive restart) with exact proximal
+    steps on the intercepts and the same certificate; FISTA converges slowly
+    with penalised intercepts on features of large mean (``doc/contract.md``,
+    §3). The prox uses a
     partial eigendecomposition of the ``min(T, d)`` Gram matrix once
     ``min(T, d) > 64``.
 
