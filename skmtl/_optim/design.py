@@ -120,8 +120,9 @@ class MultiTaskDesign:
         if center:
             self._centre()
 
-    def _centre(self):
-        """Centre per task with ``omega``: ``X_mean``, ``y_mean``, centred ``Y``."""
+    def _centre(self, targets=True):
+        """Centre per task with ``omega``: ``X_mean`` and, with ``targets``,
+        ``y_mean`` and a centred ``Y`` (else ``y_mean`` stays 0)."""
         self.center = True
         # omega-weighted means (the task sums of omega are 1 only with "equal")
         inv = np.where(self.task_omega_sums > 0, 1.0, 0.0) / np.where(
@@ -129,6 +130,8 @@ class MultiTaskDesign:
         )
         inv = inv.astype(self.dtype)
         self.X_mean = self._raw_adjoint(self.omega) * inv[:, None]
+        if not targets:
+            return
         self.y_mean = self.task_sum(self.omega * self.Y) * inv
         self.Y = self.Y - self.per_row(self.y_mean)
         if self.shared:
@@ -142,16 +145,7 @@ class MultiTaskDesign:
         on one design."""
         if self.center:
             return self
-        cached = getattr(self, "_centred_copy", None)
-        if cached is not None:
-            return cached
-        out = copy.copy(self)
-        for key in ("_curvature", "_column_operator_norms", "_lstsq_dual"):
-            out.__dict__.pop(key, None)
-        out.intercepts = None
-        out._centre()
-        self._centred_copy = out
-        return out
+        return self._centred_copy_of("_centred_copy", targets=True)
 
     def feature_centred(self):
         """The design with its features centred per task and its targets as they
@@ -167,17 +161,21 @@ class MultiTaskDesign:
         0. Cached."""
         if self.center:
             raise ValueError("The design is already centred.")
-        cached = getattr(self, "_feature_centred_copy", None)
+        return self._centred_copy_of("_feature_centred_copy", targets=False)
+
+    def _centred_copy_of(self, cache_key, targets):
+        """A copy sharing ``X``, centred per task (its targets too with
+        ``targets``), without intercept model or cached products; cached on
+        ``self`` under ``cache_key``."""
+        cached = getattr(self, cache_key, None)
         if cached is not None:
             return cached
         out = copy.copy(self)
         for key in ("_curvature", "_column_operator_norms", "_lstsq_dual"):
             out.__dict__.pop(key, None)
         out.intercepts = None
-        Y = out.Y
-        out._centre()
-        out.Y, out.y_mean = Y, np.zeros_like(out.y_mean)
-        self._feature_centred_copy = out
+        out._centre(targets=targets)
+        setattr(self, cache_key, out)
         return out
 
     def intercept_at_zero(self, b, W):

@@ -170,6 +170,14 @@ def test_zero_penalty_is_the_normal_equations(no_fista):
     assert no_fista == [True]
 
 
+def _shifted_problem(layout, shift):
+    """``_problem`` with every feature (not the task column) moved by ``shift``."""
+    X, y, task_column, tasks = _problem(layout, "squared")
+    X = X.copy()
+    X[:, slice(None) if task_column is None else slice(1, None)] += shift
+    return X, y, task_column, [(Xt + shift, yt) for Xt, yt in tasks]
+
+
 @pytest.mark.parametrize("lam", [1.0, np.inf])
 def test_features_of_large_mean(no_fista, lam):
     """Features of mean 50 couple every ``w_t`` with the intercepts (curvature
@@ -178,10 +186,7 @@ def test_features_of_large_mean(no_fista, lam):
     (module docstring), so ADMM still certifies ``TOL`` in a few hundred iterations
     (it stalled at gaps of 1e-6 to 1 after 3,000 when the step cancelled) and
     matches Clarabel as in ``_check``."""
-    X, y, task_column, tasks = _problem("stacked", "squared")
-    X = X.copy()
-    X[:, 1:] += 50.0
-    tasks = [(Xt + 50.0, yt) for Xt, yt in tasks]
+    X, y, task_column, tasks = _shifted_problem("stacked", 50.0)
     est = TraceNormRegression(
         alpha=0.1,
         task_column=task_column,
@@ -202,13 +207,9 @@ def test_alpha_mean_by_admm(no_fista, lam, layout, shift):
     """``alpha_mean > 0``: ADMM's ``W`` step solves one ``(d + 1)`` system for
     ``(wbar, b_0)`` (``admm._w_step``) and matches Clarabel on the objective with
     the mean shrinkage (``MODELS["trace_mean"]``), on features of mean 0.5 and
-    50. With a shift of 50 and FISTA it took 5,000 iterations and stopped at
-    a relative gap of 1.6 (T=3, 120 rows)."""
-    X, y, task_column, tasks = _problem(layout, "squared")
-    X = X.copy()
-    cols = slice(1, None) if task_column is not None else slice(None)
-    X[:, cols] += shift
-    tasks = [(Xt + shift, yt) for Xt, yt in tasks]
+    50. FISTA, used before, took 5,000 iterations and stopped at a relative gap
+    of 1.6 on features of mean 100 with hierarchical intercepts (T=3, 120 rows)."""
+    X, y, task_column, tasks = _shifted_problem(layout, shift)
     est = TraceNormRegression(
         alpha=0.1,
         alpha_mean=0.5,
