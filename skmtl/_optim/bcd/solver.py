@@ -89,30 +89,45 @@ def _full_gap(state, design, datafit, penalty, W, m, alpha_mean, threaded):
         Theta, sigma = feasible_dual(design, Theta)
     if threaded:
         with blas_threads(None):
-            V = design.adjoint(Theta)
+            M = design.adjoint(Theta)
     else:
-        V = design.adjoint(Theta)
-    if alpha_mean > 0:
-        V = V - alpha_mean * centred_tasks(W)
-    Vb = V if m == 1 else np.tile(V, (m, 1))
-    scale = penalty.dual_scale(Vb)
+        M = design.adjoint(Theta)
     Yd = design.Y if prof is None else state.Y  # centred when profiled
-    primal = datafit.value(F, Yd, design.omega) + penalty.value(W)
-    dual = datafit.dual_value(scale * Theta, Yd, design.omega) - penalty.conjugate(
-        scale * Vb
-    )
-    if prof is not None:  # see WorkingSetSolver.gap
+    q = mean_shrinkage(W, alpha_mean)  # 0 without
+    primal = datafit.value(F, Yd, design.omega) + penalty.value(W) + q
+    if prof is not None:
         primal += prof.value()
-        dual += scale * float(sigma @ prof.ybar) + prof.intercepts.dual_value(
-            scale * sigma
-        )
-    if alpha_mean > 0:
-        q = mean_shrinkage(W, alpha_mean)
-        primal += q
-        dual -= scale * scale * q
     if state.intercepts is not None:
         primal += state.intercepts.value(state.b)
-        dual += state.intercepts.dual_value(scale * sigma)
+
+    def dual_at(Vb, xi_value):
+        """The dual at ``(scale Theta, scale Xi)`` with ``Vb = A* Theta +
+        sqrt(alpha_mean) P Xi`` (tiled for ``m`` blocks), ``xi_value = ||Xi||^2 /
+        2`` (see ``mean_shrinkage``), and ``scale`` (dual feasibility)."""
+        scale = penalty.dual_scale(Vb)
+        dual = datafit.dual_value(scale * Theta, Yd, design.omega)
+        dual -= penalty.conjugate(scale * Vb) + scale * scale * xi_value
+        if prof is not None:  # see WorkingSetSolver.gap
+            dual += scale * float(sigma @ prof.ybar) + prof.intercepts.dual_value(
+                scale * sigma
+            )
+        if state.intercepts is not None:
+            dual += state.intercepts.dual_value(scale * sigma)
+        return dual, scale
+
+    V = M - alpha_mean * centred_tasks(W) if alpha_mean > 0 else M
+    Vb = V if m == 1 else np.tile(V, (m, 1))
+    dual, scale = dual_at(Vb, q)
+    if alpha_mean > 0 and primal - dual > 0:
+        # Xi from W's deviations multiplies W's error by alpha_mean: the gap then
+        # stalls near the pooled fit (alpha_mean far above the data's curvature).
+        # On the columns in use, Xi cancelling the task-centred part of A* Theta
+        # (V their column means) costs ||centred(A* Theta)||^2 / (2 alpha_mean)
+        # and certifies there; the others keep Xi = 0 (W's deviations are 0).
+        Mc = centred_tasks(M) * np.any(W != 0, axis=0)
+        other = dual_at(M - Mc, 0.5 * float(np.sum(Mc * Mc)) / alpha_mean)
+        if other[0] > dual:
+            (dual, scale), Vb = other, M - Mc
     if (
         state.quadratic
         and state.b is None

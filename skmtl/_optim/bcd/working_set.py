@@ -49,6 +49,9 @@ class WorkingSetSolver:
     def __init__(
         self, state, penalty, curv, m, anderson, reset_every=10, alpha_mean=0.0
     ):
+        # the data's block curvatures (without the mean-shrinkage term), for the
+        # exact block step of penalties offering ``block_prox_mean``
+        self.curv_data = curv
         if alpha_mean > 0:
             if m != 1:
                 raise ValueError("alpha_mean needs one block of task weights.")
@@ -98,16 +101,19 @@ class WorkingSetSolver:
             return
         state, penalty, curv, m = self.state, self.penalty, self.curv, self.m
         am = self.alpha_mean
+        exact = am and hasattr(penalty, "block_prox_mean")
         T = El.shape[1]
         for k in range(Wl.shape[0]):
             g = state.neg_grad(k)
             ck = curv[k]
             e = El[k]
-            if am:  # majoriser (c + am) of the datafit plus (am/2)||P e||^2
-                u = (ck - am) * e + g + am * e.mean()
+            if exact:  # the datafit's block quadratic plus (am/2)||P e||^2
+                cd = self.curv_data[k]
+                new = penalty.block_prox_mean(cd * e + g, cd, am, Wl[k])
+            elif am:  # majoriser (c + am) of the datafit plus (am/2)||P e||^2
+                new = penalty.block_prox((ck - am) * e + g + am * e.mean(), ck, Wl[k])
             else:
-                u = ck * e + g
-            new = penalty.block_prox(u, ck, Wl[k])
+                new = penalty.block_prox(ck * e + g, ck, Wl[k])
             e_new = new if m == 1 else new.reshape(m, T).sum(axis=0)
             if not nz[k] and not e_new.any():
                 V[k] = g
