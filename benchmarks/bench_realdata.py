@@ -781,6 +781,23 @@ MODELS = [
         _skmtl("linear_model", "MultiTaskLassoCV", alphas=10, cv=3),
     ),
     ModelEntry(
+        "MultiTaskLassoCV (auto intercepts, alpha_mean grid)",
+        "skmtl",
+        (REG,),
+        _skmtl(
+            "linear_model",
+            "MultiTaskLassoCV",
+            alphas=10,
+            cv=3,
+            alpha_intercepts="auto",
+            alpha_means=4,
+        ),
+        description=(
+            "the L2,1 family with hierarchical intercepts and the mean-shrinkage "
+            "grid (its defaults stay scikit-learn's)"
+        ),
+    ),
+    ModelEntry(
         "MultiTaskElasticNetCV",
         "skmtl",
         (REG,),
