@@ -23,8 +23,8 @@ coordinate descent (``bcd``):
   screening and working-set priorities);
 - ``block_prox_mean(u, c, alpha_mean, w)`` (optional): ``block_prox`` with the
   mean-shrinkage term ``alpha_mean / 2 ||w - wbar||^2`` of the column added
-  exactly (L2,1 penalties: ``mean_group_shrink``); without it ``bcd`` majorises
-  that term by ``alpha_mean`` in the curvature;
+  exactly (L2,1 penalties: ``mean_group_shrink``); ``bcd`` falls back to
+  ``mean_block_prox``, exact for any ``block_prox`` (a 1-D root on the mean);
 - ``block_threshold`` (optional): the closed form of ``block_prox`` as a
   ``BlockThreshold``, for the fused and compiled epochs (``epochs``) and the
   support Newton steps of ``bcd``, which then skip ``block_prox``.
@@ -50,6 +50,7 @@ __all__ = [
     "SparseGroupL1L21",
     "TraceNorm",
     "group_shrink",
+    "mean_block_prox",
     "mean_group_shrink",
 ]
 
@@ -166,6 +167,51 @@ def mean_group_shrink(u, c, alpha_mean, lam, w0=None, n_iter=60, rtol=1e-13):
             break
         mu = new
     return solve(mu, u).astype(dtype, copy=False)
+
+
+def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
+    """``argmin_w sum_t c_t w_t^2 / 2 - u_t w_t + alpha_mean / 2 ||w - wbar||^2 +
+    g_j(w)`` for one column, for any penalty through its ``block_prox``.
+
+    The curvature ``diag(c) + alpha_mean (I - 1 1^T / T)`` couples the tasks only
+    through the mean ``m`` of ``w``: the optimality conditions read ``w =
+    block_prox(u + alpha_mean m, c + alpha_mean)`` with ``m = mean(w)``. The
+    residual ``h(m) = mean(block_prox(u + alpha_mean m, c + alpha_mean)) - m``
+    decreases (a prox is firmly nonexpansive in its metric) with slope at most
+    ``-(1 - sbar)``, ``sbar = mean(alpha_mean / (c + alpha_mean)) < 1``, so one
+    step of length ``|h(m_0)| / (1 - sbar)`` from ``m_0`` (the mean of ``w0``)
+    brackets the root, which Brent's method finds. ``mean_group_shrink`` is the
+    faster special case of the L2,1 penalties.
+    """
+    from scipy.optimize import brentq
+
+    c = np.broadcast_to(np.asarray(c, dtype=np.float64), u.shape)
+    shifted = c + alpha_mean
+    sbar = float(np.mean(alpha_mean / shifted))
+
+    def at(m):
+        return block_prox(u + alpha_mean * m, shifted)
+
+    def h(m):
+        return float(np.mean(at(m))) - m
+
+    m0 = float(np.mean(w0)) if w0 is not None and np.all(np.isfinite(w0)) else 0.0
+    h0 = h(m0)
+    if h0 == 0.0 or not sbar < 1.0:
+        return at(m0)
+    step = 1.01 * h0 / (1.0 - sbar)  # past the root (1% against rounding)
+    m1 = m0 + step
+    h1 = h(m1)
+    for _ in range(60):  # rounding only: the slope bound brackets the root
+        if h1 == 0.0 or (h1 > 0) != (h0 > 0):
+            break
+        m0, h0, m1 = m1, h1, m1 + step
+        h1, step = h(m1), 2.0 * step
+    if h1 == 0.0 or (h1 > 0) == (h0 > 0):
+        return at(m1)
+    scale = max(abs(m0), abs(m1), 1e-300)
+    root = brentq(h, min(m0, m1), max(m0, m1), xtol=xtol * scale, rtol=1e-15)
+    return at(root)
 
 
 class BlockThreshold(NamedTuple):

@@ -3,12 +3,13 @@ cvxpy and closed forms.
 
 Oracle grid: intercept model (free, hierarchical at two strengths, pooled) x
 ``task_weighting`` ("equal", "size", an array) x penalty (L2,1, L2,1 + ridge,
-sparse-group, dirty, L2,1 + ``alpha_mean``) x loss (squared, logistic: the
-logistic estimator has the L2,1 penalty, with and without ``alpha_mean``) x layout
-(stacked, shared with missing targets). The cvxpy problem is written from the
-docstrings' objective with explicit ``b_0``, ``c_t`` (and ``P, Q``) variables and
-the per-sample multipliers ``omega_t`` computed here from their definition
-(``skmtl._weights``), independently of the library's operator.
+sparse-group, dirty; L2,1, elastic net and sparse-group with ``alpha_mean``) x
+loss (squared, logistic: the logistic estimator has the L2,1 penalty, with and
+without ``alpha_mean``) x layout (stacked, shared with missing targets). The
+cvxpy problem is written from the docstrings' objective with explicit ``b_0``,
+``c_t`` (and ``P, Q``) variables and the per-sample multipliers ``omega_t``
+computed here from their definition (``skmtl._weights``), independently of the
+library's operator.
 
 Tolerances. The estimators stop at a certified duality gap ``<= tol * 2 P0`` with
 ``tol = 1e-12`` (``P0 <= 2`` here), so their objective may not exceed cvxpy's
@@ -156,6 +157,14 @@ PENALTIES = {
         lambda: MultiTaskLasso(A, alpha_mean=300.0),
         lambda W: A * _l21(W) + _mean_term(W, 300.0),
         lambda W: A * cp.sum(cp.norm(W, 2, axis=0)) + 150 * cp.sum_squares(CENTRE @ W),
+    ),
+    "sparse_group_mean": (
+        lambda: MultiTaskSparseGroupLasso(A, l1_ratio=0.4, alpha_mean=0.3),
+        lambda W: A * (0.4 * np.abs(W).sum() + 0.6 * _l21(W)) + _mean_term(W, 0.3),
+        lambda W: (
+            A * (0.4 * cp.sum(cp.abs(W)) + 0.6 * cp.sum(cp.norm(W, 2, axis=0)))
+            + 0.15 * cp.sum_squares(CENTRE @ W)
+        ),
     ),
     "l21_ridge_mean": (
         lambda: MultiTaskElasticNet(A, l1_ratio=0.6, alpha_mean=0.3),

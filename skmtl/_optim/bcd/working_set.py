@@ -7,10 +7,13 @@ prox-Newton steps (other datafits than the squared loss), until the duality gap
 of the working-set problem is small enough.
 """
 
+from functools import partial
+
 import numpy as np
 
 from .. import epochs
 from ..base import feasible_dual, refined_dual
+from ..penalties import mean_block_prox as _mean_block_prox
 from .anderson import anderson_extrapolate
 from .newton import SupportNewton, prox_newton
 from .shrinkage import centred_tasks, mean_shrinkage
@@ -49,17 +52,8 @@ class WorkingSetSolver:
     def __init__(
         self, state, penalty, curv, m, anderson, reset_every=10, alpha_mean=0.0
     ):
-        # the data's block curvatures (without the mean-shrinkage term), for the
-        # exact block step of penalties offering ``block_prox_mean``
-        self.curv_data = curv
-        if alpha_mean > 0:
-            if m != 1:
-                raise ValueError("alpha_mean needs one block of task weights.")
-            # block majoriser of the mean-shrinkage term: curvature + alpha_mean
-            if isinstance(curv, list):
-                curv = [c + alpha_mean for c in curv]
-            else:
-                curv = curv + alpha_mean
+        if alpha_mean > 0 and m != 1:
+            raise ValueError("alpha_mean needs one block of task weights.")
         self.state, self.penalty, self.curv, self.m = state, penalty, curv, m
         self.anderson, self.reset_every = anderson, reset_every
         self.alpha_mean = float(alpha_mean)
@@ -101,17 +95,17 @@ class WorkingSetSolver:
             return
         state, penalty, curv, m = self.state, self.penalty, self.curv, self.m
         am = self.alpha_mean
-        exact = am and hasattr(penalty, "block_prox_mean")
+        if am:  # the exact block step with the mean-shrinkage term
+            prox_mean = getattr(penalty, "block_prox_mean", None) or partial(
+                _mean_block_prox, penalty.block_prox
+            )
         T = El.shape[1]
         for k in range(Wl.shape[0]):
             g = state.neg_grad(k)
             ck = curv[k]
             e = El[k]
-            if exact:  # the datafit's block quadratic plus (am/2)||P e||^2
-                cd = self.curv_data[k]
-                new = penalty.block_prox_mean(cd * e + g, cd, am, Wl[k])
-            elif am:  # majoriser (c + am) of the datafit plus (am/2)||P e||^2
-                new = penalty.block_prox((ck - am) * e + g + am * e.mean(), ck, Wl[k])
+            if am:  # the datafit's block quadratic plus (am/2)||P e||^2, exactly
+                new = prox_mean(ck * e + g, ck, am, Wl[k])
             else:
                 new = penalty.block_prox(ck * e + g, ck, Wl[k])
             e_new = new if m == 1 else new.reshape(m, T).sum(axis=0)
@@ -120,7 +114,7 @@ class WorkingSetSolver:
                 continue
             delta = e_new - e
             if am:
-                V[k] = g - (ck - am) * delta - am * (e_new - e_new.mean())
+                V[k] = g - ck * delta - am * (e_new - e_new.mean())
             else:
                 V[k] = g - ck * delta
             state.update(k, delta)
