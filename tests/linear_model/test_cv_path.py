@@ -203,8 +203,8 @@ def test_every_other_base_parameter_is_passed_through(cls, params):
 
 def test_grid_parameter_list_gives_one_path_each():
     X, y = _data(MultiTaskSparseGroupLassoCV)
-    est = MultiTaskSparseGroupLassoCV(
-        l1_ratio=[0.2, 0.9], alphas=4, cv=3, task_column=0, tol=1e-10
+    est = MultiTaskSparseGroupLassoCV(  # one alpha_mean (the default grid has 4)
+        l1_ratio=[0.2, 0.9], alphas=4, cv=3, task_column=0, tol=1e-10, alpha_means=1
     ).fit(X, y)
     assert est.alphas_.shape == (2, 4) and est.mse_path_.shape == (2, 4, 3)
     best = np.unravel_index(np.argmin(est.mse_path_.mean(axis=2)), (2, 4))
