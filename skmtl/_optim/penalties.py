@@ -181,7 +181,8 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     ``-(1 - sbar)``, ``sbar = mean(alpha_mean / (c + alpha_mean)) < 1``, so one
     step of length ``|h(m_0)| / (1 - sbar)`` from ``m_0`` (the mean of ``w0``)
     brackets the root, which Brent's method finds. ``mean_group_shrink`` is the
-    faster special case of the L2,1 penalties.
+    faster special case of the L2,1 penalties. Entries with ``c_t = 0`` must have
+    ``u_t = 0`` (a feature constant in task ``t``).
     """
     from scipy.optimize import brentq
 
@@ -195,9 +196,11 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     def h(m):
         return float(np.mean(at(m))) - m
 
+    if not sbar < 1.0:  # every c_t = 0, so u = 0 (see ``group_shrink``): w = 0
+        return np.zeros_like(u)
     m0 = float(np.mean(w0)) if w0 is not None and np.all(np.isfinite(w0)) else 0.0
     h0 = h(m0)
-    if h0 == 0.0 or not sbar < 1.0:
+    if h0 == 0.0:
         return at(m0)
     step = 1.01 * h0 / (1.0 - sbar)  # past the root (1% against rounding)
     m1 = m0 + step
