@@ -90,11 +90,6 @@ XFAIL = {
     "TraceNormLogisticRegression": _FREE.format(
         what="alpha=1 nuclear norm", seen="held-out log-loss 1.9 vs 0.69"
     ),
-    "MultiTaskLogisticLassoCV": (
-        "free per-task intercepts: a task whose 2-10 training rows share one label "
-        "gets an unbounded intercept at every alpha, which no choice of alpha "
-        "fixes (held-out log-loss 1.76 vs 0.69)"
-    ),
     "ReducedRankRegression": (
         "default alpha=0: unpenalised rank-2 loadings per task on 2-10 rows "
         "(predictions up to 2.6e5)"
@@ -102,7 +97,6 @@ XFAIL = {
 }
 # measured on an earlier version of this data (unbounded skewed feature) only
 XFAIL_UNSURE = {
-    "TraceNormLogisticRegressionCV": XFAIL["MultiTaskLogisticLassoCV"].split(" (")[0],
     "MultiTaskMLPClassifier": (
         "alpha=1e-4 default and one head per task on 2-10 rows: overconfident "
         "(held-out log-loss 2.2 vs 0.69)"
