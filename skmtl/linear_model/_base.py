@@ -210,12 +210,19 @@ class _PenalizedMultiTaskLinear(
     def _set_shared(self, data, intercepts):
         """``coef_shared_`` / ``intercept_shared_``: what an unseen task gets.
 
-        The task-size-weighted mean of the task weights (a family with a shared
-        component overrides this), and ``b_0`` of the intercept model (the
-        ``omega``-weighted mean of the intercepts; 0 without intercepts).
+        The task-size-weighted mean of the task weights, or with ``alpha_mean >
+        0`` their plain mean ``wbar`` (the centre of the mean shrinkage; a family
+        with a shared component overrides this), and ``b_0`` of the intercept
+        model (the ``omega``-weighted mean of the intercepts; 0 without
+        intercepts).
         """
-        sizes = data.task_weight_sums().astype(np.float64)
-        self.coef_shared_ = (sizes @ self.coef_ / sizes.sum()).astype(self.coef_.dtype)
+        if getattr(self, "alpha_mean", 0.0) > 0:
+            self.coef_shared_ = self.coef_.mean(axis=0)
+        else:
+            sizes = data.task_weight_sums().astype(np.float64)
+            self.coef_shared_ = (sizes @ self.coef_ / sizes.sum()).astype(
+                self.coef_.dtype
+            )
         if intercepts is None:
             self.intercept_shared_ = 0.0
         else:

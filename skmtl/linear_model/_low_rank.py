@@ -106,14 +106,6 @@ class _TraceNormMixin(_DirectLipschitzMixin):
         self.rank_ = numerical_rank(self.coef_)
         return self
 
-    def _set_shared(self, data, intercepts):
-        """With ``alpha_mean > 0`` an unseen task gets ``wbar`` (the plain mean of
-        the task weights, the centre of the shrinkage); otherwise the
-        task-size-weighted mean of the task weights."""
-        super()._set_shared(data, intercepts)
-        if self.alpha_mean > 0:
-            self.coef_shared_ = self.coef_.mean(axis=0)
-
 
 def numerical_rank(W, rtol=1e-10):
     """Number of singular values of ``W`` above ``rtol`` times the largest."""

@@ -82,14 +82,6 @@ class _BCDMixin:
         options = self._solver_options(alpha_mean=getattr(self, "alpha_mean", 0.0))
         return bcd(design, datafit, penalty, W0, b0, **options)
 
-    def _set_shared(self, data, intercepts):
-        """With ``alpha_mean > 0`` an unseen task gets ``wbar`` (the plain mean of
-        the task weights, the centre of the shrinkage); otherwise the
-        task-size-weighted mean of the task weights."""
-        super()._set_shared(data, intercepts)
-        if getattr(self, "alpha_mean", 0.0) > 0:
-            self.coef_shared_ = self.coef_.mean(axis=0)
-
 
 class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     r"""Multi-task Lasso: features selected jointly across tasks (L2,1 penalty).

@@ -157,6 +157,17 @@ def _clustered_cvx(alpha, beta, k):
     return pen
 
 
+def _with_mean(cvx_pen, alpha_mean):
+    """A cvxpy penalty plus ``alpha_mean / 2 * sum_t ||w_t - wbar||^2``."""
+
+    def pen(W):
+        value, cons = cvx_pen(W)
+        mean = np.ones((T, 1)) @ cp.sum(W, axis=0, keepdims=True) / T
+        return value + alpha_mean / 2 * cp.sum_squares(W - mean), cons
+
+    return pen
+
+
 A_GRAPH = np.array([[0, 1.0, 0], [1.0, 0, 2.0], [0, 2.0, 0]])
 L_GRAPH = np.diag(A_GRAPH.sum(1)) - A_GRAPH
 
@@ -227,6 +238,14 @@ MODELS = {
         "squared",
         _clustered_cvx(1.0, 0.1, 2),
         _clustered_value(1.0, 0.1, 2),
+    ),
+    "clustered_mean": (
+        lambda: ClusteredMultiTaskRegression(
+            n_clusters=2, alpha=1.0, beta=0.1, alpha_mean=0.5
+        ),
+        "squared",
+        _with_mean(_clustered_cvx(1.0, 0.1, 2), 0.5),
+        lambda W: _clustered_value(1.0, 0.1, 2)(W) + 0.5 * _task_mean_gap(W),
     ),
     "graph": (
         lambda: GraphRegularizedMultiTaskRegression(task_graph=A_GRAPH, alpha=0.3),
@@ -431,6 +450,10 @@ UNSEEN = {
     "clustered": (
         lambda: ClusteredMultiTaskRegression(alpha=1.0, beta=0.1),
         lambda W, n: n @ W / n.sum(),
+    ),
+    "clustered_mean": (
+        lambda: ClusteredMultiTaskRegression(alpha=1.0, beta=0.1, alpha_mean=0.5),
+        lambda W, n: W.mean(axis=0),
     ),
     "graph": (
         lambda: GraphRegularizedMultiTaskRegression(task_graph=A_GRAPH, alpha=0.3),
