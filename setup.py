@@ -126,12 +126,15 @@ setup(
         ],
         "plot": ["matplotlib>=3.6"],
         "distributed": ["dask[distributed]>=2023.1"],
-        # mixed-model yardsticks of benchmarks/bench_realdata.py
+        # mixed-model yardsticks of benchmarks/bench_realdata.py and the
+        # multi-task Lasso peers of benchmarks/bench_sparse.py
         "bench": [
             "pandas>=1.5",
             "statsmodels>=0.13",
             "gpboost>=1.0",
             "mixedlm>=1.3",
+            "skglm>=0.3",
+            "celer>=0.7",
         ],
     },
     entry_points={"console_scripts": ["skmtl=skmtl.cli:main"]},
