@@ -174,10 +174,13 @@ MODELS = {
         default=False,
     ),
     "mtl_lasso": ModelSpec(
-        lambda tc, kind: MultiTaskLassoCV(alphas=20, cv=3, task_column=tc),
+        lambda tc, kind: MultiTaskLassoCV(
+            task_column=tc, alpha_intercepts="auto", alpha_means=4, **PATH
+        ),
         ("regression",),
-        "multi-task Lasso: features selected jointly (L2,1), alpha by 3-fold "
-        "task-stratified CV",
+        "multi-task Lasso: features selected jointly (L2,1), hierarchical "
+        "intercepts ('auto') and a ridge towards the mean weights, alpha and "
+        "alpha_mean by 3-fold task-stratified CV",
     ),
     "mtl_enet": ModelSpec(
         lambda tc, kind: MultiTaskElasticNetCV(
