@@ -491,8 +491,9 @@ class TraceNormRegressionCV(_PathCVRegressor):
         "        Survey (10% training rows: pooled R^2 0.335 / 0.967 / 0.313 against\n"
         "        0.209 / 0.967 / 0.047 without the grid, and 0.337 / 0.907 / 0.309\n"
         "        for pooled + task dummies; Computer Survey at 30%: 0.442 against\n"
-        "        0.363 and 0.429). It costs about 10-45x the fit time of one path\n"
-        "        there (the solver converges slowly at the largest ``alpha_mean``):\n"
+        "        0.363 and 0.429). It costs 4-5x the fit time of one path (10%\n"
+        "        training rows, one thread: School 1.6 s against 0.36 s, Computer\n"
+        "        Survey 1.05 s against 0.21 s, Parkinsons 0.9 s against 0.24 s):\n"
         "        pass ``alpha_means=1`` for the plain path."
     )
 
