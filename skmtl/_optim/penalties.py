@@ -186,30 +186,38 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     """
     from scipy.optimize import brentq
 
+    dtype = u.dtype  # float64 inside: float32 overflows at alpha_mean m (fuzz)
+    u = np.asarray(u, dtype=np.float64)
     c = np.broadcast_to(np.asarray(c, dtype=np.float64), u.shape)
     shifted = c + alpha_mean
     sbar = float(np.mean(alpha_mean / shifted))
 
     def at(m):
-        return block_prox(u + alpha_mean * m, shifted)
+        return block_prox(u + alpha_mean * m, shifted).astype(dtype, copy=False)
 
     def h(m):
-        return float(np.mean(at(m))) - m
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.mean(block_prox(u + alpha_mean * m, shifted))) - m
 
     if not sbar < 1.0:  # every c_t = 0, so u = 0 (see ``group_shrink``): w = 0
-        return np.zeros_like(u)
+        return np.zeros(u.shape, dtype=dtype)
     m0 = float(np.mean(w0)) if w0 is not None and np.all(np.isfinite(w0)) else 0.0
     h0 = h(m0)
-    if h0 == 0.0:
+    if h0 == 0.0 or not math.isfinite(h0):
         return at(m0)
     step = 1.01 * h0 / (1.0 - sbar)  # past the root (1% against rounding)
     m1 = m0 + step
     h1 = h(m1)
     for _ in range(60):  # rounding only: the slope bound brackets the root
-        if h1 == 0.0 or (h1 > 0) != (h0 > 0):
+        if h1 == 0.0 or not math.isfinite(h1) or (h1 > 0) != (h0 > 0):
             break
         m0, h0, m1 = m1, h1, m1 + step
         h1, step = h(m1), 2.0 * step
+    if not math.isfinite(h1):
+        # the bracket overflowed (curvatures far below alpha_mean, extreme
+        # units): the majorised step at(m0) (curvature c + alpha_mean) still
+        # decreases the objective, as before the exact step
+        return at(m0)
     if h1 == 0.0 or (h1 > 0) == (h0 > 0):
         return at(m1)
     scale = max(abs(m0), abs(m1), 1e-300)

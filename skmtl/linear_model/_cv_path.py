@@ -910,8 +910,8 @@ _document(
     >>> clf = MultiTaskLogisticLassoCV(alphas=6, cv=3, task_column=0).fit(X, y)
     >>> clf.classes_
     array([0, 1])
-    >>> clf.log_loss_path_.shape
-    (6, 3)
+    >>> clf.log_loss_path_.shape  # (alpha_mean, alpha, fold)
+    (4, 6, 3)
 """,
 )
 _document(
