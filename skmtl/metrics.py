@@ -419,7 +419,8 @@ def per_task_scores(y_true, y_pred, tasks=None, metric="r2", *, sample_weight=No
         ``"rmse"``, ``"mae"``, ``"accuracy"``, ``"balanced_accuracy"``, ``"f1"``,
         ``"roc_auc"``.
     sample_weight : array-like of shape (n_samples,), default=None
-        Row weights, passed to ``metric`` task by task.
+        Row weights, passed to ``metric`` task by task. Every task needs a
+        positive total weight (else a ValueError names the tasks).
 
     Returns
     -------
@@ -440,6 +441,14 @@ def per_task_scores(y_true, y_pred, tasks=None, metric="r2", *, sample_weight=No
     """
     func = _resolve_metric(metric)[0]
     labels, codes, yt, yp, w = _as_stacked(y_true, y_pred, tasks, sample_weight)
+    if w is not None:
+        empty = np.bincount(codes, weights=w, minlength=len(labels)) == 0
+        if np.any(empty):
+            raise ValueError(
+                f"sample_weight is zero on every row of task(s) "
+                f"{[_item(t) for t in labels[empty]][:10]}: a task needs a positive "
+                "weight to be scored."
+            )
     if isinstance(metric, str) and metric in _FROM_MOMENTS:
         values = _FROM_MOMENTS[metric](codes, yt, yp, w, len(labels))
         return {_item(label): float(v) for label, v in zip(labels, values)}

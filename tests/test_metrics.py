@@ -222,3 +222,16 @@ def test_per_task_scores_from_sums_equal_scikit_learn(
                 assert np.isnan(value)
             else:
                 assert value == pytest.approx(slow[label], rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("metric", ["r2", "mse", "rmse", "mae", "explained_variance"])
+def test_per_task_scores_name_a_task_of_zero_weight(metric):
+    """A task whose rows all weigh 0 has no score: the moment-based metrics gave
+    nan silently, the others scikit-learn's error without the task's name."""
+    y = [1.0, 2.0, 3.0, 4.0, 5.0, 7.0]
+    pred = [1.0, 2.5, 3.0, 5.0, 5.0, 6.0]
+    tasks = ["a", "a", "b", "b", "c", "c"]
+    with pytest.raises(ValueError, match=r"task\(s\) \['a'\]"):
+        per_task_scores(y, pred, tasks, metric, sample_weight=[0, 0, 1, 2, 1, 1])
+    out = per_task_scores(y, pred, tasks, metric, sample_weight=[1e-9, 0, 1, 2, 1, 1])
+    assert set(out) == {"a", "b", "c"} and np.all(np.isfinite(list(out.values())))
