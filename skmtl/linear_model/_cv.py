@@ -331,11 +331,10 @@ _CV_DOC = """
         scikit-learn's, equal to it in the shared-design layout. In the stacked
         layout with small tasks pass ``alpha_means=4`` and
         ``alpha_intercepts="auto"``: for ``MultiTaskLassoCV`` on
-        ``benchmarks/RESULTS.md`` (School,
-        Computer Survey, Parkinsons at 10% training rows) pooled R^2 0.339 /
-        0.319 / 0.969 against 0.172 / -0.199 / 0.970 with the defaults and
-        0.339 / 0.317 / 0.911 for pooled + task dummies, at 3-9 s a fit
-        against 0.2-0.7 s.
+        ``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at 10%
+        training rows) pooled R^2 0.339 / 0.319 / 0.969 against 0.172 /
+        -0.199 / 0.970 with the defaults and 0.339 / 0.317 / 0.911 for pooled
+        + task dummies, at 3-9 s a fit against 0.2-0.7 s.
     task_column : int, str or None, default=None
         Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
         ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).

@@ -159,9 +159,8 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
     #: defaults of passed-through parameters that differ from the base
     #: estimator's (``{name: (default, reason for the docstring)}``)
     _passed_defaults = {}
-    #: default ``eps`` of the automatic grid, as written in the docstring, and
-    #: the reason
-    _eps_default = (1e-3, "1e-3", "")
+    #: default ``eps`` of the automatic grid and the reason for the docstring
+    _eps_default = (1e-3, "")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -571,6 +570,17 @@ class MultiTaskLogisticLassoCV(_PathCVClassifier):
         return penalty_alpha_max(V, "l21")
 
 
+#: ``_passed_defaults`` of the CV forms whose "auto" intercepts are chosen with
+#: their ``alpha_means`` grid (the reason is written there)
+_AUTO_SEE_MEANS = {
+    "alpha_intercepts": (
+        "auto",
+        '\n        Its default here is "auto" (the base estimator\'s is 0.0):\n'
+        "        see ``alpha_means``.",
+    )
+}
+
+
 class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
     _base = MultiTaskSparseGroupLasso
     _grid = "l1_ratio"
@@ -586,13 +596,7 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
         "        10x the fit time of one path: pass ``alpha_means=1`` and\n"
         "        ``alpha_intercepts=0.0`` for the plain path."
     )
-    _passed_defaults = {
-        "alpha_intercepts": (
-            "auto",
-            '\n        Its default here is "auto" (the base estimator\'s is 0.0):\n'
-            "        see ``alpha_means``.",
-        )
-    }
+    _passed_defaults = _AUTO_SEE_MEANS
 
     def _alpha_max(self, data, setting):
         V = self._null_gradient(data)
@@ -630,16 +634,9 @@ class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
         "        ``alpha_means=1``, ``alpha_intercepts=0.0`` and ``eps=1e-3`` for the\n"
         "        plain path."
     )
-    _passed_defaults = {
-        "alpha_intercepts": (
-            "auto",
-            '\n        Its default here is "auto" (the base estimator\'s is 0.0):\n'
-            "        see ``alpha_means``.",
-        )
-    }
+    _passed_defaults = _AUTO_SEE_MEANS
     _eps_default = (
         1e-6,
-        "1e-6",
         "\n        The default 1e-6 (1e-3 elsewhere): ``alpha_max`` gives the\n"
         "        weakest direction, the cluster centres (curvature ``2 beta``), 100\n"
         "        ``L_max``; the pooled fit with the mean term needs that ridge far\n"
@@ -817,8 +814,8 @@ def _document(cls, summary, what, tuned, alpha_max, examples, chosen="", extra="
         chosen += f"    {cls._grid}_ : float\n        The chosen ``{cls._grid}``.\n"
     clf = cls._clf
     cls.__doc__ = _DOC.format(
-        eps=cls._eps_default[1],
-        eps_why=cls._eps_default[2],
+        eps=np.format_float_scientific(cls._eps_default[0], trim="-", exp_digits=1),
+        eps_why=cls._eps_default[1],
         summary=summary,
         base=base,
         what=what,
