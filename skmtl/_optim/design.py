@@ -20,6 +20,7 @@ which removes the unpenalised intercepts exactly; ``intercept(W)`` recovers them
 import copy
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 from .._ops import task_dot, task_indicator, task_scatter
@@ -171,7 +172,7 @@ class MultiTaskDesign:
         if cached is not None:
             return cached
         out = copy.copy(self)
-        for key in ("_curvature", "_column_operator_norms", "_lstsq_dual"):
+        for key in ("_curvature", "_column_operator_norms", "_lstsq_dual", "_svds"):
             out.__dict__.pop(key, None)
         out.intercepts = None
         out._centre(targets=targets)
@@ -253,15 +254,18 @@ class MultiTaskDesign:
         and loss weights."""
         Xt = self.X[rows]
         Xt = Xt.toarray() if sp.issparse(Xt) else np.array(Xt)
-        if self.shared and self.data.mask is None:
-            om = self.omega[rows, 0]
-        elif self.shared:
-            om = self.omega[rows, t]
-        else:
-            om = self.omega[rows]
+        om = self._task_omega(t, rows)
         if self.center:
             Xt -= self.X_mean[t]  # X_mean rows are equal without a mask
         return Xt, om
+
+    def _task_omega(self, t, rows):
+        """Loss weights of group ``t``'s rows."""
+        if self.shared and self.data.mask is None:
+            return self.omega[rows, 0]
+        if self.shared:
+            return self.omega[rows, t]
+        return self.omega[rows]
 
     def least_squares_dual(self, budget=_LSTSQ_BUDGET):
         """``omega * r`` where ``r`` is each task's residual of the weighted least
@@ -270,8 +274,9 @@ class MultiTaskDesign:
         squared loss as the penalty vanishes. ``A*`` of it is 0 (to rounding), so
         it is dual feasible for every penalty whose conjugate is finite at 0.
 
-        Computed once (cached) by one thin SVD per distinct task design
-        (one in a fully observed shared layout); None when the cost estimate
+        Computed once (cached) from one thin SVD per distinct task design
+        (one in a fully observed shared layout; shared with
+        ``task_right_factors``); None when the cost estimate
         ``sum_t n_t min(n_t, d)^2`` exceeds ``budget`` multiply-adds.
         """
         if getattr(self, "_lstsq_dual", False) is not False:
@@ -286,7 +291,7 @@ class MultiTaskDesign:
             return None
         R = np.zeros_like(self.Y)
         for t, rows in enumerate(groups):
-            Xt, om = self._task_block(t, rows)
+            om = self._task_omega(t, rows)
             if self.shared and self.data.mask is not None:
                 yt = self.Y[rows, t]
             else:
@@ -295,8 +300,10 @@ class MultiTaskDesign:
             # singular vectors (no coefficients: they blow up on the numerically
             # zero singular values of a rank-deficient Z and rounding with them)
             sq = np.sqrt(om)
-            U, sv, _ = np.linalg.svd(sq[:, None] * Xt, full_matrices=False)
-            U = U[:, sv > _RANK_RTOL * sv[:1].max(initial=0.0)]
+            U, sv, _ = _task_svds(self)[t]
+            U = U[:, sv > _RANK_RTOL * sv[:1].max(initial=0.0)].astype(
+                self.dtype, copy=False
+            )
             ry = (sq * yt.T).T
             ry = ry - U @ (U.T @ ry)
             res = (sq * ry.T).T  # omega * residual
@@ -430,15 +437,46 @@ def task_svd_factors(
     cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
     if cost > budget or len(groups) * d * k > max_floats:
         return None
-    V = np.zeros((len(groups), d, k))
+    Vt = np.zeros((len(groups), k, d))  # contiguous (T, k, d): see admm
     s2 = np.zeros((len(groups), k))
+    svds = _task_svds(design) if shift is None else None
     for t, rows in enumerate(groups):
-        Xt, om = design._task_block(t, rows)
-        Xt = Xt.astype(float, copy=False)
-        if shift is not None:
-            Xt = Xt - shift[t]
-        Xt = np.sqrt(om.astype(float, copy=False))[:, None] * Xt
-        _, sv, Vt = np.linalg.svd(Xt, full_matrices=False)
-        V[t, :, : len(sv)] = Vt.T
+        if svds is not None:
+            _, sv, Vt_t = svds[t]
+        else:
+            Xt, om = design._task_block(t, rows)
+            Xt = Xt.astype(float, copy=False) - shift[t]
+            _, sv, Vt_t = _thin_svd(np.sqrt(om.astype(float, copy=False))[:, None] * Xt)
+        Vt[t, : len(sv)] = Vt_t
         s2[t, : len(sv)] = sv**2
+    V = Vt.transpose(0, 2, 1)
     return V, s2
+
+
+def _thin_svd(Z):
+    """``(U, s, Vt)`` of a thin SVD of ``Z`` (float64): LAPACK's divide and conquer
+    (``gesdd``, through scipy: 40% faster than numpy's on 50 x 200 blocks), and
+    ``gesvd`` when it does not converge."""
+    try:
+        return scipy.linalg.svd(Z, full_matrices=False, check_finite=False)
+    except np.linalg.LinAlgError:
+        return scipy.linalg.svd(
+            Z, full_matrices=False, check_finite=False, lapack_driver="gesvd"
+        )
+
+
+def _task_svds(design):
+    """Thin SVDs ``(U, s, Vt)`` (float64) of every task group's weighted design
+    ``Omega_t^{1/2} X_t`` (centred when ``design.center``), computed once: both
+    ``least_squares_dual`` and ``task_svd_factors`` use them."""
+    svds = getattr(design, "_svds", None)
+    if svds is None:
+        svds = []
+        for t, rows in enumerate(design._task_groups()):
+            Xt, om = design._task_block(t, rows)
+            Z = np.sqrt(om.astype(float, copy=False))[:, None] * Xt.astype(
+                float, copy=False
+            )
+            svds.append(_thin_svd(Z))
+        design._svds = svds
+    return svds

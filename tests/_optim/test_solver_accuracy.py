@@ -102,6 +102,37 @@ def test_least_squares_dual_point_is_feasible_and_exact(school):
     assert refined_dual(design, Quadratic(), L21(0.01), Theta, V) <= primal
 
 
+def test_factors_and_least_squares_dual_share_one_svd_per_task(monkeypatch):
+    """``task_right_factors`` and ``least_squares_dual`` factorise each task's
+    design once between them (the second reuses the first's SVD), and both still
+    match an independent computation: ``V_t diag(s2_t) V_t^T`` is the task's
+    centred Gram, and ``omega * r`` the per-task least-squares residual."""
+    from skmtl._optim import design as design_module
+
+    rng = np.random.default_rng(0)
+    T, n_t, d = 4, 30, 6
+    task = np.repeat(np.arange(T), n_t)
+    X = np.column_stack([task, rng.standard_normal((T * n_t, d)) + 3.0])
+    y = rng.standard_normal(T * n_t)
+    calls = []
+    real = design_module._thin_svd
+    monkeypatch.setattr(
+        design_module, "_thin_svd", lambda Z: calls.append(Z.shape) or real(Z)
+    )
+    data = validate_fit_data(MultiTaskLasso(task_column=0), X, y)
+    design = MultiTaskDesign(data, center=True)
+    V, s2 = design.task_right_factors()
+    theta0 = design.least_squares_dual()
+    assert calls == [(n_t, d)] * T
+    for t in range(T):
+        Z = X[task == t, 1:] - X[task == t, 1:].mean(axis=0)
+        H = (V[t] * s2[t]) @ V[t].T
+        assert_allclose(H, Z.T @ Z / n_t, rtol=1e-10, atol=1e-12)
+        yt = y[task == t] - y[task == t].mean()
+        coef = np.linalg.lstsq(Z, yt, rcond=None)[0]
+        assert_allclose(theta0[task == t], (yt - Z @ coef) / n_t, atol=1e-12)
+
+
 @pytest.mark.parametrize("ridge_alpha", [0.1, 1.0])
 def test_l1_ratio_zero_reaches_ridge_like_sklearn(ridge_alpha):
     """scikit-learn's test_enet_ridge_consistency (multi-target case, seed 0):
