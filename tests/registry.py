@@ -340,7 +340,9 @@ ENTRIES = {
     ),
     "GraphRegularizedMultiTaskRegressionCV": Entry(
         [
-            GraphRegularizedMultiTaskRegressionCV(alphas=2, eps=0.01, cv=2, tol=1e-12),
+            GraphRegularizedMultiTaskRegressionCV(
+                l1_ratio=0.0, alphas=2, eps=0.01, cv=2, tol=1e-12
+            ),
             GraphRegularizedMultiTaskRegressionCV(
                 l1_ratio=[0.0, 0.5], alphas=2, eps=0.01, cv=2, tol=1e-12
             ),

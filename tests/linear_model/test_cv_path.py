@@ -42,7 +42,7 @@ CASES = [
     (MultiTaskSparseGroupLassoCV, dict(l1_ratio=0.3, tol=1e-12)),
     (DirtyMultiTaskLassoCV, dict(specific_ratio=0.5, tol=1e-12)),
     (ClusteredMultiTaskRegressionCV, dict(n_clusters=2, tol=1e-12)),
-    (GraphRegularizedMultiTaskRegressionCV, dict(tol=1e-12)),
+    (GraphRegularizedMultiTaskRegressionCV, dict(l1_ratio=0.0, tol=1e-12)),
     (GraphRegularizedMultiTaskRegressionCV, dict(l1_ratio=0.5, tol=1e-12)),
 ]
 IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(CASES)]
@@ -163,7 +163,7 @@ def test_alpha_max_is_the_smallest_alpha_giving_zero_weights(cls, params):
         (ClusteredMultiTaskRegressionCV, dict(n_clusters=2), lambda W: W),
         (
             GraphRegularizedMultiTaskRegressionCV,
-            dict(),
+            dict(l1_ratio=0.0),
             lambda W: W - W.mean(axis=0),
         ),
     ],
