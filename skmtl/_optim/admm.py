@@ -62,15 +62,10 @@ _MU, _TAU = 10.0, 2.0
 
 
 def _shifted_solve(V, s2, B, rho):
-    """Rows ``(H_t + rho I)^{-1} b_t`` with ``H_t = V_t diag(s2_t) V_t^T``.
-
-    Through ``V_t^T`` (``task_svd_factors`` stores it contiguous): two batched
-    matrix-vector products over rows of length ``d``, 25% faster than over
-    ``V_t``'s rows of length ``k`` (T = 200, d = 200, k = 50)."""
-    Vt = V.transpose(0, 2, 1)
-    C = np.matmul(Vt, B[:, :, None])[:, :, 0]  # (T, k): V_t^T b_t
-    coef = C * (1.0 / (s2 + rho) - 1.0 / rho)
-    return B / rho + np.matmul(coef[:, None, :], Vt)[:, 0, :]
+    """Rows ``(H_t + rho I)^{-1} b_t`` with ``H_t = V_t diag(s2_t) V_t^T``."""
+    C = np.matmul(B[:, None, :], V)[:, 0, :]  # (T, k): V_t^T b_t
+    coef = C / (s2 + rho) - C / rho
+    return B / rho + np.matmul(V, coef[:, :, None])[:, :, 0]
 
 
 def _keep_fractions(design):
