@@ -325,7 +325,7 @@ ENTRIES = {
         xfail=CV_XFAIL,
     ),
     "DirtyMultiTaskLassoCV": Entry(
-        [DirtyMultiTaskLassoCV(alphas=2, eps=0.01, cv=2, tol=1e-10)],
+        [DirtyMultiTaskLassoCV(alphas=2, eps=0.01, cv=2, tol=1e-10, alpha_means=[1.0])],
         rtol=1e-6,
         xfail=CV_XFAIL,
     ),

@@ -30,6 +30,7 @@ class Dirty:
         self.alpha_specific = alpha_specific
         self._p = L21(alpha_shared)
         self._q = L1(alpha_specific)
+        self._last_r = 0.0  # a starting point for block_prox's root (none yet)
 
     @staticmethod
     def split(Z):
@@ -83,16 +84,21 @@ class Dirty:
         elif np.sum(np.minimum(ua, b) ** 2) > a * a:
             cap = b / a
             lo, hi = 0.0, float(np.sqrt(np.sum((ua / ca) ** 2)))
-            r = hi
+            # the last call's root: the mean-shrinkage step (penalties.
+            # mean_block_prox) calls this on nearby columns in turn
+            hint = self._last_r
+            r = hint if lo < hint < hi else hi
             for _ in range(max_iter):
-                m = ua / (ca * r + a)
-                free = m < cap
-                f = float(np.sum(np.where(free, m, cap) ** 2)) - 1.0
+                den = ca * r + a
+                m = ua / den
+                v = np.minimum(m, cap)
+                f = float(v @ v) - 1.0
                 if f > 0:
                     lo = r
                 else:
                     hi = r
-                df = float(np.sum(np.where(free, -2.0 * m * m * ca / (ca * r + a), 0)))
+                # d/dr of the free terms m^2 (the capped ones are constant)
+                df = -2.0 * float((m * m * ca / den) @ (m < cap))
                 step = r - f / df if df < 0 else lo
                 r_new = step if lo < step < hi else 0.5 * (lo + hi)
                 done = abs(r_new - r) <= 1e-15 * r
@@ -100,6 +106,7 @@ class Dirty:
                 if done:
                     break
             p[active] = np.sign(u[active]) * r * np.minimum(ua / (ca * r + a), cap)
+            self._last_r = r
         q = soft_threshold(u - c * p, b)
         q = np.divide(q, c, out=np.zeros(T), where=active)
         return np.concatenate([p, q]).astype(dtype, copy=False)

@@ -183,6 +183,12 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     brackets the root, which Brent's method finds. ``mean_group_shrink`` is the
     faster special case of the L2,1 penalties. Entries with ``c_t = 0`` must have
     ``u_t = 0`` (a feature constant in task ``t``).
+
+    A penalty on ``n_blocks`` stacked blocks whose sum is the column (the dirty
+    model's ``[p; q]``, ``dirty.Dirty``) returns the stacked blocks, and ``m`` is
+    the mean of their sum: its prox in that sum is the prox of the infimal
+    convolution of the block penalties, firmly nonexpansive as well. ``w0`` is
+    the current column (summed over blocks).
     """
     from scipy.optimize import brentq
 
@@ -197,10 +203,11 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
 
     def h(m):
         with np.errstate(over="ignore", invalid="ignore"):
-            return float(np.mean(block_prox(u + alpha_mean * m, shifted))) - m
+            z = block_prox(u + alpha_mean * m, shifted)
+            return float(np.mean(z.reshape(-1, u.shape[0]).sum(axis=0))) - m
 
     if not sbar < 1.0:  # every c_t = 0, so u = 0 (see ``group_shrink``): w = 0
-        return np.zeros(u.shape, dtype=dtype)
+        return np.zeros(block_prox(u, shifted).shape, dtype=dtype)  # every block
     m0 = float(np.mean(w0)) if w0 is not None and np.all(np.isfinite(w0)) else 0.0
     h0 = h(m0)
     if h0 == 0.0 or not math.isfinite(h0):
@@ -221,7 +228,13 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     if h1 == 0.0 or (h1 > 0) == (h0 > 0):
         return at(m1)
     scale = max(abs(m0), abs(m1), 1e-300)
-    root = brentq(h, min(m0, m1), max(m0, m1), xtol=xtol * scale, rtol=1e-15)
+    try:
+        root = brentq(h, min(m0, m1), max(m0, m1), xtol=xtol * scale, rtol=1e-15)
+    except ValueError:
+        # an end of the bracket is a root to rounding: re-evaluated, h changed
+        # sign (a block_prox solved iteratively from its last root, the dirty
+        # model's, differs at rounding level between calls)
+        root = m0 if abs(h0) <= abs(h1) else m1
     return at(root)
 
 

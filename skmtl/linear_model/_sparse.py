@@ -383,9 +383,11 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 
         sum_t omega_t / 2 * ||y_t - X_t (p_t + q_t) - b_t||^2
             + alpha_shared * sum_j ||P[:, j]||_2 + alpha_specific * sum_tj |Q[t, j]|
+            + alpha_mean / 2 * sum_t ||w_t - wbar||^2
             + alpha_intercepts / 2 * sum_t omega_t c_t^2
 
     %(objective_terms)s
+    ``w_t = p_t + q_t`` and ``wbar`` is the mean of the rows of ``W = P + Q``.
 
     With ``alpha_specific >= alpha_shared`` (``sqrt(n_tasks)`` times smaller for
     a wholly shared feature) the split favours ``P``; with
@@ -396,9 +398,11 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     ``[A A]`` acting on ``[P; Q]``, a dual point ``Theta`` must satisfy both
     ``||A_j* Theta||_2 <= alpha_shared`` and ``|A_tj* Theta| <= alpha_specific``.
 
-    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``)
-    and, through ``P``, the choice of the features shared by all tasks; nothing
-    pulls the values of its weights towards the other tasks'.
+    What a tiny task borrows: its intercept from ``b_0`` (``alpha_intercepts``),
+    through ``P`` the choice of the features shared by all tasks and, with
+    ``alpha_mean > 0``, the values of its weights from their mean ``wbar``.
+    Without ``alpha_mean`` nothing pulls the values of a task's weights towards
+    the other tasks'.
 
     Parameters
     ----------
@@ -406,6 +410,7 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         Strength of the L2,1 penalty on the shared part ``P``.
     alpha_specific : float, default=1.0
         Strength of the L1 penalty on the task-specific part ``Q``.
+    %(alpha_mean_param)s
     %(common_params)s
     %(intercept_params)s
 
@@ -433,6 +438,7 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         **_PenalizedMultiTaskRegressor._parameter_constraints,
         "alpha_shared": ALPHA,
         "alpha_specific": ALPHA,
+        "alpha_mean": ALPHA,
     }
 
     def __init__(
@@ -440,6 +446,7 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         alpha_shared=1.0,
         alpha_specific=1.0,
         *,
+        alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
         alpha_intercepts=0.0,
@@ -452,6 +459,7 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     ):
         self.alpha_shared = alpha_shared
         self.alpha_specific = alpha_specific
+        self.alpha_mean = alpha_mean
         self.task_column = task_column
         self.fit_intercept = fit_intercept
         self.alpha_intercepts = alpha_intercepts

@@ -3,7 +3,8 @@ cvxpy and closed forms.
 
 Oracle grid: intercept model (free, hierarchical at two strengths, pooled) x
 ``task_weighting`` ("equal", "size", an array) x penalty (L2,1, L2,1 + ridge,
-sparse-group, dirty; L2,1, elastic net and sparse-group with ``alpha_mean``) x
+sparse-group, dirty; L2,1, elastic net, sparse-group and dirty with
+``alpha_mean``) x
 loss (squared, logistic: the logistic estimator has the L2,1 penalty, with and
 without ``alpha_mean``) x layout (stacked, shared with missing targets). The
 cvxpy problem is written from the docstrings' objective with explicit ``b_0``,
@@ -191,9 +192,11 @@ LOGISTIC = {
     ),
 }
 DIRTY = (0.06, 0.04)
+#: ``alpha_mean`` of the dirty cases: none, moderate, far above the curvature
+DIRTY_MEAN = {"dirty": 0.0, "dirty_mean": 0.3, "dirty_mean_large": 300.0}
 
 
-def _cvx_solve(tasks, omega, lam, kind, penalty=None, dirty=None):
+def _cvx_solve(tasks, omega, lam, kind, penalty=None, dirty=None, dirty_mean=0.0):
     """Minimise the documented objective; returns ``(W, b, value)``."""
     b0, c = cp.Variable(), cp.Variable(T)
     cons = []
@@ -210,6 +213,8 @@ def _cvx_solve(tasks, omega, lam, kind, penalty=None, dirty=None):
         P, Q = cp.Variable((T, D)), cp.Variable((T, D))
         Wsum = P + Q
         pen_w = dirty[0] * cp.sum(cp.norm(P, 2, axis=0)) + dirty[1] * cp.sum(cp.abs(Q))
+        if dirty_mean:
+            pen_w = pen_w + dirty_mean / 2 * cp.sum_squares(CENTRE @ Wsum)
     bs = [b[t] for t in range(T)]
     obj = _loss_expr(tasks, omega, [Wsum[t] for t in range(T)], bs, kind)
     prob = cp.Problem(cp.Minimize(obj + pen_w + pen_b), cons)
@@ -223,7 +228,7 @@ def _cvx_solve(tasks, omega, lam, kind, penalty=None, dirty=None):
     return Wsum.value, b0.value + c.value, prob.value
 
 
-CASES = [("squared", name) for name in [*PENALTIES, "dirty"]] + [
+CASES = [("squared", name) for name in [*PENALTIES, *DIRTY_MEAN]] + [
     ("logistic", name) for name in LOGISTIC
 ]
 
@@ -236,8 +241,8 @@ def test_matches_cvxpy(kind, name, lam, weighting, layout):
     X, y, task_column, tasks = _problem(layout, kind)
     tw = ARRAY if weighting == "array" else weighting
     omega = _omega(tasks, tw)
-    if name == "dirty":
-        est = DirtyMultiTaskLasso(*DIRTY)
+    if name in DIRTY_MEAN:
+        est = DirtyMultiTaskLasso(*DIRTY, alpha_mean=DIRTY_MEAN[name])
         pen_value = None
     else:
         make, pen_value, pen_cvx = (LOGISTIC if kind == "logistic" else PENALTIES)[name]
@@ -251,10 +256,11 @@ def test_matches_cvxpy(kind, name, lam, weighting, layout):
     )
     est.fit(X, y)
     W, b = est.coef_, est.intercept_
-    if name == "dirty":
+    if name in DIRTY_MEAN:
         P, Q = est.coef_group_, est.coef_specific_
-        ours_pen = DIRTY[0] * _l21(P) + DIRTY[1] * np.abs(Q).sum()
-        Wc, bc, theirs = _cvx_solve(tasks, omega, lam, kind, dirty=DIRTY)
+        am = DIRTY_MEAN[name]
+        ours_pen = DIRTY[0] * _l21(P) + DIRTY[1] * np.abs(Q).sum() + _mean_term(W, am)
+        Wc, bc, theirs = _cvx_solve(tasks, omega, lam, kind, dirty=DIRTY, dirty_mean=am)
     else:
         ours_pen = pen_value(W)
         Wc, bc, theirs = _cvx_solve(tasks, omega, lam, kind, penalty=pen_cvx)
@@ -349,13 +355,19 @@ def test_alpha_max_design_is_the_threshold(kind, lam):
     assert est.set_params(alpha=0.97 * a).fit(X, y).coef_.any()
 
 
+@pytest.mark.parametrize(
+    "make",
+    [lambda: MultiTaskLasso(0.02), lambda: DirtyMultiTaskLasso(0.02, 0.01)],
+    ids=["l21", "dirty"],
+)
 @pytest.mark.parametrize("alpha_mean", [0.0, 0.5])
-def test_unseen_task_shared_predictions(alpha_mean):
+def test_unseen_task_shared_predictions(alpha_mean, make):
     X, y = _stacked()
     task = X[:, 0].astype(int)
-    est = MultiTaskLasso(
-        0.02, alpha_mean=alpha_mean, task_column=0, alpha_intercepts=3.0, tol=1e-10
-    ).fit(X, y)
+    est = make().set_params(
+        alpha_mean=alpha_mean, task_column=0, alpha_intercepts=3.0, tol=1e-10
+    )
+    est.fit(X, y)
     with pytest.raises(ValueError, match="7"):
         est.predict(np.array([[7.0, 0, 0, 0, 0]]))
     est.set_params(unseen_task="shared")

@@ -315,3 +315,43 @@ def test_mean_block_prox_meets_its_optimality_conditions(
         on = w != 0
         assert_allclose(r[on], lam1 * np.sign(w[on]), rtol=0, atol=tol)
         assert np.all(np.abs(r[~on]) <= lam1 + tol)
+
+
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_tasks=st.integers(1, 8),
+    u_scale=st.sampled_from([1e-3, 0.1, 1.0, 10.0, 1e3]),
+    shared=st.sampled_from([0.0, 1e-3, 0.1, 1.0, 10.0]),
+    specific=st.sampled_from([1e-3, 0.1, 1.0]),
+    alpha_mean=st.sampled_from([1e-3, 1.0, 1e2, 1e5]),
+    warm=st.booleans(),
+    empty_task=st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_mean_block_prox_of_the_dirty_blocks_meets_its_optimality_conditions(
+    seed, n_tasks, u_scale, shared, specific, alpha_mean, warm, empty_task
+):
+    # the stacked [p; q] of the dirty model with the mean shrinkage on w = p + q:
+    # r = u - D w (D = diag(c) + alpha_mean P) is a subgradient of both parts,
+    # r = shared p / ||p|| (||r|| <= shared at p = 0) and r_t = specific
+    # sign(q_t) (|r_t| <= specific at q_t = 0)
+    rng = np.random.RandomState(seed)
+    T = n_tasks
+    u = rng.randn(T) * u_scale
+    c = rng.uniform(0.1, 3.0, T)
+    if empty_task:
+        u[0], c[0] = 0.0, 0.0
+    w0 = rng.randn(T) * u_scale if warm else None
+    pen = Dirty(shared, specific)
+    z = mean_block_prox(pen.block_prox, u, c, alpha_mean, w0)
+    p, q = z[:T], z[T:]
+    r = u - (np.diag(c) + alpha_mean * (np.eye(T) - 1.0 / T)) @ (p + q)
+    tol = 1e-8 * (1.0 + np.abs(u).max() + shared + specific)
+    norm = np.linalg.norm(p)
+    if norm == 0:
+        assert np.linalg.norm(r) <= shared + tol
+    else:
+        assert_allclose(r, shared * p / norm, rtol=0, atol=tol)
+    on = q != 0
+    assert_allclose(r[on], specific * np.sign(q[on]), rtol=0, atol=tol)
+    assert np.all(np.abs(r[~on]) <= specific + tol)

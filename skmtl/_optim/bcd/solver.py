@@ -110,7 +110,8 @@ def _full_gap(state, design, datafit, penalty, W, m, alpha_mean, threaded):
     else:
         M = design.adjoint(Theta)
     Yd = design.Y if prof is None else state.Y  # centred when profiled
-    q = mean_shrinkage(W, alpha_mean)  # 0 without
+    E = effective_weights(W, m)  # W itself for one block
+    q = mean_shrinkage(E, alpha_mean)  # 0 without
     primal = datafit.value(F, Yd, design.omega) + penalty.value(W) + q
     if prof is not None:
         primal += prof.value()
@@ -132,7 +133,7 @@ def _full_gap(state, design, datafit, penalty, W, m, alpha_mean, threaded):
             dual += state.intercepts.dual_value(scale * sigma)
         return dual, scale
 
-    V = M - alpha_mean * centred_tasks(W) if alpha_mean > 0 else M
+    V = M - alpha_mean * centred_tasks(E) if alpha_mean > 0 else M
     Vb = V if m == 1 else np.tile(V, (m, 1))
     dual, scale = dual_at(Vb, q)
     if alpha_mean > 0 and primal - dual > 0:
@@ -142,9 +143,10 @@ def _full_gap(state, design, datafit, penalty, W, m, alpha_mean, threaded):
         # (V their column means) costs ||centred(A* Theta)||^2 / (2 alpha_mean)
         # and certifies there; the others keep Xi = 0 (W's deviations are 0).
         Mc = centred_tasks(M) * np.any(W != 0, axis=0)
-        other = dual_at(M - Mc, 0.5 * float(np.sum(Mc * Mc)) / alpha_mean)
+        Vo = M - Mc if m == 1 else np.tile(M - Mc, (m, 1))
+        other = dual_at(Vo, 0.5 * float(np.sum(Mc * Mc)) / alpha_mean)
         if other[0] > dual:
-            (dual, scale), Vb = other, M - Mc
+            (dual, scale), Vb = other, Vo
     if (
         state.quadratic
         and state.b is None
@@ -207,7 +209,8 @@ def bcd(
         extended to all of them and solved to ``tol`` directly.
     alpha_mean : float
         Strength of the mean-shrinkage term ``q(W) = (alpha_mean / 2) sum_t
-        ||w_t - wbar||^2`` (``mean_shrinkage``; one block of weights only).
+        ||w_t - wbar||^2`` (``mean_shrinkage``) on the effective weights (the
+        sum of the blocks).
 
     Returns
     -------
@@ -218,8 +221,6 @@ def bcd(
     T, d = design.n_tasks, design.n_features
     if W0.shape != (m * T, d):
         raise ValueError(f"W0 has shape {W0.shape}; expected {(m * T, d)}.")
-    if alpha_mean > 0 and m != 1:
-        raise ValueError("alpha_mean needs one block of task weights.")
     W = np.array(W0, dtype=design.dtype)
     profiled = profiled_intercepts(design, datafit, b0)
     if profiled is not None:

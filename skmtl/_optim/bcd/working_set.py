@@ -52,8 +52,6 @@ class WorkingSetSolver:
     def __init__(
         self, state, penalty, curv, m, anderson, reset_every=10, alpha_mean=0.0
     ):
-        if alpha_mean > 0 and m != 1:
-            raise ValueError("alpha_mean needs one block of task weights.")
         self.state, self.penalty, self.curv, self.m = state, penalty, curv, m
         self.anderson, self.reset_every = anderson, reset_every
         self.alpha_mean = float(alpha_mean)
@@ -105,7 +103,7 @@ class WorkingSetSolver:
             ck = curv[k]
             e = El[k]
             if am:  # the datafit's block quadratic plus (am/2)||P e||^2, exactly
-                new = prox_mean(ck * e + g, ck, am, Wl[k])
+                new = prox_mean(ck * e + g, ck, am, e)
             else:
                 new = penalty.block_prox(ck * e + g, ck, Wl[k])
             e_new = new if m == 1 else new.reshape(m, T).sum(axis=0)
@@ -128,7 +126,7 @@ class WorkingSetSolver:
         state = self.state
         value = state.datafit.value(F, state.Y, state.omega) + self.penalty.value(Wl.T)
         if self.alpha_mean:
-            value += mean_shrinkage(Wl.T, self.alpha_mean)
+            value += mean_shrinkage(effective_weights(Wl.T, self.m), self.alpha_mean)
         if state.intercepts is not None:
             value += state.intercepts.value(state.b if b is None else b)
         if state.prof is not None:  # the profiled intercepts at Wl
@@ -157,7 +155,8 @@ class WorkingSetSolver:
             if prof is not None:  # the raw adjoint (Theta is not centred)
                 V = V + state.xbar.T * sigma[:, None]
             if self.alpha_mean:  # the dual part of the mean-shrinkage term
-                V = V - self.alpha_mean * centred_tasks(Wl.T)
+                E = effective_weights(Wl.T, self.m)
+                V = V - self.alpha_mean * centred_tasks(E)
         elif V.ndim == 1:  # column norms only (fused epochs: L2,1 penalties)
             norms = V
             V = np.zeros((state.T, norms.shape[0]), dtype=norms.dtype)
@@ -171,7 +170,9 @@ class WorkingSetSolver:
             c * Theta, state.Y, state.omega
         ) - self.penalty.conjugate(c * V)
         if self.alpha_mean:
-            dual -= c * c * mean_shrinkage(Wl.T, self.alpha_mean)
+            dual -= (
+                c * c * mean_shrinkage(effective_weights(Wl.T, self.m), self.alpha_mean)
+            )
         if state.intercepts is not None:
             dual += state.intercepts.dual_value(c * sigma)
         if prof is not None:  # Y is centred: sum Theta y = ... + sigma @ ybar
