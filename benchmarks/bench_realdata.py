@@ -824,6 +824,13 @@ MODELS = [
         quick=False,
     ),
     ModelEntry(
+        "DirtyMultiTaskLassoCV",
+        "skmtl",
+        (REG,),
+        _skmtl("linear_model", "DirtyMultiTaskLassoCV", alphas=10, cv=3),
+        quick=False,
+    ),
+    ModelEntry(
         "ClusteredMultiTaskRegressionCV",
         "skmtl",
         (REG,),
