@@ -70,17 +70,41 @@ def _subset(data, rows):
     return sub
 
 
-def cv_splitter(cv, data, task_column):
+def cv_splitter(cv, data, task_column, classification=False):
     """``cv`` as a splitter. An int (5 when None) is scikit-learn's ``KFold``
     (contiguous blocks, no shuffling) in the shared and single layouts, and
     ``TaskStratifiedKFold`` in the stacked layout (plain K-fold over stacked
-    rows, sorted by task, would leave whole tasks out of training folds)."""
+    rows, sorted by task, would leave whole tasks out of training folds). In the
+    shared layout with missing targets the rows are dealt as ``TaskStratifiedKFold``
+    deals a task's rows, grouped by their rarest observed task: contiguous blocks
+    would leave a task observed on few rows out of a training fold (with
+    ``classification``, ``data.y`` holding 0/1 targets, grouped by that task's
+    class too, so that both classes train)."""
     cv = 5 if cv is None else cv
     if isinstance(cv, Integral) and data.layout == "stacked":
         return TaskStratifiedKFold(cv, task_column=task_column)
+    if isinstance(cv, Integral) and data.layout == "shared" and data.mask is not None:
+        classes = data.y if classification else None
+        return _masked_shared_folds(cv, data.mask, classes)
     if isinstance(cv, Integral):
         return KFold(cv)
     return check_cv(cv)
+
+
+def _masked_shared_folds(n_splits, mask, classes=None):
+    """Folds of a shared layout with missing targets (``mask``: observed): each
+    row is labelled by its observed task with the fewest observed rows (-1: none
+    observed), and by that task's 0/1 target with ``classes``, and the labels are
+    dealt by ``TaskStratifiedKFold``."""
+    counts = mask.sum(axis=0)
+    rank = np.where(mask, counts, np.iinfo(np.int64).max)
+    rarest = np.argmin(rank, axis=1)
+    label = 2 * rarest
+    if classes is not None:
+        label = label + (classes[np.arange(len(rarest)), rarest] > 0)
+    label = np.where(mask.any(axis=1), label, -1)
+    folds = TaskStratifiedKFold(n_splits, task_column=0).split(label[:, None])
+    return check_cv(list(folds))
 
 
 def _check_fold(sub, k):
@@ -356,9 +380,12 @@ _CV_DOC = """
     cv : int, cross-validation generator or iterable, default=None
         None or an int ``k`` (5 when None): in the shared-design and single
         layouts scikit-learn's ``KFold(k)`` (contiguous blocks, as
-        ``sklearn.linear_model.MultiTaskLassoCV``); in the stacked layout
-        ``TaskStratifiedKFold(k, task_column=task_column)``, which keeps every
-        task in every training fold. Any scikit-learn splitter also works
+        ``sklearn.linear_model.MultiTaskLassoCV``; with missing targets in the
+        shared layout the rows are dealt round-robin, grouped by their
+        rarest observed task, so that every task keeps training rows); in
+        the stacked layout ``TaskStratifiedKFold(k, task_column=task_column)``,
+        which keeps every task in every training fold. Any scikit-learn
+        splitter also works
         (``GroupKFold`` with ``fit(X, y, groups=...)`` under metadata routing)
         as long as every task has training rows in every fold (else a ValueError
         names the task).

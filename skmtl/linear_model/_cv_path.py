@@ -289,7 +289,7 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
             split_params = routed.splitter.split
         else:
             split_params = {}
-        splitter = cv_splitter(self.cv, data, self.task_column)
+        splitter = cv_splitter(self.cv, data, self.task_column, self._clf)
         if self._clf and data.layout == "single" and not hasattr(self.cv, "split"):
             # as LogisticRegressionCV: stratified folds for one binary task
             splitter = check_cv(self.cv, data.y, classifier=True)
@@ -746,9 +746,10 @@ _DOC = """{summary}
         None or an int ``k`` (5 when None): ``TaskStratifiedKFold(k)`` in the
         stacked layout (every task in every training fold), scikit-learn's
         ``KFold(k)`` in the shared-design and single layouts, as
-        :class:`MultiTaskLassoCV`. Any splitter works as long as every task
-        has training rows in every fold (else a ValueError names the task);
-        ``groups`` reach it under metadata routing.
+        :class:`MultiTaskLassoCV` (with missing targets the rows are dealt
+        by their rarest observed task instead). Any splitter works as long
+        as every task has training rows in every fold (else a ValueError
+        names the task); ``groups`` reach it under metadata routing.
     n_jobs : int, default=None
         Folds (and the values of ``{grid}``) run in parallel with joblib.
 

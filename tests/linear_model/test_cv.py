@@ -11,15 +11,19 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import MultiTaskElasticNetCV as SkMultiTaskElasticNetCV
 from sklearn.linear_model import MultiTaskLassoCV as SkMultiTaskLassoCV
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, KFold
 
 from skmtl._compat import SKLEARN_VERSION, InvalidParameterError
+from skmtl._data import validate_fit_data
 from skmtl.linear_model import (
     MultiTaskElasticNet,
     MultiTaskElasticNetCV,
     MultiTaskLasso,
     MultiTaskLassoCV,
+    MultiTaskLogisticLassoCV,
 )
+from skmtl.linear_model._base import encode_binary_targets
+from skmtl.linear_model._cv import cv_splitter
 
 
 def _grid(n):
@@ -113,6 +117,42 @@ def test_integer_cv_is_sklearns_kfold_in_the_shared_layout():
     assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-12)
     assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-6)
     assert ours.alpha_ == pytest.approx(theirs.alpha_, rel=1e-12)
+
+
+def test_integer_cv_keeps_every_task_in_training_with_missing_targets():
+    """Shared layout, a task observed on 4 contiguous rows only: KFold(5)'s
+    second block holds all 4 (the task has no training row in that fold); the
+    rows dealt by their rarest observed task keep it in every training fold."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    Y = X @ rng.standard_normal((3, 3)) + 0.1 * rng.standard_normal((40, 3))
+    Y[:, 2] = np.nan
+    Y[8:12, 2] = X[8:12] @ np.ones(3)
+    assert any(not np.isin(np.arange(8, 12), tr).any() for tr, _ in KFold(5).split(X))
+    est = MultiTaskLassoCV(alphas=3, cv=5, tol=1e-10).fit(X, Y)
+    assert est.mse_path_.shape == (3, 5)
+    # task 2's 4 rows are dealt one per test fold: 3 or 4 of them train
+    data = validate_fit_data(est, X, Y)
+    for train, test in cv_splitter(5, data, None).split(X):
+        assert np.isin(np.arange(8, 12), train).sum() >= 3
+        assert len(train) + len(test) == 40
+
+
+def test_integer_cv_keeps_both_classes_of_a_sparsely_observed_task():
+    """The same for a classifier: task 2, observed on rows 8-13 only with classes
+    0, 0, 0, 1, 1, 1 in order, keeps both classes in every training fold."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 3))
+    Y = (X @ rng.standard_normal((3, 3)) > 0).astype(float)
+    Y[:, 2] = np.nan
+    Y[8:14, 2] = [0, 0, 0, 1, 1, 1]
+    est = MultiTaskLogisticLassoCV(alphas=2, alpha_means=1, cv=3, tol=1e-8)
+    est.fit(X, Y)
+    data = validate_fit_data(est, X, Y, classification=True)
+    data.y = encode_binary_targets(data)[1]
+    for train, _ in cv_splitter(3, data, None, classification=True).split(X):
+        kept = Y[np.intersect1d(train, np.arange(8, 14)), 2]
+        assert set(kept) == {0.0, 1.0}
 
 
 def test_group_kfold_with_metadata_routing():
