@@ -180,7 +180,7 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     decreases (a prox is firmly nonexpansive in its metric) with slope at most
     ``-(1 - sbar)``, ``sbar = mean(alpha_mean / (c + alpha_mean)) < 1``, so one
     step of length ``|h(m_0)| / (1 - sbar)`` from ``m_0`` (the mean of ``w0``)
-    brackets the root, which Brent's method finds. ``mean_group_shrink`` is the
+    brackets the root, which regula falsi (Illinois) finds. ``mean_group_shrink`` is the
     faster special case of the L2,1 penalties. Entries with ``c_t = 0`` must have
     ``u_t = 0`` (a feature constant in task ``t``).
 
@@ -190,52 +190,69 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     convolution of the block penalties, firmly nonexpansive as well. ``w0`` is
     the current column (summed over blocks).
     """
-    from scipy.optimize import brentq
-
     dtype = u.dtype  # float64 inside: float32 overflows at alpha_mean m (fuzz)
     u = np.asarray(u, dtype=np.float64)
     c = np.broadcast_to(np.asarray(c, dtype=np.float64), u.shape)
     shifted = c + alpha_mean
     sbar = float(np.mean(alpha_mean / shifted))
+    T = u.shape[0]
 
     def at(m):
-        return block_prox(u + alpha_mean * m, shifted).astype(dtype, copy=False)
-
-    def h(m):
+        """``(h(m), block_prox at m)``."""
         with np.errstate(over="ignore", invalid="ignore"):
             z = block_prox(u + alpha_mean * m, shifted)
-            return float(np.mean(z.reshape(-1, u.shape[0]).sum(axis=0))) - m
+            return float(np.mean(z.reshape(-1, T).sum(axis=0))) - m, z
+
+    def out(z):
+        return z.astype(dtype, copy=False)
 
     if not sbar < 1.0:  # every c_t = 0, so u = 0 (see ``group_shrink``): w = 0
         return np.zeros(block_prox(u, shifted).shape, dtype=dtype)  # every block
     m0 = float(np.mean(w0)) if w0 is not None and np.all(np.isfinite(w0)) else 0.0
-    h0 = h(m0)
+    h0, z0 = at(m0)
     if h0 == 0.0 or not math.isfinite(h0):
-        return at(m0)
+        return out(z0)
     step = 1.01 * h0 / (1.0 - sbar)  # past the root (1% against rounding)
     m1 = m0 + step
-    h1 = h(m1)
+    h1, z1 = at(m1)
     for _ in range(60):  # rounding only: the slope bound brackets the root
         if h1 == 0.0 or not math.isfinite(h1) or (h1 > 0) != (h0 > 0):
             break
-        m0, h0, m1 = m1, h1, m1 + step
-        h1, step = h(m1), 2.0 * step
+        m0, h0, z0, m1 = m1, h1, z1, m1 + step
+        (h1, z1), step = at(m1), 2.0 * step
     if not math.isfinite(h1):
         # the bracket overflowed (curvatures far below alpha_mean, extreme
-        # units): the majorised step at(m0) (curvature c + alpha_mean) still
+        # units): the majorised step at m0 (curvature c + alpha_mean) still
         # decreases the objective, as before the exact step
-        return at(m0)
+        return out(z0)
     if h1 == 0.0 or (h1 > 0) == (h0 > 0):
-        return at(m1)
-    scale = max(abs(m0), abs(m1), 1e-300)
-    try:
-        root = brentq(h, min(m0, m1), max(m0, m1), xtol=xtol * scale, rtol=1e-15)
-    except ValueError:
-        # an end of the bracket is a root to rounding: re-evaluated, h changed
-        # sign (a block_prox solved iteratively from its last root, the dirty
-        # model's, differs at rounding level between calls)
-        root = m0 if abs(h0) <= abs(h1) else m1
-    return at(root)
+        return out(z1)
+    # the Illinois variant of regula falsi on the bracket (h is piecewise
+    # smooth, linear between changes of the active set: one step then lands on
+    # the root); |m - root| <= |h(m)| / (1 - sbar) stops it
+    stop = xtol * max(abs(m0), abs(m1), 1e-300)
+    a, fa, za, b, fb, zb = m0, h0, z0, m1, h1, z1
+    side = 0
+    for _ in range(200):
+        m = (a * fb - b * fa) / (fb - fa)
+        if not min(a, b) < m < max(a, b):
+            m = 0.5 * (a + b)
+        fm, zm = at(m)
+        if not math.isfinite(fm):
+            break
+        if abs(fm) <= stop * (1.0 - sbar) or abs(b - a) <= stop:
+            return out(zm)
+        if (fm > 0) == (fb > 0):
+            b, fb, zb = m, fm, zm
+            if side == -1:
+                fa *= 0.5
+            side = -1
+        else:
+            a, fa, za = m, fm, zm
+            if side == 1:
+                fb *= 0.5
+            side = 1
+    return out(za if abs(fa) <= abs(fb) else zb)
 
 
 class BlockThreshold(NamedTuple):
