@@ -613,7 +613,7 @@ class DirtyMultiTaskLassoCV(_PathCVRegressor):
         "        0.319 / 0.428 / 0.969 / 0.975 against 0.183 / 0.315 / -0.199 /\n"
         "        0.347 / 0.970 / 0.975 with free intercepts and no grid, and 0.339\n"
         "        / 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
-        "        dummies. It costs 5-10x one path (8-64 s a fit there, the mean\n"
+        "        dummies. It costs 5-10x one path (5-46 s a fit there, the mean\n"
         "        steps of the dirty blocks being Python root-finds): pass\n"
         "        ``alpha_means=1`` and ``alpha_intercepts=0.0`` for the plain path."
     )
