@@ -443,31 +443,32 @@ def task_svd_factors(
         if svds is not None:
             _, sv, Vt = svds[t]
         else:
-            Xt, om = design._task_block(t, rows)
-            Xt = Xt.astype(float, copy=False) - shift[t]
-            _, sv, Vt = _thin_svd(np.sqrt(om.astype(float, copy=False))[:, None] * Xt)
+            Z = _weighted_block(design, t, rows, shift[t])
+            _, sv, Vt = np.linalg.svd(Z, full_matrices=False)
         V[t, :, : len(sv)] = Vt.T
         s2[t, : len(sv)] = sv**2
     return V, s2
 
 
-def _thin_svd(Z):
-    """``(U, s, Vt)`` of a thin SVD of ``Z``."""
-    return np.linalg.svd(Z, full_matrices=False)
+def _weighted_block(design, t, rows, shift=None):
+    """``Omega_t^{1/2} (X_t - shift)`` in float64: group ``t``'s design (centred
+    when ``design.center``) weighted by the square roots of its loss weights."""
+    Xt, om = design._task_block(t, rows)
+    Xt = Xt.astype(float, copy=False)
+    if shift is not None:
+        Xt = Xt - shift
+    return np.sqrt(om.astype(float, copy=False))[:, None] * Xt
 
 
 def _task_svds(design):
     """Thin SVDs ``(U, s, Vt)`` (float64) of every task group's weighted design
-    ``Omega_t^{1/2} X_t`` (centred when ``design.center``), computed once: both
-    ``least_squares_dual`` and ``task_svd_factors`` use them."""
+    ``_weighted_block``, computed once: both ``least_squares_dual`` and
+    ``task_svd_factors`` use them."""
     svds = getattr(design, "_svds", None)
     if svds is None:
-        svds = []
-        for t, rows in enumerate(design._task_groups()):
-            Xt, om = design._task_block(t, rows)
-            Z = np.sqrt(om.astype(float, copy=False))[:, None] * Xt.astype(
-                float, copy=False
-            )
-            svds.append(_thin_svd(Z))
+        svds = [
+            np.linalg.svd(_weighted_block(design, t, rows), full_matrices=False)
+            for t, rows in enumerate(design._task_groups())
+        ]
         design._svds = svds
     return svds

@@ -133,8 +133,11 @@ def _full_gap(state, design, datafit, penalty, W, m, alpha_mean, threaded):
             dual += state.intercepts.dual_value(scale * sigma)
         return dual, scale
 
+    def tiled(V):  # the adjoint of the stacked operator: one copy per block
+        return V if m == 1 else np.tile(V, (m, 1))
+
     V = M - alpha_mean * centred_tasks(E) if alpha_mean > 0 else M
-    Vb = V if m == 1 else np.tile(V, (m, 1))
+    Vb = tiled(V)
     dual, scale = dual_at(Vb, q)
     if alpha_mean > 0 and primal - dual > 0:
         # Xi from W's deviations multiplies W's error by alpha_mean: the gap then
@@ -143,7 +146,7 @@ def _full_gap(state, design, datafit, penalty, W, m, alpha_mean, threaded):
         # (V their column means) costs ||centred(A* Theta)||^2 / (2 alpha_mean)
         # and certifies there; the others keep Xi = 0 (W's deviations are 0).
         Mc = centred_tasks(M) * np.any(W != 0, axis=0)
-        Vo = M - Mc if m == 1 else np.tile(M - Mc, (m, 1))
+        Vo = tiled(M - Mc)
         other = dual_at(Vo, 0.5 * float(np.sum(Mc * Mc)) / alpha_mean)
         if other[0] > dual:
             (dual, scale), Vb = other, Vo

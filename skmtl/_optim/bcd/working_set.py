@@ -149,13 +149,13 @@ class WorkingSetSolver:
             Theta = -state.datafit.gradient(F, state.Y, state.omega)
         if state.intercepts is not None:
             Theta, sigma = feasible_dual(state.design, Theta)
+        E = effective_weights(Wl.T, self.m) if self.alpha_mean else None
         norms = None
         if V is None:
             V = state.adjoint_ws(Theta)
             if prof is not None:  # the raw adjoint (Theta is not centred)
                 V = V + state.xbar.T * sigma[:, None]
             if self.alpha_mean:  # the dual part of the mean-shrinkage term
-                E = effective_weights(Wl.T, self.m)
                 V = V - self.alpha_mean * centred_tasks(E)
         elif V.ndim == 1:  # column norms only (fused epochs: L2,1 penalties)
             norms = V
@@ -170,9 +170,7 @@ class WorkingSetSolver:
             c * Theta, state.Y, state.omega
         ) - self.penalty.conjugate(c * V)
         if self.alpha_mean:
-            dual -= (
-                c * c * mean_shrinkage(effective_weights(Wl.T, self.m), self.alpha_mean)
-            )
+            dual -= c * c * mean_shrinkage(E, self.alpha_mean)
         if state.intercepts is not None:
             dual += state.intercepts.dual_value(c * sigma)
         if prof is not None:  # Y is centred: sum Theta y = ... + sigma @ ybar
