@@ -59,7 +59,13 @@ def gram_spectral_norm(V):
         return 0.0
     G = V @ V.T if V.shape[0] <= V.shape[1] else V.T @ V
     m = G.shape[0]
-    top = scipy.linalg.eigvalsh(G, subset_by_index=[m - 1, m - 1])[0]
+    try:
+        top = scipy.linalg.eigvalsh(G, subset_by_index=[m - 1, m - 1])[0]
+    except np.linalg.LinAlgError:
+        # LAPACK's syevr fails ("Internal Error") on some Grams whose eigenvalues
+        # are all equal to rounding (e.g. a point projected onto the spectral
+        # ball in MeanShrinkDesign.feasible_extra); the full solver does not
+        top = np.linalg.eigvalsh(G)[-1]
     return float(np.sqrt(max(top, 0.0)))
 
 

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.linalg
 from numpy.testing import assert_allclose
 from threadpoolctl import threadpool_limits
 
@@ -162,3 +163,17 @@ def test_trace_norm_state_is_private_and_picklable():
     assert np.linalg.norm(a.prox(V, 0.5) - exact_prox(V, 0.5)) <= 1e-10 * (
         np.linalg.norm(V)
     )
+
+
+def test_gram_spectral_norm_survives_a_lapack_failure(monkeypatch):
+    """LAPACK's syevr raised "Internal Error" on the Gram of a 1000 x 5 matrix
+    whose singular values were all equal to rounding (a point projected onto the
+    spectral ball, on 1,000 tasks); the full symmetric solver takes over."""
+    V = np.random.default_rng(0).standard_normal((40, 5))
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("Internal Error.")
+
+    expected = np.linalg.svd(V, compute_uv=False)[0]
+    monkeypatch.setattr(scipy.linalg, "eigvalsh", broken)
+    assert gram_spectral_norm(V) == pytest.approx(expected, rel=1e-12)
