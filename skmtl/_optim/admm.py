@@ -189,13 +189,13 @@ def _stationary_dual(V, s2, R, mu, inter, sum_p, design, datafit, penalty, Theta
     return primal - gap
 
 
-def mean_shrink_affordable(factors, n_features, budget=2e9):
+def mean_shrink_affordable(shape, budget=2e9):
     """Whether ``admm_quadratic`` with ``alpha_mean > 0`` fits ``budget``
     multiply-adds per sum of inverse Grams (``T d^2 k``, recomputed when ``rho``
-    changes) with ``d <= 2000`` (its ``(d + 1)^2`` system)."""
-    V = factors[0]
-    k = V.shape[2] if V.ndim == 3 else 1
-    return n_features <= 2000 and V.shape[0] * n_features**2 * k <= budget
+    changes) with ``d <= 2000`` (its ``(d + 1)^2`` system); ``shape`` is that of
+    the factors' ``V``, ``(T, d, k)`` (``design.factors_shape``)."""
+    n_groups, d, k = shape
+    return d <= 2000 and n_groups * d**2 * k <= budget
 
 
 def admm_quadratic(
@@ -211,6 +211,7 @@ def admm_quadratic(
     verbose=0,
     b0=None,
     alpha_mean=0.0,
+    threshold=None,
 ):
     """Minimise ``f(A W + b) + g(W) + h(b)`` for the squared loss ``f``, plus
     ``alpha_mean / 2 sum_t ||w_t - wbar||^2`` when ``alpha_mean > 0``.
@@ -235,6 +236,9 @@ def admm_quadratic(
         1) x (d + 1)`` system for ``(wbar, b_0)`` (``_w_step``), with the sum of
         the tasks' inverse Grams recomputed when ``rho`` changes
         (:func:`mean_shrink_affordable` bounds its cost).
+    threshold : float, default=None
+        An absolute duality-gap target replacing ``tol`` (the inexact
+        subproblems of ``prox_newton``).
 
     Returns
     -------
@@ -260,9 +264,10 @@ def admm_quadratic(
     mu = float(alpha_mean)
     gap_design, gap_datafit = design, datafit
     if mu > 0:  # the mean shrinkage on the datafit side, as for FISTA
-        gap_design = MeanShrinkDesign(design, mu)
+        gap_design = MeanShrinkDesign(design, mu, move_dual=False)
         gap_datafit = AugmentedDatafit(datafit, gap_design)
-    threshold = tol * null_scale(gap_design, gap_datafit, joint)
+    if threshold is None:
+        threshold = tol * null_scale(gap_design, gap_datafit, joint)
     inter = (xbar, ybar, a) if joint else None
     Z = np.array(W0, dtype=float)
     # rho: the mean curvature of the tasks' Grams (trace / d), a scale-free start
@@ -302,9 +307,10 @@ def admm_quadratic(
         # stall on badly scaled designs (School: 3,000+ iterations at alpha 1e-3)
         r = np.linalg.norm(W - Z) / max(np.linalg.norm(W), np.linalg.norm(Z), 1e-300)
         s = np.linalg.norm(Z - Z_old) / max(np.linalg.norm(U), 1e-300)
-        # (within 1e+-8 of the start: a vanishing residual must not drive rho to
-        # 0 or overflow)
-        if r > _MU * s and rho < 1e8 * rho_start:
+        # (within 1e+-8 of the start, or up to 1e8 alpha_mean where the mean
+        # shrinkage dominates the Grams (features of 1e-6): a vanishing residual
+        # must not drive rho to 0 or overflow)
+        if r > _MU * s and rho < 1e8 * max(rho_start, mu):
             rho, U = _TAU * rho, U / _TAU
         elif s > _MU * r and rho > 1e-8 * rho_start:
             rho, U = rho / _TAU, U * _TAU

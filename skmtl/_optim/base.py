@@ -83,13 +83,21 @@ def duality_gap(design, datafit, penalty, W, b=None):
         delta = float(np.sum(sigma, dtype=np.float64)) / float(np.sum(S))
         Theta = Theta - delta * design.omega
         sigma = sigma - delta * S
+
+    def dual_at(Theta, V):
+        c = penalty.dual_scale(V)
+        value = datafit.dual_value(
+            c * Theta, design.Y, design.omega
+        ) - penalty.conjugate(c * V)
+        if sigma is not None:
+            value += intercepts.dual_value(c * sigma)
+        return value
+
     V = design.adjoint(Theta)
-    c = penalty.dual_scale(V)
-    dual = datafit.dual_value(c * Theta, design.Y, design.omega) - penalty.conjugate(
-        c * V
-    )
-    if sigma is not None:
-        dual += intercepts.dual_value(c * sigma)
+    dual = dual_at(Theta, V)
+    extra = getattr(design, "feasible_extra", None)
+    if extra is not None and primal - dual > 0:  # the extra outputs' dual block
+        dual = max(dual, dual_at(*extra(Theta, V, penalty)))
     if b is None and primal - dual > 0:
         dual = max(dual, refined_dual(design, datafit, penalty, Theta, V))
     return primal - dual, primal, b

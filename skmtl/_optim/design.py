@@ -25,7 +25,12 @@ import scipy.sparse as sp
 from .._ops import task_dot, task_indicator, task_scatter
 from .._weights import task_multipliers
 
-__all__ = ["MultiTaskDesign", "column_square_sums", "task_svd_factors"]
+__all__ = [
+    "MultiTaskDesign",
+    "column_square_sums",
+    "factors_shape",
+    "task_svd_factors",
+]
 
 # rows of a dense X squared at a time by column_square_sums (about 32 MB of float64)
 _SQUARE_CHUNK = 1 << 22
@@ -76,6 +81,20 @@ class MultiTaskDesign:
         How the intercepts the solvers update (their ``b``) are penalised; None
         with ``center=True`` or without intercepts.
     """
+
+    #: loss weights that may differ between tasks row by row also in a fully
+    #: observed shared layout (a :meth:`with_weights` copy, or the working-set
+    #: model of ``bcd.newton.NewtonDesign``): every task is then its own group
+    reweighted = False
+    _CACHES = (
+        "_curvature",
+        "_column_operator_norms",
+        "_lstsq_dual",
+        "_lstsq_pair",
+        "_svds",
+        "_centred_copy",
+        "_feature_centred_copy",
+    )
 
     def __init__(self, data, center=False, task_weighting="equal", intercepts=None):
         self.data = data
@@ -171,12 +190,39 @@ class MultiTaskDesign:
         if cached is not None:
             return cached
         out = copy.copy(self)
-        for key in ("_curvature", "_column_operator_norms", "_lstsq_dual", "_svds"):
+        for key in self._CACHES:
             out.__dict__.pop(key, None)
         out.intercepts = None
         out._centre(targets=targets)
         setattr(self, cache_key, out)
         return out
+
+    def with_weights(self, omega, Y):
+        """A copy sharing ``X`` (uncentred, its intercept model kept) with loss
+        weights ``omega`` and targets ``Y`` of the shape of ``Y``, without cached
+        products: e.g. the weighted least-squares model of a Newton step. The
+        weights may differ between tasks row by row, also in a fully observed
+        shared layout (each task is then a group of its own). A
+        :meth:`feature_centred` design gives the raw features: the outputs ``F``
+        of a model are the same in both (its intercepts are not)."""
+        if self.center and np.any(self.y_mean):
+            raise ValueError("Reweight a design whose targets are not centred.")
+        out = copy.copy(self)
+        for key in self._CACHES:
+            out.__dict__.pop(key, None)
+        if self.center:  # feature_centred: the raw features (F is the same)
+            out.center = False
+            out.X_mean = np.zeros_like(self.X_mean)
+        out.omega, out.Y = omega, Y
+        out.task_omega_sums = out.task_sum(omega)
+        out.reweighted = True
+        return out
+
+    @property
+    def _one_group(self):
+        """Whether all tasks share one design and its row weights (a fully
+        observed shared layout, not :meth:`with_weights`)."""
+        return self.shared and self.data.mask is None and not self.reweighted
 
     def intercept_at_zero(self, b, W):
         """``b_t = b~_t - xbar_t w_t``: intercepts of a :meth:`feature_centred`
@@ -244,7 +290,7 @@ class MultiTaskDesign:
     def _task_groups(self):
         """Row indices of each distinct task design: one group (all rows) in a
         fully observed shared layout, else each task's rows."""
-        if self.shared and self.data.mask is None:
+        if self._one_group:
             return [np.arange(self.X.shape[0])]
         return self.data.task_indices()
 
@@ -260,7 +306,7 @@ class MultiTaskDesign:
 
     def _task_omega(self, t, rows):
         """Loss weights of group ``t``'s rows."""
-        if self.shared and self.data.mask is None:
+        if self._one_group:
             return self.omega[rows, 0]
         if self.shared:
             return self.omega[rows, t]
@@ -291,7 +337,7 @@ class MultiTaskDesign:
         R = np.zeros_like(self.Y)
         for t, rows in enumerate(groups):
             om = self._task_omega(t, rows)
-            if self.shared and self.data.mask is not None:
+            if self.shared and not self._one_group:
                 yt = self.Y[rows, t]
             else:
                 yt = self.Y[rows]
@@ -306,7 +352,7 @@ class MultiTaskDesign:
             ry = (sq * yt.T).T
             ry = ry - U @ (U.T @ ry)
             res = (sq * ry.T).T  # omega * residual
-            if self.shared and self.data.mask is None:
+            if self._one_group:
                 R[rows] = res
             elif self.shared:
                 R[rows, t] = res
@@ -337,7 +383,7 @@ class MultiTaskDesign:
         problems on one design."""
         if getattr(self, "_curvature", None) is not None:
             return self._curvature
-        if self.shared and self.data.mask is None:
+        if self._one_group:
             # every task weighs the rows alike: one weighted column sum
             c = column_square_sums(self.X, self.omega[:, 0])[None, :]
         elif self.shared:
@@ -423,6 +469,18 @@ class MultiTaskDesign:
         return np.maximum(lam, 0.0) * (1 + 1e-10)
 
 
+def factors_shape(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET):
+    """The shape ``(n_groups, d, k)`` of the ``V`` of :func:`task_svd_factors`,
+    or None when they exceed its budgets; nothing is computed."""
+    d = design.n_features
+    groups = design._task_groups()
+    k = max((min(len(g), d) for g in groups), default=0)
+    cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
+    if cost > budget or len(groups) * d * k > max_floats:
+        return None
+    return len(groups), d, k
+
+
 def task_svd_factors(
     design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET, shift=None
 ):
@@ -430,12 +488,11 @@ def task_svd_factors(
     ``Omega_t^{1/2} (X_t - shift_t)`` (``X_t`` centred when ``design.center``;
     ``shift`` (n_groups, d) or None), as ``MultiTaskDesign.task_right_factors``
     describes, or None over the same budgets. In float64."""
+    if factors_shape(design, budget, max_floats) is None:
+        return None
     d = design.n_features
     groups = design._task_groups()
     k = max((min(len(g), d) for g in groups), default=0)
-    cost = sum(len(g) * min(len(g), d) ** 2 for g in groups)
-    if cost > budget or len(groups) * d * k > max_floats:
-        return None
     V = np.zeros((len(groups), d, k))
     s2 = np.zeros((len(groups), k))
     svds = _task_svds(design) if shift is None else None

@@ -1,0 +1,291 @@
+"""Proximal Newton for a smooth non-quadratic loss, its steps solved by ADMM.
+
+Solves ``min_{W, b} f(A W + b) + g(W) + h(b) + alpha_mean / 2 sum_t ||w_t -
+wbar||^2`` (``f`` the logistic loss, ``g`` a penalty with a prox, ``h`` the
+penalty of ``design.intercepts``) by the proximal Newton method of Lee, Sun &
+Saunders (2014, "Proximal Newton-type methods for minimizing composite
+functions"). Each step replaces ``f`` by its second-order model at the current
+output ``F``, a weighted least-squares problem::
+
+    1/2 sum_i H_i (F'_i - z_i)^2,    H_i = f''(F_i),  z_i = F_i - f'(F_i) / H_i
+
+(iteratively reweighted least squares, as glmnet does for the lasso), and solves
+it with everything else exact: ``g``, ``h`` and the mean shrinkage are not
+approximated. The subproblem is the squared-loss problem of
+:func:`skmtl._optim.admm.admm_quadratic` on the design reweighted by ``H``
+(``MultiTaskDesign.with_weights``), whose per-task thin SVDs make its cost
+independent of the conditioning of the weighted Grams: this is where FISTA with
+its ``1 / L`` step is slow (tasks with few positives have ``H`` far below the
+bound 1/4, and a large ``alpha_mean`` raises ``L`` for every direction). A
+backtracking line search on the exact objective (Armijo with the decrease ``Delta
+= <grad f, D> + g(W + D) - g(W) + h(b + d) - h(b)``, Lee et al. eq. 2.13) makes
+every step a descent step; near the optimum the full step is taken and the
+convergence is quadratic when the subproblems are solved accurately enough,
+superlinear with the inexact solves used here (each to a tenth of the current
+duality gap).
+
+Stopping rule: the duality gap of ``base.duality_gap`` (with the mean shrinkage
+on the datafit side, ``structured.MeanShrinkDesign``) at most ``tol`` times
+``base.null_scale``, the certificate FISTA uses.
+"""
+
+import numpy as np
+
+from .admm import admm_quadratic, centred_factors, mean_shrink_affordable
+from .base import SolverResult, duality_gap, null_scale, penalised_intercepts
+from .datafits import Quadratic
+from .design import factors_shape
+from .structured import AugmentedDatafit, MeanShrinkDesign
+
+__all__ = ["prox_newton", "prox_newton_affordable"]
+
+# weights of the quadratic model are at least this fraction of the loss weights
+# (confidently classified rows have f'' -> 0; their targets z would blow up)
+_MIN_CURVATURE = 1e-6
+# Armijo's sufficient-decrease fraction and the largest number of halvings
+_ARMIJO, _MAX_HALVINGS = 1e-4, 30
+# iterations allowed to one subproblem, and solves of one Newton step (a solve
+# that does not reach its tolerance is not repeated tighter)
+_INNER_MAX_ITER, _RESOLVES = 500, 4
+# the ADMM iterations of all Newton steps are at most _WORK * max_iter: a problem
+# without a minimiser (separable classes at a tiny alpha, the weights growing
+# without bound) stops at the cost of as many FISTA iterations, not 500x that
+_WORK = 10
+# the subproblems' gap need not go below this fraction of the outer threshold
+_INNER_FLOOR = 1e-3
+# predicted decreases below this fraction of the objective are rounding
+_ROUNDING = 1e-13
+# the duality gap must fall below this fraction of the best one, or the objective
+# by more than its rounding, within _PATIENCE Newton steps, else the solver stops
+# at the best iterate
+_PROGRESS, _PATIENCE = 0.9, 5
+
+
+def prox_newton_affordable(design, alpha_mean):
+    """Whether the subproblems' per-task SVDs (one set per Newton step) fit the
+    budgets of ``design.task_right_factors`` (and of the mean shrinkage's
+    system with ``alpha_mean > 0``)."""
+    shape = factors_shape(design.with_weights(design.omega, design.Y))
+    if shape is None:
+        return False
+    return alpha_mean <= 0 or mean_shrink_affordable(shape)
+
+
+def _objective(design, datafit, penalty, W, b, mu):
+    F = design.forward(W)
+    if b is not None:
+        F = F + design.per_row(b)
+    value = datafit.value(F, design.Y, design.omega) + penalty.value(W)
+    intercepts = penalised_intercepts(design, b)
+    if intercepts is not None:
+        value += intercepts.value(b)
+    if mu > 0:
+        value += mu / 2 * float(np.sum((W - W.mean(axis=0)) ** 2))
+    return value, F
+
+
+class _NewtonModel:
+    """The second-order model at an output ``F`` (module docstring): the
+    reweighted design and its per-task factors, built once for the solves of
+    one Newton step."""
+
+    def __init__(self, design, datafit, F, b, mu, verbose):
+        H = np.maximum(
+            datafit.hessian(F, design.Y, design.omega), _MIN_CURVATURE * design.omega
+        )
+        G = datafit.gradient(F, design.Y, design.omega)
+        self.design, self.H, self.b, self.mu = design, H, b, mu
+        safe = np.where(H > 0, H, 1.0)  # (H = 0 only where omega = 0)
+        self.model = design.with_weights(H, np.where(H > 0, F - G / safe, 0.0))
+        self.free = b is not None and penalised_intercepts(self.model, b) is None
+        if b is None:  # no intercepts
+            self.solved, self.factors = self.model, self.model.task_right_factors()
+        elif self.free:  # centred by H
+            self.solved = self.model.centred()
+            self.factors = self.solved.task_right_factors()
+        else:
+            self.solved, self.factors = self.model, centred_factors(self.model)
+        self.options = dict(max_iter=_INNER_MAX_ITER, verbose=max(verbose - 1, 0))
+
+    def solve(self, penalty, start, threshold):
+        """``(W, b, result)``: the model's minimiser to the absolute duality gap
+        ``threshold``, by ADMM from ``start`` (``result``: its SolverResult)."""
+        joint = None if (self.b is None or self.free) else self.b
+        result = admm_quadratic(
+            self.solved,
+            Quadratic(),
+            penalty,
+            start,
+            self.factors,
+            b0=joint,
+            alpha_mean=self.mu,
+            threshold=threshold,
+            **self.options,
+        )
+        if not self.free:
+            return result.W, result.b, result
+        # the model's exact intercepts in the coordinates of ``design`` (its
+        # features may be centred): the H-weighted task means of z - A W
+        residual = self.H * (self.model.Y - self.design.forward(result.W))
+        total = np.maximum(self.design.task_sum(self.H), 1e-300)
+        return result.W, self.design.task_sum(residual) / total, result
+
+
+def prox_newton(
+    design,
+    datafit,
+    penalty,
+    W0,
+    b0=None,
+    *,
+    alpha_mean=0.0,
+    max_iter=100,
+    tol=1e-4,
+    verbose=0,
+):
+    """Minimise ``f(A W + b) + g(W) + h(b)`` (+ the mean shrinkage) from ``(W0,
+    b0)`` by proximal Newton steps (module docstring).
+
+    Parameters
+    ----------
+    design : MultiTaskDesign
+        Uncentred.
+    datafit : a datafit with ``hessian`` (``datafits.Logistic``)
+    penalty : a penalty with ``prox`` and ``value``
+    W0 : ndarray of shape (n_tasks, n_features)
+    b0 : ndarray of shape (n_tasks,) or None
+        Initial intercepts (free or penalised by ``design.intercepts``); None
+        without intercepts.
+    alpha_mean : float
+    max_iter : int
+        Newton steps; the subproblems' ADMM iterations together are at most
+        ``10 * max_iter``.
+    tol : float
+        Relative duality-gap tolerance.
+
+    Returns
+    -------
+    SolverResult
+        ``n_iter`` counts Newton steps.
+    """
+    mu = float(alpha_mean)
+    intercept = b0 is not None
+    gap_design, gap_datafit = design, datafit
+    if mu > 0:
+        gap_design = MeanShrinkDesign(design, mu)
+        gap_datafit = AugmentedDatafit(datafit, gap_design)
+    threshold = tol * null_scale(gap_design, gap_datafit, intercept)
+    W = np.array(W0, dtype=np.float64)
+    b = None if b0 is None else np.array(b0, dtype=np.float64)
+    value, F = _objective(design, datafit, penalty, W, b, mu)
+    gap, primal, b_opt = duality_gap(gap_design, gap_datafit, penalty, W, b)
+    if b is not None:
+        b = np.asarray(b_opt, dtype=np.float64)
+        value, F = _objective(design, datafit, penalty, W, b, mu)
+    target = gap  # the subproblems' gap: a tenth of min(gap, last decrease)
+    lipschitz = (
+        datafit.curvature * float(np.max(design.task_lipschitz_direct(), initial=0.0))
+        + mu
+    )
+    floor = _INNER_FLOOR * threshold
+    best, stalled, it, work = (gap, W, b_opt, primal), 0, 0, 0
+    for it in range(1, max_iter + 1):
+        if gap <= threshold:
+            return SolverResult(W, b_opt, it - 1, gap, primal, True)
+        # the subproblem to a tenth of the decrease it predicts (solved again,
+        # warm, when the first tolerance, from the gap, was looser)
+        newton = _NewtonModel(design, datafit, F, b, mu, verbose)
+        tau, start, inner = max(0.1 * min(gap, target), floor), W, 0
+        for _ in range(_RESOLVES):
+            W_new, b_new, sub = newton.solve(penalty, start, tau)
+            inner += sub.n_iter
+            slope = _decrease(design, datafit, penalty, W, b, F, mu, W_new, b_new)
+            if tau <= max(0.1 * -slope, floor) or not sub.converged:
+                break
+            tau, start = max(0.05 * abs(slope), floor), W_new
+        work += inner
+        D = W_new - W
+        d = None if b is None else b_new - b
+        target = max(-slope, 0.0)
+        # below the rounding of the objective the line search cannot tell a
+        # descent step: the full step is taken if the objective does not rise
+        # beyond its rounding (near the optimum, where Newton steps are good),
+        # and the duality gap judges it
+        rounding = _ROUNDING * max(abs(value), 1.0)
+        step = 1.0
+        for _ in range(_MAX_HALVINGS):
+            W_try = W + step * D
+            b_try = None if b is None else b + step * d
+            value_try, _ = _objective(design, datafit, penalty, W_try, b_try, mu)
+            flat = -slope <= rounding
+            if value_try <= value + (rounding if flat else _ARMIJO * step * slope):
+                break
+            if flat:  # no descent direction: stop here
+                step = 0.0
+                break
+            step /= 2
+        else:  # no decrease along the step
+            step = 0.0
+        if step > 0.0:
+            W = W + step * D
+            b = None if b is None else b + step * d
+            gap, primal, b_opt = duality_gap(gap_design, gap_datafit, penalty, W, b)
+        if gap > threshold:  # a proximal gradient step from there may certify
+            W_pg = _gradient_step(design, datafit, penalty, W, b_opt, mu, lipschitz)
+            polished = duality_gap(gap_design, gap_datafit, penalty, W_pg, b_opt)
+            if polished[0] < gap:
+                W, (gap, primal, b_opt) = W_pg, polished
+            elif step == 0.0:  # neither step helps: rounding level
+                break
+        if b is not None:  # the exact intercepts of W
+            b = np.asarray(b_opt, dtype=np.float64)
+        value_old, (value, F) = value, _objective(design, datafit, penalty, W, b, mu)
+        if verbose:
+            print(
+                f"newton {it}: objective {value:.12g} gap {gap:.3e} step {step:g}"
+                f" decrease {slope:.2e} (inner {inner})"
+            )
+        if work > _WORK * max_iter:  # ADMM iterations of all steps together
+            break
+        if gap < _PROGRESS * best[0]:
+            best, stalled = (gap, W, b_opt, primal), 0
+        elif value_old - value <= rounding:  # neither the certificate nor the
+            stalled += 1  # objective moves: rounding, or a stalled model
+            if stalled >= _PATIENCE:
+                break
+    gap, W, b_opt, primal = min(best, (gap, W, b_opt, primal), key=lambda r: r[0])
+    return SolverResult(W, b_opt, it, gap, primal, gap <= threshold)
+
+
+def _gradient_step(design, datafit, penalty, W, b, mu, lipschitz):
+    """``prox_{g / L}(W - grad_W / L)`` at exact intercepts ``b``: a descent step
+    (the intercepts are then re-optimised) whose point the duality gap certifies
+    well. The step ``1 / L`` undoes the factor ``alpha_mean`` by which the mean
+    shrinkage's gradient multiplies the error of a Newton iterate ``W`` (as
+    FISTA's iterates are built), which the rescaling of the dual point into the
+    penalty's dual ball would pay otherwise."""
+    F = design.forward(W)
+    if b is not None:
+        F = F + design.per_row(b)
+    grad = np.asarray(design.adjoint(datafit.gradient(F, design.Y, design.omega)))
+    if mu > 0:
+        grad = grad + mu * (W - W.mean(axis=0))
+    step = 1.0 / max(lipschitz, 1e-300)
+    return np.asarray(penalty.prox(W - step * grad, step), dtype=np.float64)
+
+
+def _decrease(design, datafit, penalty, W, b, F, mu, W_new, b_new):
+    """Lee et al.'s ``Delta``: the first-order change of the objective from ``(W,
+    b)`` towards ``(W_new, b_new)``, exact in the nonsmooth terms."""
+    G = datafit.gradient(F, design.Y, design.omega)
+    D = W_new - W
+    slope = float(np.sum(design.adjoint(G) * D))
+    if mu > 0:
+        slope += mu * float(np.sum((W - W.mean(axis=0)) * D))
+    slope += penalty.value(W_new) - penalty.value(W)
+    if b is not None:
+        slope += float(design.task_sum(G) @ (b_new - b))
+        intercepts = penalised_intercepts(design, b)
+        if intercepts is not None:
+            slope += intercepts.value(b_new) - intercepts.value(b)
+    return slope
