@@ -401,17 +401,8 @@ def logistic(
     )
     affordable = low_rank.prox_newton_affordable
     for T, n_t, d, rate in cases:
-        X, y = make_multitask_regression(
-            n_tasks=T,
-            n_samples=n_t,
-            n_features=d,
-            structure="low_rank",
-            rank=2,
-            noise=1.0,
-            random_state=0,
-        )
+        X, y, task = make_problem(T, n_t, d)
         labels = (y > np.quantile(y, 1 - rate)).astype(int)
-        task = X[:, 0].astype(int)
         V = np.stack(
             [
                 X[task == t, 1:].T

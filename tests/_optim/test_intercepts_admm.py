@@ -28,6 +28,7 @@ from test_intercepts_fista import (
     _omega,
     _problem,
     _weighting_param,
+    only_route,
 )
 
 import skmtl._optim.admm as admm_module
@@ -38,20 +39,14 @@ from skmtl.linear_model._low_rank import _DirectLipschitzMixin
 @pytest.fixture
 def no_fista(monkeypatch):
     """Fail if the estimator falls back to FISTA; count the ADMM calls."""
-
-    def fail(*args, **kwargs):
-        raise AssertionError("FISTA was used instead of ADMM")
-
-    calls = []
-    real = admm_module.admm_quadratic
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs.get("b0") is not None)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(_DirectLipschitzMixin, "_fista", fail)
-    monkeypatch.setattr("skmtl.linear_model._low_rank.admm_quadratic", spy)
-    return calls
+    return only_route(
+        monkeypatch,
+        (_DirectLipschitzMixin, "_fista"),
+        "ADMM",
+        "skmtl.linear_model._low_rank.admm_quadratic",
+        admm_module.admm_quadratic,
+        lambda kwargs: kwargs.get("b0") is not None,
+    )
 
 
 def _check(est, X, y, tasks, om, lam, model="trace"):

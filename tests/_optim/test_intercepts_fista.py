@@ -37,6 +37,26 @@ WEIGHTINGS = ["equal", "size", "array"]
 ARRAY_W = np.array([2.0, 1.0, 0.5])
 
 
+def only_route(monkeypatch, blocked, what, target, real, record):
+    """Make ``blocked`` (``(owner, name)``) fail with a message naming ``what``
+    and replace the solver function at the import path ``target`` with a spy
+    that appends ``record(kwargs)`` to the returned list before calling
+    ``real``: a test passing through it certified that route."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError(f"{what} was not used")
+
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(record(kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(*blocked, fail)
+    monkeypatch.setattr(target, spy)
+    return calls
+
+
 def _problem(layout, kind, seed=0):
     """``(X, y, task_column, tasks)``; ``tasks`` lists ``(X_t, y_t)``."""
     rng = np.random.default_rng(seed)

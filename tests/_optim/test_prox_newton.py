@@ -30,6 +30,7 @@ from test_intercepts_fista import (
     _omega,
     _problem,
     _weighting_param,
+    only_route,
 )
 
 import skmtl._optim.prox_newton as pn_module
@@ -66,20 +67,14 @@ def _penalties(alpha, alpha_mean):
 @pytest.fixture
 def newton_only(monkeypatch):
     """Fail if the estimator falls back to FISTA; count the Newton solves."""
-
-    def fail(*args, **kwargs):
-        raise AssertionError("FISTA was used instead of proximal Newton")
-
-    calls = []
-    real = pn_module.prox_newton
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs.get("alpha_mean"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(_DirectLipschitzMixin, "_fista", fail)
-    monkeypatch.setattr("skmtl.linear_model._low_rank.prox_newton", spy)
-    return calls
+    return only_route(
+        monkeypatch,
+        (_DirectLipschitzMixin, "_fista"),
+        "proximal Newton",
+        "skmtl.linear_model._low_rank.prox_newton",
+        pn_module.prox_newton,
+        lambda kwargs: kwargs.get("alpha_mean"),
+    )
 
 
 @pytest.mark.parametrize("layout", ["stacked", "shared"])
@@ -129,7 +124,7 @@ def test_fista_fallback_over_budget(monkeypatch, alpha_mean, alpha_intercepts):
         max_iter=100000,
     )
     newton = est.fit(X, y)
-    coef, intercept, steps = newton.coef_.copy(), newton.intercept_.copy(), 0
+    coef, intercept = newton.coef_.copy(), newton.intercept_.copy()
     steps = newton.n_iter_
     monkeypatch.setattr(
         "skmtl.linear_model._low_rank.prox_newton_affordable", lambda *a: False
