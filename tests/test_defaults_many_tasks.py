@@ -87,9 +87,6 @@ XFAIL = {
     "MultiTaskLogisticLasso": _FREE.format(
         what="alpha=0.01 L2,1", seen="held-out log-loss 3.3 vs 0.69"
     ),
-    "TraceNormLogisticRegression": _FREE.format(
-        what="alpha=1 nuclear norm", seen="held-out log-loss 1.9 vs 0.69"
-    ),
     "ReducedRankRegression": (
         "default alpha=0: unpenalised rank-2 loadings per task on 2-10 rows "
         "(predictions up to 2.6e5)"

@@ -235,11 +235,13 @@ class MultiTaskDesign:
         return v[None, :] if self.shared else v[self.task]
 
     def task_sum(self, G):
-        """Per-task sums of an output-space array ``G``: shape (n_tasks,)."""
+        """Per-task sums of an output-space array ``G``: shape (n_tasks,), in the
+        precision of ``G`` (float64 sums of float64 dual points on float32
+        data: ``base.duality_gap`` needs them feasible to rounding)."""
         if self.shared:
             return G.sum(axis=0)
         return np.bincount(self.task, weights=G, minlength=self.n_tasks).astype(
-            self.dtype, copy=False
+            np.result_type(self.dtype, G.dtype), copy=False
         )
 
     def _raw_adjoint(self, G):

@@ -530,23 +530,9 @@ class TraceNormLogisticRegressionCV(_PathCVClassifier):
         "        0.775 and 0.737; on 1,000 tasks of 2-10 rows\n"
         "        (``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
         "        against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
-        "        5-7 s a fit against 0.7 s; 1,000 tasks: 27 s against 6 s): pass\n"
+        "        3.5-4.4 s a fit against 0.7 s; 1,000 tasks: 23 s against 5 s): pass\n"
         "        ``alpha_means=1`` for the plain path."
     )
-    _passed_defaults = {
-        "alpha_intercepts": (
-            "auto",
-            _logistic_auto(
-                "both repeats",
-                "0.64 with one path (``alpha_means=1``)",
-                "0.775 against 0.776 free",
-                '1.77 free, 0.51 "auto"',
-                "On features of large mean, penalised intercepts slow down the "
-                "FISTA fallback beyond the proximal Newton solver's budgets "
-                "(``doc/contract.md``): standardise them.",
-            ),
-        )
-    }
 
     def _alpha_max(self, data, setting):
         V = self._null_gradient(data)

@@ -86,7 +86,7 @@ class _TraceNormMixin(_DirectLipschitzMixin):
         alpha_mean=0.0,
         task_column=None,
         fit_intercept=True,
-        alpha_intercepts=0.0,
+        alpha_intercepts="auto",
         task_weighting="equal",
         unseen_task="error",
         max_iter=1000,
@@ -234,35 +234,6 @@ class TraceNormRegression(
     ((8, 10), 2)
     """
 
-    # its own signature: the default intercept model is "auto" here (the
-    # logistic model keeps 0, its FISTA route does not converge with "auto")
-    def __init__(
-        self,
-        alpha=1.0,
-        *,
-        alpha_mean=0.0,
-        task_column=None,
-        fit_intercept=True,
-        alpha_intercepts="auto",
-        task_weighting="equal",
-        unseen_task="error",
-        max_iter=1000,
-        tol=1e-4,
-        warm_start=False,
-        verbose=0,
-    ):
-        self.alpha = alpha
-        self.alpha_mean = alpha_mean
-        self.task_column = task_column
-        self.fit_intercept = fit_intercept
-        self.alpha_intercepts = alpha_intercepts
-        self.task_weighting = task_weighting
-        self.unseen_task = unseen_task
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
-        self.verbose = verbose
-
 
 class _ProxNewtonMixin:
     """Proximal Newton with ADMM subproblems (``skmtl._optim.prox_newton``) when
@@ -364,8 +335,18 @@ _TRACE_AUTO_NOTE = """The default "auto" is this model's choice in
 TraceNormRegression.__doc__ = fill(
     fill_intercepts(TraceNormRegression.__doc__, _TRACE_UNSEEN, default='"auto"')
 ).replace(AUTO_DEFAULT_NOTE, _TRACE_AUTO_NOTE)
+_TRACE_LOGISTIC_AUTO_NOTE = """The default "auto": with free intercepts a task
+        whose few rows share one label gets an unbounded intercept, and tasks
+        with 1-4 positives fit noisy ones. On 1,000 tasks of 2-10 rows
+        (``tests/test_defaults_many_tasks.py``) the held-out log-loss at the
+        default ``alpha`` was 1.99 free and 0.67 "auto" (base rate 0.69); on
+        Landmine at 10% training rows the cross-validated form chose the null
+        model in both repeats with free intercepts. The proximal Newton solver
+        treats the offsets exactly (7 steps on features of mean 0 or 100)."""
 TraceNormLogisticRegression.__doc__ = fill(
-    fill_intercepts(TraceNormLogisticRegression.__doc__, _TRACE_UNSEEN),
+    fill_intercepts(
+        TraceNormLogisticRegression.__doc__, _TRACE_UNSEEN, default='"auto"'
+    ).replace(AUTO_DEFAULT_NOTE, _TRACE_LOGISTIC_AUTO_NOTE),
     tol_doc=(
         "Stop when the duality gap is at most ``tol * 2 P0`` (``P0``: the\n"
         "        objective of the intercept-only model)."

@@ -485,7 +485,9 @@ def test_trace_norm_logistic_free_intercepts_on_uncentred_features(layout):
         y = (X @ W.T + rng.standard_normal((90, 3)) > 0) * 1.0
         fit_X = lambda Z: Z  # noqa: E731
         kw = {}
-    est = TraceNormLogisticRegression(alpha=0.01, tol=1e-10, max_iter=3000, **kw)
+    est = TraceNormLogisticRegression(
+        alpha=0.01, alpha_intercepts=0.0, tol=1e-10, max_iter=3000, **kw
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         base = clone(est).fit(fit_X(X), y)
