@@ -27,6 +27,7 @@ __all__ = [
     "null_scale",
     "penalised_intercepts",
     "refined_dual",
+    "solve_on_centred_features",
 ]
 
 
@@ -208,6 +209,20 @@ def refined_dual(design, datafit, penalty, Theta, V, cols=None, m=1):
     return datafit.dual_value(kappa * (Theta0 + s * D), Y, omega) - penalty.conjugate(
         kappa * Vs
     )
+
+
+def solve_on_centred_features(solve, design, datafit, penalty, W0, b0):
+    """``solve(design, datafit, penalty, W0, b0)``; free intercepts fitted
+    jointly (a loss other than the squared, which centres them away) are solved
+    on the features centred per task, ``b~ = b + xbar w``
+    (``MultiTaskDesign.feature_centred``), and converted back."""
+    if b0 is None or penalised_intercepts(design, b0) is not None or design.center:
+        return solve(design, datafit, penalty, W0, b0)
+    centred = design.feature_centred()
+    b0 = b0 + np.einsum("td,td->t", centred.X_mean, W0).astype(b0.dtype)
+    result = solve(centred, datafit, penalty, W0, b0)
+    result.b = centred.intercept_at_zero(result.b, result.W)
+    return result
 
 
 def null_scale(design, datafit, fit_intercept):

@@ -29,10 +29,18 @@ on the datafit side, ``structured.MeanShrinkDesign``) at most ``tol`` times
 ``base.null_scale``, the certificate FISTA uses.
 """
 
+from functools import partial
+
 import numpy as np
 
 from .admm import admm_quadratic, centred_factors, mean_shrink_affordable
-from .base import SolverResult, duality_gap, null_scale, penalised_intercepts
+from .base import (
+    SolverResult,
+    duality_gap,
+    null_scale,
+    penalised_intercepts,
+    solve_on_centred_features,
+)
 from .datafits import Quadratic
 from .design import factors_shape
 from .structured import AugmentedDatafit, MeanShrinkDesign
@@ -47,7 +55,8 @@ _ARMIJO, _MAX_HALVINGS = 1e-4, 30
 # iterations allowed to one subproblem, and solves of one Newton step (a solve
 # that does not reach its tolerance is not repeated tighter)
 _INNER_MAX_ITER, _RESOLVES = 500, 4
-# the ADMM iterations of all Newton steps are at most _WORK * max_iter: a problem
+# the ADMM iterations of all Newton steps are at most _WORK * max_iter (or two
+# subproblems' worth, 1,000, when max_iter is small): a problem
 # without a minimiser (separable classes at a tiny alpha, the weights growing
 # without bound) stops at the cost of as many FISTA iterations, not 500x that
 _WORK = 10
@@ -149,7 +158,8 @@ def prox_newton(
     Parameters
     ----------
     design : MultiTaskDesign
-        Uncentred.
+        Uncentred. Free intercepts are solved on the features centred per task
+        (``base.solve_on_centred_features``) and converted back.
     datafit : a datafit with ``hessian`` (``datafits.Logistic``)
     penalty : a penalty with ``prox`` and ``value``
     W0 : ndarray of shape (n_tasks, n_features)
@@ -159,7 +169,7 @@ def prox_newton(
     alpha_mean : float
     max_iter : int
         Newton steps; the subproblems' ADMM iterations together are at most
-        ``10 * max_iter``.
+        ``max(10 * max_iter, 1000)``.
     tol : float
         Relative duality-gap tolerance.
 
@@ -168,6 +178,15 @@ def prox_newton(
     SolverResult
         ``n_iter`` counts Newton steps.
     """
+    options = dict(alpha_mean=alpha_mean, max_iter=max_iter, tol=tol, verbose=verbose)
+    return solve_on_centred_features(
+        partial(_prox_newton, **options), design, datafit, penalty, W0, b0
+    )
+
+
+def _prox_newton(
+    design, datafit, penalty, W0, b0, *, alpha_mean, max_iter, tol, verbose
+):
     mu = float(alpha_mean)
     intercept = b0 is not None
     gap_design, gap_datafit = design, datafit
@@ -245,7 +264,7 @@ def prox_newton(
                 f"newton {it}: objective {value:.12g} gap {gap:.3e} step {step:g}"
                 f" decrease {slope:.2e} (inner {inner})"
             )
-        if work > _WORK * max_iter:  # ADMM iterations of all steps together
+        if work > max(_WORK * max_iter, 2 * _INNER_MAX_ITER):  # all steps' ADMM
             break
         if gap < _PROGRESS * best[0]:
             best, stalled = (gap, W, b_opt, primal), 0

@@ -1,7 +1,6 @@
 """Low-rank multi-task linear models: trace norm (convex) and reduced rank."""
 
 import warnings
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +13,7 @@ from .._data import validate_fit_data
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
 from .._optim.admm import admm_quadratic, centred_factors, mean_shrink_affordable
-from .._optim.base import null_scale, penalised_intercepts
+from .._optim.base import null_scale, solve_on_centred_features
 from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
@@ -32,20 +31,6 @@ __all__ = [
 ]
 
 
-def _on_centred_features(solve, design, datafit, penalty, W0, b0):
-    """``solve(design, datafit, penalty, W0, b0)``; free intercepts fitted
-    jointly (a loss other than the squared, which centres them away) are solved
-    on the features centred per task, ``b~ = b + xbar w`` (``feature_centred``),
-    and converted back."""
-    if b0 is None or penalised_intercepts(design, b0) is not None or design.center:
-        return solve(design, datafit, penalty, W0, b0)
-    centred = design.feature_centred()
-    b0 = b0 + np.einsum("td,td->t", centred.X_mean, W0).astype(b0.dtype)
-    result = solve(centred, datafit, penalty, W0, b0)
-    result.b = centred.intercept_at_zero(result.b, result.W)
-    return result
-
-
 class _DirectLipschitzMixin:
     """FISTA with the step from exact per-task Lipschitz constants."""
 
@@ -54,7 +39,9 @@ class _DirectLipschitzMixin:
             return self._fista(design, datafit, penalty, W0, b0)
 
     def _fista(self, design, datafit, penalty, W0, b0):
-        return _on_centred_features(self._fista_on, design, datafit, penalty, W0, b0)
+        return solve_on_centred_features(
+            self._fista_on, design, datafit, penalty, W0, b0
+        )
 
     def _fista_on(self, design, datafit, penalty, W0, b0):
         alpha_mean = getattr(self, "alpha_mean", 0.0)
@@ -244,14 +231,8 @@ class _ProxNewtonMixin:
         with solver_threads(design.n_tasks, design.n_features):
             if not prox_newton_affordable(design, alpha_mean):
                 return self._fista(design, datafit, penalty, W0, b0)
-            return _on_centred_features(
-                partial(prox_newton, alpha_mean=alpha_mean, **self._solver_options()),
-                design,
-                datafit,
-                penalty,
-                W0,
-                b0,
-            )
+            options = self._solver_options(alpha_mean=alpha_mean)
+            return prox_newton(design, datafit, penalty, W0, b0, **options)
 
 
 class TraceNormLogisticRegression(

@@ -11,10 +11,12 @@ import numpy as np
 
 from .._compat import Interval, StrOptions
 from .._docstring import substitute
+from .._optim._threads import solver_threads
 from .._optim.base import SolverResult
 from .._optim.bcd import bcd
 from .._optim.dirty import Dirty
 from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21
+from .._optim.prox_newton import prox_newton, prox_newton_affordable
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import (
     MEAN_OR_SIZE_WEIGHTED,
@@ -531,6 +533,15 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
     enters the dual); the dual point is then rescaled into
     ``{||A_j* Theta|| <= alpha}``.
 
+    Solved by block coordinate descent (working sets, screening). When it stops
+    unconverged and the per-task SVDs fit their budget, proximal Newton steps
+    with ADMM subproblems (as :class:`TraceNormLogisticRegression`) continue from
+    its point, with up to ``max_iter`` further steps; ``n_iter_`` counts both.
+    On Landmine (10% training rows, ``alpha = 0.0004``) BCD stopped at 1,000
+    epochs with a gap of 0.47; the Newton steps certify ``tol=1e-6`` in 14-18
+    steps. Where BCD converges (synthetic designs up to 1,000 features) it is
+    2-7x faster than the Newton solver, so it goes first.
+
     Parameters
     ----------
     alpha : float, default=0.01
@@ -595,6 +606,20 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
 
     def _make_penalty(self):
         return L21(self.alpha)
+
+    def _solve(self, design, datafit, penalty, W0, b0):
+        result = super()._solve(design, datafit, penalty, W0, b0)
+        if result.converged or not prox_newton_affordable(design, self.alpha_mean):
+            return result
+        # BCD stalls on some real designs (Landmine at alpha_max / 100: 1,000
+        # epochs, gap 0.47): proximal Newton continues from its point
+        options = self._solver_options(alpha_mean=self.alpha_mean)
+        with solver_threads(design.n_tasks, design.n_features):
+            rescue = prox_newton(
+                design, datafit, penalty, result.W, result.b, **options
+            )
+        rescue.n_iter += result.n_iter
+        return rescue
 
 
 for _cls in (
