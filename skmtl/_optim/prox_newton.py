@@ -52,8 +52,8 @@ __all__ = ["prox_newton", "prox_newton_affordable"]
 _MIN_CURVATURE = 1e-6
 # Armijo's sufficient-decrease fraction and the largest number of halvings
 _ARMIJO, _MAX_HALVINGS = 1e-4, 30
-# iterations allowed to one subproblem, and solves of one Newton step (a solve
-# that does not reach its tolerance is not repeated tighter)
+# iterations allowed to one subproblem, and solves of one Newton step (one that
+# does not reach its tolerance goes on from its last point)
 _INNER_MAX_ITER, _RESOLVES = 500, 4
 # the ADMM iterations of all Newton steps are at most _WORK * max_iter (or two
 # subproblems' worth, 1,000, when max_iter is small): a problem
@@ -214,14 +214,19 @@ def _prox_newton(
         # the subproblem to a tenth of the decrease it predicts (solved again,
         # warm, when the first tolerance, from the gap, was looser)
         newton = _NewtonModel(design, datafit, F, b, mu, verbose)
-        tau, start, inner = max(0.1 * min(gap, target), floor), W, 0
+        tau, start, inner, found = max(0.1 * min(gap, target), floor), W, 0, None
         for _ in range(_RESOLVES):
-            W_new, b_new, sub = newton.solve(penalty, start, tau)
+            W_sub, b_sub, sub = newton.solve(penalty, start, tau)
             inner += sub.n_iter
-            slope = _decrease(design, datafit, penalty, W, b, F, mu, W_new, b_new)
-            if tau <= max(0.1 * -slope, floor) or not sub.converged:
+            slope_sub = _decrease(design, datafit, penalty, W, b, F, mu, W_sub, b_sub)
+            if found is None or slope_sub < found[2]:  # the best direction so far
+                found = (W_sub, b_sub, slope_sub)
+            if tau <= max(0.1 * -slope_sub, floor):
                 break
-            tau, start = max(0.05 * abs(slope), floor), W_new
+            if sub.converged:  # tighter; else the same target, from its last point
+                tau = max(0.05 * abs(slope_sub), floor)
+            start = W_sub
+        W_new, b_new, slope = found
         work += inner
         D = W_new - W
         d = None if b is None else b_new - b
