@@ -20,13 +20,24 @@ bound 1/4, and a large ``alpha_mean`` raises ``L`` for every direction). A
 backtracking line search on the exact objective (Armijo with the decrease ``Delta
 = <grad f, D> + g(W + D) - g(W) + h(b + d) - h(b)``, Lee et al. eq. 2.13) makes
 every step a descent step; near the optimum the full step is taken and the
-convergence is quadratic when the subproblems are solved accurately enough,
-superlinear with the inexact solves used here (each to a tenth of the current
-duality gap).
+convergence is superlinear with the inexact solves used here. A subproblem is
+solved to an absolute gap of a tenth of ``min(duality gap, last predicted
+decrease)``, then again, warm and tighter, until that is at most a tenth of the
+decrease it predicts itself (at most 4 solves; one that runs out of iterations
+goes on from its last point); the step keeps the best of them.
+
+Certificate. After each step one proximal gradient step (``1 / L``) is tried and
+kept when its duality gap is smaller: a Newton iterate carries its error into
+the mean-shrinkage block of the dual point multiplied by ``alpha_mean``, which
+the gradient step's ``1 / (L + alpha_mean)`` undoes (FISTA's iterates are built
+that way). ``MeanShrinkDesign.feasible_extra`` moves that block as well.
 
 Stopping rule: the duality gap of ``base.duality_gap`` (with the mean shrinkage
 on the datafit side, ``structured.MeanShrinkDesign``) at most ``tol`` times
-``base.null_scale``, the certificate FISTA uses.
+``base.null_scale``, the certificate FISTA uses. The solver also stops, at its
+best iterate, when neither the gap nor the objective moves in 5 steps, or when
+the subproblems' ADMM iterations exceed ``max(10 max_iter, 1000)`` (problems
+without a minimiser: separable classes at a tiny ``alpha``).
 """
 
 from functools import partial
