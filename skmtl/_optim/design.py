@@ -501,9 +501,20 @@ def task_svd_factors(
     for t, rows in enumerate(groups):
         if svds is not None:
             _, sv, Vt = svds[t]
-        else:
-            Z = _weighted_block(design, t, rows, shift[t])
-            _, sv, Vt = np.linalg.svd(Z, full_matrices=False)
+            V[t, :, : len(sv)] = Vt.T
+            s2[t, : len(sv)] = sv**2
+            continue
+        Z = _weighted_block(design, t, rows, shift[t])
+        if design.reweighted and len(rows) >= 2 * d:
+            # a Newton step's model (refactored at every step): the Gram's
+            # eigendecomposition, 2-3x faster than the SVD for n_t >= 2 d; its
+            # eigenvalues are accurate to eps ||Z||^2, enough for the ADMM's
+            # shifted solves (H + rho I)^{-1}
+            lam, Q = np.linalg.eigh(Z.T @ Z)
+            V[t] = Q[:, ::-1]
+            s2[t] = np.maximum(lam[::-1], 0.0)
+            continue
+        _, sv, Vt = np.linalg.svd(Z, full_matrices=False)
         V[t, :, : len(sv)] = Vt.T
         s2[t, : len(sv)] = sv**2
     return V, s2

@@ -37,7 +37,7 @@ import skmtl._optim.prox_newton as pn_module
 from skmtl._data import validate_fit_data
 from skmtl._optim.base import duality_gap
 from skmtl._optim.datafits import Logistic
-from skmtl._optim.design import MultiTaskDesign
+from skmtl._optim.design import MultiTaskDesign, task_svd_factors
 from skmtl._optim.intercepts import Intercepts
 from skmtl._optim.penalties import TraceNorm
 from skmtl._optim.structured import AugmentedDatafit, MeanShrinkDesign
@@ -208,6 +208,16 @@ def test_with_weights_gives_each_shared_task_its_weights():
     for t in range(T):
         gram = (V[t] * s2[t]) @ V[t].T
         assert_allclose(gram, X.T @ (H[:, t, None] * X), rtol=1e-10, atol=1e-12)
+    # shifted blocks (penalised intercepts), by the Gram's eigendecomposition
+    # here (n_t >= 2 d): the same factors up to rounding
+    shift = np.random.default_rng(1).standard_normal((T, X.shape[1]))
+    V, s2 = task_svd_factors(model, shift=shift)
+    for t in range(T):
+        Xs = X - shift[t]
+        gram = (V[t] * s2[t]) @ V[t].T
+        assert_allclose(gram, Xs.T @ (H[:, t, None] * Xs), rtol=1e-10, atol=1e-12)
+        assert_allclose(V[t].T @ V[t], np.eye(X.shape[1]), atol=1e-12)
+        assert np.all(np.diff(s2[t]) <= 0)  # decreasing, as the SVD's
     assert design.omega is not H and len(design._task_groups()) == 1
 
 
