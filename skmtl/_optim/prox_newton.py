@@ -48,6 +48,7 @@ from .admm import admm_quadratic, centred_factors, mean_shrink_affordable
 from .base import (
     SolverResult,
     duality_gap,
+    model_output,
     null_scale,
     penalised_intercepts,
     solve_on_centred_features,
@@ -92,16 +93,35 @@ def prox_newton_affordable(design, alpha_mean):
 
 
 def _objective(design, datafit, penalty, W, b, mu):
-    F = design.forward(W)
-    if b is not None:
-        F = F + design.per_row(b)
-    value = datafit.value(F, design.Y, design.omega) + penalty.value(W)
-    intercepts = penalised_intercepts(design, b)
-    if intercepts is not None:
-        value += intercepts.value(b)
+    """The objective at ``(W, b)`` (the line search's trial points)."""
+    value = datafit.value(model_output(design, W, b), design.Y, design.omega)
+    value += penalty.value(W) + _intercept_penalty(design, b)
     if mu > 0:
         value += mu / 2 * float(np.sum((W - W.mean(axis=0)) ** 2))
-    return value, F
+    return value
+
+
+def _intercept_penalty(design, b):
+    intercepts = penalised_intercepts(design, b)
+    return 0.0 if intercepts is None else intercepts.value(b)
+
+
+class _Point:
+    """An iterate ``(W, b)`` with its output ``F`` and the gradients of the
+    smooth part, computed once: the Newton model, the predicted decrease and
+    the gradient step all use them."""
+
+    def __init__(self, design, datafit, W, b, mu):
+        self.W, self.b = W, b
+        self.F = model_output(design, W, b)
+        #: the datafit's gradient in the outputs
+        self.G = datafit.gradient(self.F, design.Y, design.omega)
+        #: the smooth part's gradient in ``W`` (the mean shrinkage's included)
+        self.grad_W = np.asarray(design.adjoint(self.G), dtype=np.float64)
+        if mu > 0:
+            self.grad_W = self.grad_W + mu * (W - W.mean(axis=0))
+        #: ... and in ``b`` (None without intercepts)
+        self.grad_b = None if b is None else design.task_sum(self.G)
 
 
 class _NewtonModel:
@@ -109,11 +129,11 @@ class _NewtonModel:
     reweighted design and its per-task factors, built once for the solves of
     one Newton step."""
 
-    def __init__(self, design, datafit, F, b, mu, verbose):
+    def __init__(self, design, datafit, point, mu, verbose):
+        F, G, b = point.F, point.G, point.b
         H = np.maximum(
             datafit.hessian(F, design.Y, design.omega), _MIN_CURVATURE * design.omega
         )
-        G = datafit.gradient(F, design.Y, design.omega)
         self.design, self.H, self.b, self.mu = design, H, b, mu
         safe = np.where(H > 0, H, 1.0)  # (H = 0 only where omega = 0)
         self.model = design.with_weights(H, np.where(H > 0, F - G / safe, 0.0))
@@ -207,11 +227,8 @@ def _prox_newton(
     threshold = tol * null_scale(gap_design, gap_datafit, intercept)
     W = np.array(W0, dtype=np.float64)
     b = None if b0 is None else np.array(b0, dtype=np.float64)
-    value, F = _objective(design, datafit, penalty, W, b, mu)
     gap, primal, b_opt = duality_gap(gap_design, gap_datafit, penalty, W, b)
-    if b is not None:
-        b = np.asarray(b_opt, dtype=np.float64)
-        value, F = _objective(design, datafit, penalty, W, b, mu)
+    point = _Point(design, datafit, W, _exact(b_opt), mu)
     target = gap  # the subproblems' gap: a tenth of min(gap, last decrease)
     lipschitz = (
         datafit.curvature * float(np.max(design.task_lipschitz_direct(), initial=0.0))
@@ -221,15 +238,17 @@ def _prox_newton(
     best, stalled, it, work = (gap, W, b_opt, primal), 0, 0, 0
     for it in range(1, max_iter + 1):
         if gap <= threshold:
-            return SolverResult(W, b_opt, it - 1, gap, primal, True)
+            return SolverResult(point.W, b_opt, it - 1, gap, primal, True)
+        W, b, value = point.W, point.b, primal
         # the subproblem to a tenth of the decrease it predicts (solved again,
         # warm, when the first tolerance, from the gap, was looser)
-        newton = _NewtonModel(design, datafit, F, b, mu, verbose)
+        newton = _NewtonModel(design, datafit, point, mu, verbose)
+        at_point = penalty.value(W) + _intercept_penalty(design, b)
         tau, start, inner, found = max(0.1 * min(gap, target), floor), W, 0, None
         for _ in range(_RESOLVES):
             W_sub, b_sub, sub = newton.solve(penalty, start, tau)
             inner += sub.n_iter
-            slope_sub = _decrease(design, datafit, penalty, W, b, F, mu, W_sub, b_sub)
+            slope_sub = _decrease(design, penalty, point, at_point, W_sub, b_sub)
             if found is None or slope_sub < found[2]:  # the best direction so far
                 found = (W_sub, b_sub, slope_sub)
             if tau <= max(0.1 * -slope_sub, floor):
@@ -251,7 +270,7 @@ def _prox_newton(
         for _ in range(_MAX_HALVINGS):
             W_try = W + step * D
             b_try = None if b is None else b + step * d
-            value_try, _ = _objective(design, datafit, penalty, W_try, b_try, mu)
+            value_try = _objective(design, datafit, penalty, W_try, b_try, mu)
             flat = -slope <= rounding
             if value_try <= value + (rounding if flat else _ARMIJO * step * slope):
                 break
@@ -265,62 +284,55 @@ def _prox_newton(
             W = W + step * D
             b = None if b is None else b + step * d
             gap, primal, b_opt = duality_gap(gap_design, gap_datafit, penalty, W, b)
+            point = _Point(design, datafit, W, _exact(b_opt), mu)
         if gap > threshold:  # a proximal gradient step from there may certify
-            W_pg = _gradient_step(design, datafit, penalty, W, b_opt, mu, lipschitz)
+            W_pg = _gradient_step(penalty, point, lipschitz)
             polished = duality_gap(gap_design, gap_datafit, penalty, W_pg, b_opt)
             if polished[0] < gap:
-                W, (gap, primal, b_opt) = W_pg, polished
+                gap, primal, b_opt = polished
+                point = _Point(design, datafit, W_pg, _exact(b_opt), mu)
             elif step == 0.0:  # neither step helps: rounding level
                 break
-        if b is not None:  # the exact intercepts of W
-            b = np.asarray(b_opt, dtype=np.float64)
-        value_old, (value, F) = value, _objective(design, datafit, penalty, W, b, mu)
         if verbose:
             print(
-                f"newton {it}: objective {value:.12g} gap {gap:.3e} step {step:g}"
+                f"newton {it}: objective {primal:.12g} gap {gap:.3e} step {step:g}"
                 f" decrease {slope:.2e} (inner {inner})"
             )
         if work > max(_WORK * max_iter, 2 * _INNER_MAX_ITER):  # all steps' ADMM
             break
         if gap < _PROGRESS * best[0]:
-            best, stalled = (gap, W, b_opt, primal), 0
-        elif value_old - value <= rounding:  # neither the certificate nor the
+            best, stalled = (gap, point.W, b_opt, primal), 0
+        elif value - primal <= rounding:  # neither the certificate nor the
             stalled += 1  # objective moves: rounding, or a stalled model
             if stalled >= _PATIENCE:
                 break
-    gap, W, b_opt, primal = min(best, (gap, W, b_opt, primal), key=lambda r: r[0])
+    gap, W, b_opt, primal = min(best, (gap, point.W, b_opt, primal), key=lambda r: r[0])
     return SolverResult(W, b_opt, it, gap, primal, gap <= threshold)
 
 
-def _gradient_step(design, datafit, penalty, W, b, mu, lipschitz):
-    """``prox_{g / L}(W - grad_W / L)`` at exact intercepts ``b``: a descent step
-    (the intercepts are then re-optimised) whose point the duality gap certifies
-    well. The step ``1 / L`` undoes the factor ``alpha_mean`` by which the mean
-    shrinkage's gradient multiplies the error of a Newton iterate ``W`` (as
-    FISTA's iterates are built), which the rescaling of the dual point into the
-    penalty's dual ball would pay otherwise."""
-    F = design.forward(W)
-    if b is not None:
-        F = F + design.per_row(b)
-    grad = np.asarray(design.adjoint(datafit.gradient(F, design.Y, design.omega)))
-    if mu > 0:
-        grad = grad + mu * (W - W.mean(axis=0))
+def _exact(b_opt):
+    """The exact intercepts ``duality_gap`` returned, as the iterate's ``b``."""
+    return None if b_opt is None else np.asarray(b_opt, dtype=np.float64)
+
+
+def _gradient_step(penalty, point, lipschitz):
+    """``prox_{g / L}(W - grad_W / L)`` at an iterate with exact intercepts: a
+    descent step (the intercepts are then re-optimised) whose point the duality
+    gap certifies well. The step ``1 / L`` undoes the factor ``alpha_mean`` by
+    which the mean shrinkage's gradient multiplies the error of a Newton iterate
+    ``W`` (as FISTA's iterates are built), which the rescaling of the dual point
+    into the penalty's dual ball would pay otherwise."""
     step = 1.0 / max(lipschitz, 1e-300)
-    return np.asarray(penalty.prox(W - step * grad, step), dtype=np.float64)
+    W = point.W - step * point.grad_W
+    return np.asarray(penalty.prox(W, step), dtype=np.float64)
 
 
-def _decrease(design, datafit, penalty, W, b, F, mu, W_new, b_new):
-    """Lee et al.'s ``Delta``: the first-order change of the objective from ``(W,
-    b)`` towards ``(W_new, b_new)``, exact in the nonsmooth terms."""
-    G = datafit.gradient(F, design.Y, design.omega)
-    D = W_new - W
-    slope = float(np.sum(design.adjoint(G) * D))
-    if mu > 0:
-        slope += mu * float(np.sum((W - W.mean(axis=0)) * D))
-    slope += penalty.value(W_new) - penalty.value(W)
-    if b is not None:
-        slope += float(design.task_sum(G) @ (b_new - b))
-        intercepts = penalised_intercepts(design, b)
-        if intercepts is not None:
-            slope += intercepts.value(b_new) - intercepts.value(b)
+def _decrease(design, penalty, point, at_point, W_new, b_new):
+    """Lee et al.'s ``Delta``: the first-order change of the objective from
+    ``point`` towards ``(W_new, b_new)``, exact in the nonsmooth terms
+    (``at_point``: their value at ``point``)."""
+    slope = float(np.sum(point.grad_W * (W_new - point.W)))
+    slope += penalty.value(W_new) + _intercept_penalty(design, b_new) - at_point
+    if point.b is not None:
+        slope += float(point.grad_b @ (b_new - point.b))
     return slope
