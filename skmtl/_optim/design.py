@@ -490,33 +490,30 @@ def task_svd_factors(
     ``Omega_t^{1/2} (X_t - shift_t)`` (``X_t`` centred when ``design.center``;
     ``shift`` (n_groups, d) or None), as ``MultiTaskDesign.task_right_factors``
     describes, or None over the same budgets. In float64."""
-    if factors_shape(design, budget, max_floats) is None:
+    shape = factors_shape(design, budget, max_floats)
+    if shape is None:
         return None
-    d = design.n_features
-    groups = design._task_groups()
-    k = max((min(len(g), d) for g in groups), default=0)
-    V = np.zeros((len(groups), d, k))
-    s2 = np.zeros((len(groups), k))
+    V, s2 = np.zeros(shape), np.zeros(shape[::2])
+    d = shape[1]
     svds = _task_svds(design) if shift is None else None
-    for t, rows in enumerate(groups):
+    for t, rows in enumerate(design._task_groups()):
         if svds is not None:
             _, sv, Vt = svds[t]
-            V[t, :, : len(sv)] = Vt.T
-            s2[t, : len(sv)] = sv**2
-            continue
-        Z = _weighted_block(design, t, rows, shift[t])
-        if design.reweighted and len(rows) >= 2 * d:
+            sv2, right = sv**2, Vt.T
+        elif design.reweighted and len(rows) >= 2 * d:
             # a Newton step's model (refactored at every step): the Gram's
             # eigendecomposition, 2-3x faster than the SVD for n_t >= 2 d; its
             # eigenvalues are accurate to eps ||Z||^2, enough for the ADMM's
             # shifted solves (H + rho I)^{-1}
+            Z = _weighted_block(design, t, rows, shift[t])
             lam, Q = np.linalg.eigh(Z.T @ Z)
-            V[t] = Q[:, ::-1]
-            s2[t] = np.maximum(lam[::-1], 0.0)
-            continue
-        _, sv, Vt = np.linalg.svd(Z, full_matrices=False)
-        V[t, :, : len(sv)] = Vt.T
-        s2[t, : len(sv)] = sv**2
+            sv2, right = np.maximum(lam[::-1], 0.0), Q[:, ::-1]
+        else:
+            Z = _weighted_block(design, t, rows, shift[t])
+            _, sv, Vt = np.linalg.svd(Z, full_matrices=False)
+            sv2, right = sv**2, Vt.T
+        V[t, :, : len(sv2)] = right
+        s2[t, : len(sv2)] = sv2
     return V, s2
 
 
