@@ -10,7 +10,8 @@ from skmtl._data import TaskData
 from skmtl._optim import epochs
 from skmtl._optim.base import duality_gap, null_scale
 from skmtl._optim.bcd import bcd, column_operator_norms
-from skmtl._optim.bcd.state import _runs, column_state
+from skmtl._optim.bcd import state as bcd_state
+from skmtl._optim.bcd.state import column_state
 from skmtl._optim.datafits import Logistic, Quadratic
 from skmtl._optim.design import MultiTaskDesign
 from skmtl._optim.dirty import Dirty
@@ -256,9 +257,12 @@ def test_blocked_epoch_equals_plain_epoch():
     ids=["stacked", "weighted", "shared", "shared-weighted"],
 )
 @pytest.mark.parametrize("center", [True, False])
-def test_working_set_rows_reused_equal_fresh_rows(make, center):
+@pytest.mark.parametrize("chunk", [256, 2])
+def test_working_set_rows_reused_equal_fresh_rows(make, center, chunk, monkeypatch):
     """Rows copied from the previous working set equal rows gathered afresh, and
-    the stored rows are the (centred) columns of X."""
+    the stored rows are the (centred) columns of X, whether they are copied and
+    gathered in one chunk or in several."""
+    monkeypatch.setattr(bcd_state, "_CHUNK", chunk)
     design = MultiTaskDesign(make(), center=center)
     first, second = np.array([0, 2, 3, 4, 9]), np.array([1, 2, 3, 4, 5, 9, 11])
     reused = column_state(design, Quadratic())
@@ -283,13 +287,6 @@ def test_working_set_rows_reused_equal_fresh_rows(make, center):
     assert_allclose(fresh.forward(E), design.forward(W), atol=1e-12)
     G = RNG.standard_normal(design.Y.shape)
     assert_allclose(fresh.adjoint_ws(G), design.adjoint(G)[:, second], atol=1e-12)
-
-
-def test_runs_of_consecutive_indices():
-    dst = np.array([0, 1, 2, 5, 6, 9])
-    src = np.array([3, 4, 6, 7, 8, 10])
-    assert _runs(dst, src) == [(0, 3, 2), (2, 6, 1), (5, 7, 2), (9, 10, 1)]
-    assert _runs(np.array([], dtype=int), np.array([], dtype=int)) == []
 
 
 def test_penalty_without_block_prox_is_refused():
@@ -325,3 +322,17 @@ def test_penalties_declare_their_block_threshold():
     )
     assert L1(0.5).block_threshold == ("l1", 0.5, 0.0, 0.0)
     assert getattr(Dirty(0.1, 0.2), "block_threshold", None) is None
+
+
+def test_next_gap_check_follows_the_linear_rate():
+    """After a failed exact gap check the solver waits for the epoch where the
+    rate of the last two checks reaches the target (gap 1e-1 at epoch 10, 1e-2
+    at 12: 1e-4 is 4 epochs on), at most 8; with no rate it doubles its wait."""
+    from skmtl._optim.bcd.working_set import _next_check
+
+    assert _next_check((10, 1e-1), (12, 1e-2), 1e-4, 1) == 4
+    assert _next_check((10, 1e-1), (12, 1e-2), 1e-20, 1) == 8
+    assert _next_check((10, 1e-1), (12, 1e-2), 9e-3, 4) == 1
+    assert _next_check(None, (12, 1e-2), 1e-4, 2) == 4
+    assert _next_check((10, 1e-2), (12, 1e-2), 1e-4, 4) == 8  # no progress
+    assert _next_check((10, 1e-1), (12, 1e-2), 0.0, 1) == 2

@@ -256,7 +256,9 @@ def bcd(
     # changed no entry of W by more than tol times the largest (none yet: True)
     dw_ok = True
     while True:
-        state.reset(effective_weights(W[:, ws], m).T)
+        E = effective_weights(W[:, ws], m).T
+        F = state.forward(E)
+        state.reset(E, F)
         gap, primal, scale, Vb = _full_gap(
             state, design, datafit, penalty, W, m, alpha_mean, threaded
         )
@@ -293,7 +295,8 @@ def bcd(
         ws = np.sort(np.argpartition(priority, ws_size - 1)[:ws_size])
         state.set_ws(ws)
         Wl = np.ascontiguousarray(W[:, ws].T)
-        state.reset(effective_weights(Wl.T, m).T)
+        # every non-zero column of W is in both working sets: the same output
+        state.reset(effective_weights(Wl.T, m).T, F)
         curv = curv_full[:, ws].T
         curv = np.ascontiguousarray(curv[:, 0] if equal else curv)
         if equal:

@@ -46,15 +46,8 @@ def column_state(design, datafit, b=None, block_size=32):
     return cls(design, datafit, b, block_size=block_size)
 
 
-def _runs(dst, src):
-    """Maximal runs where both increasing index arrays step by one:
-    ``[(dst_start, src_start, length), ...]``."""
-    if not len(dst):
-        return []
-    breaks = np.flatnonzero((np.diff(dst) != 1) | (np.diff(src) != 1)) + 1
-    starts = np.concatenate([[0], breaks])
-    lengths = np.diff(np.concatenate([starts, [len(dst)]]))
-    return list(zip(dst[starts].tolist(), src[starts].tolist(), lengths.tolist()))
+# rows gathered or copied per chunk: no temporary as large as the working set
+_CHUNK = 256
 
 
 class _ColumnState:
@@ -135,29 +128,32 @@ class _ColumnState:
                 self.tsk = [self.task[i] for i in self.idx]
                 self.datw = [d * self.omega[i] for i, d in zip(self.idx, self.dat)]
             return
-        prev = getattr(self, "_dense_ws", None)
-        arrays = None
+        # one array per role, filled chunk by chunk: rows of features already
+        # in the previous working set are copied (not gathered and centred
+        # again), the others gathered from X
+        prev, self._dense_ws = getattr(self, "_dense_ws", None), None
+        self.xs = self.xc = self.xcw = None
+        fresh_at = np.arange(len(ws))
+        keep_at = src = fresh_at[:0]
         if prev is not None and len(prev[0]) and len(ws):
-            # rows of features already in the previous working set are copied
-            # (contiguous), not gathered and centred again
             pos = np.minimum(np.searchsorted(prev[0], ws), len(prev[0]) - 1)
             kept = prev[0][pos] == ws
-            if kept.any():
-                keep_at, fresh_at = np.flatnonzero(kept), np.flatnonzero(~kept)
-                runs = _runs(keep_at, pos[keep_at])
-                fresh = self._dense_rows(ws[fresh_at], xbar[fresh_at])
-                arrays = []
-                for old_rows, new_rows in zip(prev[1], fresh):
-                    if old_rows is None:
-                        arrays.append(None)
-                        continue
-                    out = np.empty((len(ws), old_rows.shape[1]), dtype=old_rows.dtype)
-                    for dst, src, size in runs:  # slice copies: no temporaries
-                        out[dst : dst + size] = old_rows[src : src + size]
-                    out[fresh_at] = new_rows
-                    arrays.append(out)
-        if arrays is None:
-            arrays = self._dense_rows(ws, xbar)
+            keep_at, src, fresh_at = np.flatnonzero(kept), pos[kept], fresh_at[~kept]
+        first = self._dense_rows(ws[:0], xbar[:0])
+        arrays = [
+            None if a is None else np.empty((len(ws), a.shape[1]), dtype=a.dtype)
+            for a in first
+        ]
+        for k in range(0, len(keep_at), _CHUNK):
+            at, rows = keep_at[k : k + _CHUNK], src[k : k + _CHUNK]
+            for out, old in zip(arrays, prev[1]):
+                if out is not None:
+                    out[at] = old[rows]
+        for k in range(0, len(fresh_at), _CHUNK):
+            at = fresh_at[k : k + _CHUNK]
+            for out, new in zip(arrays, self._dense_rows(ws[at], xbar[at])):
+                if out is not None:
+                    out[at] = new
         self.xs, self.xcw = arrays
         self.xc = self.xs  # centred when ``pre_centred``
         self._dense_ws = (ws, arrays)

@@ -7,6 +7,7 @@ prox-Newton steps (other datafits than the squared loss), until the duality gap
 of the working-set problem is small enough.
 """
 
+import math
 from functools import partial
 
 import numpy as np
@@ -272,7 +273,7 @@ class WorkingSetSolver:
         )
         history = [Wl.ravel().copy()]
         n_epochs, wait, waited = 0, 1, 0
-        nz_prev, deadline = None, None
+        nz_prev, deadline, last_check = None, None, None
         while n_epochs < max_epochs:
             if dw_tol is not None:
                 W_prev = Wl.copy()
@@ -307,7 +308,8 @@ class WorkingSetSolver:
                     break
                 continue
             if waited >= wait and self.gap(Wl, V, tol) <= tol:
-                if self.gap(Wl, tol=tol) <= tol:
+                exact = self.gap(Wl, tol=tol)
+                if exact <= tol:
                     if self.dw_ok:
                         break
                     # at most as many epochs again (and 10) for the change
@@ -315,5 +317,18 @@ class WorkingSetSolver:
                     # its square root, and must not cost more than the solve
                     deadline = n_epochs + max(n_epochs + dw_spent, 10)
                     continue
-                wait, waited = min(2 * wait, 8), 0
+                wait = _next_check(last_check, (n_epochs, exact), tol, wait)
+                last_check, waited = (n_epochs, exact), 0
         return n_epochs
+
+
+def _next_check(last, now, tol, wait, most=8):
+    """Epochs to wait before the next exact gap check, after one at ``now =
+    (epoch, gap)`` found a gap above ``tol``: where the linear rate of the last
+    two checks (``last``, or None) reaches ``tol``, else twice ``wait``; at most
+    ``most``. The gap estimate from the epoch's lagging products is no guide
+    (it can even be negative), and each check costs a product with ``X_ws``."""
+    if last is not None and 0 < tol < now[1] < last[1] and now[0] > last[0]:
+        rate = math.log(now[1] / last[1]) / (now[0] - last[0])  # per epoch, < 0
+        return int(min(most, max(1, math.ceil(math.log(tol / now[1]) / rate))))
+    return min(2 * wait, most)
