@@ -495,21 +495,39 @@ def task_svd_factors(
         return None
     V, s2 = np.zeros(shape), np.zeros(shape[::2])
     d = shape[1]
-    svds = _task_svds(design) if shift is None else None
-    for t, rows in enumerate(design._task_groups()):
+    groups = design._task_groups()
+    svds = None
+    if shift is None and (
+        getattr(design, "_svds", None) is not None or any(len(g) > d for g in groups)
+    ):
+        svds = _task_svds(design)  # shared with least_squares_dual
+    for t, rows in enumerate(groups):
+        sh = None if shift is None else shift[t]
         if svds is not None:
             _, sv, Vt = svds[t]
             sv2, right = sv**2, Vt.T
+        elif len(rows) <= d:
+            # a wide block (no least-squares dual needs its left vectors): the
+            # eigendecomposition of its n_t x n_t Gram, 2-3x faster than the SVD
+            # (50 x 200: 0.19 against 0.47 ms). Eigenvalues at rounding level
+            # are dropped; the others give V = Z^T U / s, whose error (eps
+            # ||Z||^2 / s^2) the shifted solves weigh by s^2 / (s^2 + rho)
+            Z = _weighted_block(design, t, rows, sh)
+            lam, U = np.linalg.eigh(Z @ Z.T)
+            lam, U = lam[::-1], U[:, ::-1]
+            keep = lam > len(rows) * np.finfo(float).eps * lam[:1].max(initial=0.0)
+            sv2 = np.where(keep, lam, 0.0)
+            right = (Z.T @ U) * (keep / np.sqrt(np.where(keep, lam, 1.0)))
         elif design.reweighted and len(rows) >= 2 * d:
             # a Newton step's model (refactored at every step): the Gram's
             # eigendecomposition, 2-3x faster than the SVD for n_t >= 2 d; its
             # eigenvalues are accurate to eps ||Z||^2, enough for the ADMM's
             # shifted solves (H + rho I)^{-1}
-            Z = _weighted_block(design, t, rows, shift[t])
+            Z = _weighted_block(design, t, rows, sh)
             lam, Q = np.linalg.eigh(Z.T @ Z)
             sv2, right = np.maximum(lam[::-1], 0.0), Q[:, ::-1]
         else:
-            Z = _weighted_block(design, t, rows, shift[t])
+            Z = _weighted_block(design, t, rows, sh)
             _, sv, Vt = np.linalg.svd(Z, full_matrices=False)
             sv2, right = sv**2, Vt.T
         V[t, :, : len(sv2)] = right

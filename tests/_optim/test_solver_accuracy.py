@@ -131,6 +131,43 @@ def test_factors_and_least_squares_dual_share_one_svd_per_task(monkeypatch):
         assert_allclose(theta0[task == t], (yt - Z @ coef) / n_t, atol=1e-12)
 
 
+@pytest.mark.parametrize("rank_deficient", [False, True])
+def test_wide_task_factors_come_from_the_row_gram(monkeypatch, rank_deficient):
+    """Tasks with fewer rows than features are factored by the eigendecomposition
+    of their n_t x n_t Gram, without an SVD: ``V_t diag(s2_t) V_t^T`` is still
+    the centred Gram, the kept columns of ``V_t`` are orthonormal, and the
+    shifted solve ``(Z^T Z + rho I)^{-1} x`` the ADMM takes from them matches
+    a dense solve, also when a task's rows repeat (eigenvalues at rounding
+    level, dropped)."""
+    rng = np.random.default_rng(0)
+    T, n_t, d = 3, 8, 20
+    task = np.repeat(np.arange(T), n_t)
+    Xf = rng.standard_normal((T * n_t, d)) + 3.0
+    if rank_deficient:
+        Xf[1::2] = Xf[::2]  # each task has rank n_t / 2 (n_t / 2 - 1 centred)
+    X = np.column_stack([task, Xf])
+    y = rng.standard_normal(T * n_t)
+    data = validate_fit_data(MultiTaskLasso(task_column=0), X, y)
+    design = MultiTaskDesign(data, center=True)
+    real = np.linalg.svd
+    monkeypatch.setattr(
+        np.linalg, "svd", lambda *a, **k: pytest.fail("SVD taken") or real(*a, **k)
+    )
+    V, s2 = design.task_right_factors()
+    for t in range(T):
+        Z = (Xf[task == t] - Xf[task == t].mean(axis=0)) / np.sqrt(n_t)
+        gram = Z.T @ Z
+        assert_allclose((V[t] * s2[t]) @ V[t].T, gram, atol=1e-12 * np.abs(gram).max())
+        kept = s2[t] > 0
+        assert kept.sum() == np.linalg.matrix_rank(Z)
+        assert_allclose(V[t][:, kept].T @ V[t][:, kept], np.eye(kept.sum()), atol=1e-10)
+        assert not V[t][:, ~kept].any()
+        for rho in (1e-3, 1.0):
+            x = rng.standard_normal(d)
+            ours = (x - V[t] @ (s2[t] / (s2[t] + rho) * (V[t].T @ x))) / rho
+            assert_allclose(ours, np.linalg.solve(gram + rho * np.eye(d), x), rtol=1e-9)
+
+
 @pytest.mark.parametrize("ridge_alpha", [0.1, 1.0])
 def test_l1_ratio_zero_reaches_ridge_like_sklearn(ridge_alpha):
     """scikit-learn's test_enet_ridge_consistency (multi-target case, seed 0):
