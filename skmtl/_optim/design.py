@@ -51,7 +51,12 @@ def column_square_sums(X, G):
     2,000 x 20,000 design is 320 MB); a sparse one through its non-zeros.
     """
     if sp.issparse(X):
-        return np.asarray(X.multiply(X).T @ G)
+        if X.format in ("csr", "csc") and X.has_canonical_format:
+            # the squares on X's own structure (no copy of its indices)
+            X2 = X.__class__((X.data**2, X.indices, X.indptr), shape=X.shape)
+        else:  # duplicate entries are summed before squaring
+            X2 = X.multiply(X)
+        return np.asarray(X2.T @ G)
     if G.ndim == 1:  # one pass, no temporary
         return np.einsum("ij,ij,i->j", X, X, G)
     step = max(1, _SQUARE_CHUNK // max(X.shape[1], 1))
@@ -148,7 +153,11 @@ class MultiTaskDesign:
             self.task_omega_sums > 0, self.task_omega_sums, 1.0
         )
         inv = inv.astype(self.dtype)
-        self.X_mean = self._raw_adjoint(self.omega) * inv[:, None]
+        if self._one_group:  # one weighted mean for all tasks
+            mean = self._raw_adjoint(self.omega[:, :1])[0] * inv[0]
+            self.X_mean = np.tile(mean, (self.n_tasks, 1))
+        else:
+            self.X_mean = self._raw_adjoint(self.omega) * inv[:, None]
         if not targets:
             return
         self.y_mean = self.task_sum(self.omega * self.Y) * inv

@@ -36,19 +36,21 @@ def _column_operator_norms(design):
         ones = np.ones(n, dtype=design.dtype)
         s1 = np.asarray(X.T @ ones)[None, :]
         s2 = column_square_sums(X, ones)[None, :]
-        counts = np.full(T, n)
+        counts = np.full(1, n)
+        xbar = design.X_mean[:1]  # every task has the same rows: one mean
     elif design.shared:
         M = data.mask.astype(design.dtype)
         s1 = np.asarray(X.T @ M).T
         s2 = column_square_sums(X, M).T
         counts = M.sum(axis=0)
+        xbar = design.X_mean
     else:
         X2 = X.multiply(X).tocsr() if sp.issparse(X) else X**2
         ones = np.ones(n, dtype=design.dtype)
         s1 = task_scatter(X, ones, design.task, T)
         s2 = task_scatter(X2, ones, design.task, T)
         counts = np.bincount(design.task, minlength=T)
-    xbar = design.X_mean
+        xbar = design.X_mean
     ss = s2 - 2 * xbar * s1 + counts[:, None] * xbar**2
     return np.sqrt(np.max(np.maximum(ss, 0.0), axis=0, initial=0.0))
 
