@@ -272,3 +272,50 @@ def test_large_alpha_mean_is_certified(no_fista, lam):
     assert abs(objective(est.coef_, est.intercept_) - best) <= 1e-6 * best
     assert_allclose(est.coef_, Wc, atol=1e-4)
     assert_allclose(est.intercept_, bc, atol=1e-4)
+
+
+@pytest.mark.parametrize("alpha_mean", [0.0, 1.0])
+def test_over_relaxation_reaches_the_same_optimum_sooner(alpha_mean):
+    """Over-relaxed ADMM (``relax=1.6``, the default) and plain ADMM (1.0) stop
+    at the same certified optimum; the relaxed one takes fewer iterations on a
+    low-rank problem of bench_low_rank's shape (20 tasks of 50 rows, d = 60,
+    alpha_max / 10, tol 1e-10: 40 against 120 iterations, 20 against 40 with
+    alpha_mean = 1)."""
+    from skmtl._data import validate_fit_data
+    from skmtl._optim.datafits import Quadratic
+    from skmtl._optim.design import MultiTaskDesign
+    from skmtl._optim.penalties import TraceNorm
+    from skmtl.datasets import make_multitask_regression
+
+    X, y = make_multitask_regression(
+        n_tasks=20,
+        n_samples=50,
+        n_features=60,
+        structure="low_rank",
+        rank=3,
+        noise=1.0,
+        random_state=0,
+    )
+    data = validate_fit_data(TraceNormRegression(task_column=0), X, y)
+    design = MultiTaskDesign(data, center=True)
+    alpha = 0.1 * np.linalg.norm(design.adjoint(design.omega * design.Y), 2)
+    runs = {
+        r: admm_module.admm_quadratic(
+            design,
+            Quadratic(),
+            TraceNorm(alpha),
+            np.zeros((20, 60)),
+            design.task_right_factors(),
+            tol=1e-10,
+            max_iter=5000,
+            alpha_mean=alpha_mean,
+            relax=r,
+        )
+        for r in (1.0, 1.6)
+    }
+    plain, relaxed = runs[1.0], runs[1.6]
+    assert plain.converged and relaxed.converged
+    # both gaps certify 1e-10 of the null objective: the primals agree to that
+    assert_allclose(relaxed.primal, plain.primal, rtol=1e-9)
+    assert_allclose(relaxed.W, plain.W, atol=1e-4)
+    assert relaxed.n_iter < plain.n_iter
