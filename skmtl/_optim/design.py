@@ -153,9 +153,13 @@ class MultiTaskDesign:
             self.task_omega_sums > 0, self.task_omega_sums, 1.0
         )
         inv = inv.astype(self.dtype)
-        if self._one_group:  # one weighted mean for all tasks
-            mean = self._raw_adjoint(self.omega[:, :1])[0] * inv[0]
-            self.X_mean = np.tile(mean, (self.n_tasks, 1))
+        # one weighted mean for all tasks (their rows and weights are the same up
+        # to a factor per task): the mean under the row shares omega_t / S_t of a
+        # task of positive weight; a task of weight 0 has none (0)
+        if self._one_group and inv.any():
+            t0 = int(np.argmax(inv > 0))
+            mean = self._raw_adjoint(self.omega[:, t0 : t0 + 1])[0] * inv[t0]
+            self.X_mean = np.tile(mean, (self.n_tasks, 1)) * (inv > 0)[:, None]
         else:
             self.X_mean = self._raw_adjoint(self.omega) * inv[:, None]
         if not targets:

@@ -336,3 +336,23 @@ def test_next_gap_check_follows_the_linear_rate():
     assert _next_check(None, (12, 1e-2), 1e-4, 2) == 4
     assert _next_check((10, 1e-2), (12, 1e-2), 1e-4, 4) == 8  # no progress
     assert _next_check((10, 1e-1), (12, 1e-2), 0.0, 1) == 2
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weights", [False, True])
+@pytest.mark.parametrize("task_weights", [[1.0, 0.0, 2.0], [0.0, 1.0, 2.0]])
+def test_shared_design_centres_with_one_mean(sparse, weights, task_weights):
+    """A fully observed shared layout has one weighted mean for all its tasks,
+    computed once: ``X_mean`` and the centred adjoint equal the per-task
+    formulas, also when a task has weight 0 (its mean is 0, as before; 6b415fd
+    took task 0's mean for all tasks, 0 for all when task 0 had weight 0)."""
+    data = _shared(missing=False, sparse=sparse, weights=weights)
+    design = MultiTaskDesign(data, center=True, task_weighting=np.array(task_weights))
+    X = data.X.toarray() if sparse else data.X
+    G = RNG.standard_normal(design.Y.shape)
+    for t in range(design.n_tasks):
+        om = design.omega[:, t]
+        xbar = X.T @ om / om.sum() if om.sum() > 0 else np.zeros(X.shape[1])
+        assert_allclose(design.X_mean[t], xbar, atol=1e-12)
+        expected = (X - xbar).T @ G[:, t]
+        assert_allclose(design.adjoint(G)[t], expected, atol=1e-10)
