@@ -42,6 +42,11 @@ import numpy as np
 
 from .svd import ThresholdedSVD, gram_spectral_norm
 
+try:  # the compiled Newton iteration of mean_group_shrink (optional, see setup.py)
+    from . import _cd_fast
+except ImportError:  # pragma: no cover - built without a C compiler
+    _cd_fast = None
+
 __all__ = [
     "BlockThreshold",
     "L21",
@@ -150,6 +155,22 @@ def mean_group_shrink(u, c, alpha_mean, lam, w0=None, n_iter=60, rtol=1e-13):
     lo, hi = 0.0, lam * float(base.max()) / (nu - lam)
     n0 = _norm(w0) if w0 is not None else 0.0
     mu = lam / n0 if n0 and lo < lam / n0 < hi else 0.5 * hi
+    if _cd_fast is not None:  # the same iteration in C (one call per column)
+        out, work = np.empty(u.shape[0]), np.empty(2 * u.shape[0])
+        _cd_fast.mean_group_shrink_newton(
+            u,
+            np.ascontiguousarray(base),
+            kappa,
+            lam,
+            mu,
+            lo,
+            hi,
+            n_iter,
+            rtol,
+            out,
+            work,
+        )
+        return out.astype(dtype, copy=False)
     for _ in range(n_iter):
         e = solve(mu, u)
         ne = math.sqrt(float(e @ e))

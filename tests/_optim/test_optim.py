@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose
 
 from skmtl._data import TaskData
 from skmtl._optim import design as design_module
+from skmtl._optim import penalties as penalties_module
 from skmtl._optim.base import duality_gap
 from skmtl._optim.datafits import Logistic, Quadratic
 from skmtl._optim.design import MultiTaskDesign
@@ -270,6 +271,16 @@ def test_dirty_block_prox_meets_its_optimality_conditions(
     assert objective(p, q) <= best + 1e-12 * (1.0 + abs(best))
 
 
+def _python_mean_group_shrink(*args):
+    """``mean_group_shrink`` through its Python loop (the compiled one off)."""
+    compiled = penalties_module._cd_fast
+    penalties_module._cd_fast = None
+    try:
+        return mean_group_shrink(*args)
+    finally:
+        penalties_module._cd_fast = compiled
+
+
 @given(
     seed=st.integers(0, 2**31 - 1),
     n_tasks=st.integers(1, 8),
@@ -301,8 +312,11 @@ def test_mean_block_prox_meets_its_optimality_conditions(
     w0 = rng.randn(T) * u_scale if warm else None
     pen = SparseGroupL1L21(lam1 + lam2, lam1 / (lam1 + lam2)) if lam1 + lam2 else L1(0)
     steps = [mean_block_prox(pen.block_prox, u, c_arg, alpha_mean, w0)]
-    if lam1 == 0:
+    if lam1 == 0:  # L2,1: the compiled Newton iteration and the Python one
         steps.append(mean_group_shrink(u, c_arg, alpha_mean, lam2, w0))
+        steps.append(_python_mean_group_shrink(u, c_arg, alpha_mean, lam2, w0))
+        if penalties_module._cd_fast is not None:
+            assert_allclose(steps[-2], steps[-1], rtol=1e-9, atol=1e-12 * u_scale)
     D = np.diag(c) + alpha_mean * (np.eye(T) - 1.0 / T)
     tol = 1e-8 * (1.0 + np.abs(u).max() + lam1 + lam2)
     for w in steps:
