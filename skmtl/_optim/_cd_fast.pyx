@@ -24,7 +24,8 @@ Penalties (``pen``): 0 the L2,1 norm plus a ridge (``group_shrink`` with curvatu
 """
 
 from cython cimport floating
-from libc.math cimport fabs, sqrt
+from libc.math cimport fabs, isinf, isnan, sqrt
+from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport (
     daxpy,
     ddot,
@@ -529,3 +530,107 @@ def mean_group_shrink_newton(double[::1] u, double[::1] base, double kappa,
                 break
             mu = new
         _mean_solve(T, mu, kappa, &base[0], &u[0], &out[0])
+
+
+cdef inline bint _finite(double x) noexcept nogil:
+    return not (isnan(x) or isinf(x))
+
+
+cdef double _mean_residual(int pen, int T, double *u, double *shifted,
+                           double alpha_mean, double a1, double a2, double m,
+                           double *tmp, double *zero, double *z) noexcept nogil:
+    """``z = block_prox(u + alpha_mean m, shifted)``; returns ``mean(z) - m``
+    (``at`` of ``penalties.mean_block_prox``)."""
+    cdef int t
+    cdef double total = 0.0
+    for t in range(T):
+        tmp[t] = u[t] + alpha_mean * m
+    _prox(pen, T, tmp, shifted, 1, a1, a2, zero, z)
+    for t in range(T):
+        total += z[t]
+    return total / T - m
+
+
+def mean_block_prox_root(int pen, double a1, double a2, double[::1] u,
+                         double[::1] shifted, double alpha_mean, double sbar,
+                         double m0, double xtol, double[::1] out):
+    """``penalties.mean_block_prox`` for a one-block penalty of ``_prox`` (``pen``,
+    ``a1``, ``a2``) from the mean ``m0``, in C: the same bracket (steps of
+    ``1.01 h(m0) / (1 - sbar)``, doubling) and Illinois iteration; the column
+    goes to ``out``. ``shifted`` is ``c + alpha_mean`` and ``sbar < 1``."""
+    cdef int T = u.shape[0], t, it, side = 0
+    cdef double *buf = <double *> malloc(5 * T * sizeof(double))
+    cdef double *tmp = buf
+    cdef double *zero = buf + T
+    cdef double *za = buf + 2 * T
+    cdef double *zb = buf + 3 * T
+    cdef double *zm = buf + 4 * T
+    cdef double *swap
+    cdef double *best
+    cdef double h0, h1, step, m1, a, b, fa, fb, m, fm, stop
+    if buf == NULL:
+        raise MemoryError()
+    with nogil:
+        for t in range(T):
+            zero[t] = 0.0
+        best = za
+        h0 = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean, a1, a2, m0,
+                            tmp, zero, za)
+        if h0 != 0.0 and _finite(h0):
+            step = 1.01 * h0 / (1.0 - sbar)  # past the root (1% against rounding)
+            m1 = m0 + step
+            h1 = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean, a1, a2,
+                                m1, tmp, zero, zb)
+            for it in range(60):  # rounding only: the slope bound brackets it
+                if h1 == 0.0 or not _finite(h1) or (h1 > 0) != (h0 > 0):
+                    break
+                swap = za
+                za = zb
+                zb = swap
+                m0 = m1
+                h0 = h1
+                m1 = m1 + step
+                h1 = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean, a1,
+                                    a2, m1, tmp, zero, zb)
+                step = 2.0 * step
+            if not _finite(h1):
+                best = za  # the bracket overflowed: the majorised step at m0
+            elif h1 == 0.0 or (h1 > 0) == (h0 > 0):
+                best = zb
+            else:
+                # Illinois regula falsi on [m0, m1] (za, zb: their columns)
+                stop = xtol * max(fabs(m0), max(fabs(m1), 1e-300))
+                a, fa, b, fb = m0, h0, m1, h1
+                best = NULL
+                for it in range(200):
+                    m = (a * fb - b * fa) / (fb - fa)
+                    if not (min(a, b) < m < max(a, b)):
+                        m = 0.5 * (a + b)
+                    fm = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean,
+                                        a1, a2, m, tmp, zero, zm)
+                    if not _finite(fm):
+                        break
+                    if fabs(fm) <= stop * (1.0 - sbar) or fabs(b - a) <= stop:
+                        best = zm
+                        break
+                    if (fm > 0) == (fb > 0):
+                        b, fb = m, fm
+                        swap = zb
+                        zb = zm
+                        zm = swap
+                        if side == -1:
+                            fa *= 0.5
+                        side = -1
+                    else:
+                        a, fa = m, fm
+                        swap = za
+                        za = zm
+                        zm = swap
+                        if side == 1:
+                            fb *= 0.5
+                        side = 1
+                if best == NULL:
+                    best = za if fabs(fa) <= fabs(fb) else zb
+        for t in range(T):
+            out[t] = best[t]
+    free(buf)

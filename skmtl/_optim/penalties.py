@@ -23,7 +23,8 @@ coordinate descent (``bcd``):
   screening and working-set priorities);
 - ``block_prox_mean(u, c, alpha_mean, w)`` (optional): ``block_prox`` with the
   mean-shrinkage term ``alpha_mean / 2 ||w - wbar||^2`` of the column added
-  exactly (L2,1 penalties: ``mean_group_shrink``); ``bcd`` falls back to
+  exactly (L2,1 penalties: ``mean_group_shrink``; L1 and sparse group:
+  ``mean_block_prox``'s root iteration compiled); ``bcd`` falls back to
   ``mean_block_prox``, exact for any ``block_prox`` (a 1-D root on the mean);
 - ``block_threshold`` (optional): the closed form of ``block_prox`` as a
   ``BlockThreshold``, for the fused and compiled epochs (``epochs``) and the
@@ -276,6 +277,26 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     return out(za if abs(fa) <= abs(fb) else zb)
 
 
+def _compiled_mean_block_prox(pen, a1, a2, block_prox, u, c, alpha_mean, w0):
+    """``mean_block_prox`` for a one-block penalty that ``_cd_fast._prox`` knows
+    (``pen`` 1: sparse group with ``l1 = a1``, ``group = a2``; 2: L1 with
+    ``a1``), its root iteration in C; the Python one without the extension."""
+    if _cd_fast is None:
+        return mean_block_prox(block_prox, u, c, alpha_mean, w0)
+    dtype = u.dtype
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    shifted = np.broadcast_to(np.asarray(c, dtype=np.float64), u.shape) + alpha_mean
+    sbar = float(np.mean(alpha_mean / shifted))
+    if not sbar < 1.0:  # every c_t = 0, so u = 0 (see ``mean_block_prox``)
+        return np.zeros(u.shape, dtype=dtype)
+    m0 = float(np.mean(w0)) if w0 is not None and np.all(np.isfinite(w0)) else 0.0
+    out = np.empty(u.shape[0])
+    _cd_fast.mean_block_prox_root(
+        pen, a1, a2, u, shifted, float(alpha_mean), sbar, m0, 1e-13, out
+    )
+    return out.astype(dtype, copy=False)
+
+
 class BlockThreshold(NamedTuple):
     """The closed form of a penalty's ``block_prox(u, c)``, one of:
 
@@ -351,6 +372,11 @@ class L1(_Norm):
         if np.ndim(c) == 0:
             return shrunk / c
         return np.divide(shrunk, c, out=np.zeros_like(shrunk), where=c > 0)
+
+    def block_prox_mean(self, u, c, alpha_mean, w=None):
+        return _compiled_mean_block_prox(
+            2, float(self.alpha), 0.0, self.block_prox, u, c, alpha_mean, w
+        )
 
     def column_margin(self, V):
         return self.alpha - np.max(np.abs(V), axis=0, initial=0.0)
@@ -502,6 +528,11 @@ class SparseGroupL1L21:
 
     def block_prox(self, u, c, w=None):
         return group_shrink(soft_threshold(u, self._l1), c, self._l21, _norm(w))
+
+    def block_prox_mean(self, u, c, alpha_mean, w=None):
+        return _compiled_mean_block_prox(
+            1, float(self._l1), float(self._l21), self.block_prox, u, c, alpha_mean, w
+        )
 
     def column_margin(self, V):
         return self._l21 - _col_norms(soft_threshold(V, self._l1))

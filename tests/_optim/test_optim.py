@@ -312,6 +312,10 @@ def test_mean_block_prox_meets_its_optimality_conditions(
     w0 = rng.randn(T) * u_scale if warm else None
     pen = SparseGroupL1L21(lam1 + lam2, lam1 / (lam1 + lam2)) if lam1 + lam2 else L1(0)
     steps = [mean_block_prox(pen.block_prox, u, c_arg, alpha_mean, w0)]
+    # the penalty's own step: the same root iteration, compiled where built
+    steps.append(pen.block_prox_mean(u, c_arg, alpha_mean, w0))
+    scale = 1.0 + np.abs(steps[0]).max()
+    assert_allclose(steps[1], steps[0], rtol=0, atol=1e-8 * scale)
     if lam1 == 0:  # L2,1: the compiled Newton iteration and the Python one
         steps.append(mean_group_shrink(u, c_arg, alpha_mean, lam2, w0))
         steps.append(_python_mean_group_shrink(u, c_arg, alpha_mean, lam2, w0))
