@@ -536,15 +536,77 @@ cdef inline bint _finite(double x) noexcept nogil:
     return not (isnan(x) or isinf(x))
 
 
+cdef void _dirty_prox(int T, double *u, double *c, double a, double b,
+                      double *hint, double *z) noexcept nogil:
+    """``dirty.Dirty.block_prox(u, c)`` into ``z = [p; q]`` (``2 T``), the root
+    ``r`` started from ``hint[0]`` and stored there (``Dirty._last_r``)."""
+    cdef int t, it
+    cdef double s2 = 0.0, hi = 0.0, lo = 0.0, r, den, m, v, f, df, step, r_new
+    cdef double cap, ua, ct
+    cdef bint done
+    for t in range(T):
+        z[t] = 0.0
+        if c[t] > 0:
+            ua = fabs(u[t])
+            s2 += min(ua, b) * min(ua, b)
+            hi += (ua / c[t]) * (ua / c[t])
+    if a <= 0:
+        for t in range(T):
+            if c[t] > 0:
+                z[t] = u[t] / c[t]
+    elif s2 > a * a:
+        cap = b / a
+        hi = sqrt(hi)
+        r = hint[0] if lo < hint[0] < hi else hi
+        for it in range(100):
+            f = -1.0
+            df = 0.0
+            for t in range(T):
+                ct = c[t]
+                if ct > 0:
+                    den = ct * r + a
+                    m = fabs(u[t]) / den
+                    v = min(m, cap)
+                    f += v * v
+                    if m < cap:
+                        df += m * m * ct / den
+            df *= -2.0
+            if f > 0:
+                lo = r
+            else:
+                hi = r
+            step = r - f / df if df < 0 else lo
+            r_new = step if lo < step < hi else 0.5 * (lo + hi)
+            done = fabs(r_new - r) <= 1e-15 * r
+            r = r_new
+            if done:
+                break
+        for t in range(T):
+            ct = c[t]
+            if ct > 0:
+                m = min(fabs(u[t]) / (ct * r + a), cap)
+                z[t] = (1.0 if u[t] > 0 else (-1.0 if u[t] < 0 else 0.0)) * r * m
+        hint[0] = r
+    for t in range(T):
+        ct = c[t]
+        z[T + t] = _soft(u[t] - ct * z[t], b) / ct if ct > 0 else 0.0
+
+
 cdef double _mean_residual(int pen, int T, double *u, double *shifted,
                            double alpha_mean, double a1, double a2, double m,
                            double *tmp, double *zero, double *z) noexcept nogil:
     """``z = block_prox(u + alpha_mean m, shifted)``; returns ``mean(z) - m``
-    (``at`` of ``penalties.mean_block_prox``)."""
+    (``at`` of ``penalties.mean_block_prox``). ``pen`` 3: the dirty model's
+    ``[p; q]`` (``2 T``, the mean of ``p + q``; ``zero[0]`` its root hint)."""
     cdef int t
     cdef double total = 0.0
     for t in range(T):
         tmp[t] = u[t] + alpha_mean * m
+    if pen == 3:
+        _dirty_prox(T, tmp, shifted, a1, a2, zero, z)
+        for t in range(2 * T):
+            total += z[t]
+        return total / T - m
     _prox(pen, T, tmp, shifted, 1, a1, a2, zero, z)
     for t in range(T):
         total += z[t]
@@ -553,18 +615,20 @@ cdef double _mean_residual(int pen, int T, double *u, double *shifted,
 
 def mean_block_prox_root(int pen, double a1, double a2, double[::1] u,
                          double[::1] shifted, double alpha_mean, double sbar,
-                         double m0, double xtol, double[::1] out):
-    """``penalties.mean_block_prox`` for a one-block penalty of ``_prox`` (``pen``,
-    ``a1``, ``a2``) from the mean ``m0``, in C: the same bracket (steps of
+                         double m0, double xtol, double[::1] out, double hint=0.0):
+    """``penalties.mean_block_prox`` for a penalty of ``_prox`` (``pen``, ``a1``,
+    ``a2``), or the dirty model's (``pen`` 3, ``a1`` shared, ``a2`` specific,
+    ``out`` of ``2 T``), from the mean ``m0``, in C: the same bracket (steps of
     ``1.01 h(m0) / (1 - sbar)``, doubling) and Illinois iteration; the column
-    goes to ``out``. ``shifted`` is ``c + alpha_mean`` and ``sbar < 1``."""
-    cdef int T = u.shape[0], t, it, side = 0
-    cdef double *buf = <double *> malloc(5 * T * sizeof(double))
+    goes to ``out``. ``shifted`` is ``c + alpha_mean`` and ``sbar < 1``. Returns
+    the dirty prox's last root (``hint`` its start; ``Dirty._last_r``)."""
+    cdef int T = u.shape[0], n = out.shape[0], t, it, side = 0
+    cdef double *buf = <double *> malloc((2 * T + 3 * n) * sizeof(double))
     cdef double *tmp = buf
     cdef double *zero = buf + T
     cdef double *za = buf + 2 * T
-    cdef double *zb = buf + 3 * T
-    cdef double *zm = buf + 4 * T
+    cdef double *zb = buf + 2 * T + n
+    cdef double *zm = buf + 2 * T + 2 * n
     cdef double *swap
     cdef double *best
     cdef double h0, h1, step, m1, a, b, fa, fb, m, fm, stop
@@ -573,6 +637,7 @@ def mean_block_prox_root(int pen, double a1, double a2, double[::1] u,
     with nogil:
         for t in range(T):
             zero[t] = 0.0
+        zero[0] = hint  # (the dirty prox's root hint; the others read w = 0)
         best = za
         h0 = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean, a1, a2, m0,
                             tmp, zero, za)
@@ -631,6 +696,8 @@ def mean_block_prox_root(int pen, double a1, double a2, double[::1] u,
                         side = 1
                 if best == NULL:
                     best = za if fabs(fa) <= fabs(fb) else zb
-        for t in range(T):
+        for t in range(n):
             out[t] = best[t]
+        hint = zero[0]
     free(buf)
+    return hint

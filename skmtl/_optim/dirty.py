@@ -15,7 +15,7 @@ and the duality gap is an exact certificate, as for the other penalties.
 
 import numpy as np
 
-from .penalties import L1, L21, soft_threshold
+from .penalties import L1, L21, _cd_fast, mean_block_prox, soft_threshold
 
 __all__ = ["Dirty"]
 
@@ -110,6 +110,36 @@ class Dirty:
         q = soft_threshold(u - c * p, b)
         q = np.divide(q, c, out=np.zeros(T), where=active)
         return np.concatenate([p, q]).astype(dtype, copy=False)
+
+    def block_prox_mean(self, u, c, alpha_mean, w=None):
+        """``penalties.mean_block_prox`` of :meth:`block_prox` (the mean of the
+        column ``p + q`` shrunk, ``w`` its current value), its root iteration and
+        this prox in C where the extension is built."""
+        if _cd_fast is None:
+            return mean_block_prox(self.block_prox, u, c, alpha_mean, w)
+        dtype = np.asarray(u).dtype  # as mean_block_prox
+        u = np.ascontiguousarray(u, dtype=np.float64)
+        T = u.shape[0]
+        shifted = np.broadcast_to(np.asarray(c, dtype=np.float64), (T,)) + alpha_mean
+        sbar = float(np.mean(alpha_mean / shifted))
+        if not sbar < 1.0:  # every c_t = 0, so u = 0: both blocks are 0
+            return np.zeros(2 * T, dtype=dtype)
+        m0 = float(np.mean(w)) if w is not None and np.all(np.isfinite(w)) else 0.0
+        out = np.empty(2 * T)
+        self._last_r = _cd_fast.mean_block_prox_root(
+            3,
+            float(self.alpha_shared),
+            float(self.alpha_specific),
+            u,
+            shifted,
+            float(alpha_mean),
+            sbar,
+            m0,
+            1e-13,
+            out,
+            float(self._last_r),
+        )
+        return out.astype(dtype, copy=False)
 
     def column_margin(self, V):
         VP, VQ = self.split(V)

@@ -362,14 +362,19 @@ def test_mean_block_prox_of_the_dirty_blocks_meets_its_optimality_conditions(
     w0 = rng.randn(T) * u_scale if warm else None
     pen = Dirty(shared, specific)
     z = mean_block_prox(pen.block_prox, u, c, alpha_mean, w0)
-    p, q = z[:T], z[T:]
-    r = u - (np.diag(c) + alpha_mean * (np.eye(T) - 1.0 / T)) @ (p + q)
+    # the penalty's own step: the same root iteration and prox, compiled where
+    # built, with the same split into p and q
+    own = Dirty(shared, specific).block_prox_mean(u, c, alpha_mean, w0)
+    assert_allclose(own, z, rtol=0, atol=1e-8 * (1.0 + np.abs(z).max()))
     tol = 1e-8 * (1.0 + np.abs(u).max() + shared + specific)
-    norm = np.linalg.norm(p)
-    if norm == 0:
-        assert np.linalg.norm(r) <= shared + tol
-    else:
-        assert_allclose(r, shared * p / norm, rtol=0, atol=tol)
-    on = q != 0
-    assert_allclose(r[on], specific * np.sign(q[on]), rtol=0, atol=tol)
-    assert np.all(np.abs(r[~on]) <= specific + tol)
+    for z in (z, own):
+        p, q = z[:T], z[T:]
+        r = u - (np.diag(c) + alpha_mean * (np.eye(T) - 1.0 / T)) @ (p + q)
+        norm = np.linalg.norm(p)
+        if norm == 0:
+            assert np.linalg.norm(r) <= shared + tol
+        else:
+            assert_allclose(r, shared * p / norm, rtol=0, atol=tol)
+        on = q != 0
+        assert_allclose(r[on], specific * np.sign(q[on]), rtol=0, atol=tol)
+        assert np.all(np.abs(r[~on]) <= specific + tol)
