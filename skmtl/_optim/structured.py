@@ -72,6 +72,10 @@ def waterfill(s, base, alpha, k, *, n_total=None, n_halvings=200):
             return np.clip((root * tau - base) / alpha, 0.0, 1.0)
 
         lo, hi = 0.0, (base + alpha) / root[pos].min()
+        tau = _waterfill_level(root[pos], base, alpha, k, mass)
+        if tau is not None:
+            m = mass(tau)
+            return m if n_total is None else (m, m_zero)
         for _ in range(n_halvings):
             mid = 0.5 * (lo + hi)
             if mass(mid).sum() < k:
@@ -82,6 +86,34 @@ def waterfill(s, base, alpha, k, *, n_total=None, n_halvings=200):
                 break
         m = mass(0.5 * (lo + hi))
     return m if n_total is None else (m, m_zero)
+
+
+def _waterfill_level(r, base, alpha, k, mass):
+    """The level ``tau`` of :func:`waterfill` exactly, or None (then bisection).
+
+    ``sum_i clip((r_i tau - base) / alpha, 0, 1)`` is piecewise linear in ``tau``
+    with knots ``base / r_i`` (an entry starts) and ``(base + alpha) / r_i`` (it
+    saturates): the knots sorted, the sum at each is a cumulative sum of slopes,
+    and ``tau`` interpolates linearly between the two knots that bracket ``k``
+    (their sums evaluated exactly). ``O(n log n)``, where 200 bisection halvings
+    cost ``200 n`` and one numpy call each (ClusteredMultiTaskRegressionCV on
+    School spent 80% of its time there). Needs ``base >= 0`` (the sum is 0 up
+    to the first knot)."""
+    if not base >= 0:
+        return None
+    knots = np.concatenate([base / r, (base + alpha) / r])
+    order = np.argsort(knots, kind="stable")
+    knots = knots[order]
+    slope = np.cumsum(np.concatenate([r, -r])[order] / alpha)
+    at = np.concatenate([[0.0], np.cumsum(slope[:-1] * np.diff(knots))])
+    j = int(np.searchsorted(at, k))
+    if not 0 < j < knots.size:
+        return None
+    t0, t1 = knots[j - 1], knots[j]
+    g0, g1 = float(mass(t0).sum()), float(mass(t1).sum())
+    if not g0 <= k <= g1 or g1 <= g0:
+        return None  # rounding put k in another piece: bisection decides
+    return t0 + (k - g0) * (t1 - t0) / (g1 - g0)
 
 
 class _Spectrum:

@@ -157,6 +157,33 @@ def test_waterfill_solves_its_problem():
             assert f(m2) >= f(m) - 1e-12
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_waterfill_exact_level_equals_bisection(seed, monkeypatch):
+    """The level found from the sorted knots of the piecewise-linear mass gives
+    the bisection's answer (200 halvings), with zero entries, implicit zeros
+    (``n_total``) and scales from 1e-6 to 1e6."""
+    from skmtl._optim import structured
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(200):
+        n = int(rng.integers(2, 40))
+        s = rng.exponential(1.0, n) * rng.choice([1e-6, 1.0, 1e6])
+        s[rng.random(n) < 0.1] = 0.0
+        base = float(rng.choice([0.0, 1e-3, 0.3, 10.0]))
+        alpha = float(rng.choice([1e-3, 1.0, 100.0]))
+        k = int(rng.integers(1, n))
+        n_total = n + int(rng.integers(0, 5)) if rng.random() < 0.5 else None
+        cases.append((s, base, alpha, k, n_total))
+    exact = [waterfill(s, b, a, k, n_total=t) for s, b, a, k, t in cases]
+    monkeypatch.setattr(structured, "_waterfill_level", lambda *args: None)
+    for (s, b, a, k, t), m in zip(cases, exact):
+        ref = waterfill(s, b, a, k, n_total=t)
+        m, ref = (m, ref) if t is None else (m[0], ref[0])
+        assert_allclose(m, ref, rtol=0, atol=1e-10)
+        assert m.sum() == pytest.approx(ref.sum(), abs=1e-10)
+
+
 # ----------------------------------------------------------------------- graph
 CHAIN = np.diag(np.ones(4), 1) + np.diag(np.ones(4), -1)  # 5 tasks on a path
 
