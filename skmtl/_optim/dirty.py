@@ -15,7 +15,7 @@ and the duality gap is an exact certificate, as for the other penalties.
 
 import numpy as np
 
-from .penalties import L1, L21, _cd_fast, mean_block_prox, soft_threshold
+from .penalties import L1, L21, _compiled_mean_block_prox, soft_threshold
 
 __all__ = ["Dirty"]
 
@@ -115,31 +115,21 @@ class Dirty:
         """``penalties.mean_block_prox`` of :meth:`block_prox` (the mean of the
         column ``p + q`` shrunk, ``w`` its current value), its root iteration and
         this prox in C where the extension is built."""
-        if _cd_fast is None:
-            return mean_block_prox(self.block_prox, u, c, alpha_mean, w)
-        dtype = np.asarray(u).dtype  # as mean_block_prox
-        u = np.ascontiguousarray(u, dtype=np.float64)
-        T = u.shape[0]
-        shifted = np.broadcast_to(np.asarray(c, dtype=np.float64), (T,)) + alpha_mean
-        sbar = float(np.mean(alpha_mean / shifted))
-        if not sbar < 1.0:  # every c_t = 0, so u = 0: both blocks are 0
-            return np.zeros(2 * T, dtype=dtype)
-        m0 = float(np.mean(w)) if w is not None and np.all(np.isfinite(w)) else 0.0
-        out = np.empty(2 * T)
-        self._last_r = _cd_fast.mean_block_prox_root(
+        z, root = _compiled_mean_block_prox(
             3,
             float(self.alpha_shared),
             float(self.alpha_specific),
+            self.block_prox,
             u,
-            shifted,
-            float(alpha_mean),
-            sbar,
-            m0,
-            1e-13,
-            out,
-            float(self._last_r),
+            c,
+            alpha_mean,
+            w,
+            n_blocks=2,
+            hint=float(self._last_r),
         )
-        return out.astype(dtype, copy=False)
+        if root is not None:  # (in Python, block_prox keeps it itself)
+            self._last_r = root
+        return z
 
     def column_margin(self, V):
         VP, VQ = self.split(V)

@@ -277,24 +277,29 @@ def mean_block_prox(block_prox, u, c, alpha_mean, w0=None, xtol=1e-13):
     return out(za if abs(fa) <= abs(fb) else zb)
 
 
-def _compiled_mean_block_prox(pen, a1, a2, block_prox, u, c, alpha_mean, w0):
-    """``mean_block_prox`` for a one-block penalty that ``_cd_fast._prox`` knows
-    (``pen`` 1: sparse group with ``l1 = a1``, ``group = a2``; 2: L1 with
-    ``a1``), its root iteration in C; the Python one without the extension."""
+def _compiled_mean_block_prox(
+    pen, a1, a2, block_prox, u, c, alpha_mean, w0, n_blocks=1, hint=0.0
+):
+    """``mean_block_prox`` of a penalty that ``_cd_fast.mean_block_prox_root``
+    knows, its root iteration (and block prox) in C; the Python one without the
+    extension. ``pen`` 1: sparse group with ``l1 = a1``, ``group = a2``; 2: L1
+    with ``a1``; 3: the dirty model (``a1`` shared, ``a2`` specific, ``n_blocks =
+    2``, ``hint`` the start of its prox's root). Returns ``(column, root)``, the
+    root that prox ended on (``hint`` without one), None in Python."""
     if _cd_fast is None:
-        return mean_block_prox(block_prox, u, c, alpha_mean, w0)
-    dtype = u.dtype
+        return mean_block_prox(block_prox, u, c, alpha_mean, w0), None
+    dtype = np.asarray(u).dtype  # as mean_block_prox
     u = np.ascontiguousarray(u, dtype=np.float64)
     shifted = np.broadcast_to(np.asarray(c, dtype=np.float64), u.shape) + alpha_mean
     sbar = float(np.mean(alpha_mean / shifted))
     if not sbar < 1.0:  # every c_t = 0, so u = 0 (see ``mean_block_prox``)
-        return np.zeros(u.shape, dtype=dtype)
+        return np.zeros(n_blocks * u.shape[0], dtype=dtype), hint
     m0 = float(np.mean(w0)) if w0 is not None and np.all(np.isfinite(w0)) else 0.0
-    out = np.empty(u.shape[0])
-    _cd_fast.mean_block_prox_root(
-        pen, a1, a2, u, shifted, float(alpha_mean), sbar, m0, 1e-13, out
+    out = np.empty(n_blocks * u.shape[0])
+    root = _cd_fast.mean_block_prox_root(
+        pen, a1, a2, u, shifted, float(alpha_mean), sbar, m0, 1e-13, out, hint
     )
-    return out.astype(dtype, copy=False)
+    return out.astype(dtype, copy=False), root
 
 
 class BlockThreshold(NamedTuple):
@@ -376,7 +381,7 @@ class L1(_Norm):
     def block_prox_mean(self, u, c, alpha_mean, w=None):
         return _compiled_mean_block_prox(
             2, float(self.alpha), 0.0, self.block_prox, u, c, alpha_mean, w
-        )
+        )[0]
 
     def column_margin(self, V):
         return self.alpha - np.max(np.abs(V), axis=0, initial=0.0)
@@ -532,7 +537,7 @@ class SparseGroupL1L21:
     def block_prox_mean(self, u, c, alpha_mean, w=None):
         return _compiled_mean_block_prox(
             1, float(self._l1), float(self._l21), self.block_prox, u, c, alpha_mean, w
-        )
+        )[0]
 
     def column_margin(self, V):
         return self._l21 - _col_norms(soft_threshold(V, self._l1))
