@@ -129,15 +129,17 @@ class SupportNewton:
 
         M = grams + np.eye(len(S))[None] * diag[None, None, :]
         try:
-            chol = np.linalg.cholesky(M)
+            np.linalg.cholesky(M)  # every block positive definite, or no step
         except np.linalg.LinAlgError:
             return None
+        # the blocks' inverses, once: applying them is one batched product per
+        # CG iteration, where two batched solves (an LU each) cost 10x more
+        # (School, 139 tasks of 27 columns: 30 against 320 us)
+        Minv = np.linalg.inv(M)
+        Minv = 0.5 * (Minv + np.swapaxes(Minv, 1, 2))  # symmetric, as PCG needs
 
         def precond(Rm):  # solve M_t z_t = r_t for every task
-            rhs = Rm.T[:, :, None]
-            z = np.linalg.solve(chol, rhs)
-            z = np.linalg.solve(np.swapaxes(chol, 1, 2), z)
-            return z[:, :, 0].T
+            return np.matmul(Minv, Rm.T[:, :, None])[:, :, 0].T
 
         # preconditioned conjugate gradients on hess(D) = -grad
         D = np.zeros_like(grad)
