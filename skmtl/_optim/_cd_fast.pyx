@@ -20,7 +20,9 @@ Layouts (``mode``), mirroring ``ResidualState.neg_grad`` / ``.update``:
 3. - 5. the same three on a CSC working set (rows raw, centring by ``o``).
 
 Penalties (``pen``): 0 the L2,1 norm plus a ridge (``group_shrink`` with curvature
-``c + ridge``), 1 the sparse-group L1 + L2,1, 2 the L1 norm.
+``c + ridge``), 1 the sparse-group L1 + L2,1, 2 the L1 norm; each with or without
+the mean-shrinkage term ``alpha_mean / 2 sum_t ||w_t - wbar||^2`` in the block
+step (``_mean_prox``).
 """
 
 from cython cimport floating
@@ -207,6 +209,7 @@ def epoch(
     floating[::1] pa=None,
     floating[::1] pm=None,
     double asum=0.0,
+    double alpha_mean=0.0,
 ):
     """One epoch over the ``p`` working-set columns (see the module docstring).
 
@@ -221,6 +224,10 @@ def epoch(
     ``profile``: penalised intercepts profiled out (``InterceptProfile``): ``g``
     gains ``xbar_k * pa * (pm - mbar)`` with ``mbar = pa @ pm / asum``, and the
     per-task mean residuals ``pm`` follow the update (``pm -= xbar_k * delta``).
+
+    ``alpha_mean > 0``: the block step has the mean-shrinkage term
+    ``alpha_mean / 2 ||w - wbar||^2`` (``_mean_prox``), whose gradient ``V``
+    gains, as ``WorkingSetSolver._columns``'s Python loop.
     """
     cdef Py_ssize_t p = W.shape[0], k, j, i, r
     cdef int T = W.shape[1]
@@ -228,7 +235,7 @@ def epoch(
     cdef int n = 0, t, length
     cdef bint has_xw = xw.shape[0] > 0
     cdef bint moved
-    cdef double acc, vn, dt, mbar
+    cdef double acc, vn, dt, mbar, nbar
     cdef floating *ck
     cdef floating *wk
     cdef floating *xk
@@ -238,6 +245,7 @@ def epoch(
     cdef floating[::1] u = np.zeros(T, dtype=dt_np)
     cdef floating[::1] new = np.zeros(T, dtype=dt_np)
     cdef floating[::1] delta = np.zeros(T, dtype=dt_np)
+    cdef double[::1] mbuf = np.zeros(8 * T + 1)  # _mean_prox's float64 scratch
     if mode in (0, 1, 3, 4):
         n = R2.shape[0]
         Rp = &R2[0, 0] if n > 0 and T > 0 else NULL
@@ -298,7 +306,11 @@ def epoch(
             # ---------------------------------------------- block prox
             for t in range(T):
                 u[t] = ck[t * c_stride] * wk[t] + g[t]
-            _prox(pen, T, &u[0], ck, c_stride, a1, a2, wk, &new[0])
+            if alpha_mean > 0:
+                _mean_prox(pen, T, &u[0], ck, c_stride, a1, a2, alpha_mean, wk,
+                           &new[0], &mbuf[0])
+            else:
+                _prox(pen, T, &u[0], ck, c_stride, a1, a2, wk, &new[0])
             moved = False
             for t in range(T):
                 if new[t] != 0:
@@ -314,10 +326,17 @@ def epoch(
                     for t in range(T):
                         V2[k, t] = g[t]
                 continue
+            nbar = 0.0
+            if alpha_mean > 0:
+                for t in range(T):
+                    nbar += new[t]
+                nbar /= T
             vn = 0.0
             for t in range(T):
                 delta[t] = new[t] - wk[t]
                 dt = g[t] - ck[t * c_stride] * delta[t]
+                if alpha_mean > 0:
+                    dt -= alpha_mean * (new[t] - nbar)
                 vn += dt * dt
                 if not norms_only:
                     V2[k, t] = dt
@@ -490,6 +509,45 @@ cdef inline void _mean_solve(int T, double mu, double kappa, double *base,
         out[t] += scale / (base[t] + mu)
 
 
+cdef void _mean_newton(int T, double *u, double *base, double kappa, double lam,
+                       double mu, double lo, double hi, int n_iter, double rtol,
+                       double *out, double *work) noexcept nogil:
+    """The safeguarded Newton iteration of ``penalties.mean_group_shrink`` on
+    ``psi(mu) = mu ||(D + mu I)^{-1} u|| = lam`` from ``mu`` in ``(lo, hi)``,
+    then ``out = (D + mu I)^{-1} u``; ``work`` holds ``2 T`` doubles."""
+    cdef int it, t
+    cdef double *e = work
+    cdef double *g = work + T
+    cdef double ne, f, slope, new, eg
+    for it in range(n_iter):
+        _mean_solve(T, mu, kappa, base, u, e)
+        ne = 0.0
+        for t in range(T):
+            ne += e[t] * e[t]
+        ne = sqrt(ne)
+        f = mu * ne - lam
+        if f > 0:
+            hi = mu
+        else:
+            lo = mu
+        _mean_solve(T, mu, kappa, base, e, g)
+        eg = 0.0
+        for t in range(T):
+            eg += e[t] * g[t]
+        slope = ne - mu * eg / ne
+        if slope > 0:
+            new = mu - f / slope
+        else:
+            new = 0.5 * (lo + hi)
+        if not (lo < new < hi):
+            new = 0.5 * (lo + hi)
+        if fabs(new - mu) <= rtol * new:
+            mu = new
+            break
+        mu = new
+    _mean_solve(T, mu, kappa, base, u, out)
+
+
 def mean_group_shrink_newton(double[::1] u, double[::1] base, double kappa,
                              double lam, double mu, double lo, double hi,
                              int n_iter, double rtol, double[::1] out,
@@ -498,38 +556,9 @@ def mean_group_shrink_newton(double[::1] u, double[::1] base, double kappa,
     ``psi(mu) = mu ||(D + mu I)^{-1} u|| = lam`` from ``mu`` in ``(lo, hi)``,
     then ``out = (D + mu I)^{-1} u``; ``work`` holds ``2 T`` floats. The same
     steps as the Python loop, in C."""
-    cdef int T = u.shape[0], it, t
-    cdef double *e = &work[0]
-    cdef double *g = &work[T]
-    cdef double ne, f, slope, new, eg
     with nogil:
-        for it in range(n_iter):
-            _mean_solve(T, mu, kappa, &base[0], &u[0], e)
-            ne = 0.0
-            for t in range(T):
-                ne += e[t] * e[t]
-            ne = sqrt(ne)
-            f = mu * ne - lam
-            if f > 0:
-                hi = mu
-            else:
-                lo = mu
-            _mean_solve(T, mu, kappa, &base[0], e, g)
-            eg = 0.0
-            for t in range(T):
-                eg += e[t] * g[t]
-            slope = ne - mu * eg / ne
-            if slope > 0:
-                new = mu - f / slope
-            else:
-                new = 0.5 * (lo + hi)
-            if not (lo < new < hi):
-                new = 0.5 * (lo + hi)
-            if fabs(new - mu) <= rtol * new:
-                mu = new
-                break
-            mu = new
-        _mean_solve(T, mu, kappa, &base[0], &u[0], &out[0])
+        _mean_newton(u.shape[0], &u[0], &base[0], kappa, lam, mu, lo, hi, n_iter,
+                     rtol, &out[0], &work[0])
 
 
 cdef inline bint _finite(double x) noexcept nogil:
@@ -613,6 +642,87 @@ cdef double _mean_residual(int pen, int T, double *u, double *shifted,
     return total / T - m
 
 
+cdef double _mean_root(int pen, int T, int n, double a1, double a2, double *u,
+                       double *shifted, double alpha_mean, double sbar, double m0,
+                       double xtol, double *out, double hint,
+                       double *buf) noexcept nogil:
+    """The bracket and Illinois iteration of ``penalties.mean_block_prox`` (see
+    ``mean_block_prox_root``); ``buf`` holds ``2 T + 3 n`` doubles. Returns the
+    dirty prox's last root."""
+    cdef int t, it, side = 0
+    cdef double *tmp = buf
+    cdef double *zero = buf + T
+    cdef double *za = buf + 2 * T
+    cdef double *zb = buf + 2 * T + n
+    cdef double *zm = buf + 2 * T + 2 * n
+    cdef double *swap
+    cdef double *best
+    cdef double h0, h1, step, m1, a, b, fa, fb, m, fm, stop
+    for t in range(T):
+        zero[t] = 0.0
+    zero[0] = hint  # (the dirty prox's root hint; the others read w = 0)
+    best = za
+    h0 = _mean_residual(pen, T, u, shifted, alpha_mean, a1, a2, m0, tmp, zero, za)
+    if h0 != 0.0 and _finite(h0):
+        step = 1.01 * h0 / (1.0 - sbar)  # past the root (1% against rounding)
+        m1 = m0 + step
+        h1 = _mean_residual(pen, T, u, shifted, alpha_mean, a1, a2, m1, tmp, zero,
+                            zb)
+        for it in range(60):  # rounding only: the slope bound brackets it
+            if h1 == 0.0 or not _finite(h1) or (h1 > 0) != (h0 > 0):
+                break
+            swap = za
+            za = zb
+            zb = swap
+            m0 = m1
+            h0 = h1
+            m1 = m1 + step
+            h1 = _mean_residual(pen, T, u, shifted, alpha_mean, a1, a2, m1, tmp,
+                                zero, zb)
+            step = 2.0 * step
+        if not _finite(h1):
+            best = za  # the bracket overflowed: the majorised step at m0
+        elif h1 == 0.0 or (h1 > 0) == (h0 > 0):
+            best = zb
+        else:
+            # Illinois regula falsi on [m0, m1] (za, zb: their columns)
+            stop = xtol * max(fabs(m0), max(fabs(m1), 1e-300))
+            a, fa, b, fb = m0, h0, m1, h1
+            best = NULL
+            for it in range(200):
+                m = (a * fb - b * fa) / (fb - fa)
+                if not (min(a, b) < m < max(a, b)):
+                    m = 0.5 * (a + b)
+                fm = _mean_residual(pen, T, u, shifted, alpha_mean, a1, a2, m, tmp,
+                                    zero, zm)
+                if not _finite(fm):
+                    break
+                if fabs(fm) <= stop * (1.0 - sbar) or fabs(b - a) <= stop:
+                    best = zm
+                    break
+                if (fm > 0) == (fb > 0):
+                    b, fb = m, fm
+                    swap = zb
+                    zb = zm
+                    zm = swap
+                    if side == -1:
+                        fa *= 0.5
+                    side = -1
+                else:
+                    a, fa = m, fm
+                    swap = za
+                    za = zm
+                    zm = swap
+                    if side == 1:
+                        fb *= 0.5
+                    side = 1
+            if best == NULL:
+                best = za if fabs(fa) <= fabs(fb) else zb
+    for t in range(n):
+        out[t] = best[t]
+    return zero[0]
+
+
 def mean_block_prox_root(int pen, double a1, double a2, double[::1] u,
                          double[::1] shifted, double alpha_mean, double sbar,
                          double m0, double xtol, double[::1] out, double hint=0.0):
@@ -622,82 +732,73 @@ def mean_block_prox_root(int pen, double a1, double a2, double[::1] u,
     ``1.01 h(m0) / (1 - sbar)``, doubling) and Illinois iteration; the column
     goes to ``out``. ``shifted`` is ``c + alpha_mean`` and ``sbar < 1``. Returns
     the dirty prox's last root (``hint`` its start; ``Dirty._last_r``)."""
-    cdef int T = u.shape[0], n = out.shape[0], t, it, side = 0
+    cdef int T = u.shape[0], n = out.shape[0]
     cdef double *buf = <double *> malloc((2 * T + 3 * n) * sizeof(double))
-    cdef double *tmp = buf
-    cdef double *zero = buf + T
-    cdef double *za = buf + 2 * T
-    cdef double *zb = buf + 2 * T + n
-    cdef double *zm = buf + 2 * T + 2 * n
-    cdef double *swap
-    cdef double *best
-    cdef double h0, h1, step, m1, a, b, fa, fb, m, fm, stop
     if buf == NULL:
         raise MemoryError()
     with nogil:
-        for t in range(T):
-            zero[t] = 0.0
-        zero[0] = hint  # (the dirty prox's root hint; the others read w = 0)
-        best = za
-        h0 = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean, a1, a2, m0,
-                            tmp, zero, za)
-        if h0 != 0.0 and _finite(h0):
-            step = 1.01 * h0 / (1.0 - sbar)  # past the root (1% against rounding)
-            m1 = m0 + step
-            h1 = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean, a1, a2,
-                                m1, tmp, zero, zb)
-            for it in range(60):  # rounding only: the slope bound brackets it
-                if h1 == 0.0 or not _finite(h1) or (h1 > 0) != (h0 > 0):
-                    break
-                swap = za
-                za = zb
-                zb = swap
-                m0 = m1
-                h0 = h1
-                m1 = m1 + step
-                h1 = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean, a1,
-                                    a2, m1, tmp, zero, zb)
-                step = 2.0 * step
-            if not _finite(h1):
-                best = za  # the bracket overflowed: the majorised step at m0
-            elif h1 == 0.0 or (h1 > 0) == (h0 > 0):
-                best = zb
-            else:
-                # Illinois regula falsi on [m0, m1] (za, zb: their columns)
-                stop = xtol * max(fabs(m0), max(fabs(m1), 1e-300))
-                a, fa, b, fb = m0, h0, m1, h1
-                best = NULL
-                for it in range(200):
-                    m = (a * fb - b * fa) / (fb - fa)
-                    if not (min(a, b) < m < max(a, b)):
-                        m = 0.5 * (a + b)
-                    fm = _mean_residual(pen, T, &u[0], &shifted[0], alpha_mean,
-                                        a1, a2, m, tmp, zero, zm)
-                    if not _finite(fm):
-                        break
-                    if fabs(fm) <= stop * (1.0 - sbar) or fabs(b - a) <= stop:
-                        best = zm
-                        break
-                    if (fm > 0) == (fb > 0):
-                        b, fb = m, fm
-                        swap = zb
-                        zb = zm
-                        zm = swap
-                        if side == -1:
-                            fa *= 0.5
-                        side = -1
-                    else:
-                        a, fa = m, fm
-                        swap = za
-                        za = zm
-                        zm = swap
-                        if side == 1:
-                            fb *= 0.5
-                        side = 1
-                if best == NULL:
-                    best = za if fabs(fa) <= fabs(fb) else zb
-        for t in range(n):
-            out[t] = best[t]
-        hint = zero[0]
+        hint = _mean_root(pen, T, n, a1, a2, &u[0], &shifted[0], alpha_mean, sbar,
+                          m0, xtol, &out[0], hint, buf)
     free(buf)
     return hint
+
+
+cdef void _mean_prox(int pen, int T, floating *u, floating *c, int c_stride,
+                     double a1, double a2, double alpha_mean, floating *w,
+                     floating *out, double *buf) noexcept nogil:
+    """The block step with the mean-shrinkage term (``block_prox_mean(u, c,
+    alpha_mean, w)`` of the penalty ``pen``) into ``out``, in float64 as the
+    Python steps: ``penalties.mean_group_shrink`` (pen 0, curvature ``c + a2``)
+    or ``penalties._compiled_mean_block_prox`` (pens 1, 2). ``buf`` holds
+    ``8 T`` doubles."""
+    cdef int t
+    cdef double *ud = buf
+    cdef double *cd = buf + T
+    cdef double *od = buf + 2 * T
+    cdef double *work = buf + 3 * T
+    cdef double nu = 0.0, n0 = 0.0, kappa, lo, hi, mu, bmax, sbar = 0.0, m0 = 0.0
+    cdef bint finite = True
+    for t in range(T):
+        ud[t] = u[t]
+    if pen == 0:  # mean_group_shrink(u, c + a2, alpha_mean, a1, w)
+        for t in range(T):
+            nu += ud[t] * ud[t]
+            n0 += (<double> w[t]) * w[t]
+            cd[t] = (c[t * c_stride] + a2) + alpha_mean
+        nu = sqrt(nu)
+        n0 = sqrt(n0)
+        if nu <= a1:
+            for t in range(T):
+                out[t] = 0.0
+            return
+        kappa = alpha_mean / T
+        if a1 == 0.0:
+            _mean_solve(T, 0.0, kappa, cd, ud, od)
+        else:
+            bmax = cd[0]
+            for t in range(1, T):
+                if cd[t] > bmax:
+                    bmax = cd[t]
+            lo = 0.0
+            hi = a1 * bmax / (nu - a1)
+            mu = 0.5 * hi
+            if n0 > 0 and lo < a1 / n0 < hi:
+                mu = a1 / n0
+            _mean_newton(T, ud, cd, kappa, a1, mu, lo, hi, 60, 1e-13, od, work)
+    else:  # _compiled_mean_block_prox(pen, a1, a2, ..., u, c, alpha_mean, w)
+        for t in range(T):
+            cd[t] = c[t * c_stride] + alpha_mean
+            sbar += alpha_mean / cd[t]
+            m0 += w[t]
+            if not _finite(w[t]):
+                finite = False
+        sbar /= T
+        if not sbar < 1.0:  # every c_t = 0, so u = 0: w = 0
+            for t in range(T):
+                out[t] = 0.0
+            return
+        m0 = m0 / T if finite else 0.0
+        _mean_root(pen, T, T, a1, a2, ud, cd, alpha_mean, sbar, m0, 1e-13, od, 0.0,
+                   work)
+    for t in range(T):
+        out[t] = od[t]

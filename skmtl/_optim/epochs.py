@@ -11,7 +11,9 @@ logistic loss), one block per column (not the dirty model), penalties declaring 
 ``X``, the shared layout (with or without missing targets / per-entry weights) and
 the stacked layout, float64 and float32, free intercepts (centred design) or
 penalised ones profiled out (``bcd.profile.InterceptProfile``: the
-column-by-column epoch only). Everything else, and every case when the extension
+column-by-column epoch only), with or without the mean-shrinkage term
+(``alpha_mean``, its exact block step: the column-by-column epoch only).
+Everything else, and every case when the extension
 is missing, runs the Python epochs, which give the same iterates up to rounding:
 ``group_epoch`` and ``group_epoch_blocked`` (the commonest case, below) or the
 generic loop of ``WorkingSetSolver``.
@@ -80,9 +82,10 @@ def _runs(task):
 class _Plan:
     """The arguments of ``_cd_fast.epoch`` that hold for a whole working set."""
 
-    def __init__(self, state, pen, curv):
+    def __init__(self, state, pen, curv, alpha_mean=0.0):
         dt = state.dtype
         self.pen = pen
+        self.alpha_mean = float(alpha_mean)
         self.dtype = dt
         self.curv = np.ascontiguousarray(
             np.asarray(curv, dtype=dt).reshape(len(curv), -1)
@@ -127,8 +130,11 @@ class _Plan:
         if state.shared and state.rank_one:
             self.mode = 0
             # by blocks of columns (BLAS-3, see _cd_fast.epoch_blocked)
-            # (not with profiled intercepts: their coupling is not in the Grams)
-            blocked = T >= BLOCKED_MIN_TASKS and self.prof is None
+            # (not with profiled intercepts or the mean-shrinkage term: their
+            # coupling is not in the Grams)
+            blocked = (
+                T >= BLOCKED_MIN_TASKS and self.prof is None and not self.alpha_mean
+            )
             self.block = int(state.block_size) if blocked else 1
             self.gram = None
             self.xs = state.xc
@@ -158,9 +164,10 @@ def _block_grams(state, block, dtype):
     return gram
 
 
-def plan(state, penalty, curv, m):
+def plan(state, penalty, curv, m, alpha_mean=0.0):
     """A ``_Plan`` when the compiled epoch covers this working-set problem, else
-    None (then the Python epoch runs)."""
+    None (then the Python epoch runs). ``alpha_mean``: the strength of the
+    mean-shrinkage term in the block step (the column-by-column epoch only)."""
     if not (AVAILABLE and ENABLED) or m != 1 or not state.quadratic:
         return None
     code = _penalty_code(penalty)
@@ -168,7 +175,7 @@ def plan(state, penalty, curv, m):
         return None
     if state.sparse and not sp.issparse(getattr(state, "Xs", None)):
         return None
-    out = _Plan(state, code, curv)
+    out = _Plan(state, code, curv, alpha_mean)
     if not getattr(out, "ok", True) or np.dtype(out.omega2.dtype) != out.dtype:
         return None
     return out
@@ -233,6 +240,7 @@ def run(p, state, Wl, nz, V):
             p.pa,
             p.empty1 if prof is None else prof.m,
             0.0 if prof is None else prof.asum,
+            p.alpha_mean,
         )
     nz[:] = flags.astype(bool).tolist()
     return True

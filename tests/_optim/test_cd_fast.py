@@ -105,7 +105,14 @@ def _task_data(layout, sparse, weights, missing=False, shuffle=True, seed=0):
 
 
 def _run_epochs(
-    data, make_penalty, center, intercept, compiled, monkeypatch, block_size=32
+    data,
+    make_penalty,
+    center,
+    intercept,
+    compiled,
+    monkeypatch,
+    block_size=32,
+    alpha_mean=0.0,
 ):
     monkeypatch.setattr(epochs, "ENABLED", compiled)
     monkeypatch.setattr(epochs, "BLOCKED_MIN_TASKS", 0)  # blocks whenever asked
@@ -115,6 +122,8 @@ def _run_epochs(
     centred = MultiTaskDesign(data, center=True)
     amax = L21(1.0).dual_norm(centred.adjoint(centred.omega * centred.Y))
     penalty = make_penalty(0.5 * amax)
+    # the mean-shrinkage strength relative to the columns' curvatures
+    am = alpha_mean * float(np.mean(MultiTaskDesign(data).column_curvature()))
     b0 = np.zeros(T) if intercept else None
     kernel = column_state(design, datafit, b0, block_size=block_size)
     ws = np.arange(d)
@@ -127,7 +136,7 @@ def _run_epochs(
     curv = np.ascontiguousarray(curv[:, 0] if equal else curv)
     if equal:
         curv = curv.tolist()
-    inner = WorkingSetSolver(kernel, penalty, curv, 1, anderson=0)
+    inner = WorkingSetSolver(kernel, penalty, curv, 1, anderson=0, alpha_mean=am)
     assert (inner.compiled is not None) == compiled
     nz = np.any(W != 0, axis=1).tolist()
     V = np.zeros(d if inner.fused is not None else (d, T))
@@ -159,21 +168,32 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("alpha_mean", [0.0, 2.0], ids=["", "mean-shrinkage"])
 @pytest.mark.parametrize("center,intercept", [(True, False), (False, True)])
 @pytest.mark.parametrize("penalty", list(PENALTIES))
 @pytest.mark.parametrize("case", list(CASES))
-def test_epochs_equal(case, penalty, center, intercept, monkeypatch):
+def test_epochs_equal(case, penalty, center, intercept, alpha_mean, monkeypatch):
+    """``alpha_mean``: the exact block step with the mean-shrinkage term, at twice
+    the columns' mean curvature (the blocked cases then run column by column)."""
     params = dict(CASES[case])
     block = params.pop("block", 32)
     data = _task_data(**params)
     fast, slow = (
         _run_epochs(
-            data, PENALTIES[penalty], center, intercept, compiled, monkeypatch, block
+            data,
+            PENALTIES[penalty],
+            center,
+            intercept,
+            compiled,
+            monkeypatch,
+            block,
+            alpha_mean,
         )
         for compiled in (True, False)
     )
     W, V, F = slow[:3]
-    assert np.any(W != 0) and np.any(W == 0)
+    # both kinds of columns (with the mean term, some cases keep every column)
+    assert np.any(W != 0) and (alpha_mean > 0 or np.any(W == 0))
     for a, b in zip(fast[:3], slow[:3]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.max(np.abs(b)))
     assert fast[3] == slow[3]
@@ -275,6 +295,28 @@ def test_stacked_layout(sparse, shuffle, counting, monkeypatch):
     ):
         fast, slow = _fit_both(make, X, y, counting, monkeypatch)
         assert np.any(slow.coef_ != 0)
+        _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("alpha_intercepts", [0.0, "auto"])
+def test_mean_shrinkage_fits(alpha_intercepts, counting, monkeypatch):
+    """``alpha_mean > 0`` (the exact block step with the mean-shrinkage term in
+    the compiled epoch), free intercepts and penalised ones profiled out."""
+    X, y = _stacked(shuffle=True)
+    common = dict(
+        alpha_mean=0.5,
+        alpha_intercepts=alpha_intercepts,
+        task_column=0,
+        tol=TOL,
+        max_iter=5000,
+    )
+    for make in (
+        lambda: MultiTaskLasso(alpha=0.3, **common),
+        lambda: MultiTaskElasticNet(alpha=0.3, l1_ratio=0.7, **common),
+        lambda: MultiTaskSparseGroupLasso(alpha=0.3, l1_ratio=0.4, **common),
+    ):
+        fast, slow = _fit_both(make, X, y, counting, monkeypatch)
+        assert np.any(slow.coef_ != 0) and np.any(slow.coef_ == 0)
         _assert_same(fast, slow)
 
 

@@ -65,13 +65,11 @@ class WorkingSetSolver:
             and hasattr(state.design, "least_squares_dual")
         )
         self.newton = None if alpha_mean > 0 else SupportNewton.maybe(state, penalty, m)
-        # the Python fused epoch and the compiled one (``epochs``), where they
-        # cover this problem (not with the mean-shrinkage term, whose gradient
-        # they do not add)
+        # the Python fused epoch (not with the mean-shrinkage term, whose exact
+        # block step it does not take) and the compiled one (``epochs``), where
+        # they cover this problem
         self.fused = epochs.fused(state, penalty, curv) if alpha_mean == 0 else None
-        self.compiled = (
-            epochs.plan(state, penalty, curv, m) if alpha_mean == 0 else None
-        )
+        self.compiled = epochs.plan(state, penalty, curv, m, alpha_mean)
 
     def epoch(self, Wl, El, nz, V):
         """One pass over the working-set columns, then the intercept step."""
