@@ -20,9 +20,10 @@ Layouts (``mode``), mirroring ``ResidualState.neg_grad`` / ``.update``:
 3. - 5. the same three on a CSC working set (rows raw, centring by ``o``).
 
 Penalties (``pen``): 0 the L2,1 norm plus a ridge (``group_shrink`` with curvature
-``c + ridge``), 1 the sparse-group L1 + L2,1, 2 the L1 norm; each with or without
-the mean-shrinkage term ``alpha_mean / 2 sum_t ||w_t - wbar||^2`` in the block
-step (``_mean_prox``).
+``c + ridge``), 1 the sparse-group L1 + L2,1, 2 the L1 norm, 3 the dirty model
+(``dirty.Dirty``: two stacked blocks per column, whose sum is what the loss sees);
+each with or without the mean-shrinkage term ``alpha_mean / 2 sum_t ||w_t -
+wbar||^2`` in the block step (``_mean_prox``, ``_dirty_step``).
 """
 
 from cython cimport floating
@@ -210,6 +211,8 @@ def epoch(
     floating[::1] pm=None,
     double asum=0.0,
     double alpha_mean=0.0,
+    floating[:, ::1] E=None,
+    double hint=0.0,
 ):
     """One epoch over the ``p`` working-set columns (see the module docstring).
 
@@ -228,9 +231,16 @@ def epoch(
     ``alpha_mean > 0``: the block step has the mean-shrinkage term
     ``alpha_mean / 2 ||w - wbar||^2`` (``_mean_prox``), whose gradient ``V``
     gains, as ``WorkingSetSolver._columns``'s Python loop.
+
+    ``pen`` 3, the dirty model: ``W`` (p, 2 T) holds the blocks ``[p; q]`` of
+    each column and ``E`` (p, T) their sum, the effective weights (both updated);
+    ``hint`` starts the root of the first column's prox (``Dirty._last_r``), and
+    the last root is returned. Otherwise ``E`` is unused and ``hint`` returned.
     """
     cdef Py_ssize_t p = W.shape[0], k, j, i, r
-    cdef int T = W.shape[1]
+    cdef bint dirty = pen == 3
+    cdef int T = E.shape[1] if dirty else W.shape[1]
+    cdef int nw = 2 * T if dirty else T  # a column's stacked blocks
     cdef int c_stride = 1 if curv.shape[1] > 1 else 0
     cdef int n = 0, t, length
     cdef bint has_xw = xw.shape[0] > 0
@@ -238,14 +248,19 @@ def epoch(
     cdef double acc, vn, dt, mbar, nbar
     cdef floating *ck
     cdef floating *wk
+    cdef floating *ek
+    cdef floating *en
     cdef floating *xk
     cdef floating *Rp = NULL
+    cdef double root = hint
     dt_np = np.float32 if floating is float else np.float64
     cdef floating[::1] g = np.zeros(T, dtype=dt_np)
     cdef floating[::1] u = np.zeros(T, dtype=dt_np)
-    cdef floating[::1] new = np.zeros(T, dtype=dt_np)
+    cdef floating[::1] new = np.zeros(max(nw, 1), dtype=dt_np)
+    cdef floating[::1] summed = np.zeros(max(T, 1), dtype=dt_np)
     cdef floating[::1] delta = np.zeros(T, dtype=dt_np)
-    cdef double[::1] mbuf = np.zeros(8 * T + 1)  # _mean_prox's float64 scratch
+    # float64 scratch of _mean_prox (8 T) and _dirty_step (12 T)
+    cdef double[::1] mbuf = np.zeros(12 * T + 1)
     if mode in (0, 1, 3, 4):
         n = R2.shape[0]
         Rp = &R2[0, 0] if n > 0 and T > 0 else NULL
@@ -253,10 +268,12 @@ def epoch(
         n = R1.shape[0]
         Rp = &R1[0] if n > 0 else NULL
     if T == 0 or n == 0:
-        return
+        return root
     with nogil:
         for k in range(p):
             wk = &W[k, 0]
+            ek = &E[k, 0] if dirty else wk  # the column's effective weights
+            en = &summed[0] if dirty else &new[0]
             ck = &curv[k, 0]
             # ---------------------------------------------- g = A_k* Theta
             if mode == 0:
@@ -305,15 +322,20 @@ def epoch(
                     g[t] += xbar[k, t] * pa[t] * (pm[t] - mbar)
             # ---------------------------------------------- block prox
             for t in range(T):
-                u[t] = ck[t * c_stride] * wk[t] + g[t]
-            if alpha_mean > 0:
+                u[t] = ck[t * c_stride] * ek[t] + g[t]
+            if dirty:
+                root = _dirty_step(T, &u[0], ck, c_stride, a1, a2, alpha_mean, ek,
+                                   &new[0], &mbuf[0], root)
+                for t in range(T):
+                    en[t] = new[t] + new[T + t]
+            elif alpha_mean > 0:
                 _mean_prox(pen, T, &u[0], ck, c_stride, a1, a2, alpha_mean, wk,
                            &new[0], &mbuf[0])
             else:
                 _prox(pen, T, &u[0], ck, c_stride, a1, a2, wk, &new[0])
-            moved = False
+            moved = False  # (the effective column, as the Python loop)
             for t in range(T):
-                if new[t] != 0:
+                if en[t] != 0:
                     moved = True
                     break
             if not nz[k] and not moved:
@@ -329,14 +351,14 @@ def epoch(
             nbar = 0.0
             if alpha_mean > 0:
                 for t in range(T):
-                    nbar += new[t]
+                    nbar += en[t]
                 nbar /= T
             vn = 0.0
             for t in range(T):
-                delta[t] = new[t] - wk[t]
+                delta[t] = en[t] - ek[t]
                 dt = g[t] - ck[t * c_stride] * delta[t]
                 if alpha_mean > 0:
-                    dt -= alpha_mean * (new[t] - nbar)
+                    dt -= alpha_mean * (en[t] - nbar)
                 vn += dt * dt
                 if not norms_only:
                     V2[k, t] = dt
@@ -379,11 +401,15 @@ def epoch(
                     i = indices[j]
                     Rp[i] -= data[j] * delta[task[i]]
             moved = False
-            for t in range(T):
+            for t in range(nw):
                 wk[t] = new[t]
                 if new[t] != 0:
                     moved = True
+            if dirty:
+                for t in range(T):
+                    ek[t] = en[t]
             nz[k] = moved
+    return root
 
 
 def epoch_blocked(
@@ -802,3 +828,43 @@ cdef void _mean_prox(int pen, int T, floating *u, floating *c, int c_stride,
                    work)
     for t in range(T):
         out[t] = od[t]
+
+
+cdef double _dirty_step(int T, floating *u, floating *c, int c_stride, double a1,
+                        double a2, double alpha_mean, floating *e, floating *out,
+                        double *buf, double hint) noexcept nogil:
+    """The dirty model's block step into ``out = [p; q]`` (``2 T``), in float64:
+    ``Dirty.block_prox(u, c)`` (``_dirty_prox``) or, with ``alpha_mean > 0``,
+    ``Dirty.block_prox_mean(u, c, alpha_mean, e)`` (``_mean_root``, from the
+    mean of the current column ``e``). ``hint`` starts the prox's root; returns
+    its last root (``Dirty._last_r``). ``buf`` holds ``12 T`` doubles."""
+    cdef int t
+    cdef double *ud = buf
+    cdef double *cd = buf + T
+    cdef double *od = buf + 2 * T
+    cdef double *work = buf + 4 * T
+    cdef double sbar = 0.0, m0 = 0.0
+    cdef bint finite = True
+    for t in range(T):
+        ud[t] = u[t]
+        cd[t] = c[t * c_stride]
+    if alpha_mean > 0:
+        for t in range(T):
+            cd[t] += alpha_mean
+            sbar += alpha_mean / cd[t]
+            m0 += e[t]
+            if not _finite(e[t]):
+                finite = False
+        sbar /= T
+        if not sbar < 1.0:  # every c_t = 0, so u = 0: both blocks 0
+            for t in range(2 * T):
+                out[t] = 0.0
+            return hint
+        m0 = m0 / T if finite else 0.0
+        hint = _mean_root(3, T, 2 * T, a1, a2, ud, cd, alpha_mean, sbar, m0, 1e-13,
+                          od, hint, work)
+    else:
+        _dirty_prox(T, ud, cd, a1, a2, &hint, od)
+    for t in range(2 * T):
+        out[t] = od[t]
+    return hint

@@ -15,7 +15,13 @@ and the duality gap is an exact certificate, as for the other penalties.
 
 import numpy as np
 
-from .penalties import L1, L21, _compiled_mean_block_prox, soft_threshold
+from .penalties import (
+    L1,
+    L21,
+    BlockThreshold,
+    _compiled_mean_block_prox,
+    soft_threshold,
+)
 
 __all__ = ["Dirty"]
 
@@ -130,6 +136,14 @@ class Dirty:
         if root is not None:  # (in Python, block_prox keeps it itself)
             self._last_r = root
         return z
+
+    @property
+    def block_threshold(self):
+        """The compiled epoch's kind of this prox (``epochs``; its root,
+        ``_cd_fast._dirty_prox``, mirrors :meth:`block_prox`)."""
+        return BlockThreshold(
+            "dirty", l1=float(self.alpha_specific), group=float(self.alpha_shared)
+        )
 
     def column_margin(self, V):
         VP, VQ = self.split(V)

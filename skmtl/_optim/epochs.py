@@ -6,8 +6,8 @@ epoch (``_cd_fast.epoch``, built from ``_cd_fast.pyx`` when a C compiler was
 available at install time) covers its problem, and then runs ``run`` instead of
 its Python loop.
 Covered: the squared loss (which is also every prox-Newton sub-problem of the
-logistic loss), one block per column (not the dirty model), penalties declaring a
-``block_threshold`` (L2,1, L2,1 + ridge, sparse-group and L1), dense or sparse
+logistic loss), penalties declaring a ``block_threshold`` (L2,1, L2,1 + ridge,
+sparse-group and L1, and the dirty model's two blocks per column), dense or sparse
 ``X``, the shared layout (with or without missing targets / per-entry weights) and
 the stacked layout, float64 and float32, free intercepts (centred design) or
 penalised ones profiled out (``bcd.profile.InterceptProfile``: the
@@ -58,7 +58,10 @@ _PENALTY_CODES = {
     "group": (0, "group", "ridge"),
     "sparse_group": (1, "l1", "group"),
     "l1": (2, "l1", None),
+    "dirty": (3, "group", "l1"),
 }
+# the stacked blocks per column of each code (``penalty.n_blocks``)
+_BLOCKS = {0: 1, 1: 1, 2: 1, 3: 2}
 
 
 def _penalty_code(penalty):
@@ -133,7 +136,10 @@ class _Plan:
             # (not with profiled intercepts or the mean-shrinkage term: their
             # coupling is not in the Grams)
             blocked = (
-                T >= BLOCKED_MIN_TASKS and self.prof is None and not self.alpha_mean
+                T >= BLOCKED_MIN_TASKS
+                and self.prof is None
+                and not self.alpha_mean
+                and _BLOCKS[pen[0]] == 1
             )
             self.block = int(state.block_size) if blocked else 1
             self.gram = None
@@ -168,25 +174,32 @@ def plan(state, penalty, curv, m, alpha_mean=0.0):
     """A ``_Plan`` when the compiled epoch covers this working-set problem, else
     None (then the Python epoch runs). ``alpha_mean``: the strength of the
     mean-shrinkage term in the block step (the column-by-column epoch only)."""
-    if not (AVAILABLE and ENABLED) or m != 1 or not state.quadratic:
+    if not (AVAILABLE and ENABLED) or not state.quadratic:
         return None
     code = _penalty_code(penalty)
-    if code is None or np.dtype(state.dtype) not in _DTYPES:
+    if code is None or m != _BLOCKS[code[0]]:
+        return None
+    if np.dtype(state.dtype) not in _DTYPES:
         return None
     if state.sparse and not sp.issparse(getattr(state, "Xs", None)):
         return None
     out = _Plan(state, code, curv, alpha_mean)
+    out.penalty = penalty  # (the dirty prox's root hint lives on it)
     if not getattr(out, "ok", True) or np.dtype(out.omega2.dtype) != out.dtype:
         return None
     return out
 
 
-def run(p, state, Wl, nz, V):
+def run(p, state, Wl, nz, V, El=None):
     """One compiled epoch (without the intercept step) on the state of ``state``:
-    ``Wl`` (p, T), the list ``nz`` and ``V`` updated in place, as the Python
-    epoch does. False (nothing done) when an array is not as expected."""
+    ``Wl`` (p, m T), the list ``nz`` and ``V`` updated in place, as the Python
+    epoch does, and for the dirty model (``m = 2``) the effective weights ``El``
+    (p, T). False (nothing done) when an array is not as expected."""
     dt = p.dtype
     if Wl.dtype != dt or not Wl.flags.c_contiguous or V.dtype != dt:
+        return False
+    dirty = _BLOCKS[p.pen[0]] == 2
+    if dirty and (El is None or El.dtype != dt or not El.flags.c_contiguous):
         return False
     shared = state.shared
     state.make_contiguous()
@@ -220,7 +233,7 @@ def run(p, state, Wl, nz, V):
             p.gram = _block_grams(state, p.block, dt)
         _cd_fast.epoch_blocked(*common, state.R, p.gram, p.block)
     else:
-        _cd_fast.epoch(
+        root = _cd_fast.epoch(
             p.mode,
             *common,
             p.indptr,
@@ -241,7 +254,11 @@ def run(p, state, Wl, nz, V):
             p.empty1 if prof is None else prof.m,
             0.0 if prof is None else prof.asum,
             p.alpha_mean,
+            El if dirty else p.empty2,
+            float(getattr(p.penalty, "_last_r", 0.0)),
         )
+        if dirty:
+            p.penalty._last_r = root
     nz[:] = flags.astype(bool).tolist()
     return True
 

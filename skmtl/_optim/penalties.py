@@ -26,9 +26,10 @@ coordinate descent (``bcd``):
   exactly (L2,1 penalties: ``mean_group_shrink``; L1 and sparse group:
   ``mean_block_prox``'s root iteration compiled); ``bcd`` falls back to
   ``mean_block_prox``, exact for any ``block_prox`` (a 1-D root on the mean);
-- ``block_threshold`` (optional): the closed form of ``block_prox`` as a
-  ``BlockThreshold``, for the fused and compiled epochs (``epochs``) and the
-  support Newton steps of ``bcd``, which then skip ``block_prox``.
+- ``block_threshold`` (optional): the closed form of ``block_prox`` (or, for
+  the dirty model, the kind of its root) as a ``BlockThreshold``, for the fused
+  and compiled epochs (``epochs``) and the support Newton steps of ``bcd``,
+  which then skip ``block_prox``.
 
 ``bcd.REQUIRED`` lists what the block coordinate descent solver needs; it checks
 a penalty against it before it starts.
@@ -309,7 +310,10 @@ class BlockThreshold(NamedTuple):
       ``c`` (``group_shrink`` otherwise): L2,1, with a ridge;
     - ``kind="sparse_group"``: the same applied to ``soft_threshold(u, l1)``
       (``ridge = 0``): sparse-group lasso;
-    - ``kind="l1"``: ``soft_threshold(u, l1) / c``: the lasso.
+    - ``kind="l1"``: ``soft_threshold(u, l1) / c``: the lasso;
+    - ``kind="dirty"``: the dirty model's prox of the stacked blocks ``[p; q]``
+      (``dirty.Dirty.block_prox``, ``group`` on ``p``, ``l1`` on ``q``): one 1-D
+      root rather than a closed form, which only the compiled epoch inlines.
     """
 
     kind: str

@@ -321,7 +321,8 @@ def test_penalties_declare_their_block_threshold():
         0.0,
     )
     assert L1(0.5).block_threshold == ("l1", 0.5, 0.0, 0.0)
-    assert getattr(Dirty(0.1, 0.2), "block_threshold", None) is None
+    # the dirty model: the kind of its two-block prox, for the compiled epoch
+    assert Dirty(0.1, 0.2).block_threshold == ("dirty", 0.2, 0.1, 0.0)
 
 
 def test_next_gap_check_follows_the_linear_rate():

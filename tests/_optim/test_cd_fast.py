@@ -17,10 +17,11 @@ import scipy.sparse as sp
 from skmtl._data import TaskData
 from skmtl._optim import epochs
 from skmtl._optim.bcd.solver import _curvatures
-from skmtl._optim.bcd.state import column_state
+from skmtl._optim.bcd.state import column_state, effective_weights
 from skmtl._optim.bcd.working_set import WorkingSetSolver
 from skmtl._optim.datafits import Quadratic
 from skmtl._optim.design import MultiTaskDesign
+from skmtl._optim.dirty import Dirty
 from skmtl._optim.penalties import L1, L21, L21Ridge, SparseGroupL1L21
 from skmtl.linear_model import (
     DirtyMultiTaskLasso,
@@ -128,20 +129,24 @@ def _run_epochs(
     kernel = column_state(design, datafit, b0, block_size=block_size)
     ws = np.arange(d)
     kernel.set_ws(ws)
-    W = 0.1 * np.random.default_rng(1).standard_normal((d, T))
+    m = getattr(penalty, "n_blocks", 1)  # the dirty model: blocks [p; q]
+    W = 0.1 * np.random.default_rng(1).standard_normal((d, m * T))
     W[::3] = 0
-    kernel.reset(W)
+    E = W if m == 1 else np.ascontiguousarray(effective_weights(W.T, m).T)
+    kernel.reset(E)
     curv_full, equal = _curvatures(design, datafit)
     curv = curv_full[:, ws].T
     curv = np.ascontiguousarray(curv[:, 0] if equal else curv)
     if equal:
         curv = curv.tolist()
-    inner = WorkingSetSolver(kernel, penalty, curv, 1, anderson=0, alpha_mean=am)
+    inner = WorkingSetSolver(kernel, penalty, curv, m, anderson=0, alpha_mean=am)
     assert (inner.compiled is not None) == compiled
     nz = np.any(W != 0, axis=1).tolist()
     V = np.zeros(d if inner.fused is not None else (d, T))
     for _ in range(4):
-        inner.epoch(W, W, nz, V)
+        inner.epoch(W, E, nz, V)
+    if m > 1:  # the effective weights follow the blocks
+        np.testing.assert_allclose(E, effective_weights(W.T, m).T, rtol=1e-14)
     return W, V, kernel.output(), nz, inner.gap(W), inner.gap(W, V)
 
 
@@ -150,6 +155,7 @@ PENALTIES = {
     "enet": lambda a: L21Ridge(a, 0.6),
     "sgl": lambda a: SparseGroupL1L21(a, 0.3),
     "l1": lambda a: L1(0.3 * a),
+    "dirty": lambda a: Dirty(0.8 * a, 0.3 * a),
 }
 CASES = {
     "shared": dict(layout="shared", sparse=False, weights=False),
@@ -357,22 +363,53 @@ def test_float32(counting, monkeypatch):
     np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-4, atol=1e-5)
 
 
-def test_dirty_and_graph_still_solve(monkeypatch):
-    """Penalties the compiled epoch does not cover (dirty: two blocks per column)
-    or covers through another design (the task graph's L1) give the Python
-    epoch's solution."""
+@pytest.mark.parametrize("alpha_mean", [0.0, 0.5])
+def test_dirty_fits(alpha_mean, counting, monkeypatch):
+    """The dirty model's two blocks per column, with and without the
+    mean-shrinkage term, shared (free intercepts) and stacked (penalised ones
+    profiled out) layouts."""
     X, Y = _shared(seed=7)
-    for make in (
-        lambda: DirtyMultiTaskLasso(alpha_shared=0.05, alpha_specific=0.05, tol=TOL),
-        lambda: GraphRegularizedMultiTaskRegression(alpha=0.05, l1_ratio=0.5, tol=TOL),
+    Xs, ys = _stacked(shuffle=True)
+    common = dict(alpha_mean=alpha_mean, tol=TOL, max_iter=5000)
+    for make, data in (
+        (
+            lambda: DirtyMultiTaskLasso(
+                alpha_shared=0.1, alpha_specific=0.05, **common
+            ),
+            (X, Y),
+        ),
+        (
+            lambda: DirtyMultiTaskLasso(
+                alpha_shared=0.2,
+                alpha_specific=0.1,
+                task_column=0,
+                alpha_intercepts="auto",
+                **common,
+            ),
+            (Xs, ys),
+        ),
     ):
-        out = {}
-        for compiled in (True, False):
-            monkeypatch.setattr(epochs, "ENABLED", compiled)
-            out[compiled] = make().fit(X, Y)
-        scale = float(np.max(np.abs(out[False].coef_)))
-        diff = np.max(np.abs(out[True].coef_ - out[False].coef_))
-        assert diff <= 1e-9 * scale
+        fast, slow = _fit_both(make, *data, counting, monkeypatch)
+        assert np.any(slow.coef_ != 0)
+        _assert_same(fast, slow)
+        # both blocks are used
+        assert np.any(slow.coef_group_ != 0) and np.any(slow.coef_specific_ != 0)
+
+
+def test_graph_still_solves(monkeypatch):
+    """A penalty the compiled epoch covers through another design (the task
+    graph's L1) gives the Python epoch's solution."""
+    X, Y = _shared(seed=7)
+    make = lambda: GraphRegularizedMultiTaskRegression(  # noqa: E731
+        alpha=0.05, l1_ratio=0.5, tol=TOL
+    )
+    out = {}
+    for compiled in (True, False):
+        monkeypatch.setattr(epochs, "ENABLED", compiled)
+        out[compiled] = make().fit(X, Y)
+    scale = float(np.max(np.abs(out[False].coef_)))
+    diff = np.max(np.abs(out[True].coef_ - out[False].coef_))
+    assert diff <= 1e-9 * scale
 
 
 def test_path_equal(counting, monkeypatch):

@@ -79,7 +79,7 @@ class WorkingSetSolver:
 
     def _columns(self, Wl, El, nz, V):
         if self.compiled is not None and epochs.run(
-            self.compiled, self.state, Wl, nz, V
+            self.compiled, self.state, Wl, nz, V, El
         ):
             return
         if self.fused is not None:
