@@ -271,11 +271,17 @@ class MultiTaskDesign:
             # row t holds task t's rows in order, i.e. a stable sort by task
             S = task_indicator(self.task, self.n_tasks, dtype=self.dtype)
             order = np.argsort(self.task, kind="stable")
-            self._indicator = (order, S.indices, S.indptr)
-        order, indices, indptr = self._indicator
-        S = sp.csr_matrix(
-            (G[order], indices, indptr), shape=(self.n_tasks, self.X.shape[0])
-        )
+            self._indicator = (order, S)
+        order, S = self._indicator
+        if G.dtype == S.dtype and G.ndim == 1:
+            # refill the one matrix: building a CSR matrix costs ~30 us of
+            # checks, more than the product on a few thousand rows (FISTA
+            # calls this once an iteration)
+            np.take(G, order, out=S.data)
+        else:
+            S = sp.csr_matrix(
+                (G[order], S.indices, S.indptr), shape=(self.n_tasks, self.X.shape[0])
+            )
         out = S @ self.X
         return out.toarray() if sp.issparse(out) else np.asarray(out)
 

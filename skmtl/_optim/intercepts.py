@@ -109,6 +109,12 @@ class Intercepts:
             b0 = float(S @ m / S.sum()) if S.sum() > 0 else 0.0
             return np.full_like(m, b0)
         lr = self.strength * self.rho
+        if np.all(has) and np.all(lr > 0):
+            # every task with data and a penalty (FISTA's prox, once an
+            # iteration): the same formulas without the guards, 3x faster
+            kappa = S * lr / (S + lr)
+            b0 = float(kappa @ m / kappa.sum())
+            return b0 + S * (m - b0) / (S + lr)
         with np.errstate(divide="ignore", invalid="ignore"):
             kappa = np.where(has, S * lr / (S + lr), 0.0)
             if kappa.sum() > 0:
