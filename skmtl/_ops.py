@@ -9,7 +9,7 @@ loop in Python over samples.
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["task_dot", "task_scatter", "task_sum", "task_indicator"]
+__all__ = ["task_dot", "task_scatter", "task_sum", "task_indicator", "TaskScatter"]
 
 # rows per block in dense task_dot: bounds the gathered W[task] temporary to ~32 MB
 _BLOCK_ELEMENTS = 1 << 22
@@ -61,6 +61,40 @@ def task_indicator(task, n_tasks, values=None, dtype=np.float64):
     if values is None:
         values = np.ones(n, dtype=dtype)
     return sp.csr_matrix((values, (task, np.arange(n))), shape=(n_tasks, n))
+
+
+class TaskScatter:
+    """:func:`task_scatter` for one fixed ``task`` vector, called many times (a
+    solver's adjoint, once an iteration).
+
+    The sparse indicator's structure (a stable sort of the rows by task) is
+    built once; a call with 1-D ``R`` refills its values (``R`` gathered in that
+    order) and multiplies. Building the matrix costs 30-100 us of index checks
+    and sorting, more than the product on a few thousand rows. Other ``R`` go to
+    :func:`task_scatter`. Not for concurrent use (the values are one buffer).
+    """
+
+    def __init__(self, task, n_tasks):
+        self.task, self.n_tasks = np.asarray(task), n_tasks
+        self.order = np.argsort(self.task, kind="stable")
+        self._structure = task_indicator(self.task, n_tasks)
+        self._by_dtype = {}
+
+    def __call__(self, X, R):
+        R = np.asarray(R)
+        if R.ndim != 1:
+            return task_scatter(X, R, self.task, self.n_tasks)
+        S = self._by_dtype.get(R.dtype)
+        if S is None:
+            base = self._structure
+            S = sp.csr_matrix(
+                (np.empty(base.nnz, dtype=R.dtype), base.indices, base.indptr),
+                shape=base.shape,
+            )
+            self._by_dtype[R.dtype] = S
+        np.take(R, self.order, out=S.data)
+        G = S @ X
+        return G.toarray() if sp.issparse(G) else np.asarray(G)
 
 
 def task_scatter(X, R, task, n_tasks):

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
-from skmtl._ops import task_dot, task_scatter, task_sum
+from skmtl._ops import TaskScatter, task_dot, task_scatter, task_sum
 
 N, P, K, T = 37, 6, 3, 5  # K > 2 and K in (1, None) cover both scatter algorithms
 
@@ -70,3 +70,32 @@ def test_task_sum_matches_row_loop(shape):
         expected[task[i]] += R[i]
     assert S.dtype == np.float32
     assert_allclose(S, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_task_scatter_with_fixed_tasks_equals_task_scatter(sparse):
+    """``TaskScatter`` (one indicator refilled per call) gives ``task_scatter``'s
+    sums for every call, in the dtype of ``R``, with an empty task and tasks in
+    any row order; a returned array is not overwritten by the next call."""
+    rng = np.random.default_rng(3)
+    n, d, T = 40, 6, 5
+    task = rng.choice([0, 1, 3, 4], n)  # task 2 has no row
+    X = rng.standard_normal((n, d))
+    if sparse:
+        X[rng.random(X.shape) < 0.5] = 0
+        X = sp.csr_matrix(X)
+    scatter = TaskScatter(task, T)
+    first = None
+    for dtype in (np.float64, np.float32, np.float64):
+        for _ in range(2):
+            R = rng.standard_normal(n).astype(dtype)
+            got = scatter(X, R)
+            want = task_scatter(X, R, task, T)
+            assert got.dtype == want.dtype and got.shape == (T, d)
+            assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-12)
+            assert not np.any(got[2])
+            if first is None:
+                first, kept = got, got.copy()
+    assert_allclose(first, kept, rtol=0)
+    R2 = rng.standard_normal((n, 2))  # 2-D R: task_scatter itself
+    assert_allclose(scatter(X, R2), task_scatter(X, R2, task, T), rtol=1e-12)

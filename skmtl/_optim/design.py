@@ -22,7 +22,7 @@ import copy
 import numpy as np
 import scipy.sparse as sp
 
-from .._ops import task_dot, task_indicator, task_scatter
+from .._ops import TaskScatter, task_dot, task_scatter
 from .._weights import task_multipliers
 
 __all__ = [
@@ -266,24 +266,9 @@ class MultiTaskDesign:
                 # 4-6x faster than the scattering product with X^T of a CSR X
                 self._XT = self.X.T.tocsr()
             return np.asarray(self._XT @ np.ascontiguousarray(G)).T
-        if getattr(self, "_indicator", None) is None:
-            # the structure of task_scatter's (T, n) indicator, built once: its
-            # row t holds task t's rows in order, i.e. a stable sort by task
-            S = task_indicator(self.task, self.n_tasks, dtype=self.dtype)
-            order = np.argsort(self.task, kind="stable")
-            self._indicator = (order, S)
-        order, S = self._indicator
-        if G.dtype == S.dtype and G.ndim == 1:
-            # refill the one matrix: building a CSR matrix costs ~30 us of
-            # checks, more than the product on a few thousand rows (FISTA
-            # calls this once an iteration)
-            np.take(G, order, out=S.data)
-        else:
-            S = sp.csr_matrix(
-                (G[order], S.indices, S.indptr), shape=(self.n_tasks, self.X.shape[0])
-            )
-        out = S @ self.X
-        return out.toarray() if sp.issparse(out) else np.asarray(out)
+        if getattr(self, "_scatter", None) is None:
+            self._scatter = TaskScatter(self.task, self.n_tasks)
+        return self._scatter(self.X, G)
 
     # ------------------------------------------------------------ operator
     def forward(self, W):
