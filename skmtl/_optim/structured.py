@@ -117,30 +117,55 @@ def _waterfill_level(r, base, alpha, k, mass):
 
 
 class _Spectrum:
-    """Eigen-structure of ``W W^T`` from the thin SVD ``W = U diag(sigma) Vt``.
+    """Eigen-structure of ``W W^T``: eigenvalues ``s`` (``r = min(T, d)`` of them,
+    descending) and the product :meth:`apply` with spectral weights.
 
-    ``W W^T`` (``T x T``) has eigenvalues ``sigma_i^2`` on the columns of ``U``
-    (``r = min(T, d)`` of them) and 0 on their orthogonal complement, which every
-    spectral function of the penalty leaves alone: ``Q^T W`` vanishes there. The
-    SVD costs ``O(T d min(T, d))``, linear in the number of tasks at fixed ``d``,
-    where a dense eigendecomposition of ``W W^T`` costs ``O(T^3)``.
+    ``W W^T`` (``T x T``) has eigenvalues ``sigma_i^2`` on the left singular
+    vectors ``U`` of ``W`` and 0 on their orthogonal complement, which every
+    spectral function of the penalty leaves alone: ``Q^T W`` vanishes there. So
+    the smaller Gram matrix suffices: with ``d <= T`` the eigendecomposition
+    ``W^T W = V diag(s) V^T`` gives ``U diag(w) U^T W = W V diag(w) V^T``, with
+    ``T < d`` that of ``W W^T`` gives ``U`` itself. It costs ``O(T d r)``, linear
+    in the number of tasks at fixed ``d``, and 2.3x less than the thin SVD (139
+    tasks x 27 features: 60 against 135 us); the eigenvalues are exact to
+    ``eps ||W||^2``, which only moves the weights of the eigenvalues at rounding
+    level (their directions carry nothing of ``W``). ``left=True``: the thin SVD,
+    whose ``U`` the cluster matrix needs; ``values=True``: the eigenvalues only.
     """
 
-    def __init__(self, W):
-        self.n_tasks = W.shape[0]
-        self.U, self.sigma, self.Vt = np.linalg.svd(W, full_matrices=False)
-        self.s = self.sigma**2
+    def __init__(self, W, left=False, values=False):
+        self.n_tasks, d = W.shape
+        self.W = W
+        self.U = self.V = None
+        if left:
+            self.U, sigma, Vt = np.linalg.svd(W, full_matrices=False)
+            self.s = sigma**2
+            self.V = Vt.T
+            return
+        small = W.T @ W if d <= self.n_tasks else W @ W.T
+        if values:
+            self.s = np.maximum(np.linalg.eigvalsh(small)[::-1], 0.0)
+            return
+        lam, Q = np.linalg.eigh(small)
+        self.s = np.maximum(lam[::-1], 0.0)
+        if d <= self.n_tasks:
+            self.V = Q[:, ::-1]
+        else:
+            self.U = Q[:, ::-1]
 
     def apply(self, weights):
-        """``Q diag(w) Q^T W`` for eigenvalue weights ``w`` on ``U``."""
-        return (self.U * (weights * self.sigma)) @ self.Vt
+        """``Q diag(w) Q^T W`` for eigenvalue weights ``w`` on the ``U`` of ``W``."""
+        if self.V is not None:
+            return self.W @ ((self.V * weights) @ self.V.T)
+        return (self.U * weights) @ (self.U.T @ self.W)
 
 
 class ClusteredPenalty:
     """Convex clustered-MTL penalty ``G(W)`` (module docstring), ``k`` clusters.
 
-    Value, gradient and prox use the thin SVD of ``W`` (:class:`_Spectrum`), so
-    one evaluation costs ``O(T d min(T, d))`` for ``T`` tasks and ``d`` features.
+    Value, gradient and prox use the eigendecomposition of the smaller Gram
+    matrix of ``W`` (:class:`_Spectrum`), so one evaluation costs ``O(T d min(T,
+    d))`` for ``T`` tasks and ``d`` features.
 
     Parameters
     ----------
@@ -174,7 +199,7 @@ class ClusteredPenalty:
     def cluster_eig(self, W):
         """The minimising ``M`` at ``W`` as ``(U, m, m_rest)``:
         ``M = U diag(m) U^T + m_rest (I - U U^T)``."""
-        spec = _Spectrum(W)
+        spec = _Spectrum(W, left=True)
         m, m_rest = self._m(spec, self.beta)
         return spec.U, m, m_rest
 
@@ -183,7 +208,7 @@ class ClusteredPenalty:
         return cluster_matrix_from_eig(*self.cluster_eig(W))
 
     def value(self, W):
-        spec = _Spectrum(W)
+        spec = _Spectrum(W, values=True)
         m, _ = self._m(spec, self.beta)
         return float(np.sum(spec.s * self._eigen_weights(m)))
 
