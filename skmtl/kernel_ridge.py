@@ -412,6 +412,21 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
 #: ``solver="auto"`` of the CV class uses the exact kernel path (one ``n x n``
 #: eigendecomposition per ``(mu, alpha_intercepts)`` candidate) up to this many rows.
 CV_KERNEL_MAX_ROWS = 2000
+#: ... and, for the linear kernel, only while the eigendecomposition (``n^3``) costs
+#: more than this many times the blocks of the explicit path (``n p^2 + n_alphas T
+#: p^3``, ``p`` features with the intercept column): measured on one core, the
+#: kernel path took 16.0 / 1.6 / 18.7 / 0.72 s and the explicit one 4.2 / 0.72 /
+#: 0.71 / 1.03 s (School 10%, Parkinsons 10% and 30%, Computer Survey 10%; the
+#: same criterion to 6 digits), where the rule picks explicit, explicit, explicit,
+#: kernel
+CV_LINEAR_COST_RATIO = 10.0
+
+
+def _cv_linear_is_cheaper(n, p, n_tasks, n_alphas):
+    """Whether the explicit path's leave-one-out blocks cost less than the kernel
+    path's eigendecomposition (``CV_LINEAR_COST_RATIO``)."""
+    blocks = n * p * p + n_alphas * n_tasks * p**3
+    return CV_LINEAR_COST_RATIO * blocks < float(n) ** 3
 
 
 def _loo_eigen(K, y, s, alphas, fit_intercept):
@@ -574,7 +589,13 @@ default="size"
     solver : {"auto", "kernel", "linear", "nystroem"}, default="auto"
         "auto": "kernel" up to 2,000 training rows (the eigendecompositions cost
         ``O(n^3)`` each), otherwise "linear" for ``kernel="linear"`` and
-        "nystroem" for any other kernel. The refitted estimator uses the same path.
+        "nystroem" for any other kernel. With ``kernel="linear"`` (and no
+        ``task_similarity``) also "linear" below 2,000 rows where its blocks
+        cost a tenth of an eigendecomposition or less (``n p^2 + n_alphas T
+        p^3 < n^3 / 10`` for ``p`` columns with the intercept, 25 alphas by
+        default): the same criterion,
+        e.g. 0.7 s against 18.7 s on 1,743 rows, 42 tasks, 19 features. The
+        refitted estimator uses the same path.
     n_components : int, default=100
         Nystroem landmarks (see :class:`MultiTaskKernelRidge`).
     memory_limit : float or None, default=2048
@@ -694,6 +715,10 @@ default="size"
         n, T = Xfit.shape[0], data.n_tasks
         if self.solver == "auto":
             big = n > CV_KERNEL_MAX_ROWS and self.task_similarity is None
+            if self.kernel == "linear" and self.task_similarity is None:
+                p = Xfit.shape[1] + int(self.fit_intercept)
+                n_alphas = 25 if self.alphas is None else np.size(self.alphas)
+                big = big or _cv_linear_is_cheaper(n, p, T, n_alphas)
             self.solver_ = (
                 "kernel"
                 if not big

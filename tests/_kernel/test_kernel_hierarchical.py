@@ -278,6 +278,41 @@ def test_cv_explicit_path_for_many_rows_and_user_similarity_error(monkeypatch):
         ).fit(X, y)
 
 
+def test_cv_auto_takes_the_cheaper_exact_path_for_the_linear_kernel():
+    """kernel="linear", "auto": the explicit blocks where they cost a tenth of an
+    eigendecomposition or less (many rows, few features), the kernel path
+    otherwise (few rows, many features); the criterion and the selection are
+    the kernel path's."""
+    from skmtl.kernel_ridge import _cv_linear_is_cheaper
+
+    assert _cv_linear_is_cheaper(1477, 28, 139, 25)  # School 10%
+    assert not _cv_linear_is_cheaper(380, 15, 190, 25)  # Computer Survey 10%
+    rng = np.random.RandomState(0)
+    T, n_t, d = 4, 60, 2
+    task = np.repeat(np.arange(T), n_t)
+    Xf = rng.randn(T * n_t, d)
+    y = Xf @ rng.randn(d) + rng.randn(T)[task] + 0.5 * rng.randn(T * n_t)
+    X = np.column_stack([task, Xf])
+    common = dict(alphas=[0.1, 1.0, 10.0], mus=[0.1, 1.0, np.inf], task_column=0)
+    auto = MultiTaskKernelRidgeCV(**common).fit(X, y)
+    exact = MultiTaskKernelRidgeCV(solver="kernel", **common).fit(X, y)
+    assert auto.solver_ == "linear" and exact.solver_ == "kernel"
+    assert (auto.alpha_, auto.mu_, auto.alpha_intercepts_) == (
+        exact.alpha_,
+        exact.mu_,
+        exact.alpha_intercepts_,
+    )
+    assert_allclose(
+        auto.cv_results_["criterion"], exact.cv_results_["criterion"], rtol=1e-8
+    )
+    assert_allclose(auto.predict(X), exact.predict(X), rtol=1e-8)
+    # few rows, many features: the kernel path
+    wide = MultiTaskKernelRidgeCV(task_column=0).fit(
+        np.column_stack([task[:20] % 2, rng.randn(20, 30)]), rng.randn(20)
+    )
+    assert wide.solver_ == "kernel"
+
+
 def test_many_tiny_tasks_predictions_stay_in_range():
     """1,000 tasks of 2-10 rows (issue 12): the defaults and the CV form predict
     held-out rows inside the target's range (the previous default, without
