@@ -33,6 +33,29 @@ __all__ = ["MultiTaskKernelRidge", "MultiTaskKernelRidgeCV"]
 _DIRECT_MAX = 4096
 # mu form: solve by task blocks when the base features are at most this wide
 _BLOCK_MAX_FEATURES = 2048
+# solver="auto" with kernel="linear" in the mu form: the explicit path (its block
+# solves) when they cost at most 1/10 of the kernel path's factorisations, in
+# flops (small blocks run slower per flop than one large factorisation). Measured
+# on one core for MultiTaskKernelRidgeCV: the kernel path took 16.0 / 1.6 / 18.7 /
+# 0.72 s and the blocks 4.2 / 0.72 / 0.71 / 1.03 s (School 10%, Parkinsons 10% and
+# 30%, Computer Survey 10%; the same criterion to 6 digits), where the rule picks
+# blocks, blocks, blocks, kernel
+_LINEAR_COST_RATIO = 10.0
+# ... and only where the kernel path's factorisation is worth saving (about 0.1 s
+# on one core): below, "auto" keeps the kernel path (and its dual_coef_) as before
+_MIN_KERNEL_FLOPS = 1e8
+
+
+def _blocks_are_cheaper(n, p, n_tasks, n_solves=1, kernel_flops=None):
+    """Whether ``n_solves`` block solves of the ``mu`` form (``n p^2`` for the
+    moments, then ``n_tasks p^3`` each) cost less than ``1 / _LINEAR_COST_RATIO``
+    of the kernel path's ``kernel_flops`` (default ``n^3 / 3``, a Cholesky), when
+    these exceed ``_MIN_KERNEL_FLOPS``."""
+    kernel_flops = float(n) ** 3 / 3 if kernel_flops is None else kernel_flops
+    blocks = n * p * p + n_solves * n_tasks * p**3
+    return (
+        kernel_flops > _MIN_KERNEL_FLOPS and _LINEAR_COST_RATIO * blocks < kernel_flops
+    )
 
 
 def _solve_dual(K, y, alpha, sample_weight, fit_intercept):
@@ -381,6 +404,27 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
         self.intercept_deviations_ = np.asarray(offsets, dtype=np.float64)
         self.intercept_ = self.intercept_shared_ + self.intercept_deviations_
 
+    def _select_solver(self, n, n_features=None):
+        """The base rule, and with ``kernel="linear"`` in the ``mu`` form the
+        explicit path below ``AUTO_KERNEL_MAX_ROWS`` too where its block solve
+        costs a tenth of the kernel path's Cholesky or less
+        (``_blocks_are_cheaper``)."""
+        solver = super()._select_solver(n, n_features)
+        blocks = (
+            self.solver == "auto"
+            and solver == "kernel"
+            and self.kernel == "linear"
+            and n_features is not None
+            and n_features <= _BLOCK_MAX_FEATURES
+            and self.task_similarity is None
+            and np.isfinite(self.mu)
+            and self.alpha > 0
+        )
+        p = None if n_features is None else n_features + int(self.fit_intercept)
+        if blocks and _blocks_are_cheaper(n, p, self.n_tasks_):
+            return "linear"
+        return solver
+
     def _use_block_solver(self, design):
         psi_width = (
             design.matrix.shape[1] - self._n_offset_columns()
@@ -412,21 +456,6 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
 #: ``solver="auto"`` of the CV class uses the exact kernel path (one ``n x n``
 #: eigendecomposition per ``(mu, alpha_intercepts)`` candidate) up to this many rows.
 CV_KERNEL_MAX_ROWS = 2000
-#: ... and, for the linear kernel, only while the eigendecomposition (``n^3``) costs
-#: more than this many times the blocks of the explicit path (``n p^2 + n_alphas T
-#: p^3``, ``p`` features with the intercept column): measured on one core, the
-#: kernel path took 16.0 / 1.6 / 18.7 / 0.72 s and the explicit one 4.2 / 0.72 /
-#: 0.71 / 1.03 s (School 10%, Parkinsons 10% and 30%, Computer Survey 10%; the
-#: same criterion to 6 digits), where the rule picks explicit, explicit, explicit,
-#: kernel
-CV_LINEAR_COST_RATIO = 10.0
-
-
-def _cv_linear_is_cheaper(n, p, n_tasks, n_alphas):
-    """Whether the explicit path's leave-one-out blocks cost less than the kernel
-    path's eigendecomposition (``CV_LINEAR_COST_RATIO``)."""
-    blocks = n * p * p + n_alphas * n_tasks * p**3
-    return CV_LINEAR_COST_RATIO * blocks < float(n) ** 3
 
 
 def _loo_eigen(K, y, s, alphas, fit_intercept):
@@ -593,7 +622,7 @@ default="size"
         ``task_similarity``) also "linear" below 2,000 rows where its blocks
         cost a tenth of an eigendecomposition or less (``n p^2 + n_alphas T
         p^3 < n^3 / 10`` for ``p`` columns with the intercept, 25 alphas by
-        default): the same criterion,
+        default; from ``n^3 > 10^8``, about 460 rows): the same criterion,
         e.g. 0.7 s against 18.7 s on 1,743 rows, 42 tasks, 19 features. The
         refitted estimator uses the same path.
     n_components : int, default=100
@@ -718,7 +747,8 @@ default="size"
             if self.kernel == "linear" and self.task_similarity is None:
                 p = Xfit.shape[1] + int(self.fit_intercept)
                 n_alphas = 25 if self.alphas is None else np.size(self.alphas)
-                big = big or _cv_linear_is_cheaper(n, p, T, n_alphas)
+                # one eigendecomposition (n^3) against n_alphas block solves
+                big = big or _blocks_are_cheaper(n, p, T, n_alphas, float(n) ** 3)
             self.solver_ = (
                 "kernel"
                 if not big

@@ -131,7 +131,7 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
             X, y, sample_weight, classification=classification
         )
         n = Xfit.shape[0]
-        self.solver_ = self._select_solver(n)
+        self.solver_ = self._select_solver(n, Xfit.shape[1])
         self._unseen_similarity = self._shared_similarity()
         if self.solver_ == "kernel":
             self._check_memory(8.0 * n * n, f"a {n} x {n} kernel matrix")
@@ -182,7 +182,7 @@ class BaseMultiTaskKernel(MultiTaskMixin, BaseEstimator):
             if k in KERNEL_PARAMS[self.kernel] and v is not None
         }
 
-    def _select_solver(self, n):
+    def _select_solver(self, n, n_features=None):
         if self.solver == "linear" and self.kernel != "linear":
             raise ValueError(
                 f"solver='linear' is the exact feature map of a linear base kernel; "

@@ -58,7 +58,13 @@ SOLVER_PARAMS = """\
           ``F[t] (x) psi(x)``.
         - "auto": "kernel" when there are at most 5,000 training rows (the kernel
           matrix is then at most 200 MB), otherwise "linear" for
-          ``kernel="linear"`` and "nystroem" for any other kernel.
+          ``kernel="linear"`` and "nystroem" for any other kernel. Kernel ridge
+          with ``kernel="linear"`` in the ``mu`` form (finite ``mu``, ``alpha >
+          0``) takes "linear" below 5,000 rows too where its exact block solve
+          costs a tenth of the kernel path's factorisation or less (``n p^2 +
+          n_tasks p^3 < n^3 / 30``, ``p`` features with the intercept column)
+          and that factorisation is worth saving (``n^3 / 3 > 10^8``, about 700
+          rows): the same solution, faster.
     n_components : int, default=100
         Number of Nystroem landmarks (training rows drawn with ``random_state``;
         capped at the number of rows, where the approximation is exact on them).

@@ -283,12 +283,13 @@ def test_cv_auto_takes_the_cheaper_exact_path_for_the_linear_kernel():
     eigendecomposition or less (many rows, few features), the kernel path
     otherwise (few rows, many features); the criterion and the selection are
     the kernel path's."""
-    from skmtl.kernel_ridge import _cv_linear_is_cheaper
+    from skmtl.kernel_ridge import _blocks_are_cheaper
 
-    assert _cv_linear_is_cheaper(1477, 28, 139, 25)  # School 10%
-    assert not _cv_linear_is_cheaper(380, 15, 190, 25)  # Computer Survey 10%
+    assert _blocks_are_cheaper(1477, 28, 139, 25, 1477.0**3)  # School 10%
+    assert not _blocks_are_cheaper(380, 15, 190, 25, 380.0**3)  # Computer Survey
+    assert not _blocks_are_cheaper(200, 2, 2, 25, 200.0**3)  # not worth it
     rng = np.random.RandomState(0)
-    T, n_t, d = 4, 60, 2
+    T, n_t, d = 4, 150, 2  # 600 rows: the eigendecomposition is worth saving
     task = np.repeat(np.arange(T), n_t)
     Xf = rng.randn(T * n_t, d)
     y = Xf @ rng.randn(d) + rng.randn(T)[task] + 0.5 * rng.randn(T * n_t)
