@@ -1057,6 +1057,17 @@ def run_split(dataset, protocol, ratio, repeat, X, y, task, train, test, kind, m
     return records
 
 
+def _ratio_stream(ratio):
+    """The seed component of a ratio's splits: its position in ``RATIOS`` (the
+    streams the recorded runs used), so that ``--ratios 0.75`` alone draws the
+    same splits as the default run (it drew the first ratio's stream before);
+    another ratio gets a stream of its own."""
+    for i, known in enumerate(RATIOS):
+        if abs(ratio - known) < 1e-12:
+            return i
+    return 1000 + int(round(ratio * 1e6))
+
+
 def run_dataset(
     name, X, y, task, kind, *, ratios=RATIOS, repeats=5, models=None, seed=0
 ):
@@ -1064,7 +1075,8 @@ def run_dataset(
     models = select_models(kind) if models is None else models
     records = []
     salt = zlib.crc32(name.encode())
-    for i, ratio in enumerate(ratios):
+    for ratio in ratios:
+        i = _ratio_stream(ratio)
         for r in range(repeats):
             rng = np.random.default_rng([seed + r, i, salt])
             train, test = split_per_task(task, y, ratio, rng, kind)
