@@ -89,7 +89,9 @@ def _keep_fractions(design):
     return S, k
 
 
-def centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET):
+def centred_factors(
+    design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET, cache=None
+):
     """Per-task thin SVDs of the centred designs, for penalised intercepts.
 
     ``design`` is uncentred with ``design.intercepts`` hierarchical or pooled. Task
@@ -98,17 +100,25 @@ def centred_factors(design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET):
     ``MultiTaskDesign.task_right_factors`` (one factorisation, task 0's, in a fully
     observed shared layout: every task has the same rows and weights up to its
     factor ``omega_t``, applied in ``admm_quadratic``), or None over the same
-    budgets.
+    budgets. ``cache`` (a dict, optional): keeps the factors, which depend on the
+    data only (not on any strength), for the next fit on the same data (a
+    regularisation path); ``k`` follows the intercept strength of each call.
     """
     S, k = _keep_fractions(design)
-    safe = np.where(S > 0, S, 1.0)
-    xbar = np.asarray(design.adjoint(design.omega), dtype=np.float64) / safe[:, None]
-    ybar = design.task_sum(design.omega * design.Y).astype(np.float64) / safe
-    factors = task_svd_factors(design, budget, max_floats, shift=xbar)
-    if factors is None:
+    if cache is not None and "centred" in cache:
+        parts = cache["centred"]
+    else:
+        safe = np.where(S > 0, S, 1.0)
+        xbar = np.asarray(design.adjoint(design.omega), dtype=np.float64)
+        xbar /= safe[:, None]
+        ybar = design.task_sum(design.omega * design.Y).astype(np.float64) / safe
+        factors = task_svd_factors(design, budget, max_floats, shift=xbar)
+        parts = None if factors is None else (*factors, xbar, ybar)
+        if cache is not None:
+            cache["centred"] = parts
+    if parts is None:
         return None
-    V, s2 = factors
-    return V, s2, xbar, ybar, S, k
+    return (*parts, S, k)
 
 
 def _w_step(V, s2, G, rho, mu, inter, sum_p):

@@ -112,6 +112,9 @@ def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, mean, cv_for
     est = clone(base).set_params(
         warm_start=True, **cv_form._fixed_params(setting), **cv_form._mean_params(mean)
     )
+    # factorisations of the training data alone (the trace norm's per-task
+    # factors), shared by the path's fits: the data do not change along it
+    est._path_cache = {}
     errors = np.empty(len(grid))
     for i, alpha in enumerate(grid):
         est.set_params(**cv_form._path_params(alpha, setting))

@@ -119,11 +119,19 @@ class _AdmmSquaredLossMixin:
             # per W step where affordable, else FISTA
             factors = None
             alpha_mean = getattr(self, "alpha_mean", 0.0)
+            # a CV path's fold shares its data-only factorisations between the
+            # fits of its strengths (``_cv_path._fold_path``)
+            cache = getattr(self, "_path_cache", None)
             if isinstance(datafit, Quadratic):
                 if b0 is None:
-                    factors = design.task_right_factors()
+                    if cache is not None and "right" in cache:
+                        factors = cache["right"]
+                    else:
+                        factors = design.task_right_factors()
+                        if cache is not None:
+                            cache["right"] = factors
                 elif design.intercepts is not None and not design.intercepts.free:
-                    factors = centred_factors(design)
+                    factors = centred_factors(design, cache=cache)
             if factors is not None and alpha_mean > 0:
                 if not mean_shrink_affordable(factors[0].shape):
                     factors = None

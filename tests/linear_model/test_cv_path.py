@@ -367,3 +367,33 @@ def test_alpha_mean_shapes_with_a_second_grid():
         l1_ratio=[0.3, 0.9], alphas=3, alpha_means=[0.0, 1.0], cv=3, task_column=0
     ).fit(X, y)
     assert sgl.alphas_.shape == (2, 3) and sgl.mse_path_.shape == (2, 2, 3, 3)
+
+
+@pytest.mark.parametrize("alpha_intercepts", [0.0, "auto"])
+def test_trace_norm_path_factors_once_a_fold(alpha_intercepts, monkeypatch):
+    """Along one fold's path the per-task factors of the training data are
+    computed once and shared by the fits of every alpha (``_path_cache``): 3
+    folds x 2 alpha_means = 6 factorisations for 5 alphas, and the held-out
+    errors are those of fits without the cache (``test_alpha_mean_grid_equals_a_
+    manual_loop``)."""
+    import skmtl._optim.admm as admm
+    import skmtl._optim.design as design
+
+    calls = []
+    real = design.task_svd_factors
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(admm, "task_svd_factors", counting)
+    monkeypatch.setattr(design, "task_svd_factors", counting)
+    X, y = _data(TraceNormRegressionCV)
+    cv = TraceNormRegressionCV(
+        alphas=5, alpha_means=2, cv=3, task_column=0, alpha_intercepts=alpha_intercepts
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv.fit(X, y)
+    assert len(calls) == 3 * 2 + 1  # one per fold path, and the refit
+    assert not hasattr(cv.estimator_, "_path_cache")
