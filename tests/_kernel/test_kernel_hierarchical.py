@@ -442,3 +442,44 @@ def test_svm_grid_search_recipe():
     assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
     assert grid.best_params_["C"] in (1.0, 10.0)
     assert grid.best_estimator_.intercept_deviations_.shape == (4,)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"alpha_intercepts": np.inf},
+        {"fit_intercept": False},
+        {"task_weighting": "equal"},
+        {"unseen_task": "shared"},
+    ],
+    ids=["default", "pooled-intercept", "no-intercept", "equal", "unseen"],
+)
+def test_auto_linear_kernel_path_equals_the_kernel_path(weighted, extra):
+    """1,200 rows, 5 features: ``solver="auto"`` takes the explicit block solve
+    (the Cholesky is worth saving) and predicts what the kernel path predicts,
+    with zero and unequal row weights, a 3-row and a 1-row task, and an unseen
+    task (1e-14 measured)."""
+    rng = np.random.default_rng(0)
+    T, n, d = 40, 1200, 5
+    task = rng.integers(0, T, n)
+    task[:3] = T
+    task[3] = T + 1
+    Xf = rng.standard_normal((n, d))
+    y = Xf @ rng.standard_normal(d) + rng.standard_normal(T + 2)[task]
+    y += 0.3 * rng.standard_normal(n)
+    sw = rng.uniform(0, 2, n)
+    sw[rng.random(n) < 0.1] = 0.0
+    X = np.column_stack([task, Xf])
+    X_new = X[:50].copy()
+    if extra.get("unseen_task") == "shared":
+        X_new[:5, 0] = 999
+    fit = {"sample_weight": sw} if weighted else {}
+    common = dict(kernel="linear", alpha=3.0, mu=0.5, task_column=0, **extra)
+    auto = MultiTaskKernelRidge(**common).fit(X, y, **fit)
+    exact = MultiTaskKernelRidge(solver="kernel", **common).fit(X, y, **fit)
+    assert auto.solver_ == "linear" and auto.solver_detail_ == "mu-block"
+    scale = float(np.max(np.abs(exact.predict(X_new))))
+    assert_allclose(auto.predict(X_new), exact.predict(X_new), atol=1e-10 * scale)
+    assert_allclose(auto.intercept_, exact.intercept_, atol=1e-10 * scale)
