@@ -23,7 +23,7 @@ Penalties (``pen``): 0 the L2,1 norm plus a ridge (``group_shrink`` with curvatu
 ``c + ridge``), 1 the sparse-group L1 + L2,1, 2 the L1 norm, 3 the dirty model
 (``dirty.Dirty``: two stacked blocks per column, whose sum is what the loss sees);
 each with or without the mean-shrinkage term ``alpha_mean / 2 sum_t ||w_t -
-wbar||^2`` in the block step (``_mean_prox``, ``_dirty_step``).
+wbar||^2`` in the block step (``_mean_prox``).
 """
 
 from cython cimport floating
@@ -259,7 +259,7 @@ def epoch(
     cdef floating[::1] new = np.zeros(max(nw, 1), dtype=dt_np)
     cdef floating[::1] summed = np.zeros(max(T, 1), dtype=dt_np)
     cdef floating[::1] delta = np.zeros(T, dtype=dt_np)
-    # float64 scratch of _mean_prox (8 T) and _dirty_step (12 T)
+    # float64 scratch of _mean_prox (12 T with the dirty blocks) and _dirty_step
     cdef double[::1] mbuf = np.zeros(12 * T + 1)
     if mode in (0, 1, 3, 4):
         n = R2.shape[0]
@@ -323,16 +323,17 @@ def epoch(
             # ---------------------------------------------- block prox
             for t in range(T):
                 u[t] = ck[t * c_stride] * ek[t] + g[t]
-            if dirty:
-                root = _dirty_step(T, &u[0], ck, c_stride, a1, a2, alpha_mean, ek,
-                                   &new[0], &mbuf[0], root)
-                for t in range(T):
-                    en[t] = new[t] + new[T + t]
-            elif alpha_mean > 0:
-                _mean_prox(pen, T, &u[0], ck, c_stride, a1, a2, alpha_mean, wk,
-                           &new[0], &mbuf[0])
+            if alpha_mean > 0:
+                root = _mean_prox(pen, T, &u[0], ck, c_stride, a1, a2, alpha_mean,
+                                  ek, &new[0], &mbuf[0], root)
+            elif dirty:
+                root = _dirty_step(T, &u[0], ck, c_stride, a1, a2, &new[0],
+                                   &mbuf[0], root)
             else:
                 _prox(pen, T, &u[0], ck, c_stride, a1, a2, wk, &new[0])
+            if dirty:
+                for t in range(T):
+                    en[t] = new[t] + new[T + t]
             moved = False  # (the effective column, as the Python loop)
             for t in range(T):
                 if en[t] != 0:
@@ -769,19 +770,20 @@ def mean_block_prox_root(int pen, double a1, double a2, double[::1] u,
     return hint
 
 
-cdef void _mean_prox(int pen, int T, floating *u, floating *c, int c_stride,
-                     double a1, double a2, double alpha_mean, floating *w,
-                     floating *out, double *buf) noexcept nogil:
+cdef double _mean_prox(int pen, int T, floating *u, floating *c, int c_stride,
+                       double a1, double a2, double alpha_mean, floating *w,
+                       floating *out, double *buf, double hint) noexcept nogil:
     """The block step with the mean-shrinkage term (``block_prox_mean(u, c,
-    alpha_mean, w)`` of the penalty ``pen``) into ``out``, in float64 as the
-    Python steps: ``penalties.mean_group_shrink`` (pen 0, curvature ``c + a2``)
-    or ``penalties._compiled_mean_block_prox`` (pens 1, 2). ``buf`` holds
-    ``8 T`` doubles."""
-    cdef int t
+    alpha_mean, w)`` of the penalty ``pen``, ``w`` the current effective column)
+    into ``out``, in float64 as the Python steps: ``penalties.mean_group_shrink``
+    (pen 0, curvature ``c + a2``) or ``penalties._compiled_mean_block_prox``
+    (pens 1, 2; pen 3, the dirty model's ``[p; q]``: ``out`` of ``2 T``, ``hint``
+    its prox's root, the last one returned). ``buf`` holds ``12 T`` doubles."""
+    cdef int t, n = 2 * T if pen == 3 else T
     cdef double *ud = buf
     cdef double *cd = buf + T
     cdef double *od = buf + 2 * T
-    cdef double *work = buf + 3 * T
+    cdef double *work = buf + 2 * T + n
     cdef double nu = 0.0, n0 = 0.0, kappa, lo, hi, mu, bmax, sbar = 0.0, m0 = 0.0
     cdef bint finite = True
     for t in range(T):
@@ -796,7 +798,7 @@ cdef void _mean_prox(int pen, int T, floating *u, floating *c, int c_stride,
         if nu <= a1:
             for t in range(T):
                 out[t] = 0.0
-            return
+            return hint
         kappa = alpha_mean / T
         if a1 == 0.0:
             _mean_solve(T, 0.0, kappa, cd, ud, od)
@@ -819,52 +821,32 @@ cdef void _mean_prox(int pen, int T, floating *u, floating *c, int c_stride,
             if not _finite(w[t]):
                 finite = False
         sbar /= T
-        if not sbar < 1.0:  # every c_t = 0, so u = 0: w = 0
-            for t in range(T):
+        if not sbar < 1.0:  # every c_t = 0, so u = 0: every block 0
+            for t in range(n):
                 out[t] = 0.0
-            return
+            return hint
         m0 = m0 / T if finite else 0.0
-        _mean_root(pen, T, T, a1, a2, ud, cd, alpha_mean, sbar, m0, 1e-13, od, 0.0,
-                   work)
-    for t in range(T):
+        hint = _mean_root(pen, T, n, a1, a2, ud, cd, alpha_mean, sbar, m0, 1e-13,
+                          od, hint, work)
+    for t in range(n):
         out[t] = od[t]
+    return hint
 
 
 cdef double _dirty_step(int T, floating *u, floating *c, int c_stride, double a1,
-                        double a2, double alpha_mean, floating *e, floating *out,
-                        double *buf, double hint) noexcept nogil:
-    """The dirty model's block step into ``out = [p; q]`` (``2 T``), in float64:
-    ``Dirty.block_prox(u, c)`` (``_dirty_prox``) or, with ``alpha_mean > 0``,
-    ``Dirty.block_prox_mean(u, c, alpha_mean, e)`` (``_mean_root``, from the
-    mean of the current column ``e``). ``hint`` starts the prox's root; returns
-    its last root (``Dirty._last_r``). ``buf`` holds ``12 T`` doubles."""
+                        double a2, floating *out, double *buf,
+                        double hint) noexcept nogil:
+    """``Dirty.block_prox(u, c)`` into ``out = [p; q]`` (``2 T``) in float64
+    (``_dirty_prox``), its root started from ``hint``; returns the last root
+    (``Dirty._last_r``). ``buf`` holds ``4 T`` doubles."""
     cdef int t
     cdef double *ud = buf
     cdef double *cd = buf + T
     cdef double *od = buf + 2 * T
-    cdef double *work = buf + 4 * T
-    cdef double sbar = 0.0, m0 = 0.0
-    cdef bint finite = True
     for t in range(T):
         ud[t] = u[t]
         cd[t] = c[t * c_stride]
-    if alpha_mean > 0:
-        for t in range(T):
-            cd[t] += alpha_mean
-            sbar += alpha_mean / cd[t]
-            m0 += e[t]
-            if not _finite(e[t]):
-                finite = False
-        sbar /= T
-        if not sbar < 1.0:  # every c_t = 0, so u = 0: both blocks 0
-            for t in range(2 * T):
-                out[t] = 0.0
-            return hint
-        m0 = m0 / T if finite else 0.0
-        hint = _mean_root(3, T, 2 * T, a1, a2, ud, cd, alpha_mean, sbar, m0, 1e-13,
-                          od, hint, work)
-    else:
-        _dirty_prox(T, ud, cd, a1, a2, &hint, od)
+    _dirty_prox(T, ud, cd, a1, a2, &hint, od)
     for t in range(2 * T):
         out[t] = od[t]
     return hint
