@@ -266,9 +266,16 @@ class MultiTaskDesign:
                 # 4-6x faster than the scattering product with X^T of a CSR X
                 self._XT = self.X.T.tocsr()
             return np.asarray(self._XT @ np.ascontiguousarray(G)).T
+        return self.task_scatter(self.X, G)
+
+    def task_scatter(self, X, R):
+        """``task_scatter(X, R, self.task, n_tasks)`` (stacked layout) through one
+        :class:`~skmtl._ops.TaskScatter` built per design, which its copies and
+        the column states of ``bcd`` share (``X``: these rows or a subset of
+        their columns)."""
         if getattr(self, "_scatter", None) is None:
             self._scatter = TaskScatter(self.task, self.n_tasks)
-        return self._scatter(self.X, G)
+        return self._scatter(X, R)
 
     # ------------------------------------------------------------ operator
     def forward(self, W):

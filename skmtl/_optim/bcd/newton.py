@@ -180,6 +180,7 @@ class NewtonDesign:
         for key in ("data", "X", "shared", "task", "dtype", "n_tasks", "n_features"):
             setattr(self, key, getattr(base, key))
         self.per_row, self.task_sum = base.per_row, base.task_sum
+        self.task_scatter = base.task_scatter  # (its indicator, built once)
         self.center = center
         self.omega = H
         self.X_mean = np.zeros((self.n_tasks, self.n_features), dtype=self.dtype)

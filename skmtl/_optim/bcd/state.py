@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import get_blas_funcs
 
-from ..._ops import TaskScatter, task_dot, task_scatter
+from ..._ops import task_dot
 from ..base import feasible_dual, penalised_intercepts
 from ..datafits import Quadratic
 from .profile import InterceptProfile
@@ -177,13 +177,13 @@ class _ColumnState:
             if self.shared:
                 c = np.asarray(X2.T @ self.omega)
             else:
-                c = task_scatter(X2, self.omega, self.task, self.T).T
+                c = self.design.task_scatter(X2, self.omega).T
         else:
             X2 = self.xs * self.xs
             if self.shared:
                 c = X2 @ self.omega
             else:
-                c = task_scatter(X2.T, self.omega, self.task, self.T).T
+                c = self.design.task_scatter(X2.T, self.omega).T
         if self.center and not self.pre_centred:
             c = c - self.S * self.xbar**2
         return np.maximum(c, 0.0)
@@ -211,16 +211,14 @@ class _ColumnState:
 
     def adjoint_ws(self, Theta):
         """``A_ws* Theta`` (centred when the design is), shape (T, p)."""
-        if not self.shared and getattr(self, "_scatter", None) is None:
-            self._scatter = TaskScatter(self.task, self.T)  # built once
         if self.sparse:
             raw = (self.Xs.T @ Theta).T if self.shared else None
             if raw is None:
-                raw = self._scatter(self.Xs, Theta)
+                raw = self.design.task_scatter(self.Xs, Theta)
         elif self.shared:
             raw = (self.xs @ Theta).T
         else:
-            raw = self._scatter(self.xs.T, Theta)
+            raw = self.design.task_scatter(self.xs.T, Theta)
         raw = np.asarray(raw)
         if self.center and not self.pre_centred:
             raw = raw - self.xbar.T * self.design.task_sum(Theta)[:, None]
