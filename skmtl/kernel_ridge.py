@@ -415,26 +415,29 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
             and solver == "kernel"
             and self.kernel == "linear"
             and n_features is not None
-            and n_features <= _BLOCK_MAX_FEATURES
-            and self.task_similarity is None
-            and np.isfinite(self.mu)
-            and self.alpha > 0
+            and self._block_form(n_features)
         )
-        p = None if n_features is None else n_features + int(self.fit_intercept)
-        if blocks and _blocks_are_cheaper(n, p, self.n_tasks_):
-            return "linear"
+        if blocks:
+            p = n_features + int(self.fit_intercept)
+            if _blocks_are_cheaper(n, p, self.n_tasks_):
+                return "linear"
         return solver
 
-    def _use_block_solver(self, design):
-        psi_width = (
-            design.matrix.shape[1] - self._n_offset_columns()
-        ) // self._task_factor.shape[1]
+    def _block_form(self, psi_width):
+        """Whether the explicit path solves by the ``mu`` form's blocks
+        (``_mu_block_solution``) on ``psi_width`` base features."""
         return (
             self.task_similarity is None
             and np.isfinite(self.mu)
             and self.alpha > 0
             and psi_width <= _BLOCK_MAX_FEATURES
         )
+
+    def _use_block_solver(self, design):
+        psi_width = (
+            design.matrix.shape[1] - self._n_offset_columns()
+        ) // self._task_factor.shape[1]
+        return self._block_form(psi_width)
 
     @fill_doc
     def predict(self, X):
@@ -456,6 +459,8 @@ class MultiTaskKernelRidge(MultiTaskRegressorMixin, BaseMultiTaskKernel):
 #: ``solver="auto"`` of the CV class uses the exact kernel path (one ``n x n``
 #: eigendecomposition per ``(mu, alpha_intercepts)`` candidate) up to this many rows.
 CV_KERNEL_MAX_ROWS = 2000
+# the default alpha grid of the CV class: this many values over 8 decades
+_CV_N_ALPHAS = 25
 
 
 def _loo_eigen(K, y, s, alphas, fit_intercept):
@@ -746,7 +751,7 @@ default="size"
             big = n > CV_KERNEL_MAX_ROWS and self.task_similarity is None
             if self.kernel == "linear" and self.task_similarity is None:
                 p = Xfit.shape[1] + int(self.fit_intercept)
-                n_alphas = 25 if self.alphas is None else np.size(self.alphas)
+                n_alphas = _CV_N_ALPHAS if self.alphas is None else np.size(self.alphas)
                 # one eigendecomposition (n^3) against n_alphas block solves
                 big = big or _blocks_are_cheaper(n, p, T, n_alphas, float(n) ** 3)
             self.solver_ = (
@@ -783,7 +788,9 @@ default="size"
                 self.fit_intercept
             )
         kappa = kappa if np.isfinite(kappa) and kappa > 0 else 1.0
-        alphas = _grid(self.alphas, kappa * np.logspace(-4, 4, 25), "alphas", False)
+        alphas = _grid(
+            self.alphas, kappa * np.logspace(-4, 4, _CV_N_ALPHAS), "alphas", False
+        )
         default = np.append(np.logspace(-3, 3, 7), np.inf)
         mus = (
             np.array([np.nan])

@@ -532,9 +532,9 @@ class SparseGroupL1L21:
         l1^2`` (``S1_k``, ``S2_k`` the cumulative sums of ``a`` and ``a^2``); the
         root's interval is the last knot with ``f <= l21^2``, and the root
         ``(l1 S1_k + sqrt(S2_k l21^2 - l1^2 (k S2_k - S1_k^2))) / S2_k`` adds two
-        non-negative terms. Where rounding
-        leaves ``c V`` infeasible, ``c`` steps down by 1e-15, 2e-15, ...
-        relative; None if eight steps do not do (then bisection decides)."""
+        non-negative terms. Where rounding leaves ``c V`` infeasible, ``c``
+        steps down by 1e-15, 2e-15, ... relative; None if eight steps do not do
+        (then bisection decides)."""
         l1, l21 = float(self._l1), float(self._l21)
         a = -np.sort(-np.abs(Va), axis=0)  # (T, q), descending
         S1, S2 = np.cumsum(a, axis=0), np.cumsum(a * a, axis=0)

@@ -123,13 +123,12 @@ class _AdmmSquaredLossMixin:
             # fits of its strengths (``_cv_path._fold_path``)
             cache = getattr(self, "_path_cache", None)
             if isinstance(datafit, Quadratic):
-                if b0 is None:
-                    if cache is not None and "right" in cache:
-                        factors = cache["right"]
-                    else:
-                        factors = design.task_right_factors()
-                        if cache is not None:
-                            cache["right"] = factors
+                if b0 is None and cache is None:
+                    factors = design.task_right_factors()
+                elif b0 is None:
+                    if "right" not in cache:
+                        cache["right"] = design.task_right_factors()
+                    factors = cache["right"]
                 elif design.intercepts is not None and not design.intercepts.free:
                     factors = centred_factors(design, cache=cache)
             if factors is not None and alpha_mean > 0:
