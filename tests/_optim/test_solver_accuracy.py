@@ -102,26 +102,49 @@ def test_least_squares_dual_point_is_feasible_and_exact(school):
     assert refined_dual(design, Quadratic(), L21(0.01), Theta, V) <= primal
 
 
-def test_factors_and_least_squares_dual_share_one_svd_per_task(monkeypatch):
+@pytest.mark.parametrize(
+    "n_t, scale, route",
+    [(30, 1.0, "eigh"), (9, 1.0, "svd"), (30, 1e-5, "eigh+svd")],
+    ids=["tall", "medium", "tall-ill-conditioned"],
+)
+def test_factors_and_least_squares_dual_share_one_factorisation_per_task(
+    monkeypatch, n_t, scale, route
+):
     """``task_right_factors`` and ``least_squares_dual`` factorise each task's
-    design once between them (the second reuses the first's SVD), and both still
-    match an independent computation: ``V_t diag(s2_t) V_t^T`` is the task's
-    centred Gram, and ``omega * r`` the per-task least-squares residual."""
+    design once between them (the second reuses the first's factorisation: the
+    eigendecomposition of a tall task's Gram, the SVD of a task with between d
+    and 2 d rows), and both still match an independent computation: ``V_t
+    diag(s2_t) V_t^T`` is the task's centred Gram, and ``omega * r`` the per-task
+    least-squares residual. A tall task whose Gram is ill-conditioned (a column
+    scaled by 1e-5: condition number 1e10 and more) takes its residual from an
+    SVD (the normal equations would lose about 1e10 eps of it)."""
     rng = np.random.default_rng(0)
-    T, n_t, d = 4, 30, 6
+    T, d = 4, 6
     task = np.repeat(np.arange(T), n_t)
-    X = np.column_stack([task, rng.standard_normal((T * n_t, d)) + 3.0])
+    Xf = rng.standard_normal((T * n_t, d)) + 3.0
+    Xf[:, 0] *= scale
+    X = np.column_stack([task, Xf])
     y = rng.standard_normal(T * n_t)
     data = validate_fit_data(MultiTaskLasso(task_column=0), X, y)
     design = MultiTaskDesign(data, center=True)
     calls = []
-    real = np.linalg.svd
-    monkeypatch.setattr(
-        np.linalg, "svd", lambda Z, **kw: calls.append(Z.shape) or real(Z, **kw)
-    )
+    for name in ("svd", "eigh"):
+        real = getattr(np.linalg, name)
+        monkeypatch.setattr(
+            np.linalg,
+            name,
+            lambda Z, _real=real, _name=name, **kw: (
+                calls.append((_name, Z.shape)) or _real(Z, **kw)
+            ),
+        )
     V, s2 = design.task_right_factors()
     theta0 = design.least_squares_dual()
-    assert calls == [(n_t, d)] * T
+    expected = {
+        "eigh": [("eigh", (d, d))] * T,
+        "svd": [("svd", (n_t, d))] * T,
+        "eigh+svd": [("eigh", (d, d))] * T + [("svd", (n_t, d))] * T,
+    }[route]
+    assert calls == expected
     for t in range(T):
         Z = X[task == t, 1:] - X[task == t, 1:].mean(axis=0)
         H = (V[t] * s2[t]) @ V[t].T
@@ -129,6 +152,8 @@ def test_factors_and_least_squares_dual_share_one_svd_per_task(monkeypatch):
         yt = y[task == t] - y[task == t].mean()
         coef = np.linalg.lstsq(Z, yt, rcond=None)[0]
         assert_allclose(theta0[task == t], (yt - Z @ coef) / n_t, atol=1e-12)
+        # dual feasible for every penalty: A* Theta0 = 0 to rounding
+        assert_allclose(Z.T @ theta0[task == t], 0.0, atol=1e-12)
 
 
 @pytest.mark.parametrize("rank_deficient", [False, True])
