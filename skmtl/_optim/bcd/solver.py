@@ -84,6 +84,16 @@ def _curvatures(design, datafit):
 _WS_COST, _INNER_FLOOR = 5.0, 0.01
 
 
+# the last working-set problem (every unscreened feature) is solved to this fraction
+# of the outer target: its gap is the whole problem's up to the screened columns'
+# constraints (0 at the optimum, not certified at the current dual point), so a
+# margin avoids another outer iteration. 0.5 before; 0.9 with Anderson depth 3 on
+# bench_sparse (one thread, interleaved, medians of 3): 20-alpha path 2.18 -> 1.93 s;
+# single fits at alpha_max / 100 (500, 5000, 20) 0.60 -> 0.52 s and (2000, 20000,
+# 20) 5.65 -> 4.62 s, at / 10 within 2%, (200, 1000, 10) / 100 4% slower
+_FINAL_RATIO = 0.9
+
+
 def _inner_tol(gap, inner_ratio, ws_size, d):
     """Tolerance of a (non-final) working-set problem, from the outer ``gap``."""
     scale = min(1.0, _WS_COST * ws_size / max(d, 1))
@@ -173,7 +183,7 @@ def bcd(
     tol=1e-4,
     verbose=0,
     ws_min=10,
-    anderson=5,
+    anderson=3,
     screening=True,
     inner_ratio=0.3,
     full_ratio=0.5,
@@ -201,7 +211,9 @@ def bcd(
     ws_min : int
         Smallest working set.
     anderson : int
-        Iterates per Anderson extrapolation (0 disables it).
+        Iterates per Anderson extrapolation (0 disables it). 3: on
+        bench_sparse's path it accepts 27 of 69 extrapolations against 9 of 34
+        with 5 (2.18 -> 2.06 s alone).
     screening : bool
         Gap-safe screening of the features.
     inner_ratio : float
@@ -306,7 +318,10 @@ def bcd(
         )
         # a working set holding every unscreened feature is the whole problem
         final = ws_size == n_free or gap <= threshold
-        tol_in = 0.5 * threshold if final else _inner_tol(gap, inner_ratio, ws_size, d)
+        if final:
+            tol_in = _FINAL_RATIO * threshold
+        else:
+            tol_in = _inner_tol(gap, inner_ratio, ws_size, d)
         n_epochs += solver.run(
             Wl,
             tol_in,
