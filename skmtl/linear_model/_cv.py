@@ -33,6 +33,7 @@ from ._path import (
     check_alpha_means,
     check_alphas,
     check_l1_ratio_grid,
+    check_values,
     null_gradient,
     path_on_data,
 )
@@ -583,19 +584,9 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
         self.random_state = random_state
 
     def _l1_ratios(self):
-        try:
-            ratios = np.asarray(self.l1_ratio, dtype=float)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(
-                f"l1_ratio must be a float or a list of floats; got {self.l1_ratio!r}."
-            ) from None
-        if ratios.ndim > 1:
-            raise InvalidParameterError(
-                f"l1_ratio must be 1-D; got an array of shape {ratios.shape}."
-            )
-        ratios = np.atleast_1d(ratios)
-        if ratios.size == 0:
-            raise InvalidParameterError("l1_ratio is empty; give at least one value.")
+        ratios = check_values(
+            self.l1_ratio, "l1_ratio", "a float or a list of floats", "value"
+        )
         bad = np.flatnonzero(~((ratios >= 0) & (ratios <= 1)))  # NaN is bad too
         if bad.size:
             raise InvalidParameterError(

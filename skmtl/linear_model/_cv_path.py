@@ -130,14 +130,17 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
     along the path, not passed through), ``_extra`` (parameters of the CV form
     that the base lacks: ``{name: (default, constraint)}``), ``_grid`` (a
     parameter that may be a list of values, each with its own path, or None)
-    and implements ``_alpha_max(data, setting)`` (and ``_path_params(alpha,
-    setting)`` where a point of the path sets more than ``alpha``).
+    and ``_penalty`` (the penalty named to :func:`penalty_alpha_max` for the top
+    of the automatic grid) or implements ``_alpha_max(data, setting)`` (and
+    ``_path_params(alpha, setting)`` where a point of the path sets more than
+    ``alpha``).
     """
 
     _base = None
     _tuned = ("alpha",)
     _extra = {}
     _grid = None
+    _penalty = None
 
     def _null_gradient(self, data):
         """``null_gradient`` of the base estimator's loss, intercept model and task
@@ -150,6 +153,10 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
             alpha_intercepts=self.alpha_intercepts,
             task_weighting=self.task_weighting,
         )
+
+    def _alpha_max(self, data, setting):
+        """The top of the automatic grid: ``alpha_max`` of ``_penalty``."""
+        return penalty_alpha_max(self._null_gradient(data), self._penalty)
 
     def _path_params(self, alpha, setting):
         """Base parameters at a point of the path (``alpha`` unless overridden)."""
@@ -485,6 +492,7 @@ def _constraints(cls):
 # ---------------------------------------------------------------------------
 class TraceNormRegressionCV(_PathCVRegressor):
     _base = TraceNormRegression
+    _penalty = "trace"
     _alpha_means_default = 4
     _alpha_means_why = (
         "The default 4 (0, 100 L_max, L_max, 0.01\n"
@@ -498,10 +506,6 @@ class TraceNormRegressionCV(_PathCVRegressor):
         "        Survey 1.05 s against 0.21 s, Parkinsons 0.9 s against 0.24 s):\n"
         "        pass ``alpha_means=1`` for the plain path."
     )
-
-    def _alpha_max(self, data, setting):
-        V = self._null_gradient(data)
-        return penalty_alpha_max(V, "trace")
 
 
 def _logistic_auto(null, auto, at30, many, extra=""):
@@ -524,6 +528,7 @@ def _logistic_auto(null, auto, at30, many, extra=""):
 
 class TraceNormLogisticRegressionCV(_PathCVClassifier):
     _base = TraceNormLogisticRegression
+    _penalty = "trace"
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 (with "auto" intercepts) on Landmine (mean task AUC,\n'
@@ -537,13 +542,10 @@ class TraceNormLogisticRegressionCV(_PathCVClassifier):
         "        ``alpha_means=1`` for the plain path."
     )
 
-    def _alpha_max(self, data, setting):
-        V = self._null_gradient(data)
-        return penalty_alpha_max(V, "trace")
-
 
 class MultiTaskLogisticLassoCV(_PathCVClassifier):
     _base = MultiTaskLogisticLasso
+    _penalty = "l21"
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 (with "auto" intercepts) on Landmine (mean task AUC,\n'
@@ -566,10 +568,6 @@ class MultiTaskLogisticLassoCV(_PathCVClassifier):
             ),
         )
     }
-
-    def _alpha_max(self, data, setting):
-        V = self._null_gradient(data)
-        return penalty_alpha_max(V, "l21")
 
 
 #: ``_passed_defaults`` of the CV forms whose "auto" intercepts are chosen with

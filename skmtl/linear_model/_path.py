@@ -68,6 +68,17 @@ def null_gradient(
     """
     classification = loss == "logistic"
     datafit = Logistic() if classification else Quadratic()
+    design, _ = _design(
+        data, fit_intercept, alpha_intercepts, task_weighting, classification
+    )
+    return null_correlations(design, datafit, fit_intercept)
+
+
+def _design(data, fit_intercept, alpha_intercepts, task_weighting, classification):
+    """The loss-weighted design of ``data`` with the intercept model of
+    ``alpha_intercepts`` ("auto" resolved on ``data``), as the estimators build
+    it: with free intercepts and the squared loss the design is centred instead
+    and carries no intercept model. Returns ``(design, centred)``."""
     design = MultiTaskDesign(data, task_weighting=task_weighting)
     intercepts = None
     if fit_intercept:
@@ -76,10 +87,9 @@ def null_gradient(
             strength = auto_intercept_strength(data, design, classification)
         intercepts = Intercepts(strength, design.task_omega)
     if intercepts is not None and intercepts.free and not classification:
-        design = MultiTaskDesign(data, center=True, task_weighting=task_weighting)
-    else:
-        design.intercepts = intercepts
-    return null_correlations(design, datafit, fit_intercept)
+        return MultiTaskDesign(data, center=True, task_weighting=task_weighting), True
+    design.intercepts = intercepts
+    return design, False
 
 
 def alpha_max_from_data(data, l1_ratio=1.0, loss="squared", fit_intercept=True):
@@ -171,27 +181,36 @@ def check_alpha_means(alpha_means, data, **kwargs):
     """
     if isinstance(alpha_means, Integral) and not isinstance(alpha_means, bool):
         return alpha_mean_grid(data, int(alpha_means), **kwargs)
+    return _nonnegative_values(alpha_means, "alpha_means", "alpha_mean")
+
+
+def check_values(values, name, kind, one):
+    """``values`` as a 1-D float array: InvalidParameterError naming ``name`` when
+    they are not numbers (``kind``: what they must be), more than 1-D or empty
+    ("give at least one ``one``")."""
     try:
-        grid = np.asarray(alpha_means, dtype=float)
+        grid = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
-        raise InvalidParameterError(
-            "alpha_means must be an int or an array-like of floats; got "
-            f"{alpha_means!r}."
-        ) from None
+        raise InvalidParameterError(f"{name} must be {kind}; got {values!r}.") from None
     if grid.ndim > 1:
         raise InvalidParameterError(
-            f"alpha_means must be 1-D; got an array of shape {grid.shape}."
+            f"{name} must be 1-D; got an array of shape {grid.shape}."
         )
     grid = grid.ravel()
     if grid.size == 0:
-        raise InvalidParameterError(
-            "alpha_means is empty; give at least one alpha_mean."
-        )
+        raise InvalidParameterError(f"{name} is empty; give at least one {one}.")
+    return grid
+
+
+def _nonnegative_values(values, name, one):
+    """:func:`check_values` of an int-or-values parameter, each value finite and
+    ``>= 0`` (InvalidParameterError naming the first other entry)."""
+    grid = check_values(values, name, "an int or an array-like of floats", one)
     bad = np.flatnonzero(~np.isfinite(grid) | (grid < 0))
     if bad.size:
         i = bad[0]
         raise InvalidParameterError(
-            f"alpha_means[{i}] == {float(grid[i])!r}, must be a finite number >= 0.0."
+            f"{name}[{i}] == {float(grid[i])!r}, must be a finite number >= 0.0."
         )
     return grid
 
@@ -275,25 +294,7 @@ def check_alphas(alphas):
     InvalidParameterError naming the problem for an empty grid, a non-finite or
     a negative value (scikit-learn checks each ``alphas[i] >= 0`` too).
     """
-    try:
-        grid = np.asarray(alphas, dtype=float)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"alphas must be an int or an array-like of floats; got {alphas!r}."
-        ) from None
-    if grid.ndim > 1:
-        raise InvalidParameterError(
-            f"alphas must be 1-D; got an array of shape {grid.shape}."
-        )
-    grid = grid.ravel()
-    if grid.size == 0:
-        raise InvalidParameterError("alphas is empty; give at least one alpha.")
-    bad = np.flatnonzero(~np.isfinite(grid) | (grid < 0))
-    if bad.size:
-        i = bad[0]
-        raise InvalidParameterError(
-            f"alphas[{i}] == {float(grid[i])!r}, must be a finite number >= 0.0."
-        )
+    grid = _nonnegative_values(alphas, "alphas", "alpha")
     return np.sort(grid)[::-1]
 
 
@@ -329,18 +330,9 @@ def path_on_data(
     Returns ``coefs`` (n_alphas, n_tasks, n_features), ``intercepts``
     (n_alphas, n_tasks), ``gaps`` and ``n_iters`` (n_alphas,).
     """
-    design = MultiTaskDesign(data, task_weighting=task_weighting)
-    intercepts = None
-    if fit_intercept:
-        strength = alpha_intercepts
-        if isinstance(strength, str):  # "auto"
-            strength = auto_intercept_strength(data, design, False)
-        intercepts = Intercepts(float(strength), design.task_omega)
-    center = fit_intercept and intercepts.free
-    if center:
-        design = MultiTaskDesign(data, center=True, task_weighting=task_weighting)
-    else:
-        design.intercepts = intercepts
+    design, center = _design(
+        data, fit_intercept, alpha_intercepts, task_weighting, False
+    )
     T, d = data.n_tasks, data.n_features
     W = (
         np.zeros((T, d), dtype=data.X.dtype)
