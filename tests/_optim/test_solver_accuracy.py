@@ -14,6 +14,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -154,6 +156,56 @@ def test_factors_and_least_squares_dual_share_one_factorisation_per_task(
         assert_allclose(theta0[task == t], (yt - Z @ coef) / n_t, atol=1e-12)
         # dual feasible for every penalty: A* Theta0 = 0 to rounding
         assert_allclose(Z.T @ theta0[task == t], 0.0, atol=1e-12)
+
+
+@given(
+    n_t=st.integers(2, 40),
+    d=st.integers(1, 8),
+    log_scale=st.floats(-9, 0),
+    weighted=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=150, deadline=None)
+def test_least_squares_dual_is_the_weighted_residual(n_t, d, log_scale, weighted, seed):
+    """Whatever the route (Gram eigenpairs of a tall, well-conditioned task; SVD
+    otherwise), ``least_squares_dual`` is ``omega`` times the weighted
+    least-squares residual of each task's centred design (the oracle:
+    ``np.linalg.lstsq`` on the weighted block), to a tolerance of the condition
+    number times eps, and ``A*`` of it vanishes: a column scaled by
+    ``10**log_scale`` makes the Gram as ill-conditioned as 1e18."""
+    rng = np.random.default_rng(seed)
+    T = 2
+    task = np.repeat(np.arange(T), n_t)
+    Xf = rng.standard_normal((T * n_t, d)) + 2.0
+    Xf[:, 0] *= 10.0**log_scale
+    y = rng.standard_normal(T * n_t)
+    sw = rng.uniform(0.5, 2.0, T * n_t) if weighted else None
+    data = validate_fit_data(
+        MultiTaskLasso(task_column=0), np.column_stack([task, Xf]), y, sw
+    )
+    design = MultiTaskDesign(data, center=True)
+    theta0 = design.least_squares_dual()
+    if n_t <= d + 1:  # a generic residual of 0: no SVDs spent
+        assert theta0 is None
+        return
+    for t in range(T):
+        rows = task == t
+        om = design.omega[rows]
+        sq = np.sqrt(om)
+        xbar = om @ Xf[rows] / om.sum()
+        Z = sq[:, None] * (Xf[rows] - xbar)
+        yc = y[rows] - om @ y[rows] / om.sum()
+        coef = np.linalg.lstsq(Z, sq * yc, rcond=1e-12)[0]
+        expected = sq * (sq * yc - Z @ coef)
+        sv = np.linalg.svd(Z, compute_uv=False)
+        kept = sv[sv > 1e-12 * sv[0]]
+        cond = kept[0] / kept[-1]
+        scale = np.linalg.norm(sq * yc) * np.max(sq)
+        tol = 1e3 * cond * np.finfo(float).eps * scale
+        assert_allclose(theta0[rows], expected, atol=max(tol, 1e-12))
+        assert np.linalg.norm(Z.T @ (theta0[rows] / sq)) <= 1e3 * np.finfo(
+            float
+        ).eps * sv[0] * scale * max(cond, 1.0)
 
 
 @pytest.mark.parametrize("rank_deficient", [False, True])
