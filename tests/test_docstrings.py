@@ -70,7 +70,6 @@ IGNORED_FOR_METHODS = {"ES01", "SA01", "EX01"}
 # A property has no parameters nor a parsable signature (scikit-learn's rule).
 IGNORED_FOR_PROPERTIES = {"PR02", "GL08"}
 
-_LM_REASON = "docstring being edited concurrently (issue 12)"
 _NN_REASON = (
     "neural_network estimator files are being edited concurrently: fix at merge "
     "(issue 14)"
@@ -115,9 +114,6 @@ def _numpydoc_errors(path, kind):
 NUMPYDOC_TARGETS = dict(_numpydoc_targets())
 # Known failures, by name (strict: a fixed docstring must leave this list).
 KNOWN_NUMPYDOC_FAILURES = {
-    "skmtl.linear_model.alpha_max": _LM_REASON,
-    "skmtl.linear_model.multitask_enet_path": _LM_REASON,
-    "skmtl.linear_model.multitask_lasso_path": _LM_REASON,
     "skmtl.neural_network.MultiTaskMLPRegressor": _NN_REASON,
     "skmtl.neural_network.MultiTaskMLPRegressor.fit": _NN_REASON,
     "skmtl.neural_network.MultiTaskMLPRegressor.partial_fit": _NN_REASON,
