@@ -70,7 +70,6 @@ IGNORED_FOR_METHODS = {"ES01", "SA01", "EX01"}
 # A property has no parameters nor a parsable signature (scikit-learn's rule).
 IGNORED_FOR_PROPERTIES = {"PR02", "GL08"}
 
-_LM_REASON = "docstring being edited concurrently (issue 12)"
 _NN_REASON = (
     "neural_network estimator files are being edited concurrently: fix at merge "
     "(issue 14)"
@@ -113,42 +112,8 @@ def _numpydoc_errors(path, kind):
 
 
 NUMPYDOC_TARGETS = dict(_numpydoc_targets())
-_CV_REASON = (
-    "generated CV-form docstring (linear_model/_cv_path.py): numpydoc sections "
-    "to complete (issue 14)"
-)
 # Known failures, by name (strict: a fixed docstring must leave this list).
 KNOWN_NUMPYDOC_FAILURES = {
-    "skmtl.linear_model.ClusteredMultiTaskRegression": _LM_REASON,
-    "skmtl.linear_model.ClusteredMultiTaskRegression.predict": _LM_REASON,
-    "skmtl.linear_model.DirtyMultiTaskLasso": _LM_REASON,
-    "skmtl.linear_model.DirtyMultiTaskLasso.predict": _LM_REASON,
-    "skmtl.linear_model.GraphRegularizedMultiTaskRegression": _LM_REASON,
-    "skmtl.linear_model.GraphRegularizedMultiTaskRegression.predict": _LM_REASON,
-    "skmtl.linear_model.MultiTaskElasticNet": _LM_REASON,
-    "skmtl.linear_model.MultiTaskElasticNet.predict": _LM_REASON,
-    "skmtl.linear_model.MultiTaskElasticNetCV": _LM_REASON,
-    "skmtl.linear_model.MultiTaskElasticNetCV.fit": _LM_REASON,
-    "skmtl.linear_model.MultiTaskElasticNetCV.get_metadata_routing": _LM_REASON,
-    "skmtl.linear_model.MultiTaskElasticNetCV.predict": _LM_REASON,
-    "skmtl.linear_model.MultiTaskLasso": _LM_REASON,
-    "skmtl.linear_model.MultiTaskLasso.predict": _LM_REASON,
-    "skmtl.linear_model.MultiTaskLassoCV": _LM_REASON,
-    "skmtl.linear_model.MultiTaskLassoCV.fit": _LM_REASON,
-    "skmtl.linear_model.MultiTaskLassoCV.get_metadata_routing": _LM_REASON,
-    "skmtl.linear_model.MultiTaskLassoCV.predict": _LM_REASON,
-    "skmtl.linear_model.MultiTaskLogisticLasso": _LM_REASON,
-    "skmtl.linear_model.MultiTaskSparseGroupLasso": _LM_REASON,
-    "skmtl.linear_model.MultiTaskSparseGroupLasso.predict": _LM_REASON,
-    "skmtl.linear_model.ReducedRankRegression": _LM_REASON,
-    "skmtl.linear_model.ReducedRankRegression.fit": _LM_REASON,
-    "skmtl.linear_model.ReducedRankRegression.predict": _LM_REASON,
-    "skmtl.linear_model.TraceNormLogisticRegression": _LM_REASON,
-    "skmtl.linear_model.TraceNormRegression": _LM_REASON,
-    "skmtl.linear_model.TraceNormRegression.predict": _LM_REASON,
-    "skmtl.linear_model.alpha_max": _LM_REASON,
-    "skmtl.linear_model.multitask_enet_path": _LM_REASON,
-    "skmtl.linear_model.multitask_lasso_path": _LM_REASON,
     "skmtl.neural_network.MultiTaskMLPRegressor": _NN_REASON,
     "skmtl.neural_network.MultiTaskMLPRegressor.fit": _NN_REASON,
     "skmtl.neural_network.MultiTaskMLPRegressor.partial_fit": _NN_REASON,
@@ -162,40 +127,6 @@ KNOWN_NUMPYDOC_FAILURES = {
     "skmtl.utils.stack_tasks": _OTHER_REASON,
     "skmtl.utils.split_tasks": _OTHER_REASON,
     "skmtl.utils.all_estimators": _OTHER_REASON,
-    "skmtl.linear_model.GraphRegularizedMultiTaskRegressionCV": _CV_REASON,
-    "skmtl.linear_model.GraphRegularizedMultiTaskRegressionCV.fit": _CV_REASON,
-    "skmtl.linear_model.GraphRegularizedMultiTaskRegressionCV.get_metadata_routing": _CV_REASON,  # noqa: E501
-    "skmtl.linear_model.GraphRegularizedMultiTaskRegressionCV.predict": _CV_REASON,
-    "skmtl.linear_model.ClusteredMultiTaskRegressionCV": _CV_REASON,
-    "skmtl.linear_model.ClusteredMultiTaskRegressionCV.fit": _CV_REASON,
-    "skmtl.linear_model.ClusteredMultiTaskRegressionCV.get_metadata_routing": _CV_REASON,  # noqa: E501
-    "skmtl.linear_model.ClusteredMultiTaskRegressionCV.predict": _CV_REASON,
-    "skmtl.linear_model.DirtyMultiTaskLassoCV": _CV_REASON,
-    "skmtl.linear_model.DirtyMultiTaskLassoCV.fit": _CV_REASON,
-    "skmtl.linear_model.DirtyMultiTaskLassoCV.get_metadata_routing": _CV_REASON,
-    "skmtl.linear_model.DirtyMultiTaskLassoCV.predict": _CV_REASON,
-    "skmtl.linear_model.MultiTaskLogisticLassoCV.get_metadata_routing": _CV_REASON,
-    "skmtl.linear_model.MultiTaskLogisticLassoCV.predict": _CV_REASON,
-    "skmtl.linear_model.MultiTaskLogisticLassoCV.predict_log_proba": _CV_REASON,
-    "skmtl.linear_model.MultiTaskLogisticLassoCV.predict_proba": _CV_REASON,
-    "skmtl.linear_model.MultiTaskSparseGroupLassoCV": _CV_REASON,
-    "skmtl.linear_model.MultiTaskSparseGroupLassoCV.fit": _CV_REASON,
-    "skmtl.linear_model.MultiTaskSparseGroupLassoCV.get_metadata_routing": _CV_REASON,
-    "skmtl.linear_model.MultiTaskLogisticLassoCV": _CV_REASON,
-    "skmtl.linear_model.MultiTaskSparseGroupLassoCV.predict": _CV_REASON,
-    "skmtl.linear_model.MultiTaskLogisticLassoCV.decision_function": _CV_REASON,
-    "skmtl.linear_model.MultiTaskLogisticLassoCV.fit": _CV_REASON,
-    "skmtl.linear_model.TraceNormLogisticRegressionCV": _CV_REASON,
-    "skmtl.linear_model.TraceNormLogisticRegressionCV.decision_function": _CV_REASON,
-    "skmtl.linear_model.TraceNormLogisticRegressionCV.fit": _CV_REASON,
-    "skmtl.linear_model.TraceNormLogisticRegressionCV.get_metadata_routing": _CV_REASON,
-    "skmtl.linear_model.TraceNormLogisticRegressionCV.predict": _CV_REASON,
-    "skmtl.linear_model.TraceNormLogisticRegressionCV.predict_log_proba": _CV_REASON,
-    "skmtl.linear_model.TraceNormLogisticRegressionCV.predict_proba": _CV_REASON,
-    "skmtl.linear_model.TraceNormRegressionCV": _CV_REASON,
-    "skmtl.linear_model.TraceNormRegressionCV.fit": _CV_REASON,
-    "skmtl.linear_model.TraceNormRegressionCV.get_metadata_routing": _CV_REASON,
-    "skmtl.linear_model.TraceNormRegressionCV.predict": _CV_REASON,
 }
 
 

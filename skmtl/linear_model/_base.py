@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._compat import Interval, StrOptions, fit_context
 from .._data import validate_fit_data
-from .._docstring import fill_doc
+from .._docstring import fill_doc, register
 from .._optim.base import null_scale
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
@@ -70,6 +70,60 @@ def warn_not_converged(
     )
 
 
+register(
+    prefix="linear",
+    y_fit="""\
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets: real values (regressors) or two distinct labels over all
+            tasks (classifiers). 2-D (``task_column=None``): one column per task,
+            NaN = missing.""",
+    # ``fit(X, y, sample_weight=None)`` of the linear families
+    fit_sections="""\
+        Parameters
+        ----------
+        %(X_fit)s
+        %(linear.y_fit)s
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies each row's loss term (and, in a model that chooses its
+            strengths by cross-validation, its validation term).
+
+        Returns
+        -------
+        %(returns_self)s""",
+    # the outputs of a per-task binary linear classifier (fitted or refitted)
+    decision_function_sections="""\
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Positive scores predict ``classes_[1]``; ``(n_samples, n_tasks)`` in
+            the shared layout.""",
+    predict_proba_sections="""\
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
+            Stacked and single layouts: columns follow ``classes_``. Shared
+            layout: the probability of ``classes_[1]`` for every task (the
+            multilabel convention of scikit-learn).""",
+    predict_log_proba_sections="""\
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
+            Laid out as :meth:`predict_proba`.""",
+)
+
+
 class FitTemplateMixin:
     """One public ``fit`` for the linear families: validation and solving are the
     model's ``_fit(X, y, sample_weight)``."""
@@ -79,20 +133,7 @@ class FitTemplateMixin:
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets: real values (regressors) or two distinct labels over all
-            tasks (classifiers). 2-D (``task_column=None``): one column per task,
-            NaN = missing.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies each row's loss term (and, in a model that chooses its
-            strengths by cross-validation, its validation term).
-
-        Returns
-        -------
-        %(returns_self)s
+        %(linear.fit_sections)s
         """
         return self._fit(X, y, sample_weight)
 
@@ -269,13 +310,11 @@ def auto_intercept_strength(data, design, classification):
 class _PenalizedMultiTaskRegressor(MultiTaskRegressorMixin, _PenalizedMultiTaskLinear):
     """Squared-loss models: ``predict`` is the linear output."""
 
+    @fill_doc
     def predict(self, X):
         """Predict each row with its task's weights.
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            ``(n_samples, n_tasks)`` in the shared layout.
+        %(predict_sections)s
         """
         return self._decision_function(X)
 
@@ -330,15 +369,7 @@ class BinaryLinearClassifierMixin:
         ``intercept_shared_`` when ``unseen_task="shared"`` and raise a ValueError
         naming the label otherwise.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            Positive scores predict ``classes_[1]``; ``(n_samples, n_tasks)`` in
-            the shared layout.
+        %(linear.decision_function_sections)s
         """
         return self._decision_function(X)
 
@@ -357,16 +388,7 @@ class BinaryLinearClassifierMixin:
     def predict_proba(self, X):
         """Compute class probabilities under each row's task model.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
-            Stacked and single layouts: columns follow ``classes_``. Shared
-            layout: the probability of ``classes_[1]`` for every task (the
-            multilabel convention of scikit-learn).
+        %(linear.predict_proba_sections)s
         """
         p1 = expit(self.decision_function(X))
         if p1.ndim == 1:
@@ -377,14 +399,7 @@ class BinaryLinearClassifierMixin:
     def predict_log_proba(self, X):
         """Compute the logarithm of :meth:`predict_proba` stably from the log-odds.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
-            Laid out as :meth:`predict_proba`.
+        %(linear.predict_log_proba_sections)s
         """
         f = self.decision_function(X)
         if f.ndim == 1:

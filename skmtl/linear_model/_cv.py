@@ -21,7 +21,7 @@ from .._compat import (
     routing_enabled,
 )
 from .._data import TaskData, validate_fit_data
-from .._docstring import fill_doc
+from .._docstring import fill_doc, register
 from .._ops import task_dot
 from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
@@ -154,6 +154,28 @@ def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
     return np.array(errors)
 
 
+register(
+    prefix="linear",
+    # ``fit(X, y, sample_weight=None, **params)`` of the cross-validated forms
+    cv_fit_sections="""\
+        Parameters
+        ----------
+        %(X_fit)s
+        %(linear.y_fit)s
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training loss and of the held-out errors.
+        **params : dict
+            Metadata for the CV splitter (e.g. ``groups`` for ``GroupKFold``).
+            Only with ``sklearn.set_config(enable_metadata_routing=True)``, as
+            scikit-learn's ``MultiTaskLassoCV``; see its Metadata Routing User
+            Guide.
+
+        Returns
+        -------
+        %(returns_self)s""",
+)
+
+
 class CVRoutingMixin:
     """``get_metadata_routing`` of a CV estimator: ``fit``'s metadata (``groups``
     etc.) routed to the ``split`` of its splitter ``check_cv(self.cv)``."""
@@ -167,6 +189,9 @@ class CVRoutingMixin:
         Returns
         -------
         routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter` holding this
+            estimator's own requests and the mapping of ``fit`` to the
+            splitter's ``split``.
         """
         return (
             MetadataRouter(owner=self)
@@ -230,25 +255,12 @@ class _MultiTaskLinearCV(
     def _splitter(self, data):
         return cv_splitter(self.cv, data, self.task_column)
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, **params):
         """Choose ``alpha`` (and ``l1_ratio``) by cross-validation, then refit.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the training loss and of the held-out errors.
-        **params : dict
-            Metadata for the CV splitter (e.g. ``groups`` for ``GroupKFold``).
-            Only with ``sklearn.set_config(enable_metadata_routing=True)``, as
-            scikit-learn's ``MultiTaskLassoCV``; see its Metadata Routing User
-            Guide.
-
-        Returns
-        -------
-        self : object
+        %(linear.cv_fit_sections)s
         """
         raise_for_params(params, self, "fit")
         ratios = self._l1_ratios()
@@ -323,8 +335,12 @@ class _MultiTaskLinearCV(
                 if name not in ("n_features_in_", "feature_names_in_"):
                     setattr(self, name, value)
 
+    @fill_doc
     def predict(self, X):
-        """Predict each row with its task's weights (see :class:`MultiTaskLasso`)."""
+        """Predict each row with its task's weights (see :class:`MultiTaskLasso`).
+
+        %(predict_sections)s
+        """
         return self._decision_function(X)
 
 
@@ -364,6 +380,7 @@ _CV_DOC = """
         Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
         ``(n_samples, n_tasks)`` (NaN = missing) or 1-D (one task).
     fit_intercept : bool, default=True
+        Fit an intercept per task, with the model of ``alpha_intercepts``.
     alpha_intercepts : float, "auto" or inf, default=0.0
         The intercept model of :class:`MultiTaskLasso` (0: free per-task
         intercepts, scikit-learn's; a float: ``b_t = b_0 + c_t`` with the
@@ -391,6 +408,8 @@ _CV_DOC = """
         as long as every task has training rows in every fold (else a ValueError
         names the task).
     verbose : int, default=0
+        Verbosity of the solver: ``verbose - 1`` for the path fits on the folds,
+        ``verbose`` for the refit (see :class:`MultiTaskLasso`); 0 prints nothing.
     n_jobs : int, default=None
         Folds (and ``l1_ratio`` and ``alpha_mean`` values) run in parallel with
         joblib.
@@ -448,6 +467,12 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
     Attributes
     ----------
     %(attributes)s
+
+    See Also
+    --------
+    MultiTaskLasso : The model at a fixed ``alpha``.
+    MultiTaskElasticNetCV : The same with a ridge term, its share chosen too.
+    multitask_lasso_path : The warm-started path solved on every training fold.
 
     Examples
     --------
@@ -507,8 +532,7 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
 
 
 class MultiTaskElasticNetCV(_MultiTaskLinearCV):
-    """Multi-task elastic net with ``alpha`` and ``l1_ratio`` chosen by
-    cross-validation.
+    """Multi-task elastic net with ``alpha`` and ``l1_ratio`` set by cross-validation.
 
     As :class:`MultiTaskLassoCV` for the problem of :class:`MultiTaskElasticNet`;
     with a list of ``l1_ratio`` every value gets its own path and grid.
@@ -525,6 +549,12 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
     l1_ratio_ : float
         The chosen ``l1_ratio``.
     %(attributes)s
+
+    See Also
+    --------
+    MultiTaskElasticNet : The model at fixed ``alpha`` and ``l1_ratio``.
+    MultiTaskLassoCV : The same with ``l1_ratio=1`` (no ridge term).
+    multitask_enet_path : The warm-started path solved on every training fold.
 
     Examples
     --------

@@ -269,24 +269,12 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
         return np.array([check_alphas(self.alphas)] * len(settings))
 
     # ------------------------------------------------------------ fit
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, **params):
         """Choose the strength by cross-validation, then refit on all the data.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            With ``task_column`` set, the column holding each row's task label.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the training loss and of the held-out errors.
-        **params : dict
-            Metadata for the CV splitter (e.g. ``groups`` for ``GroupKFold``),
-            only with ``sklearn.set_config(enable_metadata_routing=True)``.
-
-        Returns
-        -------
-        self : object
+        %(linear.cv_fit_sections)s
         """
         raise_for_params(params, self, "fit")
         settings = self._grid_values()
@@ -381,16 +369,11 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------ predict
+    @fill_doc
     def predict(self, X):
         """Predict with the refitted base estimator (``estimator_``).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        %(predict_sections)s
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)
@@ -405,36 +388,30 @@ class _PathCVClassifier(MultiTaskClassifierMixin, _PathCV):
         tags.classifier_tags = self._base().__sklearn_tags__().classifier_tags
         return tags
 
+    @fill_doc
     def decision_function(self, X):
         """Linear score of each row under its task's refitted weights.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        %(linear.decision_function_sections)s
         """
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
+    @fill_doc
     def predict_proba(self, X):
         """Class probabilities of the refitted base estimator.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
+        %(linear.predict_proba_sections)s
         """
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
 
+    @fill_doc
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba` (of the refitted base estimator).
+
+        %(linear.predict_log_proba_sections)s
+        """
         check_is_fitted(self)
         return self.estimator_.predict_log_proba(X)
 
@@ -774,7 +751,7 @@ n_folds)
 
     See Also
     --------
-    {base} : the model at a fixed strength.
+    {base} : The model at a fixed strength.
 
     Examples
     --------
@@ -833,22 +810,27 @@ def _document(cls, summary, what, tuned, alpha_max, examples, chosen="", extra="
             )
         )
     own = cls._passed_defaults
+
+    def passed_param(name):
+        """The entry of a passed-through parameter (a list of values for the
+        ``_grid`` one), documented at its place in the signature."""
+        default, why = own.get(name, (defaults[name].default, ""))
+        if name == cls._grid:
+            return (
+                f"    {name} : float or list of float, default={default!r}\n"
+                f"        As in :class:`{base}`; with a list, every value gets its "
+                "own path\n        and grid and the best pair is chosen (the chosen "
+                f"value is\n        ``{name}_``).{why}\n"
+            )
+        return (
+            f"    {name} : see :class:`{base}`, default={default!r}\n"
+            f"        Passed to :class:`{base}`.{why}\n"
+        )
+
     passed = "".join(
-        f"    {name} : see :class:`{base}`, default="
-        f"{(own[name][0] if name in own else defaults[name].default)!r}\n"
-        f"        Passed to :class:`{base}`.{own[name][1] if name in own else ''}\n"
-        for name in cls._passed_names()
-        if name not in cls._extra and name != cls._grid
+        passed_param(name) for name in cls._passed_names() if name not in cls._extra
     )
     if cls._grid is not None and cls._grid not in cls._extra:
-        grid_default, grid_why = own.get(cls._grid, (defaults[cls._grid].default, ""))
-        extra += (
-            f"    {cls._grid} : float or list of float, "
-            f"default={grid_default!r}\n"
-            f"        As in :class:`{base}`; with a list, every value gets its own "
-            "path\n        and grid and the best pair is chosen (the chosen value "
-            f"is\n        ``{cls._grid}_``).{grid_why}\n"
-        )
         chosen += f"    {cls._grid}_ : float\n        The chosen ``{cls._grid}``.\n"
     clf = cls._clf
     cls.__doc__ = _DOC.format(

@@ -1,8 +1,10 @@
 """Docstring fragments shared by the linear multi-task models (sparse, low-rank,
-structured): written once here, substituted by ``fill`` / ``fill_intercepts``."""
+structured): written once here, substituted by ``fill``."""
 
 from .._docstring import substitute
 
+#: the parameters every linear model shares, in the order of their signatures:
+#: the layout and intercept, the intercept model (``INTERCEPT_PARAMS``), the solver
 COMMON_PARAMS = """\
     task_column : int, str or None, default=None
         Column of ``X`` holding the task labels (stacked layout). None: ``y`` is
@@ -10,7 +12,9 @@ COMMON_PARAMS = """\
     fit_intercept : bool, default=True
         Fit an intercept per task (unpenalised, or ``b_0 + c_t`` with a ridge on
         ``c_t`` where the model has ``alpha_intercepts``).
+%(intercept_params)s\
     max_iter : int, default=%(max_iter)s
+        %(max_iter_doc)s
     tol : float, default=%(tol)s
         %(tol_doc)s
     warm_start : bool, default=False
@@ -19,7 +23,14 @@ COMMON_PARAMS = """\
         or a missing task raises a ValueError naming it (the rule of every skmtl
         estimator; fit a clone, or set ``warm_start=False``, for other tasks).
     verbose : int, default=0
+        Verbosity: a positive value prints the solver's progress (objective and
+        stopping criterion) at each check; 0 prints nothing.
 """
+
+MAX_ITER = (
+    "Maximum number of iterations of the solver (see above); a\n"
+    "        ``ConvergenceWarning`` is issued when it stops there before ``tol``."
+)
 
 # parameters of scikit-learn's MultiTaskLasso / MultiTaskElasticNet (and their CV
 # forms) accepted for drop-in compatibility
@@ -54,19 +65,6 @@ GAP_TOL = (
 )
 
 LOSS = "sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2"
-
-
-def fill(doc, **kwargs):
-    """Substitute the lines ``    %(common_params)s`` and ``    %(common_attributes)s``
-    (indented as the docstring body) in ``doc``."""
-    params = COMMON_PARAMS % {
-        "max_iter": kwargs.get("max_iter", 1000),
-        "tol": kwargs.get("tol", "1e-4"),
-        "tol_doc": kwargs.get("tol_doc", GAP_TOL),
-    }
-    return doc.replace("    %(common_params)s\n", params).replace(
-        "    %(common_attributes)s\n", COMMON_ATTRIBUTES
-    )
 
 
 # ---------------------------------------------------------------- intercept model,
@@ -156,22 +154,42 @@ AUTO_DEFAULT_NOTE = """The default "auto" is this model's choice in
         treats the offsets exactly."""
 
 
-def fill_intercepts(doc, unseen=SIZE_WEIGHTED_MEAN, default="0.0"):
-    """Substitute ``    %(intercept_params)s``, ``    %(alpha_mean_param)s``,
-    ``    %(shared_attributes)s`` and ``    %(objective_terms)s``."""
+def fill(
+    doc,
+    *,
+    unseen=SIZE_WEIGHTED_MEAN,
+    intercepts_default="0.0",
+    max_iter=1000,
+    tol="1e-4",
+    max_iter_doc=MAX_ITER,
+    tol_doc=GAP_TOL,
+):
+    """Substitute the lines ``    %(common_params)s``, ``    %(alpha_mean_param)s``,
+    ``    %(common_attributes)s``, ``    %(shared_attributes)s`` and
+    ``    %(objective_terms)s`` (indented as the docstring body) in ``doc``.
+
+    ``unseen`` says what ``coef_shared_`` is, ``intercepts_default`` is the
+    default of ``alpha_intercepts``; the others are the solver's defaults and the
+    descriptions of ``max_iter`` and ``tol``.
+    """
+    intercept_params = INTERCEPT_PARAMS % {
+        "unseen": unseen,
+        "intercepts_default": intercepts_default,
+        "intercepts_note": (
+            AUTO_DEFAULT_NOTE if intercepts_default == '"auto"' else FREE_DEFAULT_NOTE
+        ),
+    }
+    params = COMMON_PARAMS % {
+        "intercept_params": intercept_params,
+        "max_iter": max_iter,
+        "max_iter_doc": max_iter_doc,
+        "tol": tol,
+        "tol_doc": tol_doc,
+    }
     return (
-        doc.replace(
-            "    %(intercept_params)s\n",
-            INTERCEPT_PARAMS
-            % {
-                "unseen": unseen,
-                "intercepts_default": default,
-                "intercepts_note": (
-                    AUTO_DEFAULT_NOTE if default == '"auto"' else FREE_DEFAULT_NOTE
-                ),
-            },
-        )
+        doc.replace("    %(common_params)s\n", params)
         .replace("    %(alpha_mean_param)s\n", ALPHA_MEAN_PARAM)
+        .replace("    %(common_attributes)s\n", COMMON_ATTRIBUTES)
         .replace("    %(shared_attributes)s\n", SHARED_ATTRIBUTES % {"unseen": unseen})
         .replace("    %(objective_terms)s", OBJECTIVE_TERMS)
     )

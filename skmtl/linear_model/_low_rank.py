@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._compat import Interval, fit_context
 from .._data import validate_fit_data
+from .._docstring import fill_doc
 from .._ops import task_scatter
 from .._optim._threads import solver_threads
 from .._optim.admm import admm_quadratic, centred_factors, mean_shrink_affordable
@@ -22,7 +23,7 @@ from .._optim.prox_grad import fista
 from .._optim.prox_newton import prox_newton, prox_newton_affordable
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
-from ._docs import AUTO_DEFAULT_NOTE, fill, fill_intercepts
+from ._docs import AUTO_DEFAULT_NOTE, fill
 
 __all__ = [
     "ReducedRankRegression",
@@ -202,7 +203,6 @@ class TraceNormRegression(
         Strength of the ridge ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling
         every task's weights towards their mean (shrinkage towards shared values).
     %(common_params)s
-    %(intercept_params)s
 
     Attributes
     ----------
@@ -215,7 +215,10 @@ class TraceNormRegression(
 
     See Also
     --------
-    ReducedRankRegression : hard rank constraint instead of a convex penalty.
+    TraceNormRegressionCV : The same model with ``alpha`` chosen by
+        cross-validation.
+    ReducedRankRegression : A hard rank constraint instead of a convex penalty.
+    TraceNormLogisticRegression : The same penalty with the logistic loss.
 
     Examples
     --------
@@ -283,7 +286,6 @@ class TraceNormLogisticRegression(
         Strength of the ridge ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling
         every task's weights towards their mean.
     %(common_params)s
-    %(intercept_params)s
 
     Attributes
     ----------
@@ -295,6 +297,14 @@ class TraceNormLogisticRegression(
         Duality gap at exit.
     rank_ : int
         Numerical rank of ``coef_``.
+
+    See Also
+    --------
+    TraceNormLogisticRegressionCV : The same model with ``alpha`` chosen by
+        cross-validation.
+    TraceNormRegression : The same penalty with the squared loss.
+    MultiTaskLogisticLasso : Features selected jointly (L2,1) instead of a
+        shared subspace.
 
     Examples
     --------
@@ -321,7 +331,7 @@ _TRACE_AUTO_NOTE = """The default "auto" is this model's choice in
         with free intercepts), and the ADMM solver treats the offsets exactly
         inside each ridge step."""
 TraceNormRegression.__doc__ = fill(
-    fill_intercepts(TraceNormRegression.__doc__, _TRACE_UNSEEN, default='"auto"')
+    TraceNormRegression.__doc__, unseen=_TRACE_UNSEEN, intercepts_default='"auto"'
 ).replace(AUTO_DEFAULT_NOTE, _TRACE_AUTO_NOTE)
 _TRACE_LOGISTIC_AUTO_NOTE = """The default "auto": with free intercepts a task
         whose few rows share one label gets an unbounded intercept, and tasks
@@ -332,14 +342,14 @@ _TRACE_LOGISTIC_AUTO_NOTE = """The default "auto": with free intercepts a task
         model in both repeats with free intercepts. The proximal Newton solver
         treats the offsets exactly (7 steps on features of mean 0 or 100)."""
 TraceNormLogisticRegression.__doc__ = fill(
-    fill_intercepts(
-        TraceNormLogisticRegression.__doc__, _TRACE_UNSEEN, default='"auto"'
-    ).replace(AUTO_DEFAULT_NOTE, _TRACE_LOGISTIC_AUTO_NOTE),
+    TraceNormLogisticRegression.__doc__,
+    unseen=_TRACE_UNSEEN,
+    intercepts_default='"auto"',
     tol_doc=(
         "Stop when the duality gap is at most ``tol * 2 P0`` (``P0``: the\n"
         "        objective of the intercept-only model)."
     ),
-)
+).replace(AUTO_DEFAULT_NOTE, _TRACE_LOGISTIC_AUTO_NOTE)
 
 
 # ---------------------------------------------------------------------------
@@ -550,7 +560,6 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     alpha : float, default=0.0
         Ridge strength (``alpha / 2 ||W||_F^2``).
     %(common_params)s
-    %(intercept_params)s
 
     Attributes
     ----------
@@ -568,7 +577,8 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
 
     See Also
     --------
-    TraceNormRegression : convex (nuclear-norm) relaxation.
+    TraceNormRegression : The convex (nuclear-norm) relaxation of the rank
+        constraint.
 
     Examples
     --------
@@ -722,14 +732,18 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
             )
         return self
 
+    @fill_doc
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit the model (see :meth:`TraceNormRegression.fit` for the arguments)."""
+        """Fit the model.
+
+        %(linear.fit_sections)s
+        """
         return self._fit(X, y, sample_weight)
 
 
 ReducedRankRegression.__doc__ = fill(
-    fill_intercepts(ReducedRankRegression.__doc__),
+    ReducedRankRegression.__doc__,
     tol="1e-6",
     tol_doc=(
         "Iterative solver only: stop at ``||(I - U U^T) grad_U|| <= tol * 2 "

@@ -33,12 +33,59 @@ class _Problem(MultiTaskMixin, BaseEstimator):
 
 register(
     prefix="path",
-    # the data parameters of alpha_max and multitask_enet_path
+    # the data parameters of alpha_max and the path functions
     data_params="""\
-    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+    %(X_fit)s
     y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        Targets: one column per task with ``task_column=None`` (NaN = missing),
+        1-D in the stacked layout.
     task_column : int, str or None, default=None
         See :class:`MultiTaskLasso`.
+""",
+    # the intercept and the sample weights of the problem (alpha_max and paths)
+    fit_params="""\
+    fit_intercept : bool, default=True
+        Whether the problem has a free intercept per task (``alpha_intercepts=0``
+        of the estimators); False: no intercept.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the rows in their task's loss, as in the estimators' ``fit``.
+""",
+    # the parameters of multitask_enet_path after l1_ratio (of
+    # multitask_lasso_path after task_column) and the Returns of both
+    path_sections="""\
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max`` of the automatic grid.
+    alphas : int or array-like, default=100
+        Number of alphas of the automatic grid (log-spaced from
+        :func:`alpha_max` down to ``eps * alpha_max``), or the alphas themselves
+        (solved in decreasing order).
+    %(path.fit_params)s
+    max_iter : int, default=1000
+        Maximum epochs per alpha.
+    tol : float, default=1e-4
+        Relative duality-gap tolerance per alpha (see :class:`MultiTaskLasso`).
+    coef_init : array-like of shape (n_tasks, n_features), default=None
+        Starting point of the first alpha.
+    return_intercept : bool, default=False
+        Also return the intercepts.
+    return_n_iter : bool, default=False
+        Also return the number of epochs per alpha.
+    verbose : int, default=0
+        Verbosity of the solver: a positive value prints the objective and the
+        duality gap at each epoch; 0 prints nothing.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        The alphas of the path, decreasing.
+    coefs : ndarray of shape (n_tasks, n_features, n_alphas)
+        The task weights at each alpha (last axis, scikit-learn's layout).
+    dual_gaps : ndarray of shape (n_alphas,)
+        The duality gap at the end of each solve.
+    intercepts : ndarray of shape (n_tasks, n_alphas)
+        The task intercepts at each alpha; if ``return_intercept``.
+    n_iters : ndarray of shape (n_alphas,)
+        The number of epochs of each solve; if ``return_n_iter``.
 """,
 )
 
@@ -253,12 +300,17 @@ def alpha_max(
         The ``l1_ratio`` of :class:`MultiTaskElasticNet` (1: the Lasso).
     loss : {"squared", "logistic"}, default="squared"
         ``"logistic"`` for :class:`MultiTaskLogisticLasso` (binary labels).
-    fit_intercept : bool, default=True
-    sample_weight : array-like of shape (n_samples,), default=None
+    %(path.fit_params)s
 
     Returns
     -------
     alpha_max : float
+        The smallest ``alpha`` giving ``W = 0`` (at this ``l1_ratio``).
+
+    See Also
+    --------
+    MultiTaskLasso : The model whose ``alpha`` this bounds.
+    multitask_lasso_path : Solutions from ``alpha_max`` down.
 
     Examples
     --------
@@ -423,37 +475,28 @@ def multitask_enet_path(
     ----------
     %(path.data_params)s
     l1_ratio : float in [0, 1], default=0.5
-        0 (pure ridge) needs an explicit grid of ``alphas``.
-    eps : float, default=1e-3
-        ``alpha_min / alpha_max`` of the automatic grid.
-    alphas : int or array-like, default=100
-        Number of alphas of the automatic grid (log-spaced from
-        :func:`alpha_max` down to ``eps * alpha_max``), or the alphas themselves
-        (solved in decreasing order).
-    fit_intercept : bool, default=True
-    sample_weight : array-like of shape (n_samples,), default=None
-    max_iter : int, default=1000
-        Maximum epochs per alpha.
-    tol : float, default=1e-4
-        Relative duality-gap tolerance per alpha (see :class:`MultiTaskLasso`).
-    coef_init : array-like of shape (n_tasks, n_features), default=None
-        Starting point of the first alpha.
-    return_intercept : bool, default=False
-        Also return the intercepts.
-    return_n_iter : bool, default=False
-        Also return the number of epochs per alpha.
-    verbose : int, default=0
+        Share of the L2,1 term (1: :func:`multitask_lasso_path`); 0 (pure ridge)
+        needs an explicit grid of ``alphas``.
+    %(path.path_sections)s
 
-    Returns
-    -------
-    alphas : ndarray of shape (n_alphas,)
-        Decreasing.
-    coefs : ndarray of shape (n_tasks, n_features, n_alphas)
-    dual_gaps : ndarray of shape (n_alphas,)
-    intercepts : ndarray of shape (n_tasks, n_alphas)
-        If ``return_intercept``.
-    n_iters : ndarray of shape (n_alphas,)
-        If ``return_n_iter``.
+    See Also
+    --------
+    multitask_lasso_path : The path of :class:`MultiTaskLasso`.
+    MultiTaskElasticNetCV : ``alpha`` and ``l1_ratio`` chosen by cross-validation
+        along such paths.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import multitask_enet_path
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=6,
+    ...                                  n_informative=2, random_state=0)
+    >>> alphas, coefs, gaps = multitask_enet_path(X, y, task_column=0,
+    ...                                           l1_ratio=0.5, alphas=5)
+    >>> coefs.shape
+    (3, 6, 5)
+    >>> [int((abs(coefs[:, :, k]).sum(axis=0) > 0).sum()) for k in range(5)]
+    [0, 2, 3, 6, 6]
     """
     data = _validate(X, y, task_column, sample_weight)
     if isinstance(alphas, Integral):
@@ -480,6 +523,7 @@ def multitask_enet_path(
     return tuple(out)
 
 
+@fill_doc
 @validate_params(
     {k: v for k, v in _PATH_PARAMS.items() if k != "l1_ratio"},
     prefer_skip_nested_validation=True,
@@ -502,8 +546,20 @@ def multitask_lasso_path(
 ):
     """Multi-task Lasso solutions along a path of ``alpha`` (warm-started).
 
-    :func:`multitask_enet_path` with ``l1_ratio=1`` (the problem of
-    :class:`MultiTaskLasso`); same parameters and returns.
+    :func:`multitask_enet_path` with ``l1_ratio=1``: solves the problem of
+    :class:`MultiTaskLasso` for each ``alpha``, from the largest down, each solve
+    starting from the previous solution (and its working set).
+
+    Parameters
+    ----------
+    %(path.data_params)s
+    %(path.path_sections)s
+
+    See Also
+    --------
+    multitask_enet_path : The path with a ridge term (``l1_ratio < 1``).
+    MultiTaskLassoCV : ``alpha`` chosen by cross-validation along such paths.
+    alpha_max : The top of the automatic grid.
 
     Examples
     --------

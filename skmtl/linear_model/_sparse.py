@@ -23,7 +23,6 @@ from ._docs import (
     SIZE_WEIGHTED_MEAN,
     SKLEARN_COMPAT_PARAMS,
     fill,
-    fill_intercepts,
 )
 
 __all__ = [
@@ -49,6 +48,11 @@ BCD_TOL = (
     "        scikit-learn's scaling of ``tol``. A certified bound: ``objective -\n"
     "        optimum <= dual_gap_``."
 )
+BCD_MAX_ITER = (
+    "Maximum number of epochs of block coordinate descent (passes over the\n"
+    "        working set, ``n_iter_``); a ``ConvergenceWarning`` is issued when it\n"
+    "        stops there before ``tol``."
+)
 BCD_ATTRIBUTES = """\
     dual_gap_ : float
         Duality gap at exit, in units of the objective.
@@ -70,8 +74,7 @@ L21_BORROWS = """\
 
 def _fill(doc, unseen=MEAN_OR_SIZE_WEIGHTED):
     doc = doc.replace("    %(sklearn_params)s\n", SKLEARN_COMPAT_PARAMS)
-    doc = fill_intercepts(doc, unseen=unseen)
-    doc = fill(doc, tol_doc=BCD_TOL).replace(
+    doc = fill(doc, unseen=unseen, max_iter_doc=BCD_MAX_ITER, tol_doc=BCD_TOL).replace(
         "    n_iter_ : int\n        Iterations of the solver.\n", BCD_ATTRIBUTES
     )
     return substitute(doc, l21_borrows=L21_BORROWS)
@@ -112,7 +115,6 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         intercept model).
     %(alpha_mean_param)s
     %(common_params)s
-    %(intercept_params)s
     %(sklearn_params)s
 
     Attributes
@@ -122,8 +124,10 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
 
     See Also
     --------
-    MultiTaskLassoCV : ``alpha`` chosen by cross-validation.
-    multitask_lasso_path : solutions along a path of ``alpha``.
+    MultiTaskLassoCV : The same model with ``alpha`` chosen by cross-validation.
+    MultiTaskElasticNet : The L2,1 penalty plus a ridge term.
+    multitask_lasso_path : Solutions along a path of ``alpha``.
+    alpha_max : The smallest ``alpha`` giving ``W = 0``.
 
     Examples
     --------
@@ -210,7 +214,6 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
         Share of the L2,1 term (1: ``MultiTaskLasso``; 0: ridge).
     %(alpha_mean_param)s
     %(common_params)s
-    %(intercept_params)s
     %(sklearn_params)s
 
     Attributes
@@ -220,7 +223,10 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
 
     See Also
     --------
-    MultiTaskElasticNetCV : ``alpha`` and ``l1_ratio`` by cross-validation.
+    MultiTaskElasticNetCV : The same model with ``alpha`` and ``l1_ratio`` chosen
+        by cross-validation.
+    MultiTaskLasso : The L2,1 penalty alone (``l1_ratio=1``).
+    multitask_enet_path : Solutions along a path of ``alpha``.
 
     Examples
     --------
@@ -311,12 +317,20 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         task).
     %(alpha_mean_param)s
     %(common_params)s
-    %(intercept_params)s
+    %(sklearn_params)s
 
     Attributes
     ----------
     %(common_attributes)s
     %(shared_attributes)s
+
+    See Also
+    --------
+    MultiTaskSparseGroupLassoCV : The same model with ``alpha`` (and ``l1_ratio``)
+        chosen by cross-validation.
+    MultiTaskLasso : Features shared by all tasks only (``l1_ratio=0``).
+    DirtyMultiTaskLasso : Shared and task-specific features as two separate
+        weight matrices.
 
     Examples
     --------
@@ -414,7 +428,6 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         Strength of the L1 penalty on the task-specific part ``Q``.
     %(alpha_mean_param)s
     %(common_params)s
-    %(intercept_params)s
 
     Attributes
     ----------
@@ -424,6 +437,14 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
         ``Q``, the entry-wise sparse part.
     %(common_attributes)s
     %(shared_attributes)s
+
+    See Also
+    --------
+    DirtyMultiTaskLassoCV : The same model with its strengths chosen by
+        cross-validation.
+    MultiTaskLasso : The shared part alone (``Q = 0``).
+    MultiTaskSparseGroupLasso : Shared and per-task selection in one weight
+        matrix.
 
     Examples
     --------
@@ -549,7 +570,6 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
         loss="logistic")`` gives ``W = 0`` (with ``alpha_intercepts=0``).
     %(alpha_mean_param)s
     %(common_params)s
-    %(intercept_params)s
 
     Attributes
     ----------
@@ -557,6 +577,14 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
         The two labels; ``decision_function > 0`` predicts ``classes_[1]``.
     %(common_attributes)s
     %(shared_attributes)s
+
+    See Also
+    --------
+    MultiTaskLogisticLassoCV : The same model with ``alpha`` chosen by
+        cross-validation.
+    MultiTaskLasso : The L2,1 penalty with the squared loss.
+    TraceNormLogisticRegression : Per-task logistic regression with a low-rank
+        (nuclear-norm) penalty.
 
     Examples
     --------

@@ -19,7 +19,7 @@ from .._optim.structured import (
     cluster_matrix_from_eig,
 )
 from ._base import _PenalizedMultiTaskRegressor
-from ._docs import MEAN_OR_SIZE_WEIGHTED, fill, fill_intercepts
+from ._docs import MEAN_OR_SIZE_WEIGHTED, fill
 from ._low_rank import _DirectLipschitzMixin
 
 __all__ = ["ClusteredMultiTaskRegression", "GraphRegularizedMultiTaskRegression"]
@@ -75,7 +75,6 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
         Strength of the ridge ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling
         every task's weights towards their mean (a smooth term for FISTA).
     %(common_params)s
-    %(intercept_params)s
 
     Attributes
     ----------
@@ -95,6 +94,13 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
         ``M`` on the null space of ``coef_ coef_^T`` (spectral rounding of
         ``M ~ F F^T``; ``m_0 = 0`` unless ``coef_`` has rank below
         ``n_clusters``); clusters are numbered in order of first appearance.
+
+    See Also
+    --------
+    ClusteredMultiTaskRegressionCV : The same model with its strength chosen by
+        cross-validation.
+    GraphRegularizedMultiTaskRegression : Tasks pulled towards their neighbours
+        in a given graph instead of clusters found from the data.
 
     Examples
     --------
@@ -293,7 +299,6 @@ default=None
     l1_ratio : float in [0, 1], default=0.0
         Share of the L1 term.
     %(common_params)s
-    %(intercept_params)s
 
     Attributes
     ----------
@@ -305,6 +310,13 @@ default=None
         Relative gradient norm at exit (``l1_ratio = 0`` only).
     adjacency_ : ndarray of shape (n_tasks, n_tasks)
         The task graph used, ordered like ``tasks_``.
+
+    See Also
+    --------
+    GraphRegularizedMultiTaskRegressionCV : The same model with ``alpha`` chosen
+        by cross-validation.
+    ClusteredMultiTaskRegression : Task groups found from the data instead of a
+        given graph.
 
     Examples
     --------
@@ -471,13 +483,13 @@ def _least_squares_cg_intercepts(graph, W0, b0, tol, max_iter):
 
 
 ClusteredMultiTaskRegression.__doc__ = fill(
-    fill_intercepts(ClusteredMultiTaskRegression.__doc__, MEAN_OR_SIZE_WEIGHTED)
+    ClusteredMultiTaskRegression.__doc__, unseen=MEAN_OR_SIZE_WEIGHTED
 )
 GraphRegularizedMultiTaskRegression.__doc__ = fill(
-    fill_intercepts(
-        GraphRegularizedMultiTaskRegression.__doc__,
+    GraphRegularizedMultiTaskRegression.__doc__,
+    unseen=(
         "the plain mean of the rows of ``coef_``, the component of ``W`` the\n"
-        "        graph term does not penalise",
-        default='"auto"',
-    )
+        "        graph term does not penalise"
+    ),
+    intercepts_default='"auto"',
 )
