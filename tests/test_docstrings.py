@@ -71,10 +71,6 @@ IGNORED_FOR_METHODS = {"ES01", "SA01", "EX01"}
 IGNORED_FOR_PROPERTIES = {"PR02", "GL08"}
 
 _LM_REASON = "docstring being edited concurrently (issue 12)"
-_NN_REASON = (
-    "neural_network estimator files are being edited concurrently: fix at merge "
-    "(issue 14)"
-)
 _OTHER_REASON = "module outside this change's files: fix at merge (issue 14)"
 
 
@@ -149,13 +145,6 @@ KNOWN_NUMPYDOC_FAILURES = {
     "skmtl.linear_model.alpha_max": _LM_REASON,
     "skmtl.linear_model.multitask_enet_path": _LM_REASON,
     "skmtl.linear_model.multitask_lasso_path": _LM_REASON,
-    "skmtl.neural_network.MultiTaskMLPRegressor": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPRegressor.fit": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPRegressor.partial_fit": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPClassifier": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPClassifier.fit": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPClassifier.partial_fit": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPClassifier.predict_log_proba": _NN_REASON,
     "skmtl.model_selection.TaskStratifiedKFold": _OTHER_REASON,
     "skmtl.model_selection.TaskStratifiedKFold.get_n_splits": _OTHER_REASON,
     "skmtl.model_selection.train_test_split_per_task": _OTHER_REASON,
