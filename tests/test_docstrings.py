@@ -71,7 +71,6 @@ IGNORED_FOR_METHODS = {"ES01", "SA01", "EX01"}
 IGNORED_FOR_PROPERTIES = {"PR02", "GL08"}
 
 _LM_REASON = "docstring being edited concurrently (issue 12)"
-_OTHER_REASON = "module outside this change's files: fix at merge (issue 14)"
 
 
 def _numpydoc_targets():
@@ -145,12 +144,6 @@ KNOWN_NUMPYDOC_FAILURES = {
     "skmtl.linear_model.alpha_max": _LM_REASON,
     "skmtl.linear_model.multitask_enet_path": _LM_REASON,
     "skmtl.linear_model.multitask_lasso_path": _LM_REASON,
-    "skmtl.model_selection.TaskStratifiedKFold": _OTHER_REASON,
-    "skmtl.model_selection.TaskStratifiedKFold.get_n_splits": _OTHER_REASON,
-    "skmtl.model_selection.train_test_split_per_task": _OTHER_REASON,
-    "skmtl.utils.stack_tasks": _OTHER_REASON,
-    "skmtl.utils.split_tasks": _OTHER_REASON,
-    "skmtl.utils.all_estimators": _OTHER_REASON,
     "skmtl.linear_model.GraphRegularizedMultiTaskRegressionCV": _CV_REASON,
     "skmtl.linear_model.GraphRegularizedMultiTaskRegressionCV.fit": _CV_REASON,
     "skmtl.linear_model.GraphRegularizedMultiTaskRegressionCV.get_metadata_routing": _CV_REASON,  # noqa: E501
