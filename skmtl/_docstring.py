@@ -21,9 +21,9 @@ Rules, chosen so that a docstring never has to escape anything:
   text under an existing name raises as well.
 
 Fragments shared by every family live here (``task_column``, ``X_fit``,
-``X_predict``, ``fit_sections``, ``predict_sections``, ``returns_self``,
-``layout_attributes``). A
-family registers its own in its module with a prefix (``kernel.*`` in
+``X_predict``, ``fit_sections``, ``fit_parameters``, ``predict_sections``,
+``log_proba_sections``, ``returns_self``, ``layout_attributes``). A family
+registers its own in its module with a prefix (``kernel.*`` in
 ``skmtl._kernel._docs``, ``datasets.*``, ``hierarchical.*``), or passes a table of
 them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``).
 """
@@ -145,6 +145,18 @@ register(
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             ``(n_samples, n_tasks)`` in the shared layout.""",
+    # the sections of a ``predict_log_proba(X)`` that takes the log of
+    # ``predict_proba`` (the estimator's summary says what its zeros are)
+    log_proba_sections="""\
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes) or list of ndarray
+            The natural logarithm of :meth:`predict_proba`, laid out as it is
+            (``-inf`` where a probability is 0).""",
     returns_self="""\
         self : object
             The fitted estimator.""",
@@ -154,15 +166,19 @@ register(
     fit_sections="""\
         Parameters
         ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            %(y_fit)s
-        sample_weight : array-like of shape (n_samples,), default=None
-            %(sample_weight_fit)s
+        %(fit_parameters)s
 
         Returns
         -------
         %(returns_self)s""",
+    # the same parameters alone, for a method with more (``partial_fit``'s
+    # ``classes``)
+    fit_parameters="""\
+        %(X_fit)s
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            %(y_fit)s
+        sample_weight : array-like of shape (n_samples,), default=None
+            %(sample_weight_fit)s""",
     y_fit="2-D in the shared layout (NaN = missing).",
     layout_attributes="""\
         tasks_ : ndarray of shape (n_tasks,)

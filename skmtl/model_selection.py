@@ -62,6 +62,17 @@ class TaskStratifiedKFold(BaseCrossValidator):
     random_state : int, RandomState instance or None, default=None
         Used when ``shuffle=True``.
 
+    See Also
+    --------
+    train_test_split_per_task : A single train/test split that also keeps every
+        task in the training set.
+    sklearn.model_selection.StratifiedKFold : Stratification by class label; with
+        the task labels as ``y`` it spreads each task over the folds too, but tests
+        a single-row task's row (that fold then trains without the task), with a
+        warning.
+    sklearn.model_selection.GroupKFold : The opposite split, each task entirely in
+        one test fold, to evaluate on tasks never seen in training.
+
     Examples
     --------
     >>> import numpy as np
@@ -123,7 +134,18 @@ class TaskStratifiedKFold(BaseCrossValidator):
             yield np.flatnonzero(fold != k), np.flatnonzero(fold == k)
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        """Number of splits (``n_splits``)."""
+        """Return the number of splits, ``n_splits``.
+
+        Parameters
+        ----------
+        X, y, groups : object, default=None
+            Ignored, present for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+            The number of ``(train, test)`` pairs that :meth:`split` yields.
+        """
         return self.n_splits
 
 
@@ -150,16 +172,32 @@ def train_test_split_per_task(
     Parameters
     ----------
     X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        Rows to split, holding the task column (unless ``task_column=None``).
     y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        Targets of the rows of ``X``, split with them (2-D in the shared-design
+        layout).
     task_column : int, str or None, default=0
-        None: shared-design layout, rows are split as one task.
+        Column of ``X`` holding the task labels (an int position or a DataFrame
+        column name). None: shared-design layout, rows are split as one task.
     train_size : float in (0, 1), default=0.75
+        Share of each task's rows kept for training (rounded down, at least one).
     random_state : int, RandomState instance or None, default=None
+        Draws each task's training rows; pass an int for a reproducible split.
 
     Returns
     -------
     X_train, X_test, y_train, y_test
-        Rows keep their original relative order.
+        The training and test rows of ``X`` and ``y``, of the same types as the
+        inputs. Rows keep their original relative order.
+
+    See Also
+    --------
+    TaskStratifiedKFold : K-fold cross-validation that keeps every task in every
+        training set.
+    sklearn.model_selection.train_test_split : One split of all rows; stratified
+        by the task labels it needs at least 2 rows in every task.
+    skmtl.datasets.load_school_splits : The standard School splits, made by this
+        rule.
 
     Examples
     --------

@@ -70,12 +70,6 @@ IGNORED_FOR_METHODS = {"ES01", "SA01", "EX01"}
 # A property has no parameters nor a parsable signature (scikit-learn's rule).
 IGNORED_FOR_PROPERTIES = {"PR02", "GL08"}
 
-_NN_REASON = (
-    "neural_network estimator files are being edited concurrently: fix at merge "
-    "(issue 14)"
-)
-_OTHER_REASON = "module outside this change's files: fix at merge (issue 14)"
-
 
 def _numpydoc_targets():
     """``(import path, kind)`` of every public class, function and method."""
@@ -112,22 +106,9 @@ def _numpydoc_errors(path, kind):
 
 
 NUMPYDOC_TARGETS = dict(_numpydoc_targets())
-# Known failures, by name (strict: a fixed docstring must leave this list).
-KNOWN_NUMPYDOC_FAILURES = {
-    "skmtl.neural_network.MultiTaskMLPRegressor": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPRegressor.fit": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPRegressor.partial_fit": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPClassifier": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPClassifier.fit": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPClassifier.partial_fit": _NN_REASON,
-    "skmtl.neural_network.MultiTaskMLPClassifier.predict_log_proba": _NN_REASON,
-    "skmtl.model_selection.TaskStratifiedKFold": _OTHER_REASON,
-    "skmtl.model_selection.TaskStratifiedKFold.get_n_splits": _OTHER_REASON,
-    "skmtl.model_selection.train_test_split_per_task": _OTHER_REASON,
-    "skmtl.utils.stack_tasks": _OTHER_REASON,
-    "skmtl.utils.split_tasks": _OTHER_REASON,
-    "skmtl.utils.all_estimators": _OTHER_REASON,
-}
+# Known failures, by name, with the reason (strict: a fixed docstring must leave
+# this list). None today: every public object validates.
+KNOWN_NUMPYDOC_FAILURES = {}
 
 
 def _numpydoc_params():

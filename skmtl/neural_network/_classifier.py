@@ -9,6 +9,10 @@ from ._base import BaseMultiTaskMLP, _label
 from ._docs import FRAGMENTS
 from ._losses import TaskLogLoss
 
+_Y_FIT = (
+    "Class labels; 2-D in the shared-design layout (NaN in a float ``y`` = missing)."
+)
+
 
 class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
     """Multi-task multi-layer perceptron classifier (hard parameter sharing).
@@ -26,7 +30,8 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
 
     Parameters
     ----------
-    %(parameters)s
+    %(architecture_parameters)s
+    %(training_parameters)s
 
     Attributes
     ----------
@@ -40,8 +45,9 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
 
     See Also
     --------
-    MultiTaskMLPRegressor : the regressor.
-    sklearn.neural_network.MLPClassifier : the single-task network (what this model
+    MultiTaskMLPRegressor : The regressor, same network with one linear output per
+        task.
+    sklearn.neural_network.MLPClassifier : The single-task network (what this model
         is with one task, see the tests).
 
     %(references)s
@@ -149,40 +155,34 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
         return float(np.mean(acc[val.sizes > 0]))
 
     # ------------------------------------------------------------------ API
+    @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            Features (and the task column in the stacked layout).
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Class labels; 2-D in the shared-design layout (NaN in a float ``y`` =
-            missing).
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
+        %(fit_sections)s
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, starting from the current weights.
 
+        %(partial_fit)s
+
         Parameters
         ----------
-        X, y, sample_weight : as in :meth:`fit`
+        %(fit_parameters)s
         classes : array-like or list of array-like, default=None
             Required on the first call: the classes of every task (one array shared
             by all tasks, or one array per task in the order of the sorted task
-            labels). The tasks are those of the first call's data.
+            labels). The tasks are those of the first call's data. Later calls may
+            repeat it (it must then be the same) or leave it None.
 
         Returns
         -------
-        self : object
+        %(returns_self)s
         """
         if classes is None and not hasattr(self, "coefs_"):
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -237,9 +237,16 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
         out[rows[valid], self._class_codes[task][valid]] = proba[valid]
         return out
 
+    @fill_doc
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba` (``-inf`` for a class that a row's
-        task does not have)."""
+        """Logarithm of the class probabilities of each row under its task's head.
+
+        In the stacked and single layouts a class that a row's task does not have
+        gets ``-inf`` (probability 0); in the shared layout each task's array has
+        only that task's classes.
+
+        %(log_proba_sections)s
+        """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             if isinstance(proba, list):

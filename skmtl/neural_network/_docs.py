@@ -66,7 +66,9 @@ OBJECTIVE = """
     optimiser steps, see ``_optimizers.py``).
 """
 
-PARAMETERS = """
+# the parameters are in two fragments so that an estimator can document one of its
+# own where its signature has it (the regressor's ``normalize_y``)
+ARCHITECTURE_PARAMETERS = """
     hidden_layer_sizes : array-like of int, default=(100,)
         Units of the shared trunk's hidden layers (``()``: no trunk, the heads see
         the features).
@@ -74,6 +76,9 @@ PARAMETERS = """
         Units of the hidden layers of every task head (``()``: linear heads, the
         classic hard parameter sharing network).
     %(task_column)s
+"""
+
+TRAINING_PARAMETERS = """
     task_weighting : {"equal", "size", "uncertainty", "dwa"} or array-like of shape \
 (n_tasks,), default="equal"
         How the task losses are weighted (``lambda_t``, recorded in
@@ -226,6 +231,20 @@ ATTRIBUTES = """
         Column names of ``X`` when it is a DataFrame with string column names.
 """
 
+SAMPLE_WEIGHT = """
+    Row weights ``s_i`` of the objective (None: all 1). In the shared-design
+    layout a row's weight applies to each of its observed targets.
+"""
+
+PARTIAL_FIT = """
+    The first call (unless ``fit`` ran before) fixes the tasks (``tasks_``),
+    the layout and the architecture; later calls may hold only some of the
+    tasks (a task label not seen in the first call raises a ValueError), and a
+    task absent from a call keeps its head. The task weights are computed over
+    the tasks present in the call. ``early_stopping=True`` is not supported (a
+    ValueError): hold out validation rows yourself.
+"""
+
 REFERENCES = """
     References
     ----------
@@ -239,10 +258,14 @@ REFERENCES = """
 
 #: The fragments of the two estimators' docstrings, substituted by
 #: :func:`skmtl._docstring.fill_doc` (``%(objective)s`` etc.; each estimator adds its
-#: own ``validation`` text).
+#: own ``validation`` text to the class and its ``y_fit`` text to ``fit`` and
+#: ``partial_fit``, which use the shared ``%(fit_sections)s``).
 FRAGMENTS = {
     "objective": OBJECTIVE,
-    "parameters": PARAMETERS,
+    "architecture_parameters": ARCHITECTURE_PARAMETERS,
+    "training_parameters": TRAINING_PARAMETERS,
     "attributes": ATTRIBUTES,
     "references": REFERENCES,
+    "sample_weight_fit": SAMPLE_WEIGHT,
+    "partial_fit": PARTIAL_FIT,
 }

@@ -9,6 +9,8 @@ from ._base import _DEFAULT_ALPHA_HEADS, _DEFAULT_ALPHA_INTERCEPTS, BaseMultiTas
 from ._docs import FRAGMENTS
 from ._losses import SquaredLoss
 
+_Y_FIT = "Targets; 2-D in the shared-design layout (NaN = missing)."
+
 
 class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
     """Multi-task multi-layer perceptron regressor (hard parameter sharing).
@@ -31,13 +33,14 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
 
     Parameters
     ----------
-    %(parameters)s
+    %(architecture_parameters)s
     normalize_y : bool, default=True
         Standardise the target by the pooled, sample-weighted mean and standard
         deviation of all observed training targets (one pair for all tasks, fixed
         by the first ``fit`` / ``partial_fit``). Pooled, not per task: a task
         of 2 rows would get a noisy mean and scale of its own, which is exactly
         the free per-task intercept that ``alpha_intercepts`` shrinks.
+    %(training_parameters)s
 
     Attributes
     ----------
@@ -50,9 +53,9 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
 
     See Also
     --------
-    MultiTaskMLPClassifier : the classifier, one softmax per task.
-    sklearn.neural_network.MLPRegressor : the single-task network (what this model
-        is with one task, see the tests).
+    MultiTaskMLPClassifier : The classifier, one softmax per task.
+    sklearn.neural_network.MLPRegressor : The single-task network (what this model
+        is with one task and ``normalize_y=False``, see the tests).
 
     %(references)s
 
@@ -188,40 +191,23 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
         return float(1.0 - np.mean(mse[present] / self._val_reference[present]))
 
     # ------------------------------------------------------------------ API
+    @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-            Features (and the task column in the stacked layout).
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets; 2-D in the shared-design layout (NaN = missing).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights (a row's weight applies to all its targets).
-
-        Returns
-        -------
-        self : object
+        %(fit_sections)s
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, starting from the current weights.
 
-        The first call fixes the tasks (``tasks_``) and the layout; later calls may
-        hold only some of the tasks (a task label not seen in the first call raises
-        a ValueError). Task weights are computed over the tasks present in the call.
+        %(partial_fit)s
 
-        Parameters
-        ----------
-        X, y, sample_weight : as in :meth:`fit`
-
-        Returns
-        -------
-        self : object
+        %(fit_sections)s
         """
         return self._fit(X, y, sample_weight, incremental=True)
 

@@ -421,14 +421,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes) or list of ndarray
-            As :meth:`predict_proba`, logarithm taken.
+        %(log_proba_sections)s
         """
         proba = self.predict_proba(X)
         if isinstance(proba, list):

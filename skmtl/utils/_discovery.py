@@ -14,6 +14,27 @@ def all_estimators():
 
     Public means: defined in a public (not underscored) skmtl subpackage's ``__all__``
     and a subclass of ``sklearn.base.BaseEstimator``.
+
+    Returns
+    -------
+    estimators : list of tuple of (str, type)
+        ``(name, class)`` of every public, non-abstract estimator class, sorted by
+        name.
+
+    See Also
+    --------
+    sklearn.utils.discovery.all_estimators : The same for scikit-learn's
+        estimators.
+
+    Examples
+    --------
+    >>> from skmtl.neural_network import MultiTaskMLPRegressor
+    >>> from skmtl.utils import all_estimators
+    >>> estimators = dict(all_estimators())
+    >>> estimators["MultiTaskMLPRegressor"] is MultiTaskMLPRegressor
+    True
+    >>> [name for name, _ in all_estimators() if name.startswith("MultiTaskMLP")]
+    ['MultiTaskMLPClassifier', 'MultiTaskMLPRegressor']
     """
     import skmtl
 

@@ -11,10 +11,18 @@ __all__ = ["stack_tasks", "split_tasks"]
 def stack_tasks(X_list, y_list, labels=None):
     """Stack per-task data into the stacked layout, task column first.
 
+    The inverse of :func:`split_tasks`: the tasks' rows are concatenated in the
+    order of ``X_list`` and a first column holding each row's task label is
+    prepended, the layout every skmtl estimator reads with ``task_column=0``.
+    Per-task lists are how MALSAR (cell arrays) holds multi-task data.
+
     Parameters
     ----------
-    X_list : list of array-like or sparse matrices, each (n_t, n_features)
-    y_list : list of array-like, each (n_t,)
+    X_list : list of {array-like, sparse matrix} of shape (n_t, n_features)
+        The features of each task, one matrix per task, all with the same number
+        of columns. If any is sparse, ``X`` is a CSR matrix.
+    y_list : list of array-like of shape (n_t,)
+        The targets of each task, in the order of ``X_list``.
     labels : sequence of length n_tasks, default=None
         Task labels (ints or strings); ``range(n_tasks)`` when None. With string
         labels the result is an object array.
@@ -24,6 +32,13 @@ def stack_tasks(X_list, y_list, labels=None):
     X : ndarray or sparse matrix of shape (sum n_t, 1 + n_features)
         Column 0 holds the task label; use ``task_column=0``.
     y : ndarray of shape (sum n_t,)
+        The targets, in the order of the rows of ``X``.
+
+    See Also
+    --------
+    split_tasks : The inverse conversion, stacked layout to per-task lists.
+    skmtl.model_selection.TaskStratifiedKFold : Cross-validation on the stacked
+        layout, reading the task labels from column 0 by default.
 
     Examples
     --------
@@ -79,18 +94,36 @@ def stack_tasks(X_list, y_list, labels=None):
 def split_tasks(X, y, task_column=0):
     """Split stacked-layout data into per-task lists.
 
+    The inverse of :func:`stack_tasks`: each task's rows are gathered, in their
+    original order, into one feature matrix without the task column and one target
+    array, the tasks in the order of their sorted labels. Use it to fit one model
+    per task or to feed code written for per-task lists (MALSAR's cell arrays).
+
     Parameters
     ----------
     X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        Stacked-layout rows: the features and the task column.
     y : array-like of shape (n_samples,)
+        The target of each row of ``X``.
     task_column : int or str, default=0
+        Column of ``X`` holding the task labels (an int position, negative
+        allowed, or a DataFrame column name).
 
     Returns
     -------
     labels : ndarray of shape (n_tasks,)
         Sorted unique task labels.
-    X_list : list of arrays (task column removed), in the order of ``labels``
-    y_list : list of arrays
+    X_list : list of {ndarray, sparse matrix} of shape (n_t, n_columns - 1)
+        Each task's features (task column removed; a DataFrame becomes an
+        ndarray), in the order of ``labels``.
+    y_list : list of ndarray of shape (n_t,)
+        Each task's targets, in the order of ``labels``.
+
+    See Also
+    --------
+    stack_tasks : The inverse conversion, per-task lists to the stacked layout.
+    skmtl.baselines.IndependentTaskEstimator : One clone of an estimator per
+        task, fitted on stacked-layout data without splitting it by hand.
 
     Examples
     --------
