@@ -437,7 +437,7 @@ def epoch_blocked(
     block, weighted and centred); ``R`` is updated once per block. BLAS-3 products
     instead of BLAS-2 ones, the same iterates up to rounding."""
     cdef Py_ssize_t p = W.shape[0], k, start, stop
-    cdef int T = W.shape[1], n = R.shape[0], nb, i, j, t
+    cdef int T = W.shape[1], n = R.shape[0], nb, i, t
     cdef int c_stride = 1 if curv.shape[1] > 1 else 0
     cdef bint has_xw = xw.shape[0] > 0, moved, changed
     cdef double vn, dt
@@ -445,7 +445,6 @@ def epoch_blocked(
     cdef floating *wk
     cdef floating *Ub
     cdef floating *Db
-    cdef floating *gk
     cdef floating *xb
     dt_np = np.float32 if floating is float else np.float64
     cdef floating[::1] u = np.zeros(max(T, 1), dtype=dt_np)
@@ -500,12 +499,10 @@ def epoch_blocked(
                     Db[i + t * nb] = delta[t]
                 if norms_only:
                     V1[k] = sqrt(vn)
-                # U_B -= gram[:, i] delta^T (the block's other gradients)
-                gk = &gram[k, 0]
-                for t in range(T):
-                    if delta[t] != 0:
-                        for j in range(nb):
-                            Ub[j + t * nb] -= gk[j] * delta[t]
+                # U_B -= gram[:, i] delta^T (the block's other gradients): one
+                # BLAS rank-one update (the C double loop it replaces took half
+                # the epoch at 1,000 tasks)
+                _ger(nb, T, -1.0, &gram[k, 0], &delta[0], Ub, nb)
                 changed = True
                 moved = False
                 for t in range(T):
