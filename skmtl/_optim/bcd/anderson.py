@@ -13,15 +13,16 @@ __all__ = ["anderson_extrapolate"]
 
 
 def anderson_extrapolate(iterates):
-    """Extrapolate from ``K + 1`` iterates (flattened vectors), or None when the
-    linear system is singular."""
-    A = np.stack(iterates, axis=1)
-    U = np.diff(A, axis=1)
-    UtU = U.T @ U
+    """Extrapolate from ``K + 1`` iterates: the rows of an array ``(K + 1, N)``
+    (or a list of flattened vectors), or None when the linear system is
+    singular."""
+    A = np.asarray(iterates)  # one contiguous row per iterate
+    U = A[1:] - A[:-1]
+    UtU = U @ U.T
     try:
-        z = np.linalg.solve(UtU, np.ones(U.shape[1]))
+        z = np.linalg.solve(UtU, np.ones(U.shape[0]))
     except np.linalg.LinAlgError:
         return None
     if not np.all(np.isfinite(z)) or np.sum(z) == 0:
         return None
-    return A[:, 1:] @ (z / np.sum(z))
+    return (z / np.sum(z)) @ A[1:]

@@ -269,7 +269,9 @@ class WorkingSetSolver:
         V = np.zeros(
             Wl.shape[0] if self.fused else (Wl.shape[0], state.T), dtype=Wl.dtype
         )
-        history = [Wl.ravel().copy()]
+        # the last iterates, one row each (Anderson): filled up to row h
+        history = np.empty((self.anderson + 1, Wl.size), dtype=Wl.dtype)
+        history[0], h = Wl.ravel(), 1
         n_epochs, wait, waited = 0, 1, 0
         nz_prev, deadline, last_check = None, None, None
         while n_epochs < max_epochs:
@@ -286,15 +288,15 @@ class WorkingSetSolver:
                 state.reset(El)  # no drift
                 if self.newton is not None and nz == nz_prev:
                     if self._newton_step(Wl, nz):
-                        history = [Wl.ravel().copy()]
+                        history[0], h = Wl.ravel(), 1
                         continue  # V is stale
             if self.newton is not None and n_epochs % self.reset_every == 1:
                 nz_prev = list(nz)
             if self.anderson:
-                history.append(Wl.ravel().copy())
-                if len(history) > self.anderson:
+                history[h], h = Wl.ravel(), h + 1
+                if h > self.anderson:
                     taken = self._extrapolate(history, Wl, El, nz)
-                    history = [Wl.ravel().copy()]
+                    history[0], h = Wl.ravel(), 1
                     if taken:
                         continue  # V is stale
             # the estimate from V lags (columns updated early in the epoch have
