@@ -183,7 +183,7 @@ def bcd(
     tol=1e-4,
     verbose=0,
     ws_min=10,
-    anderson=3,
+    anderson=4,
     screening=True,
     inner_ratio=0.3,
     full_ratio=0.5,
@@ -211,11 +211,12 @@ def bcd(
     ws_min : int
         Smallest working set.
     anderson : int
-        Iterates per Anderson extrapolation (0 disables it). 3: on
-        bench_sparse's path it accepts 27 of 69 extrapolations against 9 of 34
-        with 5 (2.18 -> 2.06 s alone). Medians of 3 on a quiet machine against
-        4: dense fits equal or 2-12% faster, the path equal, the CSR case at
-        alpha_max / 100 10% slower (0.44 against 0.40 s).
+        Iterates per Anderson extrapolation (0 disables it). 4 (5 before):
+        bench_sparse, one thread, medians of 3 on a quiet machine, depths 3 /
+        4 / 5: the 20-alpha path 1.87 / 1.85 / 2.04 s, CSR at alpha_max / 100
+        0.45 / 0.41 / 0.45 s, the shared 1,000-task case 0.124 / 0.113 / 0.110
+        s; (200, 1000, 10) at alpha_max / 100 is the case it does worst on
+        (0.042 / 0.051 / 0.042 s); other dense fits within 5%.
     screening : bool
         Gap-safe screening of the features.
     inner_ratio : float
