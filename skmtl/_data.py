@@ -147,6 +147,19 @@ class TaskData:
         task = np.repeat(np.arange(self.n_tasks), [len(g) for g in groups])
         return rows, task, self.y[rows, task], self.sample_weight[rows]
 
+    def subset(self, rows):
+        """The rows ``rows`` (indices or a mask), every task kept (codes and labels
+        unchanged): a cross-validation fold."""
+        return TaskData(
+            self.X[rows],
+            self.y[rows],
+            None if self.task is None else self.task[rows],
+            None if self.mask is None else self.mask[rows],
+            self.sample_weight[rows],
+            self.tasks,
+            self.layout,
+        )
+
     def task_subset(self, t):
         """``(X_t, y_t, sample_weight_t)`` for task code ``t``."""
         rows = self.task_indices()[t]

@@ -64,6 +64,34 @@ def test_shared_layout_with_missing_targets():
     assert validate_predict_data(est, X)[1] is None
 
 
+@pytest.mark.parametrize("layout", ["stacked", "shared"])
+def test_subset_keeps_every_task_and_its_code(layout):
+    """``TaskData.subset`` (a cross-validation fold) takes the rows of every
+    per-row array and keeps the task labels and codes, also for a task the rows
+    leave out."""
+    rng = np.random.default_rng(0)
+    if layout == "stacked":
+        X, y = _stacked()
+        data = validate_fit_data(Probe(task_column=0), X, y, rng.uniform(1, 2, 12))
+    else:
+        X, y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
+        y[[1, 4], 0] = np.nan
+        data = validate_fit_data(Probe(), X, y, rng.uniform(1, 2, 10))
+    rows = np.array([0, 1, 3, 4, 6]) if layout == "stacked" else np.arange(2, 7)
+    sub = data.subset(rows)
+    assert sub.layout == data.layout
+    assert_array_equal(sub.tasks, data.tasks)
+    assert_array_equal(sub.X, data.X[rows])
+    assert_array_equal(sub.y, data.y[rows])
+    assert_array_equal(sub.sample_weight, data.sample_weight[rows])
+    if layout == "stacked":
+        assert_array_equal(sub.task, data.task[rows])
+        assert sub.n_tasks == 3 and sub.task_sizes()[2] == 0  # task 2 kept, no rows
+    else:
+        assert_array_equal(sub.mask, data.mask[rows])
+        assert_array_equal(sub.task_sizes(), [4, 5])
+
+
 def test_single_task_layout():
     X, y = np.random.default_rng(0).standard_normal((6, 2)), np.arange(6.0)
     est = Probe()

@@ -20,7 +20,7 @@ from .._compat import (
     raise_for_params,
     routing_enabled,
 )
-from .._data import TaskData, validate_fit_data
+from .._data import validate_fit_data
 from .._docstring import fill_doc, register
 from .._ops import task_dot
 from .._optim.penalties import L21
@@ -55,20 +55,6 @@ _PASSED = (
     "selection",
     "random_state",
 )
-
-
-def _subset(data, rows):
-    """The rows ``rows`` of validated data, every task kept (codes unchanged)."""
-    sub = TaskData(
-        data.X[rows],
-        data.y[rows],
-        None if data.task is None else data.task[rows],
-        None if data.mask is None else data.mask[rows],
-        data.sample_weight[rows],
-        data.tasks,
-        data.layout,
-    )
-    return sub
 
 
 def cv_splitter(cv, data, task_column, classification=False):
@@ -142,12 +128,12 @@ def task_mse(data, pred):
 
 
 def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
-    sub = _subset(data, train)
+    sub = data.subset(train)
     _check_fold(sub, k)
     coefs, intercepts, _, _ = path_on_data(
         sub, alphas, l1_ratio=l1_ratio, alpha_mean=alpha_mean, **params
     )
-    held_out = _subset(data, test)
+    held_out = data.subset(test)
     errors = [
         task_mse(held_out, _predict(held_out, c, b)) for c, b in zip(coefs, intercepts)
     ]

@@ -35,7 +35,7 @@ from .._data import validate_fit_data
 from .._docstring import fill_doc
 from ..base import MultiTaskClassifierMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ._base import encode_binary_targets
-from ._cv import CVRoutingMixin, _check_fold, _subset, cv_splitter, task_mse
+from ._cv import CVRoutingMixin, _check_fold, cv_splitter, task_mse
 from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
 from ._path import (
     QUADRATIC_SCALE,
@@ -105,8 +105,8 @@ def _rows(a, rows):
 
 def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, mean, cv_form):
     """Held-out errors of the warm-started path of ``base`` on one fold."""
-    _check_fold(_subset(data, train), k)
-    held = _subset(data, test)
+    _check_fold(data.subset(train), k)
+    held = data.subset(test)
     X_train, y_train, sw_train = _rows(X, train), _rows(y, train), _rows(sw, train)
     X_test = _rows(X, test)
     est = clone(base).set_params(
