@@ -161,21 +161,14 @@ class WorkingSetSolver:
         if state.intercepts is not None:
             Theta, sigma = feasible_dual(state.design, Theta)
         E = effective_weights(Wl.T, self.m) if self.alpha_mean else None
-        norms = None
-        if V is None:
+        given = V is not None
+        if not given:
             V = state.adjoint_ws(Theta)
             if prof is not None:  # the raw adjoint (Theta is not centred)
                 V = V + state.xbar.T * sigma[:, None]
             if self.alpha_mean:  # the dual part of the mean-shrinkage term
                 V = V - self.alpha_mean * centred_tasks(E)
-        elif V.ndim == 1:  # column norms only (fused epochs: L2,1 penalties)
-            norms = V
-            V = np.zeros((state.T, norms.shape[0]), dtype=norms.dtype)
-            V[0] = norms
-        else:
-            V = V.T
-        if self.m > 1:
-            V = np.tile(V, (self.m, 1))
+        V, norms = self._dual_blocks(V, given)
         c = self.penalty.dual_scale(V)
         dual = state.datafit.dual_value(
             c * Theta, state.Y, state.omega
@@ -188,20 +181,7 @@ class WorkingSetSolver:
             dual += c * float(sigma @ prof.ybar)
             dual += prof.intercepts.dual_value(c * sigma)
         primal = self.objective(Wl, F)
-        if self.refine and primal - dual > (0.0 if tol is None else tol):
-            dual = max(
-                dual,
-                refined_dual(
-                    state.design,
-                    state.datafit,
-                    self.penalty,
-                    Theta,
-                    V if norms is None else norms,
-                    cols=state.ws,
-                    m=self.m,
-                ),
-            )
-        return primal - dual
+        return primal - self._refined(primal, dual, tol, Theta, V, norms)
 
     def _squared_gap(self, Wl, V, tol):
         """``gap`` for the squared loss without intercepts, profiles or the
@@ -219,34 +199,47 @@ class WorkingSetSolver:
         else:  # float32 data: the sums in float64, as rounding-safe as before
             a = float(np.sum(Theta * state.Y, dtype=np.float64))
             q = float(np.sum(Theta * r, dtype=np.float64))
-        norms = None
         if V is None:
-            V = state.adjoint_ws(Theta)
-        elif V.ndim == 1:  # column norms only (fused epochs: L2,1 penalties)
-            norms = V
-            V = np.zeros((state.T, norms.shape[0]), dtype=norms.dtype)
-            V[0] = norms
+            V, norms = self._dual_blocks(state.adjoint_ws(Theta), False)
         else:
-            V = V.T
-        if self.m > 1:
-            V = np.tile(V, (self.m, 1))
+            V, norms = self._dual_blocks(V, True)
         c = penalty.dual_scale(V)
         dual = c * a - 0.5 * c * c * q - penalty.conjugate(c * V)
         primal = 0.5 * q + penalty.value(Wl.T)
-        if self.refine and primal - dual > (0.0 if tol is None else tol):
-            dual = max(
-                dual,
-                refined_dual(
-                    state.design,
-                    state.datafit,
-                    penalty,
-                    Theta,
-                    V if norms is None else norms,
-                    cols=state.ws,
-                    m=self.m,
-                ),
-            )
-        return primal - dual
+        return primal - self._refined(primal, dual, tol, Theta, V, norms)
+
+    def _dual_blocks(self, V, given):
+        """``(V, norms)``: ``A_ws* Theta`` as the penalty takes it, (m T, p), from
+        the exact adjoint (T, p), or (``given``) from the epoch's ``V`` (p, T) or
+        its column norms (p,) (then also returned: the L2,1 penalties' refined
+        dual needs only them)."""
+        norms = None
+        if given and V.ndim == 1:  # column norms only (fused epochs: L2,1)
+            norms = V
+            V = np.zeros((self.state.T, norms.shape[0]), dtype=norms.dtype)
+            V[0] = norms
+        elif given:
+            V = V.T
+        if self.m > 1:
+            V = np.tile(V, (self.m, 1))
+        return V, norms
+
+    def _refined(self, primal, dual, tol, Theta, V, norms):
+        """``dual``, or the refined dual point's value when larger (``refine``),
+        unless the plain gap is already at most ``tol``."""
+        if not self.refine or primal - dual <= (0.0 if tol is None else tol):
+            return dual
+        state = self.state
+        refined = refined_dual(
+            state.design,
+            state.datafit,
+            self.penalty,
+            Theta,
+            V if norms is None else norms,
+            cols=state.ws,
+            m=self.m,
+        )
+        return max(dual, refined)
 
     def _newton_step(self, Wl, nz):
         """One support Newton step (see ``newton.SupportNewton``), kept only if it
