@@ -601,7 +601,14 @@ def _lstsq_residual(design, t, ry):
     singular values of a rank-deficient ``Z`` and rounding with them)."""
     rows = design._task_groups()[t]
     dt = design.dtype
-    if len(rows) >= _TALL * design.n_features:
+    if len(rows) <= design.n_features:
+        # a wide block of full row rank spans every row: a residual of 0 (its
+        # rows' Gram eigenvalues alone decide, instead of an SVD)
+        Z = _weighted_block(design, t, rows)
+        lam = np.linalg.eigvalsh(Z @ Z.T)
+        if lam.size and lam[-1] <= _GRAM_COND * lam[0] and lam[0] > 0:
+            return np.zeros_like(ry, dtype=dt)
+    elif len(rows) >= _TALL * design.n_features:
         lam, Q = _task_gram(design, t, rows)
         if lam.size and lam[-1] * _GRAM_COND >= lam[0] > 0:
             Z = _weighted_block(design, t, rows)
