@@ -602,12 +602,19 @@ def _lstsq_residual(design, t, ry):
     rows = design._task_groups()[t]
     dt = design.dtype
     if len(rows) <= design.n_features:
-        # a wide block of full row rank spans every row: a residual of 0 (its
-        # rows' Gram eigenvalues alone decide, instead of an SVD)
+        # a wide block of full row rank spans every row: a residual of 0; centred,
+        # its left null space holds u = sqrt(omega) (sum_i omega_i (x_i - xbar)
+        # = 0), and with rank n_t - 1 it is span(u): the residual is u u^T ry.
+        # Its rows' Gram eigenvalues decide, instead of an SVD
         Z = _weighted_block(design, t, rows)
-        lam = np.linalg.eigvalsh(Z @ Z.T)
-        if lam.size and lam[-1] <= _GRAM_COND * lam[0] and lam[0] > 0:
-            return np.zeros_like(ry, dtype=dt)
+        lam = np.linalg.eigvalsh(Z @ Z.T)  # ascending
+        k = 1 if design.center else 0
+        if lam.size > k and lam[k] > 0 and lam[-1] <= _GRAM_COND * lam[k]:
+            if not k:
+                return np.zeros_like(ry, dtype=dt)
+            u = np.sqrt(design._task_block(t, rows)[1].astype(float, copy=False))
+            u = u / np.linalg.norm(u)
+            return np.multiply.outer(u, u @ ry).astype(dt, copy=False)
     elif len(rows) >= _TALL * design.n_features:
         lam, Q = _task_gram(design, t, rows)
         if lam.size and lam[-1] * _GRAM_COND >= lam[0] > 0:

@@ -163,13 +163,17 @@ def test_factors_and_least_squares_dual_share_one_factorisation_per_task(
     d=st.integers(1, 8),
     log_scale=st.floats(-9, 0),
     weighted=st.booleans(),
+    center=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-@settings(max_examples=150, deadline=None)
-def test_least_squares_dual_is_the_weighted_residual(n_t, d, log_scale, weighted, seed):
-    """Whatever the route (Gram eigenpairs of a tall, well-conditioned task; SVD
-    otherwise), ``least_squares_dual`` is ``omega`` times the weighted
-    least-squares residual of each task's centred design (the oracle:
+@settings(max_examples=200, deadline=None)
+def test_least_squares_dual_is_the_weighted_residual(
+    n_t, d, log_scale, weighted, center, seed
+):
+    """Whatever the route (Gram eigenpairs of a tall, well-conditioned task; the
+    rows' Gram eigenvalues of a wide one of full rank; SVD otherwise),
+    ``least_squares_dual`` is ``omega`` times the weighted
+    least-squares residual of each task's design, centred or not (the oracle:
     ``np.linalg.lstsq`` on the weighted block), to a tolerance of the condition
     number times eps, and ``A*`` of it vanishes: a column scaled by
     ``10**log_scale`` makes the Gram as ill-conditioned as 1e18."""
@@ -185,7 +189,7 @@ def test_least_squares_dual_is_the_weighted_residual(n_t, d, log_scale, weighted
     data = validate_fit_data(
         MultiTaskLasso(task_column=0), np.column_stack([task, Xf]), y, sw
     )
-    design = MultiTaskDesign(data, center=True)
+    design = MultiTaskDesign(data, center=center)
     theta0 = design.least_squares_dual()
     if max(sizes) <= d + 1:  # a generic residual of 0: no SVDs spent
         assert theta0 is None
@@ -194,9 +198,9 @@ def test_least_squares_dual_is_the_weighted_residual(n_t, d, log_scale, weighted
         rows = task == t
         om = design.omega[rows]
         sq = np.sqrt(om)
-        xbar = om @ Xf[rows] / om.sum()
+        xbar = om @ Xf[rows] / om.sum() if center else 0.0
         Z = sq[:, None] * (Xf[rows] - xbar)
-        yc = y[rows] - om @ y[rows] / om.sum()
+        yc = y[rows] - (om @ y[rows] / om.sum() if center else 0.0)
         coef = np.linalg.lstsq(Z, sq * yc, rcond=1e-12)[0]
         expected = sq * (sq * yc - Z @ coef)
         sv = np.linalg.svd(Z, compute_uv=False)
