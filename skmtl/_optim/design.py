@@ -104,7 +104,7 @@ class MultiTaskDesign:
         "_lstsq_dual",
         "_lstsq_pair",
         "_svds",
-        "_grams",
+        "_factors",
         "_centred_copy",
         "_feature_centred_copy",
     )
@@ -507,11 +507,15 @@ def task_svd_factors(
         return None
     V, s2 = np.zeros(shape), np.zeros(shape[::2])
     groups = design._task_groups()
+    # kept for least_squares_dual when it can be asked for (a group of more than
+    # d + 1 rows; see there)
+    share = shift is None and any(len(g) > shape[1] + 1 for g in groups)
     for t, rows in enumerate(groups):
-        if shift is None:
+        if share:
             sv2, right = _cached_factors(design, t, rows)
         else:
-            sv2, right = _block_factors(_weighted_block(design, t, rows, shift[t]))
+            sh = None if shift is None else shift[t]
+            sv2, right = _block_factors(_weighted_block(design, t, rows, sh))
         V[t, :, : len(sv2)] = right
         s2[t, : len(sv2)] = sv2
     return V, s2
@@ -564,22 +568,21 @@ def _cached_factors(design, t, rows):
         _, sv, Vt = svds[t]
         return sv**2, Vt.T
     d = design.n_features
-    if len(rows) >= _TALL * d:
-        return _task_gram(design, t, rows)
-    if len(rows) > d:  # the least-squares dual needs its left vectors
+    if d < len(rows) < _TALL * d:  # the least-squares dual needs its left vectors
         _, sv, Vt = _task_svd(design, t, rows)
         return sv**2, Vt.T
-    return _block_factors(_weighted_block(design, t, rows))
+    return _task_factors(design, t, rows)
 
 
-def _task_gram(design, t, rows):
-    """``_gram_eigh`` of group ``t``'s weighted design, computed once."""
-    grams = getattr(design, "_grams", None)
-    if grams is None:
-        grams = design._grams = {}
-    if t not in grams:
-        grams[t] = _gram_eigh(_weighted_block(design, t, rows))
-    return grams[t]
+def _task_factors(design, t, rows):
+    """``_block_factors`` of a wide or tall group ``t``'s weighted design,
+    computed once (``task_svd_factors`` and ``least_squares_dual`` share it)."""
+    factors = getattr(design, "_factors", None)
+    if factors is None:
+        factors = design._factors = {}
+    if t not in factors:
+        factors[t] = _block_factors(_weighted_block(design, t, rows))
+    return factors[t]
 
 
 def _task_svd(design, t, rows):
@@ -605,18 +608,18 @@ def _lstsq_residual(design, t, ry):
         # a wide block of full row rank spans every row: a residual of 0; centred,
         # its left null space holds u = sqrt(omega) (sum_i omega_i (x_i - xbar)
         # = 0), and with rank n_t - 1 it is span(u): the residual is u u^T ry.
-        # Its rows' Gram eigenvalues decide, instead of an SVD
-        Z = _weighted_block(design, t, rows)
-        lam = np.linalg.eigvalsh(Z @ Z.T)  # ascending
-        k = 1 if design.center else 0
-        if lam.size > k and lam[k] > 0 and lam[-1] <= _GRAM_COND * lam[k]:
-            if not k:
+        # Its rows' Gram eigenvalues (descending; those at rounding level are 0)
+        # decide, instead of an SVD
+        lam = _task_factors(design, t, rows)[0]
+        k = len(rows) - (2 if design.center else 1)  # the smallest one that counts
+        if k >= 0 and lam[k] > 0 and lam[0] <= _GRAM_COND * lam[k]:
+            if not design.center:
                 return np.zeros_like(ry, dtype=dt)
             u = np.sqrt(design._task_block(t, rows)[1].astype(float, copy=False))
             u = u / np.linalg.norm(u)
             return np.multiply.outer(u, u @ ry).astype(dt, copy=False)
     elif len(rows) >= _TALL * design.n_features:
-        lam, Q = _task_gram(design, t, rows)
+        lam, Q = _task_factors(design, t, rows)
         if lam.size and lam[-1] * _GRAM_COND >= lam[0] > 0:
             Z = _weighted_block(design, t, rows)
             shape = (-1,) + (1,) * (ry.ndim - 1)

@@ -14,7 +14,6 @@ import numpy as np
 
 from .. import epochs
 from ..base import feasible_dual, refined_dual
-from ..datafits import Quadratic
 from ..penalties import mean_block_prox as _mean_block_prox
 from .anderson import anderson_extrapolate
 from .newton import SupportNewton, prox_newton
@@ -57,24 +56,19 @@ class WorkingSetSolver:
         self.state, self.penalty, self.curv, self.m = state, penalty, curv, m
         self.anderson, self.reset_every = anderson, reset_every
         self.alpha_mean = float(alpha_mean)
-        # the least-squares dual point (squared loss, no free intercepts)
-        self.refine = (
+        # the squared loss alone (no intercepts in the loop, so none penalised,
+        # no profile, no mean shrinkage): the gap in closed form from the
+        # residual (_squared_gap), and the least-squares dual point
+        self._plain_squared = (
             state.quadratic
             and state.b is None
             and state.prof is None
             and alpha_mean == 0
-            and hasattr(state.design, "least_squares_dual")
+        )
+        self.refine = self._plain_squared and hasattr(
+            state.design, "least_squares_dual"
         )
         self.newton = None if alpha_mean > 0 else SupportNewton.maybe(state, penalty, m)
-        # the squared loss alone: the gap in closed form from the residual
-        self._plain_squared = (
-            isinstance(state.datafit, Quadratic)
-            and state.quadratic
-            and state.b is None
-            and state.prof is None
-            and state.intercepts is None
-            and alpha_mean == 0
-        )
         # the Python fused epoch (not with the mean-shrinkage term, whose exact
         # block step it does not take) and the compiled one (``epochs``), where
         # they cover this problem
@@ -199,10 +193,8 @@ class WorkingSetSolver:
         else:  # float32 data: the sums in float64, as rounding-safe as before
             a = float(np.sum(Theta * state.Y, dtype=np.float64))
             q = float(np.sum(Theta * r, dtype=np.float64))
-        if V is None:
-            V, norms = self._dual_blocks(state.adjoint_ws(Theta), False)
-        else:
-            V, norms = self._dual_blocks(V, True)
+        given = V is not None
+        V, norms = self._dual_blocks(V if given else state.adjoint_ws(Theta), given)
         c = penalty.dual_scale(V)
         dual = c * a - 0.5 * c * c * q - penalty.conjugate(c * V)
         primal = 0.5 * q + penalty.value(Wl.T)
