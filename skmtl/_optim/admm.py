@@ -13,10 +13,11 @@ tasks-coupling ``alpha_mean`` term is part of the exact ``W`` step (``_w_step``)
     U <- U + W^ - Z
 
 with ``H_t = Z_t^T Z_t`` task ``t``'s weighted Gram. The ``W`` step is an exact
-ridge solve through each task's thin SVD (``MultiTaskDesign.task_right_factors``),
-computed once: its cost does not depend on ``rho`` nor on the conditioning of
-``H_t``, unlike a gradient step ``1 / max_t ||H_t||`` whose convergence rate degrades
-with the condition number (badly scaled or one-hot columns). ``rho`` is balanced
+ridge solve (:mod:`shifted`: through each task's thin SVD, computed once, or
+for tall tasks through the inverses of ``H_t + rho I``, one set per value of
+``rho``): its cost does not depend on the conditioning of ``H_t``, unlike a
+gradient step ``1 / max_t ||H_t||`` whose convergence rate degrades with the
+condition number (badly scaled or one-hot columns). ``rho`` is balanced
 between the primal and dual residuals, each relative to its own scale (``mu = 10``,
 ``tau = 2``; Boyd et al. §3.4.1, normalised as in Wohlberg 2017, "ADMM penalty
 parameter selection by residual balancing").
@@ -29,8 +30,8 @@ task keeps) and ``a_t = (1 - k_t) S_t``, eliminating ``c`` leaves (``bcd.profile
 
     F(W) = f_c(W) + 1/2 sum_t a_t (ybar_t - xbar_t w_t - b_0)^2
 
-with ``f_c`` the squared loss of the per-task centred design (Grams ``H_t``, thin
-SVDs computed once by :func:`centred_factors`). For a fixed ``b_0`` each ``w_t``
+with ``f_c`` the squared loss of the per-task centred design (Grams ``H_t``,
+shifted solves built once by :func:`centred_factors`). For a fixed ``b_0`` each ``w_t``
 solves a ridge problem whose Gram is ``H_t + a_t xbar_t xbar_t^T``; with ``P_t =
 (H_t + rho I)^{-1}``, ``beta_t = xbar_t P_t xbar_t``, ``g_t`` the right-hand side
 and ``gamma_t = xbar_t P_t g_t``, Sherman-Morrison gives::
@@ -53,7 +54,8 @@ the ``W`` step's point for the multiplier ``rho U`` (``_stationary_dual``).
 import numpy as np
 
 from .base import SolverResult, duality_gap, null_scale
-from .design import _FACTOR_BUDGET, _LSTSQ_BUDGET, task_svd_factors
+from .design import _FACTOR_BUDGET, _LSTSQ_BUDGET
+from .shifted import as_shifts, task_shifts
 from .structured import AugmentedDatafit, MeanShrinkDesign
 
 __all__ = ["admm_quadratic", "centred_factors", "mean_shrink_affordable"]
@@ -67,13 +69,6 @@ _MU, _TAU = 10.0, 2.0
 # (test_alpha_mean_grid_equals_a_manual_loop) or Clarabel's intercepts on shifted
 # features (test_alpha_mean_by_admm) just outside their tests' tolerances
 _RELAX = 1.6
-
-
-def _shifted_solve(V, s2, B, rho):
-    """Rows ``(H_t + rho I)^{-1} b_t`` with ``H_t = V_t diag(s2_t) V_t^T``."""
-    C = np.matmul(B[:, None, :], V)[:, 0, :]  # (T, k): V_t^T b_t
-    coef = C / (s2 + rho) - C / rho
-    return B / rho + np.matmul(V, coef[:, :, None])[:, :, 0]
 
 
 def _keep_fractions(design):
@@ -92,17 +87,17 @@ def _keep_fractions(design):
 def centred_factors(
     design, budget=_LSTSQ_BUDGET, max_floats=_FACTOR_BUDGET, cache=None
 ):
-    """Per-task thin SVDs of the centred designs, for penalised intercepts.
+    """Per-task shifted solves of the centred designs, for penalised intercepts.
 
     ``design`` is uncentred with ``design.intercepts`` hierarchical or pooled. Task
     ``t``'s design is ``Omega_t^{1/2} (X_t - xbar_t)`` (module docstring). Returns
-    ``(V, s2, xbar, ybar, S, k)`` with ``(V, s2)`` as
-    ``MultiTaskDesign.task_right_factors`` (one factorisation, task 0's, in a fully
-    observed shared layout: every task has the same rows and weights up to its
-    factor ``omega_t``, applied in ``admm_quadratic``), or None over the same
-    budgets. ``cache`` (a dict, optional): keeps the factors, which depend on the
-    data only (not on any strength), for the next fit on the same data (a
-    regularisation path); ``k`` follows the intercept strength of each call.
+    ``(shifts, xbar, ybar, S, k)`` with ``shifts`` of :func:`shifted.task_shifts`
+    (one factorisation, task 0's, in a fully observed shared layout: every task
+    has the same rows and weights up to its factor ``omega_t``, applied in
+    ``admm_quadratic``), or None over the same budgets. ``cache`` (a dict,
+    optional): keeps the factors, which depend on the data only (not on any
+    strength), for the next fit on the same data (a regularisation path); ``k``
+    follows the intercept strength of each call.
     """
     S, k = _keep_fractions(design)
     if cache is not None and "centred" in cache:
@@ -112,8 +107,8 @@ def centred_factors(
         xbar = np.asarray(design.adjoint(design.omega), dtype=np.float64)
         xbar /= safe[:, None]
         ybar = design.task_sum(design.omega * design.Y).astype(np.float64) / safe
-        factors = task_svd_factors(design, budget, max_floats, shift=xbar)
-        parts = None if factors is None else (*factors, xbar, ybar)
+        shifts = task_shifts(design, budget, max_floats, shift=xbar)
+        parts = None if shifts is None else (shifts, xbar, ybar)
         if cache is not None:
             cache["centred"] = parts
     if parts is None:
@@ -121,7 +116,7 @@ def centred_factors(
     return (*parts, S, k)
 
 
-def _w_step(V, s2, G, rho, mu, inter, sum_p):
+def _w_step(shifts, G, rho, mu, inter, sum_p):
     """The exact ``W`` step (module docstring): rows ``w_t`` minimising ``1/2 w_t
     H_t w_t - w_t g_t + rho/2 ||w_t||^2`` plus, with ``inter = (xbar, ybar, a)``,
     ``a_t / 2 (ybar_t - xbar_t w_t - b_0)^2`` over ``b_0``, plus ``mu / 2 sum_t
@@ -140,11 +135,11 @@ def _w_step(V, s2, G, rho, mu, inter, sum_p):
     (``T I - mu sum_t M_t`` is positive definite: ``M_t <= I / (rho + mu)``).
     """
     rp = rho + mu
-    W = _shifted_solve(V, s2, G, rp)
+    W = shifts.solve(G, rp)
     T, d = W.shape
     if inter is not None:
         xbar, ybar, a = inter
-        Q = _shifted_solve(V, s2, xbar, rp)
+        Q = shifts.solve(xbar, rp)
         e = a / (1.0 + a * np.einsum("td,td->t", xbar, Q))
         gamma = np.einsum("td,td->t", xbar, W)
         W = W + (e * (ybar - gamma))[:, None] * Q  # z_t
@@ -157,11 +152,8 @@ def _w_step(V, s2, G, rho, mu, inter, sum_p):
         shared_b = float(e @ (ybar - gamma)) / e_sum
         return W - (e * shared_b)[:, None] * Q
     if rho not in sum_p:
-        coef = 1.0 / (s2 + rp) - 1.0 / rp  # P_t = V_t diag(coef_t) V_t^T + I / rp
-        total = np.einsum("tdk,tk,tek->de", V, coef, V, optimize=True)
-        total[np.diag_indices(d)] += T / rp
         sum_p.clear()
-        sum_p[rho] = total
+        sum_p[rho] = shifts.inverse_sum(rp)
     A = np.zeros((d + 1, d + 1))
     A[:d, :d] = np.eye(d) * T - mu * sum_p[rho]
     rhs = np.zeros(d + 1)
@@ -179,13 +171,13 @@ def _w_step(V, s2, G, rho, mu, inter, sum_p):
     except np.linalg.LinAlgError:  # singular at rho = 0 (``_stationary_dual``)
         sol = np.linalg.lstsq(A, rhs, rcond=None)[0]
     wbar, shared_b = sol[:d], sol[d]
-    W = W + mu * _shifted_solve(V, s2, np.broadcast_to(wbar, (T, d)), rp)
+    W = W + mu * shifts.solve(np.broadcast_to(wbar, (T, d)), rp)
     if inter is not None:
         W = W - (e * (mu * (Q @ wbar) + shared_b))[:, None] * Q
     return W
 
 
-def _stationary_dual(V, s2, R, mu, inter, sum_p, design, datafit, penalty, Theta, b):
+def _stationary_dual(shifts, R, mu, inter, sum_p, design, datafit, penalty, Theta, b):
     """A dual value from ADMM's multiplier ``Theta = rho U`` (mean shrinkage only).
 
     ``Theta`` lies in ``dg(Z)`` exactly (the ``Z`` step's optimality), but the
@@ -198,7 +190,7 @@ def _stationary_dual(V, s2, R, mu, inter, sum_p, design, datafit, penalty, Theta
     gradient is ``-Theta`` up to rounding: the dual there is
     ``F(W~) - <grad F(W~), W~> - g*(-grad F(W~))`` (Fenchel-Young), a certified
     lower bound at any ``W~``, tight as ``Z`` converges."""
-    Wt = _w_step(V, s2, R - Theta, 0.0, mu, inter, sum_p)
+    Wt = _w_step(shifts, R - Theta, 0.0, mu, inter, sum_p)
     if not np.all(np.isfinite(Wt)):
         return -np.inf
     gap, primal, _ = duality_gap(
@@ -211,7 +203,7 @@ def mean_shrink_affordable(shape, budget=2e9):
     """Whether ``admm_quadratic`` with ``alpha_mean > 0`` fits ``budget``
     multiply-adds per sum of inverse Grams (``T d^2 k``, recomputed when ``rho``
     changes) with ``d <= 2000`` (its ``(d + 1)^2`` system); ``shape`` is that of
-    the factors' ``V``, ``(T, d, k)`` (``design.factors_shape``)."""
+    the factors, ``(T, d, k)`` (``design.factors_shape``, ``shifts.shape``)."""
     n_groups, d, k = shape
     return d <= 2000 and n_groups * d**2 * k <= budget
 
@@ -242,8 +234,9 @@ def admm_quadratic(
     penalty : a penalty with ``prox`` (see ``penalties``)
     W0 : ndarray of shape (n_tasks, n_features)
         Starting point (warm start).
-    factors : tuple
-        ``design.task_right_factors()`` (centred design, no ``b``), or
+    factors : EigenShifts, GramShifts or tuple
+        :func:`shifted.task_shifts` of the design (centred design, no ``b``; a
+        ``(V, s2)`` pair of ``design.task_right_factors()`` also serves), or
         :func:`centred_factors` (penalised intercepts).
     max_iter, tol, gap_every, verbose : as ``prox_grad.fista``.
     b0 : ndarray of shape (n_tasks,) or None
@@ -269,16 +262,14 @@ def admm_quadratic(
     """
     joint = b0 is not None
     if joint:
-        V, s2, xbar, ybar, S, k = factors
+        shifts, xbar, ybar, S, k = factors
         a = (1.0 - k) * S  # coefficient of b_0 in each task's ridge target
     else:
-        V, s2 = factors
+        shifts = as_shifts(factors)
     T = design.n_tasks
-    if V.shape[0] != T:
-        # one factorisation for all tasks (fully observed shared layout): the
-        # rows are shared, but task t's Gram is scaled by its multiplier omega_t
-        ratio = design.task_omega.astype(float) / float(design.task_omega[0])
-        V, s2 = np.broadcast_to(V, (T,) + V.shape[1:]), s2 * ratio[:, None]
+    # one factorisation for all tasks (fully observed shared layout): the rows
+    # are shared, but task t's Gram is scaled by its multiplier omega_t
+    shifts = shifts.for_tasks(design.task_omega)
     R = np.asarray(design.adjoint(design.omega * design.Y), dtype=float)  # A*(omega Y)
     if joint:  # centred: X_c^T Omega y_c = X^T Omega y - S ybar xbar
         R = R - (S * ybar)[:, None] * xbar
@@ -293,7 +284,7 @@ def admm_quadratic(
     Z = np.array(W0, dtype=float)
     # rho: the mean curvature of the tasks' Grams (trace / d), a scale-free start
     d = max(design.n_features, 1)
-    rho = rho_start = max(float(np.mean(np.sum(s2, axis=1))) / d, 1e-12)
+    rho = rho_start = max(shifts.mean_trace() / d, 1e-12)
     # scaled dual at the optimum is -grad F(W) / rho: start there from W0
     if joint:  # the profiled gradient: the residual at the exact intercepts
         F = design.forward(Z.astype(design.dtype, copy=False))
@@ -301,15 +292,14 @@ def admm_quadratic(
         G = design.omega * (F + design.per_row(b) - design.Y)
         U = -np.asarray(design.adjoint(G), dtype=float) / rho
     else:
-        HZ = np.matmul(V, (s2 * np.matmul(Z[:, None, :], V)[:, 0, :])[:, :, None])
-        U = (R - HZ[:, :, 0]) / rho
+        U = (R - shifts.apply(Z)) / rho
     if mu > 0:  # the mean shrinkage's part of the gradient
         U = U - mu * (Z - Z.mean(axis=0)) / rho
     gap, primal, b = np.inf, np.inf, None
     sum_p = {}  # rho -> sum_t (H_t + (rho + mu) I)^{-1}
-    stationary = (V, s2, R, mu, inter, {}, gap_design, gap_datafit, penalty)
+    stationary = (shifts, R, mu, inter, {}, gap_design, gap_datafit, penalty)
     for it in range(1, max_iter + 1):
-        W = _w_step(V, s2, R + rho * (Z - U), rho, mu, inter, sum_p)
+        W = _w_step(shifts, R + rho * (Z - U), rho, mu, inter, sum_p)
         Z_old = Z
         W_relaxed = relax * W + (1.0 - relax) * Z_old
         Z = penalty.prox(W_relaxed + U, 1.0 / rho)

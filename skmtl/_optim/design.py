@@ -21,6 +21,7 @@ import copy
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from .._ops import TaskScatter, task_dot, task_scatter
 from .._weights import task_multipliers
@@ -44,9 +45,11 @@ _RANK_RTOL = 1e-12
 # a group with at least this many times as many rows as columns is "tall": its
 # factors come from its Gram's eigendecomposition, 2-3x faster than the SVD
 _TALL = 2
-# the least-squares residual of a tall group comes from the same eigenpairs when
-# its Gram's condition number is at most this: the normal equations then lose at
-# most about 1e8 eps (1e-8 relative) of the residual; else from the SVD
+# the least-squares residual of a tall group comes from the Cholesky factor of its
+# Gram when the Gram's condition number (LAPACK's 1-norm estimate) is at most
+# this: the normal equations then lose at most about 1e8 eps (1e-8 relative) of
+# the residual; else from the SVD. A wide group's rows count as of full rank under
+# the same bound on its rows' Gram
 _GRAM_COND = 1e8
 
 
@@ -105,6 +108,7 @@ class MultiTaskDesign:
         "_lstsq_pair",
         "_svds",
         "_factors",
+        "_grams",
         "_centred_copy",
         "_feature_centred_copy",
     )
@@ -342,8 +346,9 @@ class MultiTaskDesign:
 
         Computed once (cached) from one factorisation per distinct task design
         (one in a fully observed shared layout; shared with
-        ``task_right_factors``): the eigendecomposition of a tall group's
-        well-conditioned Gram matrix, else its thin SVD; None when the cost
+        ``task_right_factors``): the Cholesky factor of a tall group's
+        well-conditioned Gram matrix (the Gram is shared), the eigenvalues of a
+        wide group's rows' Gram, else its thin SVD; None when the cost
         estimate ``sum_t n_t min(n_t, d)^2`` exceeds ``budget`` multiply-adds.
         """
         if getattr(self, "_lstsq_dual", False) is not False:
@@ -546,18 +551,19 @@ def _block_factors(Z):
         sv2 = np.where(keep, lam, 0.0)
         return sv2, (Z.T @ U) * (keep / np.sqrt(np.where(keep, lam, 1.0)))
     if n_t >= _TALL * d:
-        return _gram_eigh(Z)
+        return gram_eigh(Z.T @ Z)
     _, sv, Vt = np.linalg.svd(Z, full_matrices=False)
     return sv**2, Vt.T
 
 
-def _gram_eigh(Z):
-    """``(lam, Q)``: the eigendecomposition of ``Z^T Z`` (eigenvalues descending,
-    clipped at 0), 2-3x faster than the SVD of a tall ``Z`` (82 x 27: 55 against
-    124 us; 100 x 50: 160 against 360 us); its eigenvalues are accurate to eps
-    ``||Z||^2``, enough for the ADMM's shifted solves ``(H + rho I)^{-1}``."""
-    lam, Q = np.linalg.eigh(Z.T @ Z)
-    return np.maximum(lam[::-1], 0.0), Q[:, ::-1]
+def gram_eigh(H):
+    """``(lam, Q)``: the eigendecomposition of a tall block's Gram ``H = Z^T Z``
+    (eigenvalues descending, clipped at 0), 2-3x faster than the SVD of ``Z`` (82
+    x 27: 55 against 124 us; 100 x 50: 160 against 360 us); its eigenvalues are
+    accurate to eps ``||Z||^2``, enough for the ADMM's shifted solves ``(H + rho
+    I)^{-1}``. ``H`` may be a stack ``(..., d, d)``."""
+    lam, Q = np.linalg.eigh(H)
+    return np.maximum(lam[..., ::-1], 0.0), Q[..., ::-1]
 
 
 def _cached_factors(design, t, rows):
@@ -576,13 +582,47 @@ def _cached_factors(design, t, rows):
 
 def _task_factors(design, t, rows):
     """``_block_factors`` of a wide or tall group ``t``'s weighted design,
-    computed once (``task_svd_factors`` and ``least_squares_dual`` share it)."""
+    computed once (``task_svd_factors`` and ``least_squares_dual`` share it; a
+    tall group's from its cached Gram, :func:`task_grams`)."""
     factors = getattr(design, "_factors", None)
     if factors is None:
         factors = design._factors = {}
     if t not in factors:
-        factors[t] = _block_factors(_weighted_block(design, t, rows))
+        if len(rows) >= _TALL * design.n_features:
+            factors[t] = gram_eigh(_task_gram(design, t, rows))
+        else:
+            factors[t] = _block_factors(_weighted_block(design, t, rows))
     return factors[t]
+
+
+def _task_gram(design, t, rows):
+    """The Gram ``Z_t^T Z_t`` (float64) of group ``t``'s weighted design,
+    computed once (shared by ``least_squares_dual``, ``task_svd_factors`` and
+    :func:`task_grams`)."""
+    grams = getattr(design, "_grams", None)
+    if grams is None:
+        grams = design._grams = {}
+    if t not in grams:
+        Z = _weighted_block(design, t, rows)
+        grams[t] = Z.T @ Z
+    return grams[t]
+
+
+def task_grams(design, shift=None):
+    """``(n_groups, d, d)``: the Grams ``Z_t^T Z_t`` of every task group's weighted
+    design ``Z_t = Omega_t^{1/2} (X_t - shift_t)`` (as :func:`task_svd_factors`),
+    in float64; cached on ``design`` without ``shift``. For designs whose groups
+    are all tall (``admm``'s shifted solves invert ``Z_t^T Z_t + rho I``)."""
+    groups = design._task_groups()
+    d = design.n_features
+    out = np.empty((len(groups), d, d))
+    for t, rows in enumerate(groups):
+        if shift is None:
+            out[t] = _task_gram(design, t, rows)
+        else:
+            Z = _weighted_block(design, t, rows, shift[t])
+            out[t] = Z.T @ Z
+    return out
 
 
 def _task_svd(design, t, rows):
@@ -598,8 +638,9 @@ def _task_svd(design, t, rows):
 
 def _lstsq_residual(design, t, ry):
     """``ry`` (rows of group ``t`` times ``sqrt(omega)``) minus its projection on
-    the range of the group's weighted design ``Z``: by the eigenpairs of a tall
-    group's Gram when it is well conditioned (``_GRAM_COND``), else by the left
+    the range of the group's weighted design ``Z``: by the normal equations of a
+    tall group whose Gram is well conditioned (its Cholesky factor, with LAPACK's
+    condition estimate against ``_GRAM_COND``), else by the left
     singular vectors (no coefficients: they blow up on the numerically zero
     singular values of a rank-deficient ``Z`` and rounding with them)."""
     rows = design._task_groups()[t]
@@ -619,12 +660,15 @@ def _lstsq_residual(design, t, ry):
             u = u / np.linalg.norm(u)
             return np.multiply.outer(u, u @ ry).astype(dt, copy=False)
     elif len(rows) >= _TALL * design.n_features:
-        lam, Q = _task_factors(design, t, rows)
-        if lam.size and lam[-1] * _GRAM_COND >= lam[0] > 0:
-            Z = _weighted_block(design, t, rows)
-            shape = (-1,) + (1,) * (ry.ndim - 1)
-            coef = Q @ ((Q.T @ (Z.T @ ry)) / lam.reshape(shape))
-            return (ry - Z @ coef).astype(dt, copy=False)
+        H = _task_gram(design, t, rows)
+        chol, info = lapack.dpotrf(H, lower=0, clean=1)
+        if info == 0 and H.size:
+            anorm = float(np.abs(H).sum(axis=0).max())
+            rcond, _ = lapack.dpocon(chol, anorm)
+            if rcond * _GRAM_COND >= 1.0:
+                Z = _weighted_block(design, t, rows)
+                coef, _ = lapack.dpotrs(chol, Z.T @ ry, lower=0)
+                return (ry - Z @ coef).astype(dt, copy=False)
     U, sv, _ = _task_svd(design, t, rows)
     U = U[:, sv > _RANK_RTOL * sv[:1].max(initial=0.0)].astype(dt, copy=False)
     return ry - U @ (U.T @ ry)

@@ -55,6 +55,7 @@ from .base import (
 )
 from .datafits import Quadratic
 from .design import factors_shape
+from .shifted import task_shifts
 from .structured import AugmentedDatafit, MeanShrinkDesign
 
 __all__ = ["prox_newton", "prox_newton_affordable"]
@@ -139,10 +140,10 @@ class _NewtonModel:
         self.model = design.with_weights(H, np.where(H > 0, F - G / safe, 0.0))
         self.free = b is not None and penalised_intercepts(self.model, b) is None
         if b is None:  # no intercepts
-            self.solved, self.factors = self.model, self.model.task_right_factors()
+            self.solved, self.factors = self.model, task_shifts(self.model)
         elif self.free:  # centred by H
             self.solved = self.model.centred()
-            self.factors = self.solved.task_right_factors()
+            self.factors = task_shifts(self.solved)
         else:
             self.solved, self.factors = self.model, centred_factors(self.model)
         self.options = dict(max_iter=_INNER_MAX_ITER, verbose=max(verbose - 1, 0))

@@ -212,9 +212,7 @@ class _PenalizedMultiTaskLinear(
             self.fit_intercept and isinstance(datafit, Quadratic) and intercepts.free
         )
         if center:
-            design = MultiTaskDesign(
-                data, center=True, task_weighting=self.task_weighting
-            )
+            design = design.centred()
         else:
             design.intercepts = intercepts
         W0, b0 = self._initial(data)

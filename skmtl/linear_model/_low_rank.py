@@ -21,6 +21,7 @@ from .._optim.design import MultiTaskDesign
 from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista
 from .._optim.prox_newton import prox_newton, prox_newton_affordable
+from .._optim.shifted import task_shifts
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import AUTO_DEFAULT_NOTE, fill
@@ -111,7 +112,8 @@ def numerical_rank(W, rtol=1e-10):
 
 class _AdmmSquaredLossMixin:
     """ADMM with exact per-task ridge steps (see ``skmtl._optim.admm``) when the
-    tasks' thin SVDs fit the budget; FISTA otherwise."""
+    tasks' factorisations (``skmtl._optim.shifted``) fit the budget; FISTA
+    otherwise."""
 
     def _solve(self, design, datafit, penalty, W0, b0):
         with solver_threads(design.n_tasks, design.n_features):
@@ -125,15 +127,16 @@ class _AdmmSquaredLossMixin:
             cache = getattr(self, "_path_cache", None)
             if isinstance(datafit, Quadratic):
                 if b0 is None and cache is None:
-                    factors = design.task_right_factors()
+                    factors = task_shifts(design)
                 elif b0 is None:
                     if "right" not in cache:
-                        cache["right"] = design.task_right_factors()
+                        cache["right"] = task_shifts(design)
                     factors = cache["right"]
                 elif design.intercepts is not None and not design.intercepts.free:
                     factors = centred_factors(design, cache=cache)
             if factors is not None and alpha_mean > 0:
-                if not mean_shrink_affordable(factors[0].shape):
+                shifts = factors if b0 is None else factors[0]
+                if not mean_shrink_affordable(shifts.shape):
                     factors = None
             if factors is None:
                 return self._fista(design, datafit, penalty, W0, b0)

@@ -377,17 +377,18 @@ def test_trace_norm_path_factors_once_a_fold(alpha_intercepts, monkeypatch):
     errors are those of fits without the cache (``test_alpha_mean_grid_equals_a_
     manual_loop``)."""
     import skmtl._optim.admm as admm
-    import skmtl._optim.design as design
+    import skmtl._optim.shifted as shifted
+    import skmtl.linear_model._low_rank as low_rank
 
     calls = []
-    real = design.task_svd_factors
+    real = shifted.task_shifts
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(admm, "task_svd_factors", counting)
-    monkeypatch.setattr(design, "task_svd_factors", counting)
+    monkeypatch.setattr(admm, "task_shifts", counting)
+    monkeypatch.setattr(low_rank, "task_shifts", counting)
     X, y = _data(TraceNormRegressionCV)
     cv = TraceNormRegressionCV(
         alphas=5, alpha_means=2, cv=3, task_column=0, alpha_intercepts=alpha_intercepts
