@@ -14,7 +14,6 @@ from .._compat import (
     InvalidParameterError,
     MetadataRouter,
     MethodMapping,
-    StrOptions,
     fit_context,
     process_routing,
     raise_for_params,
@@ -37,7 +36,7 @@ from ._path import (
     null_gradient,
     path_on_data,
 )
-from ._sparse import MultiTaskElasticNet, MultiTaskLasso
+from ._sparse import SKLEARN_COMPAT, MultiTaskElasticNet, MultiTaskLasso
 
 __all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV"]
 
@@ -236,9 +235,7 @@ class _MultiTaskLinearCV(
         "alpha_means": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
-        "copy_X": ["boolean"],
-        "selection": [StrOptions({"cyclic", "random"})],
-        "random_state": ["random_state"],
+        **SKLEARN_COMPAT,
     }
 
     def _l1_ratios(self):
