@@ -107,12 +107,7 @@ class _BaselineBase(MetaEstimatorMixin, BaseEstimator):
     def predict_proba(self, X):
         """Compute class probabilities under each row's task model.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         proba : ndarray of shape (n_samples, n_classes) or list of ndarray
             Stacked and single layouts: columns follow ``classes_`` (for
             :class:`IndependentTaskEstimator` the union over tasks; a class unseen

@@ -92,33 +92,18 @@ register(
         %(returns_self)s""",
     # the outputs of a per-task binary linear classifier (fitted or refitted)
     decision_function_sections="""\
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             Positive scores predict ``classes_[1]``; ``(n_samples, n_tasks)`` in
             the shared layout.""",
     predict_proba_sections="""\
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
             Stacked and single layouts: columns follow ``classes_``. Shared
             layout: the probability of ``classes_[1]`` for every task (the
             multilabel convention of scikit-learn).""",
     predict_log_proba_sections="""\
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         log_proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
             Laid out as :meth:`predict_proba`.""",
 )
