@@ -20,12 +20,12 @@ from .._compat import (
     routing_enabled,
 )
 from .._data import validate_fit_data
-from .._docstring import fill_doc, register
+from .._docstring import fill_doc, register, substitute
 from .._ops import task_dot
 from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ..model_selection import TaskStratifiedKFold
-from ._base import COMMON_CONSTRAINTS
+from ._base import COMMON_CONSTRAINTS, FIT_Y
 from ._docs import SKLEARN_COMPAT_PARAMS
 from ._path import (
     alpha_grid,
@@ -142,13 +142,11 @@ def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
 register(
     prefix="linear",
     # ``fit(X, y, sample_weight=None, **params)`` of the cross-validated forms
-    cv_fit_sections="""\
+    cv_fit_sections=substitute(
+        """\
         Parameters
         ----------
-        %(X_fit)s
-        %(linear.y_fit)s
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the training loss and of the held-out errors.
+        %(fit_parameters)s
         **params : dict
             Metadata for the CV splitter (e.g. ``groups`` for ``GroupKFold``).
             Only with ``sklearn.set_config(enable_metadata_routing=True)``, as
@@ -158,6 +156,9 @@ register(
         Returns
         -------
         %(returns_self)s""",
+        y_fit=FIT_Y,
+        sample_weight_fit="Weights of the training loss and of the held-out errors.",
+    ),
 )
 
 
