@@ -129,7 +129,9 @@ class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
     that the base lacks: ``{name: (default, constraint)}``), ``_grid`` (a
     parameter that may be a list of values, each with its own path, or None)
     and ``_penalty`` (the penalty named to :func:`penalty_alpha_max` for the top
-    of the automatic grid) or implements ``_alpha_max(data, setting)``. Along the
+    of the automatic grid, given the ``_grid`` value as its keyword
+    ``_penalty_setting`` where that is set) or implements
+    ``_alpha_max(data, setting)``. Along the
     path the first tuned parameter is ``alpha``; ``_scaled`` names a second one,
     set to ``setting * alpha`` (the ``_grid`` value is its ratio to ``alpha``),
     whose chosen value is the fitted attribute ``_scaled + "_"``.
@@ -140,6 +142,7 @@ class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
     _extra = {}
     _grid = None
     _penalty = None
+    _penalty_setting = None
     _scaled = None
 
     def _null_gradient(self, data):
@@ -156,7 +159,10 @@ class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
 
     def _alpha_max(self, data, setting):
         """The top of the automatic grid: ``alpha_max`` of ``_penalty``."""
-        return penalty_alpha_max(self._null_gradient(data), self._penalty)
+        options = {}
+        if self._penalty_setting is not None:
+            options[self._penalty_setting] = setting
+        return penalty_alpha_max(self._null_gradient(data), self._penalty, **options)
 
     def _path_params(self, alpha, setting):
         """Base parameters at a point of the path: the first tuned one is
@@ -564,10 +570,8 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
         "        ``alpha_intercepts=0.0`` for the plain path."
     )
     _passed_defaults = _AUTO_SEE_MEANS
-
-    def _alpha_max(self, data, setting):
-        V = self._null_gradient(data)
-        return penalty_alpha_max(V, "sparse_group", l1_ratio=setting)
+    _penalty = "sparse_group"
+    _penalty_setting = "l1_ratio"
 
 
 class DirtyMultiTaskLassoCV(_PathCVRegressor):
@@ -589,10 +593,8 @@ class DirtyMultiTaskLassoCV(_PathCVRegressor):
     _scaled = "alpha_specific"
     _extra = {"specific_ratio": (0.5, Interval(Real, 0, None, closed="neither"))}
     _grid = "specific_ratio"
-
-    def _alpha_max(self, data, setting):
-        V = self._null_gradient(data)
-        return penalty_alpha_max(V, "dirty", ratio=setting)
+    _penalty = "dirty"
+    _penalty_setting = "ratio"
 
 
 class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
@@ -657,10 +659,12 @@ class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
         ),
     }
 
+    _penalty = "l1"
+    _penalty_setting = "l1_ratio"
+
     def _alpha_max(self, data, setting):
         if setting > 0:
-            V = self._null_gradient(data)
-            return penalty_alpha_max(V, "l1", l1_ratio=setting)
+            return super()._alpha_max(data, setting)
         # tr(W^T L W) leaves the mean of the task weights free: its weakest
         # penalised direction has curvature 2 alpha lambda_2 (lambda_2: smallest
         # positive eigenvalue of the Laplacian L)
