@@ -20,7 +20,7 @@ from .._compat import (
     routing_enabled,
 )
 from .._data import validate_fit_data
-from .._docstring import fill_doc, register, substitute
+from .._docstring import fill_doc
 from .._ops import task_dot
 from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
@@ -139,11 +139,21 @@ def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
     return np.array(errors)
 
 
-register(
-    prefix="linear",
-    # ``fit(X, y, sample_weight=None, **params)`` of the cross-validated forms
-    cv_fit_sections=substitute(
-        """\
+class CVMixin:
+    """What the cross-validated forms share: the public ``fit`` (the search is the
+    form's ``_fit(X, y, sample_weight, params)``), ``fit``'s metadata (``groups``
+    etc.) routed to the ``split`` of the splitter ``check_cv(self.cv)``, the
+    held-out errors of the fold jobs and their best point, and the refit's
+    attributes."""
+
+    @fill_doc(
+        y_fit=FIT_Y,
+        sample_weight_fit="Weights of the training loss and of the held-out errors.",
+    )
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, **params):
+        """Choose the strengths by cross-validation, then refit on all the data.
+
         Parameters
         ----------
         %(fit_parameters)s
@@ -155,17 +165,10 @@ register(
 
         Returns
         -------
-        %(returns_self)s""",
-        y_fit=FIT_Y,
-        sample_weight_fit="Weights of the training loss and of the held-out errors.",
-    ),
-)
-
-
-class CVMixin:
-    """What the cross-validated forms share: ``fit``'s metadata (``groups`` etc.)
-    routed to the ``split`` of the splitter ``check_cv(self.cv)``, the held-out
-    errors of the fold jobs and their best point, and the refit's attributes."""
+        %(returns_self)s
+        """
+        raise_for_params(params, self, "fit")
+        return self._fit(X, y, sample_weight, params)
 
     def get_metadata_routing(self):
         """Metadata routing of this object (``groups`` etc. to the CV splitter).
@@ -267,14 +270,8 @@ class _MultiTaskLinearCV(
             task_weighting=self.task_weighting,
         )
 
-    @fill_doc
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, **params):
-        """Choose ``alpha`` (and ``l1_ratio``) by cross-validation, then refit.
-
-        %(linear.cv_fit_sections)s
-        """
-        raise_for_params(params, self, "fit")
+    def _fit(self, X, y, sample_weight, params):
+        """Choose ``alpha`` (and ``l1_ratio``) by cross-validation, then refit."""
         ratios = self._l1_ratios()
         data = validate_fit_data(self, X, y, sample_weight)
         grids = self._grids(data, ratios)

@@ -25,8 +25,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import (
     Interval,
-    fit_context,
-    raise_for_params,
     safe_indexing,
 )
 from .._data import validate_fit_data
@@ -279,14 +277,8 @@ class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
         return np.array([check_alphas(self.alphas)] * len(settings))
 
     # ------------------------------------------------------------ fit
-    @fill_doc
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, **params):
-        """Choose the strength by cross-validation, then refit on all the data.
-
-        %(linear.cv_fit_sections)s
-        """
-        raise_for_params(params, self, "fit")
+    def _fit(self, X, y, sample_weight, params):
+        """Choose the strength by cross-validation, then refit on all the data."""
         settings = self._grid_values()
         data = validate_fit_data(self, X, y, sample_weight, classification=self._clf)
         if self._clf:
