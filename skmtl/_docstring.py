@@ -21,8 +21,9 @@ Rules, chosen so that a docstring never has to escape anything:
   text under an existing name raises as well.
 
 Fragments shared by every family live here (``task_column``, ``X_fit``,
-``X_predict``, ``fit_sections``, ``fit_parameters``, ``predict_sections``,
-``log_proba_sections``, ``returns_self``, ``layout_attributes``). A family
+``X_predict``, ``X_predict_returns``, ``fit_sections``, ``fit_parameters``,
+``predict_sections``, ``log_proba_sections``, ``returns_self``,
+``layout_attributes``). A family
 registers its own in its module with a prefix (``kernel.*`` in
 ``skmtl._kernel._docs``, ``datasets.*``, ``hierarchical.*``), or passes a table of
 them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``).
@@ -136,24 +137,23 @@ register(
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
             Rows to predict, laid out as in ``fit`` (with the task column in the
             stacked layout).""",
-    predict_sections="""\
+    # the Parameters section of a method taking ``X`` alone and the Returns
+    # header: the returned value's entry follows the placeholder
+    X_predict_returns="""\
         Parameters
         ----------
         %(X_predict)s
 
         Returns
-        -------
+        -------""",
+    predict_sections="""\
+        %(X_predict_returns)s
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             ``(n_samples, n_tasks)`` in the shared layout.""",
     # the sections of a ``predict_log_proba(X)`` that takes the log of
     # ``predict_proba`` (the estimator's summary says what its zeros are)
     log_proba_sections="""\
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         log_proba : ndarray of shape (n_samples, n_classes) or list of ndarray
             The natural logarithm of :meth:`predict_proba`, laid out as it is
             (``-inf`` where a probability is 0).""",

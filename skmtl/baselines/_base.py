@@ -10,29 +10,16 @@ from sklearn.utils.validation import has_fit_parameter
 
 from .._compat import HasMethods
 from .._data import validate_fit_data, validate_predict_data
-from .._docstring import fill_doc, register
+from .._docstring import fill_doc
 from ..base import multitask_accuracy_score, multitask_r2_score
 
 TASK_COLUMN_CONSTRAINT = [Integral, str, None]
 
-register(
-    prefix="baselines",
-    # the fit() sections of both baselines; each names where ``sample_weight``
-    # goes with ``fill_doc(sample_weight_use=...)``
-    fit_sections="""\
-        Parameters
-        ----------
-        %(X_fit)s
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets of ``estimator``; 2-D (``task_column=None``): one column per
-            task, NaN = missing.
-        sample_weight : array-like of shape (n_samples,), default=None
-            %(sample_weight_use)s
-
-        Returns
-        -------
-        %(returns_self)s""",
-)
+#: ``y`` in the ``fit`` of both baselines (``fill_doc(y_fit=FIT_Y)`` with the
+#: shared ``%(fit_sections)s``; each names where ``sample_weight`` goes)
+FIT_Y = """\
+    Targets of ``estimator``; 2-D (``task_column=None``): one column per
+    task, NaN = missing."""
 
 
 def _inner_has(name):
@@ -107,12 +94,7 @@ class _BaselineBase(MetaEstimatorMixin, BaseEstimator):
     def predict_proba(self, X):
         """Compute class probabilities under each row's task model.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         proba : ndarray of shape (n_samples, n_classes) or list of ndarray
             Stacked and single layouts: columns follow ``classes_`` (for
             :class:`IndependentTaskEstimator` the union over tasks; a class unseen

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._compat import fit_context
 from .._docstring import fill_doc
 from ._base import (
+    FIT_Y,
     _BaselineBase,
     fit_estimator,
     scatter_proba,
@@ -75,14 +76,15 @@ class IndependentTaskEstimator(_BaselineBase):
         self.n_jobs = n_jobs
 
     @fill_doc(
-        sample_weight_use="Passed to each clone's ``fit`` (the estimator must "
-        "accept it)."
+        y_fit=FIT_Y,
+        sample_weight_fit="Passed to each clone's ``fit`` (the estimator must "
+        "accept it).",
     )
     @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit one clone of ``estimator`` on each task's rows.
 
-        %(baselines.fit_sections)s
+        %(fit_sections)s
         """
         data = self._validate_fit(X, y, sample_weight)
         sw = None if sample_weight is None else data.sample_weight

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import fit_context
 from .._docstring import fill_doc
-from ._base import _BaselineBase, fit_estimator
+from ._base import FIT_Y, _BaselineBase, fit_estimator
 
 # above this many tasks a dense X gets its indicator block as a sparse matrix
 DENSE_INDICATOR_MAX_TASKS = 64
@@ -96,12 +96,15 @@ class PooledTaskEstimator(_BaselineBase):
             return _with_indicators(X, task, self.n_tasks_, sparse_ok)
         return X
 
-    @fill_doc(sample_weight_use="Passed to ``estimator.fit`` (which must accept it).")
+    @fill_doc(
+        y_fit=FIT_Y,
+        sample_weight_fit="Passed to ``estimator.fit`` (which must accept it).",
+    )
     @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit the pooled model.
 
-        %(baselines.fit_sections)s
+        %(fit_sections)s
         """
         data = self._validate_fit(X, y, sample_weight)
         rows, task, yp, sw = data.stacked_rows()

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._compat import Interval, StrOptions, fit_context
 from .._data import validate_fit_data
-from .._docstring import fill_doc, register
+from .._docstring import fill_doc, register, substitute
 from .._optim.base import null_scale
 from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
@@ -70,55 +70,36 @@ def warn_not_converged(
     )
 
 
+#: ``y`` in the ``fit`` of the linear families (``fill_doc(y_fit=FIT_Y)``)
+FIT_Y = """\
+    Targets: real values (regressors) or two distinct labels over all
+    tasks (classifiers). 2-D (``task_column=None``): one column per task,
+    NaN = missing."""
+
 register(
     prefix="linear",
-    y_fit="""\
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets: real values (regressors) or two distinct labels over all
-            tasks (classifiers). 2-D (``task_column=None``): one column per task,
-            NaN = missing.""",
     # ``fit(X, y, sample_weight=None)`` of the linear families
-    fit_sections="""\
-        Parameters
-        ----------
-        %(X_fit)s
-        %(linear.y_fit)s
-        sample_weight : array-like of shape (n_samples,), default=None
+    fit_sections=substitute(
+        "%(fit_sections)s",
+        y_fit=FIT_Y,
+        sample_weight_fit="""\
             Multiplies each row's loss term (and, in a model that chooses its
-            strengths by cross-validation, its validation term).
-
-        Returns
-        -------
-        %(returns_self)s""",
+            strengths by cross-validation, its validation term).""",
+    ),
     # the outputs of a per-task binary linear classifier (fitted or refitted)
     decision_function_sections="""\
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             Positive scores predict ``classes_[1]``; ``(n_samples, n_tasks)`` in
             the shared layout.""",
     predict_proba_sections="""\
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
             Stacked and single layouts: columns follow ``classes_``. Shared
             layout: the probability of ``classes_[1]`` for every task (the
             multilabel convention of scikit-learn).""",
     predict_log_proba_sections="""\
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         log_proba : ndarray of shape (n_samples, 2) or (n_samples, n_tasks)
             Laid out as :meth:`predict_proba`.""",
 )

@@ -14,19 +14,18 @@ from .._compat import (
     InvalidParameterError,
     MetadataRouter,
     MethodMapping,
-    StrOptions,
     fit_context,
     process_routing,
     raise_for_params,
     routing_enabled,
 )
 from .._data import validate_fit_data
-from .._docstring import fill_doc, register
+from .._docstring import fill_doc
 from .._ops import task_dot
 from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ..model_selection import TaskStratifiedKFold
-from ._base import COMMON_CONSTRAINTS
+from ._base import COMMON_CONSTRAINTS, FIT_Y
 from ._docs import SKLEARN_COMPAT_PARAMS
 from ._path import (
     alpha_grid,
@@ -37,7 +36,7 @@ from ._path import (
     null_gradient,
     path_on_data,
 )
-from ._sparse import MultiTaskElasticNet, MultiTaskLasso
+from ._sparse import SKLEARN_COMPAT, MultiTaskElasticNet, MultiTaskLasso
 
 __all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV"]
 
@@ -140,16 +139,24 @@ def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
     return np.array(errors)
 
 
-register(
-    prefix="linear",
-    # ``fit(X, y, sample_weight=None, **params)`` of the cross-validated forms
-    cv_fit_sections="""\
+class CVMixin:
+    """What the cross-validated forms share: the public ``fit`` (the search is the
+    form's ``_fit(X, y, sample_weight, params)``), ``fit``'s metadata (``groups``
+    etc.) routed to the ``split`` of the splitter ``check_cv(self.cv)``, the
+    held-out errors of the fold jobs and their best point, and the refit's
+    attributes."""
+
+    @fill_doc(
+        y_fit=FIT_Y,
+        sample_weight_fit="Weights of the training loss and of the held-out errors.",
+    )
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, **params):
+        """Choose the strengths by cross-validation, then refit on all the data.
+
         Parameters
         ----------
-        %(X_fit)s
-        %(linear.y_fit)s
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the training loss and of the held-out errors.
+        %(fit_parameters)s
         **params : dict
             Metadata for the CV splitter (e.g. ``groups`` for ``GroupKFold``).
             Only with ``sklearn.set_config(enable_metadata_routing=True)``, as
@@ -158,13 +165,10 @@ register(
 
         Returns
         -------
-        %(returns_self)s""",
-)
-
-
-class CVRoutingMixin:
-    """``get_metadata_routing`` of a CV estimator: ``fit``'s metadata (``groups``
-    etc.) routed to the ``split`` of its splitter ``check_cv(self.cv)``."""
+        %(returns_self)s
+        """
+        raise_for_params(params, self, "fit")
+        return self._fit(X, y, sample_weight, params)
 
     def get_metadata_routing(self):
         """Metadata routing of this object (``groups`` etc. to the CV splitter).
@@ -188,9 +192,39 @@ class CVRoutingMixin:
             )
         )
 
+    def _folds(self, splitter, X, y, sample_weight, params):
+        """The ``(train, test)`` folds of ``splitter``, its ``split`` given the
+        metadata of ``fit`` routed to it (none without metadata routing)."""
+        if routing_enabled():
+            routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
+            split_params = routed.splitter.split
+        else:
+            split_params = {}
+        return list(splitter.split(X, y, **split_params))
+
+    def _fold_errors(self, jobs, n_settings, n_means, n_folds):
+        """Run the fold jobs (ordered by setting, ``alpha_mean``, fold) in
+        parallel: the held-out errors, of shape ``(n_settings, n_means, n_alphas,
+        n_folds)`` or without the ``n_means`` axis when it is 1, and the index
+        ``(setting, mean, alpha)`` of the lowest mean error over the folds."""
+        errors = np.array(Parallel(n_jobs=self.n_jobs)(jobs))
+        errors = errors.reshape(n_settings, n_means, n_folds, -1).transpose(0, 1, 3, 2)
+        mean = errors.mean(axis=3)
+        best = np.unravel_index(np.argmin(mean), mean.shape)
+        return (errors[:, 0] if n_means == 1 else errors), best
+
+    def _adopt_refit(self):
+        """Copy the public fitted attributes of ``estimator_`` onto this object
+        (but ``n_features_in_`` and ``feature_names_in_``, set by its own
+        validation)."""
+        for name, value in vars(self.estimator_).items():
+            if name.endswith("_") and not name.startswith("_"):
+                if name not in ("n_features_in_", "feature_names_in_"):
+                    setattr(self, name, value)
+
 
 class _MultiTaskLinearCV(
-    CVRoutingMixin,
+    CVMixin,
     MultiTaskMixin,
     MultiTaskRegressorMixin,
     LinearMultiTaskMixin,
@@ -205,9 +239,7 @@ class _MultiTaskLinearCV(
         "alpha_means": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
-        "copy_X": ["boolean"],
-        "selection": [StrOptions({"cyclic", "random"})],
-        "random_state": ["random_state"],
+        **SKLEARN_COMPAT,
     }
 
     def _l1_ratios(self):
@@ -238,28 +270,14 @@ class _MultiTaskLinearCV(
             task_weighting=self.task_weighting,
         )
 
-    def _splitter(self, data):
-        return cv_splitter(self.cv, data, self.task_column)
-
-    @fill_doc
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, **params):
-        """Choose ``alpha`` (and ``l1_ratio``) by cross-validation, then refit.
-
-        %(linear.cv_fit_sections)s
-        """
-        raise_for_params(params, self, "fit")
+    def _fit(self, X, y, sample_weight, params):
+        """Choose ``alpha`` (and ``l1_ratio``) by cross-validation, then refit."""
         ratios = self._l1_ratios()
         data = validate_fit_data(self, X, y, sample_weight)
         grids = self._grids(data, ratios)
         means = self._alpha_means(data)
-        cv = self._splitter(data)
-        if routing_enabled():
-            routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
-            split_params = routed.splitter.split
-        else:
-            split_params = {}
-        folds = list(cv.split(X, y, **split_params))
+        splitter = cv_splitter(self.cv, data, self.task_column)
+        folds = self._folds(splitter, X, y, sample_weight, params)
         path_params = dict(
             fit_intercept=self.fit_intercept,
             max_iter=self.max_iter,
@@ -276,18 +294,13 @@ class _MultiTaskLinearCV(
             for am in means
             for k, (train, test) in enumerate(folds)
         )
-        mse = np.array(Parallel(n_jobs=self.n_jobs)(jobs))
-        mse = mse.reshape(len(ratios), len(means), len(folds), -1)
-        mse = mse.transpose(
-            0, 1, 3, 2
-        )  # (n_l1_ratio, n_alpha_means, n_alphas, n_folds)
-        mean = mse.mean(axis=3)
-        best_r, best_m, best_a = np.unravel_index(np.argmin(mean), mean.shape)
+        # (n_l1_ratio[, n_alpha_means], n_alphas, n_folds)
+        mse, (best_r, best_m, best_a) = self._fold_errors(
+            jobs, len(ratios), len(means), len(folds)
+        )
         self.alpha_ = float(grids[best_r][best_a])
         self.alpha_mean_ = float(means[best_m])
         self.alpha_means_ = means
-        if len(means) == 1:
-            mse = mse[:, 0]
         self._set_path_attributes(ratios, best_r, np.array(grids), mse)
         self._refit(X, y, sample_weight, ratios[best_r])
         return self
@@ -316,10 +329,7 @@ class _MultiTaskLinearCV(
                     f"alpha_mean_={self.alpha_mean_:.4g} stopped",
                 )
             warnings.warn(message, w.category, stacklevel=4)
-        for name, value in vars(self.estimator_).items():
-            if name.endswith("_") and not name.startswith("_"):
-                if name not in ("n_features_in_", "feature_names_in_"):
-                    setattr(self, name, value)
+        self._adopt_refit()
 
     @fill_doc
     def predict(self, X):

@@ -18,24 +18,20 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import (
     Interval,
-    fit_context,
-    process_routing,
-    raise_for_params,
-    routing_enabled,
     safe_indexing,
 )
 from .._data import validate_fit_data
 from .._docstring import fill_doc
 from ..base import MultiTaskClassifierMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ._base import encode_binary_targets
-from ._cv import CVRoutingMixin, _check_fold, cv_splitter, task_mse
+from ._cv import CVMixin, _check_fold, cv_splitter, task_mse
 from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
 from ._path import (
     QUADRATIC_SCALE,
@@ -123,7 +119,7 @@ def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, mean, cv_for
     return errors
 
 
-class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
+class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
     """Generic cross-validated path of a penalised linear base estimator.
 
     A subclass sets ``_base`` (the base class), ``_tuned`` (its parameters set
@@ -131,9 +127,12 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
     that the base lacks: ``{name: (default, constraint)}``), ``_grid`` (a
     parameter that may be a list of values, each with its own path, or None)
     and ``_penalty`` (the penalty named to :func:`penalty_alpha_max` for the top
-    of the automatic grid) or implements ``_alpha_max(data, setting)`` (and
-    ``_path_params(alpha, setting)`` where a point of the path sets more than
-    ``alpha``).
+    of the automatic grid, given the ``_grid`` value as its keyword
+    ``_penalty_setting`` where that is set) or implements
+    ``_alpha_max(data, setting)``. Along the
+    path the first tuned parameter is ``alpha``; ``_scaled`` names a second one,
+    set to ``setting * alpha`` (the ``_grid`` value is its ratio to ``alpha``),
+    whose chosen value is the fitted attribute ``_scaled + "_"``.
     """
 
     _base = None
@@ -141,6 +140,8 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
     _extra = {}
     _grid = None
     _penalty = None
+    _penalty_setting = None
+    _scaled = None
 
     def _null_gradient(self, data):
         """``null_gradient`` of the base estimator's loss, intercept model and task
@@ -156,11 +157,18 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
 
     def _alpha_max(self, data, setting):
         """The top of the automatic grid: ``alpha_max`` of ``_penalty``."""
-        return penalty_alpha_max(self._null_gradient(data), self._penalty)
+        options = {}
+        if self._penalty_setting is not None:
+            options[self._penalty_setting] = setting
+        return penalty_alpha_max(self._null_gradient(data), self._penalty, **options)
 
     def _path_params(self, alpha, setting):
-        """Base parameters at a point of the path (``alpha`` unless overridden)."""
-        return {"alpha": alpha}
+        """Base parameters at a point of the path: the first tuned one is
+        ``alpha``, the ``_scaled`` one ``setting * alpha``."""
+        params = {self._tuned[0]: alpha}
+        if self._scaled is not None:
+            params[self._scaled] = setting * alpha
+        return params
 
     #: default of ``alpha_means`` where the base estimator has ``alpha_mean``,
     #: and the reason written into the docstring
@@ -269,29 +277,18 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
         return np.array([check_alphas(self.alphas)] * len(settings))
 
     # ------------------------------------------------------------ fit
-    @fill_doc
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, **params):
-        """Choose the strength by cross-validation, then refit on all the data.
-
-        %(linear.cv_fit_sections)s
-        """
-        raise_for_params(params, self, "fit")
+    def _fit(self, X, y, sample_weight, params):
+        """Choose the strength by cross-validation, then refit on all the data."""
         settings = self._grid_values()
         data = validate_fit_data(self, X, y, sample_weight, classification=self._clf)
         if self._clf:
             data.y = encode_binary_targets(data)[1]
         grids = self._grids(data, settings)
-        if routing_enabled():
-            routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
-            split_params = routed.splitter.split
-        else:
-            split_params = {}
         splitter = cv_splitter(self.cv, data, self.task_column, self._clf)
         if self._clf and data.layout == "single" and not hasattr(self.cv, "split"):
             # as LogisticRegressionCV: stratified folds for one binary task
             splitter = check_cv(self.cv, data.y, classifier=True)
-        folds = list(splitter.split(X, y, **split_params))
+        folds = self._folds(splitter, X, y, sample_weight, params)
         means = self._mean_values(data)
         base = self._base_estimator(settings)
         X, y = _indexable(X), _indexable(y)
@@ -315,17 +312,13 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
             for am in means
             for k, (train, test) in enumerate(folds)
         )
-        err = np.array(Parallel(n_jobs=self.n_jobs)(jobs))
-        # (n_settings, n_alpha_means, n_alphas, n_folds)
-        err = err.reshape(len(settings), len(means), len(folds), -1)
-        err = err.transpose(0, 1, 3, 2)
-        mean_err = err.mean(axis=3)
-        best_s, best_m, best_a = np.unravel_index(np.argmin(mean_err), mean_err.shape)
+        # (n_settings[, n_alpha_means], n_alphas, n_folds)
+        err, (best_s, best_m, best_a) = self._fold_errors(
+            jobs, len(settings), len(means), len(folds)
+        )
         setting, alpha = settings[best_s], float(grids[best_s][best_a])
         am = means[best_m]
         self.alpha_ = alpha
-        if len(means) == 1:
-            err = err[:, 0]
         grid_list = self._grid is not None and np.ndim(getattr(self, self._grid)) > 0
         path_name = "log_loss_path_" if self._clf else "mse_path_"
         if grid_list:
@@ -344,15 +337,10 @@ class _PathCV(CVRoutingMixin, MultiTaskMixin, BaseEstimator):
             **self._path_params(alpha, setting),
         )
         self.estimator_ = refit.fit(X, y, sample_weight=sample_weight)
-        self._record_chosen(alpha, setting)
-        for name, value in vars(self.estimator_).items():
-            if name.endswith("_") and not name.startswith("_"):
-                if name not in ("n_features_in_", "feature_names_in_"):
-                    setattr(self, name, value)
+        if self._scaled is not None:
+            setattr(self, self._scaled + "_", setting * alpha)
+        self._adopt_refit()
         return self
-
-    def _record_chosen(self, alpha, setting):
-        """Fitted attributes naming the chosen base parameters (beyond ``alpha_``)."""
 
     def _error(self, held, est, X_test):
         if self._clf:
@@ -574,10 +562,8 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
         "        ``alpha_intercepts=0.0`` for the plain path."
     )
     _passed_defaults = _AUTO_SEE_MEANS
-
-    def _alpha_max(self, data, setting):
-        V = self._null_gradient(data)
-        return penalty_alpha_max(V, "sparse_group", l1_ratio=setting)
+    _penalty = "sparse_group"
+    _penalty_setting = "l1_ratio"
 
 
 class DirtyMultiTaskLassoCV(_PathCVRegressor):
@@ -596,18 +582,11 @@ class DirtyMultiTaskLassoCV(_PathCVRegressor):
     )
     _passed_defaults = _AUTO_SEE_MEANS
     _tuned = ("alpha_shared", "alpha_specific")
+    _scaled = "alpha_specific"
     _extra = {"specific_ratio": (0.5, Interval(Real, 0, None, closed="neither"))}
     _grid = "specific_ratio"
-
-    def _alpha_max(self, data, setting):
-        V = self._null_gradient(data)
-        return penalty_alpha_max(V, "dirty", ratio=setting)
-
-    def _path_params(self, alpha, setting):
-        return {"alpha_shared": alpha, "alpha_specific": setting * alpha}
-
-    def _record_chosen(self, alpha, setting):
-        self.alpha_specific_ = setting * alpha
+    _penalty = "dirty"
+    _penalty_setting = "ratio"
 
 
 class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
@@ -634,6 +613,7 @@ class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
         "        ``1e-5 alpha_max``).",
     )
     _tuned = ("alpha", "beta")
+    _scaled = "beta"
     _extra = {"beta_ratio": (0.1, Interval(Real, 0, None, closed="neither"))}
     _grid = "beta_ratio"
 
@@ -642,12 +622,6 @@ class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
         # 2 * beta = 2 * beta_ratio * alpha
         lmax = largest_task_curvature(data, self.fit_intercept)
         return _positive(QUADRATIC_SCALE * lmax / (2.0 * setting))
-
-    def _path_params(self, alpha, setting):
-        return {"alpha": alpha, "beta": setting * alpha}
-
-    def _record_chosen(self, alpha, setting):
-        self.beta_ = setting * alpha
 
 
 class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
@@ -677,10 +651,12 @@ class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
         ),
     }
 
+    _penalty = "l1"
+    _penalty_setting = "l1_ratio"
+
     def _alpha_max(self, data, setting):
         if setting > 0:
-            V = self._null_gradient(data)
-            return penalty_alpha_max(V, "l1", l1_ratio=setting)
+            return super()._alpha_max(data, setting)
         # tr(W^T L W) leaves the mean of the task weights free: its weakest
         # penalised direction has curvature 2 alpha lambda_2 (lambda_2: smallest
         # positive eigenvalue of the Laplacian L)

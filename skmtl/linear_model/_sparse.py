@@ -35,10 +35,20 @@ __all__ = [
 
 ALPHA = [Interval(Real, 0, None, closed="left")]
 RATIO = [Interval(Real, 0, 1, closed="both")]
+#: scikit-learn's parameters kept for compatibility (``SKLEARN_COMPAT_PARAMS``)
 SKLEARN_COMPAT = {
     "copy_X": ["boolean"],
     "selection": [StrOptions({"cyclic", "random"})],
     "random_state": ["random_state"],
+}
+
+#: the constraints of the L2,1 models with scikit-learn's parameters
+#: (``MultiTaskLasso``; with ``l1_ratio``, the elastic net and the sparse group)
+L21_CONSTRAINTS = {
+    **_PenalizedMultiTaskRegressor._parameter_constraints,
+    "alpha": ALPHA,
+    "alpha_mean": ALPHA,
+    **SKLEARN_COMPAT,
 }
 
 BCD_TOL = (
@@ -142,12 +152,7 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     3
     """
 
-    _parameter_constraints = {
-        **_PenalizedMultiTaskRegressor._parameter_constraints,
-        "alpha": ALPHA,
-        "alpha_mean": ALPHA,
-        **SKLEARN_COMPAT,
-    }
+    _parameter_constraints = dict(L21_CONSTRAINTS)
 
     def __init__(
         self,
@@ -240,13 +245,7 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
     2
     """
 
-    _parameter_constraints = {
-        **_PenalizedMultiTaskRegressor._parameter_constraints,
-        "alpha": ALPHA,
-        "l1_ratio": RATIO,
-        "alpha_mean": ALPHA,
-        **SKLEARN_COMPAT,
-    }
+    _parameter_constraints = {**L21_CONSTRAINTS, "l1_ratio": RATIO}
 
     def __init__(
         self,
@@ -343,13 +342,7 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     (3, 8)
     """
 
-    _parameter_constraints = {
-        **_PenalizedMultiTaskRegressor._parameter_constraints,
-        "alpha": ALPHA,
-        "l1_ratio": RATIO,
-        "alpha_mean": ALPHA,
-        **SKLEARN_COMPAT,
-    }
+    _parameter_constraints = {**L21_CONSTRAINTS, "l1_ratio": RATIO}
 
     def __init__(
         self,

@@ -212,15 +212,11 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
         proba = self._loss.class_proba(out.reshape(n * T, width), entry_task)
         return proba.reshape(n, T, -1), None, n
 
+    @fill_doc
     def predict_proba(self, X):
         """Class probabilities of each row under its task's softmax.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
-
-        Returns
-        -------
+        %(X_predict_returns)s
         proba : ndarray of shape (n_samples, n_classes) or list of ndarray
             Stacked and single layouts: columns follow ``classes_`` (a class that
             a row's task does not have gets probability 0). Shared layout: one

@@ -367,12 +367,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     def decision_function(self, X):
         """Signed distance to the decision boundary of each row's task.
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         dec : ndarray
             Stacked layout: ``(n_samples,)`` for two classes (positive means
             ``classes_[1]``), else ``(n_samples, n_classes)`` ("ovr") or
@@ -400,12 +395,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     def predict_proba(self, X):
         """Calibrated class probabilities (``probability=True``).
 
-        Parameters
-        ----------
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_predict_returns)s
         proba : ndarray of shape (n_samples, n_classes) or list of ndarray
             Columns follow ``classes_``. Shared layout: a list with one
             ``(n_samples, n_classes)`` array per task.
