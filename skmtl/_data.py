@@ -41,6 +41,8 @@ __all__ = [
     "split_task_column",
     "encode_task_labels",
     "encode_known_tasks",
+    "check_task_data",
+    "record_layout",
     "validate_fit_data",
     "validate_predict_data",
 ]
@@ -72,6 +74,9 @@ class TaskData:
     tasks : ndarray of shape (n_tasks,)
         The task labels; ``tasks[k]`` is the label of code ``k``.
     layout : {"stacked", "shared", "single"}
+    task_position : int or None
+        Position of the task column in ``X`` as passed (task column included);
+        ``None`` without a task column.
     """
 
     X: object
@@ -81,6 +86,7 @@ class TaskData:
     sample_weight: np.ndarray
     tasks: np.ndarray
     layout: str
+    task_position: int | None = None
     _groups: list | None = field(default=None, repr=False)
 
     @property
@@ -158,6 +164,7 @@ class TaskData:
             self.sample_weight[rows],
             self.tasks,
             self.layout,
+            self.task_position,
         )
 
     def task_subset(self, t):
@@ -359,12 +366,17 @@ def _check_2d(X):
         check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
 
 
-def _split_and_check(estimator, X, position, *, reset, **check_params):
-    """Record (``reset``) or check ``n_features_in_`` and the column names on X as
-    passed, then return the task labels (None without a task column) and the
-    validated features."""
+def _check_columns(estimator, X, *, reset):
+    """Reject an ``X`` that is not 2-D, then record (``reset``) or check the
+    estimator's ``n_features_in_`` and column names on ``X`` as passed (task column
+    included)."""
     _check_2d(X)
     validate_data(estimator, X, reset=reset, skip_check_array=True)
+
+
+def _split_and_check(X, position, **check_params):
+    """Return the task labels (None without a task column) and the validated
+    features of a 2-D ``X``."""
     labels, features = (None, X) if position is None else split_task_column(X, position)
     return labels, _check_features(features, **check_params)
 
@@ -473,89 +485,109 @@ def _check_y_shared(y, n_samples, classification, allow_missing, dtype):
     return y, mask
 
 
-def validate_fit_data(
-    estimator,
+def _check_y_given(y, who):
+    """Reject ``y=None`` with a message naming ``who`` (an estimator, a function)."""
+    if y is None:
+        raise ValueError(f"{who} requires y to be passed, but the target y is None.")
+
+
+def check_task_data(
     X,
     y,
     sample_weight=None,
     *,
+    task_column=None,
+    multi_output=True,
+    tasks=None,
     classification=False,
     allow_missing=True,
     dtype=(np.float64, np.float32),
     accept_sparse=("csr", "csc"),
     ensure_all_finite=True,
-    reset=True,
-    warm_start=False,
 ):
-    """Validate training data and record the task layout on ``estimator``.
+    """Validate training data and return its multi-task view; write nothing.
 
-    Sets ``n_features_in_``, ``feature_names_in_`` (describing ``X`` as passed, task
-    column included), ``tasks_``, ``n_tasks_`` and the private ``_task_position`` and
-    ``_layout`` used by :func:`validate_predict_data`.
-
-    With ``reset=False`` (``partial_fit``, warm starts) nothing is recorded: ``X`` is
-    checked against what the first call recorded (number and names of the columns,
-    position of the task column, layout) and the task labels are encoded against the
-    fitted ``tasks_`` (a label unseen before raises a ValueError naming it). A call
-    may then hold only some of the tasks; ``data.tasks`` is the fitted ``tasks_``.
+    The pure part of :func:`validate_fit_data`: it takes no estimator, does not
+    modify its arguments and records nothing anywhere (functions without an
+    estimator, such as :func:`~skmtl.linear_model.alpha_max`, call it directly).
+    The layout follows from the arguments (see the module docstring): stacked with
+    a ``task_column``, shared with a 2-D ``y`` (of more than one column without
+    ``multi_output``), single otherwise.
 
     Parameters
     ----------
-    estimator : estimator with a ``task_column`` parameter
-    X, y, sample_weight : the arguments of ``fit``
-    classification : bool
-        Keep ``y`` as labels (checked with ``check_classification_targets``) instead of
-        converting it to float.
-    allow_missing : bool
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+        The features, and the task column if ``task_column`` is set.
+    y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        The targets: 1-D in the stacked and single layouts, one column per task
+        in the shared layout (NaN marks a missing target there).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative row weights; every task needs a positive total weight.
+    task_column : int, str or None, default=None
+        Position (int) or name (str, with a DataFrame) of the column of ``X``
+        holding each row's task label; None: no task column.
+    multi_output : bool, default=True
+        Read a 2-D ``y`` of one column as the shared layout with one task (the
+        ``multi_output`` tag of an estimator, True for every skmtl estimator);
+        False: as the single layout.
+    tasks : array-like or None, default=None
+        Stacked layout: the task labels known beforehand (a fitted estimator's
+        ``tasks_``); the labels are encoded against them, a label not among them
+        raises a ValueError naming it, and ``data.tasks`` is ``tasks``. None: the
+        sorted unique labels of the task column. Ignored in the other layouts.
+    classification : bool, default=False
+        Keep ``y`` as labels (checked with ``check_classification_targets``)
+        instead of converting it to float.
+    allow_missing : bool, default=True
         Accept NaN targets in the shared layout (treated as missing).
-    dtype, accept_sparse, ensure_all_finite : passed to
-        :func:`sklearn.utils.check_array` for the features.
-    reset : bool, default=True
-        Record the layout (``fit``) or check against the recorded one (``False``).
-    warm_start : bool, default=False
-        This ``fit`` continues the previous one (the estimator's ``warm_start``):
-        once fitted, the task labels must be exactly the fitted ``tasks_``; a new
-        or a missing label raises a ValueError naming it (the one ``warm_start``
-        rule of every skmtl family; ``partial_fit`` passes False).
+    dtype : dtype, list of dtypes or None, default=(np.float64, np.float32)
+        Passed to :func:`sklearn.utils.check_array` for the features.
+    accept_sparse : str, list of str or False, default=("csr", "csc")
+        Passed to :func:`sklearn.utils.check_array` for the features.
+    ensure_all_finite : bool or "allow-nan", default=True
+        Passed to :func:`sklearn.utils.check_array` for the features.
 
     Returns
     -------
     data : TaskData
+        The validated data; ``data.task_position`` is the position of the task
+        column in ``X`` (None without one).
+
+    See Also
+    --------
+    validate_fit_data : The same validation for an estimator's ``fit``, which
+        also records the layout on the estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl._data import check_task_data
+    >>> X = np.array([[0, 1.0], [1, 2.0], [0, 3.0], [1, 4.0]])
+    >>> data = check_task_data(X, [1.0, 2.0, 3.0, 4.0], task_column=0)
+    >>> data.layout, data.tasks.tolist(), data.task.tolist(), data.X.shape
+    ('stacked', [0, 1], [0, 1, 0, 1], (4, 1))
     """
-    if y is None:
-        raise ValueError(
-            f"{type(estimator).__name__} requires y to be passed, but the target y "
-            "is None."
-        )
-    position = resolve_task_column(getattr(estimator, "task_column", None), X)
-    if not reset and position != estimator._task_position:
-        raise ValueError(
-            f"task_column={estimator.task_column!r} points at column {position}, but "
-            f"the first fit used column {estimator._task_position}; it must not change "
-            "between partial fits."
-        )
+    _check_y_given(y, "check_task_data")
+    position = resolve_task_column(task_column, X)
+    _check_2d(X)
     labels, Xf = _split_and_check(
-        estimator,
         X,
         position,
-        reset=reset,
         dtype=dtype,
         accept_sparse=accept_sparse,
         ensure_all_finite=ensure_all_finite,
     )
     n = Xf.shape[0]
     y_arr = y if hasattr(y, "shape") else np.asarray(y)
-    if warm_start and hasattr(estimator, "tasks_"):
-        _check_warm_start_tasks(estimator, labels, y_arr)
     mask, task = None, None
     if position is not None:
         y_arr = _check_y_stacked(y_arr, n, classification)
-        if reset:
+        if tasks is None:
             tasks, task = encode_task_labels(labels)
         else:
-            tasks, task = estimator.tasks_, encode_known_tasks(labels, estimator.tasks_)
+            task = encode_known_tasks(labels, tasks)
         layout = "stacked"
-    elif y_arr.ndim == 2 and (y_arr.shape[1] > 1 or _tags_multi_output(estimator)):
+    elif y_arr.ndim == 2 and (y_arr.shape[1] > 1 or multi_output):
         y_arr, mask = _check_y_shared(y_arr, n, classification, allow_missing, Xf.dtype)
         tasks = np.arange(y_arr.shape[1])
         layout = "shared"
@@ -569,27 +601,106 @@ def validate_fit_data(
     sw = check_sample_weight(
         sample_weight, Xf, dtype=Xf.dtype, ensure_non_negative=True
     )
-    data = TaskData(Xf, y_arr, task, mask, sw, tasks, layout)
-    if not reset:
-        _check_same_layout(estimator, data)
-        _check_task_weights(data)
-        return data
+    data = TaskData(Xf, y_arr, task, mask, sw, tasks, layout, position)
     _check_task_weights(data)
-    estimator.tasks_ = tasks
-    estimator.n_tasks_ = len(tasks)
-    estimator._task_position = position
-    estimator._layout = layout
     return data
 
 
-def _check_warm_start_tasks(estimator, labels, y):
-    """``warm_start``: the tasks of this fit must be the fitted ``tasks_``."""
-    if labels is not None:
-        tasks = encode_task_labels(labels)[0]
-    elif np.ndim(y) == 2 and (y.shape[1] > 1 or _tags_multi_output(estimator)):
-        tasks = np.arange(y.shape[1])
+def record_layout(estimator, data):
+    """Record the task layout of validated training data on ``estimator``.
+
+    The one step of :func:`validate_fit_data` that writes the layout: what
+    :func:`validate_predict_data` and later partial fits check against.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator being fitted; gets ``tasks_``, ``n_tasks_`` and the private
+        ``_task_position`` and ``_layout``.
+    data : TaskData
+        The data of its ``fit``, from :func:`check_task_data`.
+    """
+    estimator.tasks_ = data.tasks
+    estimator.n_tasks_ = data.n_tasks
+    estimator._task_position = data.task_position
+    estimator._layout = data.layout
+
+
+def validate_fit_data(
+    estimator,
+    X,
+    y,
+    sample_weight=None,
+    *,
+    reset=True,
+    warm_start=False,
+    **options,
+):
+    """Validate training data and record the task layout on ``estimator``.
+
+    Sets ``n_features_in_``, ``feature_names_in_`` (describing ``X`` as passed, task
+    column included), ``tasks_``, ``n_tasks_`` and the private ``_task_position`` and
+    ``_layout`` used by :func:`validate_predict_data`. The validation itself is
+    :func:`check_task_data`; the layout is recorded by :func:`record_layout`.
+
+    With ``reset=False`` (``partial_fit``, warm starts) nothing is recorded: ``X`` is
+    checked against what the first call recorded (number and names of the columns,
+    position of the task column, layout) and the task labels are encoded against the
+    fitted ``tasks_`` (a label unseen before raises a ValueError naming it). A call
+    may then hold only some of the tasks; ``data.tasks`` is the fitted ``tasks_``.
+
+    Parameters
+    ----------
+    estimator : estimator with a ``task_column`` parameter
+    X, y, sample_weight : the arguments of ``fit``
+    reset : bool, default=True
+        Record the layout (``fit``) or check against the recorded one (``False``).
+    warm_start : bool, default=False
+        This ``fit`` continues the previous one (the estimator's ``warm_start``):
+        once fitted, the task labels must be exactly the fitted ``tasks_``; a new
+        or a missing label raises a ValueError naming it (the one ``warm_start``
+        rule of every skmtl family; ``partial_fit`` passes False).
+    **options : the validation options of :func:`check_task_data`
+        ``classification``, ``allow_missing``, ``dtype``, ``accept_sparse`` and
+        ``ensure_all_finite``, with its defaults.
+
+    Returns
+    -------
+    data : TaskData
+    """
+    _check_y_given(y, type(estimator).__name__)
+    task_column = getattr(estimator, "task_column", None)
+    position = resolve_task_column(task_column, X)
+    if not reset and position != estimator._task_position:
+        raise ValueError(
+            f"task_column={task_column!r} points at column {position}, but "
+            f"the first fit used column {estimator._task_position}; it must not change "
+            "between partial fits."
+        )
+    _check_columns(estimator, X, reset=reset)
+    continued = warm_start and hasattr(estimator, "tasks_")
+    data = check_task_data(
+        X,
+        y,
+        sample_weight,
+        task_column=task_column,
+        # the tag only decides a 2-D y of one column; not asked for a 1-D y
+        multi_output=getattr(y, "ndim", 2) == 2 and _tags_multi_output(estimator),
+        # a warm start checks its labels against tasks_ below, with its own message
+        tasks=None if reset or continued else estimator.tasks_,
+        **options,
+    )
+    if continued:
+        _check_warm_start_tasks(estimator, data.tasks)
+    if reset:
+        record_layout(estimator, data)
     else:
-        tasks = np.array([0])
+        _check_same_layout(estimator, data)
+    return data
+
+
+def _check_warm_start_tasks(estimator, tasks):
+    """``warm_start``: the tasks of this fit must be the fitted ``tasks_``."""
     known = np.asarray(estimator.tasks_)
     same_kind = (tasks.dtype == object) == (known.dtype == object)
     if same_kind and tasks.shape == known.shape and np.all(tasks == known):
@@ -679,11 +790,10 @@ def validate_predict_data(
         in fit, or they get ``-1`` with ``allow_unseen``); zeros in the single
         layout; ``None`` in the shared layout.
     """
+    _check_columns(estimator, X, reset=False)
     labels, Xf = _split_and_check(
-        estimator,
         X,
         estimator._task_position,
-        reset=False,
         dtype=dtype,
         accept_sparse=accept_sparse,
         ensure_all_finite=ensure_all_finite,

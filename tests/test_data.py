@@ -1,6 +1,10 @@
 """The data layer: layouts, task columns, labels and clear errors on bad input;
 its ``reset=False`` mode (partial fits and warm starts); unseen task codes, the
-shared layout's stacked rows and the classifier score over observed entries."""
+shared layout's stacked rows and the classifier score over observed entries;
+the pure validation ``check_task_data`` against ``validate_fit_data``."""
+
+import copy
+import inspect
 
 import numpy as np
 import pytest
@@ -10,6 +14,7 @@ from sklearn.base import BaseEstimator
 
 from skmtl._data import (
     TaskData,
+    check_task_data,
     encode_known_tasks,
     encode_task_labels,
     resolve_task_column,
@@ -423,3 +428,152 @@ def test_classifier_score_ignores_missing_targets():
     assert _Fixed(pred).score(None, y) == pytest.approx(3 / 5)
     assert _Fixed(pred).score(None, y, sample_weight=[1, 0, 1]) == pytest.approx(2 / 3)
     assert _Fixed(pred[:, 0]).score(None, y[:, 0]) == pytest.approx(2 / 3)
+
+
+# check_task_data: the pure validation behind validate_fit_data
+
+
+def _pure_cases():
+    """``(name, X, y, sample_weight, task_column)`` of every layout and input kind."""
+    rng = np.random.default_rng(0)
+    X, y = _stacked()
+    sw = rng.uniform(1, 2, 12)
+    Y = rng.standard_normal((10, 3))
+    Y[[1, 4], 0] = np.nan
+    Xs, ys = _stacked_labels(["b", "a", "c", "a", "b", "c"])
+    Y12 = rng.standard_normal((12, 2))
+    Y12[3, 1] = np.nan
+    df = pd.DataFrame({"x0": X[:, 1], "region": ["n", "s", "e"] * 4, "x1": X[:, 2]})
+    return [
+        ("stacked", X, y, sw, 0),
+        ("stacked-last", X[:, ::-1], y, None, -1),
+        ("stacked-sparse", sp.csr_matrix(X), y, sw, 0),
+        ("shared", rng.standard_normal((10, 2)), Y, rng.uniform(1, 2, 10), None),
+        ("shared-one-column", X[:, 1:], y[:, None], None, None),
+        ("single", X[:, 1:], y, sw, None),
+        ("string-labels", Xs, ys, None, 0),
+        ("pandas", df, pd.Series(y), sw, "region"),
+        ("pandas-shared", df.drop(columns="region"), pd.DataFrame(Y12), None, None),
+    ]
+
+
+def _assert_same_data(a, b):
+    for name in ("X", "y", "task", "mask", "sample_weight"):
+        left, right = getattr(a, name), getattr(b, name)
+        if sp.issparse(left):
+            assert sp.issparse(right) and left.format == right.format
+            left, right = left.toarray(), right.toarray()
+        assert (left is None) == (right is None), name
+        if left is not None:
+            assert left.dtype == right.dtype, name
+            assert_array_equal(left, right, err_msg=name)
+    assert a.tasks.dtype == b.tasks.dtype
+    assert_array_equal(a.tasks, b.tasks)
+    assert (a.layout, a.task_position) == (b.layout, b.task_position)
+
+
+def _snapshot(value):
+    if sp.issparse(value):
+        return value.copy()
+    return copy.deepcopy(value)
+
+
+def _assert_unchanged(before, after):
+    if sp.issparse(before):
+        assert (before != after).nnz == 0
+    elif hasattr(before, "equals"):  # pandas
+        assert before.equals(after)
+    elif before is not None:
+        assert_array_equal(before, after)
+
+
+def test_check_task_data_takes_no_estimator():
+    params = inspect.signature(check_task_data).parameters
+    assert "estimator" not in params
+    assert list(params)[:3] == ["X", "y", "sample_weight"]
+    keyword_only = [p.kind is p.KEYWORD_ONLY for p in list(params.values())[3:]]
+    assert keyword_only and all(keyword_only)
+
+
+@pytest.mark.parametrize("case", _pure_cases(), ids=lambda case: case[0])
+def test_check_task_data_writes_nothing_and_matches_validate_fit_data(case):
+    """The pure function returns the TaskData ``validate_fit_data`` returns and
+    leaves its arguments as they were; only ``validate_fit_data`` records the
+    layout (on its estimator)."""
+    _, X, y, sw, task_column = case
+    before = [_snapshot(v) for v in (X, y, sw)]
+    data = check_task_data(X, y, sw, task_column=task_column)
+    for old, new in zip(before, (X, y, sw)):
+        _assert_unchanged(old, new)
+    est = Probe(task_column=task_column)
+    _assert_same_data(data, validate_fit_data(est, X, y, sw))
+    assert est.n_tasks_ == data.n_tasks and est._task_position == data.task_position
+    assert_array_equal(est.tasks_, data.tasks)
+    assert est._layout == data.layout
+    # fitting again does not change what the pure function returns
+    _assert_same_data(data, check_task_data(X, y, sw, task_column=task_column))
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((np.ones((4, 2)), None), "check_task_data requires y to be passed"),
+        ((np.ones((4, 2)), np.ones(3)), "X has 4 rows but y has 3"),
+        ((np.ones(4), np.ones(4)), "Expected 2D array"),
+        ((np.ones((4, 2)), np.ones((4, 2)), None, 0), "y must be 1-D"),
+        ((np.ones((4, 2)), np.ones(4), None, 5), "out of range"),
+        ((np.ones((4, 2)), np.ones(4), None, "task"), "needs X to be a pandas"),
+        ((np.ones((4, 2)), np.ones(4), -np.ones(4)), "Negative values"),
+    ],
+)
+def test_check_task_data_errors_are_validate_fit_data_errors(args, match):
+    """Same inputs, same errors (only the y=None message names the caller)."""
+    X, y, sw, task_column = (*args, None, None)[:4]
+    with pytest.raises(ValueError, match=match) as pure:
+        check_task_data(X, y, sw, task_column=task_column)
+    with pytest.raises(ValueError) as fit:
+        validate_fit_data(Probe(task_column=task_column), X, y, sw)
+    if y is None:
+        assert str(fit.value).startswith("Probe requires y to be passed")
+    else:
+        assert str(pure.value) == str(fit.value)
+
+
+def test_check_task_data_against_known_tasks():
+    """``tasks`` (a fitted ``tasks_``): labels are encoded against them, as in a
+    partial fit; an unknown one is named."""
+    X, y = _stacked_labels(["a", "b", "c", "a"])
+    tasks = np.array(["a", "b", "c", "d"], dtype=object)
+    data = check_task_data(X[:2], y[:2], task_column=0, tasks=tasks)
+    assert data.tasks is tasks and data.n_tasks == 4
+    assert_array_equal(data.task, [0, 1])
+    with pytest.raises(ValueError, match="Unknown task label"):
+        check_task_data(X, y, task_column=0, tasks=tasks[:2])
+
+
+def test_check_task_data_multi_output_decides_a_one_column_y():
+    X, y = np.ones((5, 2)), np.arange(5.0)[:, None]
+    assert check_task_data(X, y).layout == "shared"
+    with pytest.warns(UserWarning, match="column-vector y"):
+        single = check_task_data(X, y, multi_output=False)
+    assert single.layout == "single" and single.y.shape == (5,)
+
+
+@pytest.mark.parametrize("reset", [True, False])
+def test_warm_start_names_new_and_missing_tasks(reset):
+    """``warm_start`` (with ``reset=False`` as the MLPs continue a fit) checks
+    the labels of this fit against ``tasks_`` with its own message, not as an
+    unknown label."""
+    est = Probe(task_column=0)
+    validate_fit_data(est, *_stacked_labels(["a", "b", "c"]))
+    data = validate_fit_data(
+        est, *_stacked_labels(["c", "a", "b"]), reset=reset, warm_start=True
+    )
+    assert_array_equal(data.tasks, ["a", "b", "c"])
+    assert_array_equal(data.task, [2, 0, 1])
+    cases = [(["a", "b", "z"], "new 'z', missing 'c'"), (["a"], "new none")]
+    for labels, shown in cases:
+        with pytest.raises(ValueError, match=f"warm_start=True.*{shown}"):
+            validate_fit_data(
+                est, *_stacked_labels(labels), reset=reset, warm_start=True
+            )

@@ -3,10 +3,9 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from .._compat import Interval, InvalidParameterError, StrOptions, validate_params
-from .._data import validate_fit_data
+from .._data import check_task_data
 from .._docstring import fill_doc, register
 from .._optim.base import null_scale
 from .._optim.bcd import bcd, null_correlations
@@ -14,7 +13,6 @@ from .._optim.datafits import Logistic, Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.intercepts import Intercepts
 from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21, TraceNorm
-from ..base import MultiTaskMixin
 from ._base import (
     auto_intercept_strength,
     encode_binary_targets,
@@ -22,13 +20,6 @@ from ._base import (
 )
 
 __all__ = ["alpha_max", "multitask_enet_path", "multitask_lasso_path"]
-
-
-class _Problem(MultiTaskMixin, BaseEstimator):
-    """Holder of ``task_column`` for the data layer (functions have no estimator)."""
-
-    def __init__(self, task_column=None):
-        self.task_column = task_column
 
 
 register(
@@ -88,12 +79,6 @@ register(
         The number of epochs of each solve; if ``return_n_iter``.
 """,
 )
-
-
-def _validate(X, y, task_column, sample_weight, classification=False):
-    return validate_fit_data(
-        _Problem(task_column), X, y, sample_weight, classification=classification
-    )
 
 
 def null_gradient(
@@ -321,8 +306,12 @@ def alpha_max(
     >>> bool(abs(MultiTaskLasso(alpha=a, task_column=0).fit(X, y).coef_).max() == 0)
     True
     """
-    data = _validate(
-        X, y, task_column, sample_weight, classification=loss == "logistic"
+    data = check_task_data(
+        X,
+        y,
+        sample_weight,
+        task_column=task_column,
+        classification=loss == "logistic",
     )
     if loss == "logistic":
         data.y = encode_binary_targets(data)[1]
@@ -498,7 +487,7 @@ def multitask_enet_path(
     >>> [int((abs(coefs[:, :, k]).sum(axis=0) > 0).sum()) for k in range(5)]
     [0, 2, 3, 6, 6]
     """
-    data = _validate(X, y, task_column, sample_weight)
+    data = check_task_data(X, y, sample_weight, task_column=task_column)
     if isinstance(alphas, Integral):
         check_l1_ratio_grid(l1_ratio)
         amax = alpha_max_from_data(data, l1_ratio, fit_intercept=fit_intercept)
