@@ -6,12 +6,16 @@ gap below 1e-13 P*. Every solver is then timed to reach a *relative objective
 accuracy* ``(P - P*) / P* <= 1e-6``:
 
 - skmtl: ``tol`` is set so that the certified gap is below 1e-6 P* (the gap
-  bounds P - P*, so this is a guarantee, not an estimate); best of 3 fits, all
-  validation included.
+  bounds P - P*, so this is a guarantee, not an estimate); all validation
+  included.
 - cvxpy: solved at a ladder of tolerances (loosest first) until the returned
   point reaches 1e-6; the time of that solve is reported twice -- the solver's
   own time (``solver_stats.solve_time``) and the total with cvxpy's compilation.
   ``ratio`` is the fastest cvxpy *solver-only* time over skmtl's time.
+- Repeats, every solver alike (as ``bench_sparse``): the best of at least 3 fits
+  for skmtl, of the rung that reached 1e-6 for cvxpy, repeated until
+  ``MIN_SECONDS`` are spent (at most 50 skmtl fits, 10 cvxpy solves). A
+  millisecond fit timed 3 times reads 20-30% slow on a shared machine.
 
 A summary prints skmtl's speed-up over cvxpy+SCS per case (goal: >= 30x), then
 the MALSAR-shaped case (T=20, n_t=100, d=500, alpha = alpha_max / 100, certified
@@ -48,6 +52,7 @@ from skmtl.linear_model import TraceNormRegression
 
 ACCURACY = 1e-6
 TIME_LIMIT = 300.0
+MIN_SECONDS = 0.5
 
 
 def make_problem(T, n_t, d, seed=0):
@@ -88,14 +93,15 @@ def run_skmtl(X, y, task, alpha, p_star, repeats=3, accuracy=ACCURACY):
     yc = y - (np.bincount(task, weights=y) / np.bincount(task))[task]
     p0 = np.sum(yc**2 / (2 * np.bincount(task)[task]))
     tol = accuracy * p_star / (2 * p0)
-    best, est = np.inf, None
-    for _ in range(repeats):
+    best, est, spent, runs = np.inf, None, 0.0, 0
+    while runs < repeats or (spent < MIN_SECONDS and runs < 50):
         t0 = time.perf_counter()
         est = TraceNormRegression(
             alpha=alpha, task_column=0, alpha_intercepts=0.0, tol=tol, max_iter=100000
         )
         est.fit(X, y)
-        best = min(best, time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        best, spent, runs = min(best, elapsed), spent + elapsed, runs + 1
     acc = (objective(X, y, task, est.coef_, est.intercept_, alpha) - p_star) / p_star
     return best, acc, est.n_iter_
 
@@ -170,6 +176,13 @@ def run_cvxpy(X, y, task, alpha, p_star, solver):
             return solve_time, total, acc, "no solution"
         acc = (objective(X, y, task, W, b, alpha) - p_star) / p_star
         if acc <= ACCURACY:
+            spent, runs = total, 1
+            while spent < MIN_SECONDS and runs < 10:  # best of the same rung
+                again = _solve_isolated(X, y, task, alpha, solver, opts)
+                if again is None:
+                    break
+                solve_time, total = min(solve_time, again[0]), min(total, again[1])
+                spent, runs = spent + again[1], runs + 1
             return solve_time, total, acc, note
         if total > TIME_LIMIT:
             return solve_time, total, acc, "time limit"

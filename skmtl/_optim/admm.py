@@ -71,6 +71,12 @@ _MU, _TAU = 10.0, 2.0
 _RELAX = 1.6
 
 
+def _norm(A):
+    """Frobenius norm of a contiguous array (a third cheaper than
+    ``np.linalg.norm`` on the ``(T, d)`` iterates: 1.3 against 1.8 us)."""
+    return float(np.sqrt(np.vdot(A, A)))
+
+
 def _keep_fractions(design):
     """``(S, k)``: per-task sums of ``omega`` and kept fractions ``k_t = S_t / (S_t +
     lam rho_t)`` of ``design.intercepts`` (0 for a pooled intercept or no data)."""
@@ -317,8 +323,8 @@ def admm_quadratic(
         # residual balancing on residuals relative to their scales (Wohlberg
         # 2017): the raw residuals of Boyd et al. depend on the units of W and
         # stall on badly scaled designs (School: 3,000+ iterations at alpha 1e-3)
-        r = np.linalg.norm(W - Z) / max(np.linalg.norm(W), np.linalg.norm(Z), 1e-300)
-        s = np.linalg.norm(Z - Z_old) / max(np.linalg.norm(U), 1e-300)
+        r = _norm(W - Z) / max(_norm(W), _norm(Z), 1e-300)
+        s = _norm(Z - Z_old) / max(_norm(U), 1e-300)
         # (within 1e+-8 of the start, or up to 1e8 alpha_mean where the mean
         # shrinkage dominates the Grams (features of 1e-6): a vanishing residual
         # must not drive rho to 0 or overflow)

@@ -361,6 +361,10 @@ class MultiTaskDesign:
         # (then Theta0 = 0 and the SVDs buy nothing)
         if cost > budget or d == 0 or all(len(g) <= d + 1 for g in groups):
             return None
+        R = _tall_lstsq_dual(self, groups)
+        if R is not None:
+            self._lstsq_dual = R
+            return R
         R = np.zeros_like(self.Y)
         for t, rows in enumerate(groups):
             om = self._task_omega(t, rows)
@@ -636,6 +640,41 @@ def _task_svd(design, t, rows):
     return svds[t]
 
 
+def _conditioned_cholesky(H):
+    """The upper Cholesky factor of a Gram ``H`` whose condition number (LAPACK's
+    1-norm estimate, ``dpocon``) is at most ``_GRAM_COND``, else None."""
+    if not H.size:
+        return None
+    chol, info = lapack.dpotrf(H, lower=0, clean=1)
+    if info != 0:
+        return None
+    rcond, _ = lapack.dpocon(chol, float(np.abs(H).sum(axis=0).max()))
+    return chol if rcond * _GRAM_COND >= 1.0 else None
+
+
+def _tall_lstsq_dual(design, groups):
+    """``least_squares_dual`` of a float64 design whose tasks are each a tall
+    group with a well-conditioned Gram (None otherwise): the coefficients ``c_t
+    = H_t^{-1} A*(omega Y)_t`` from the Grams' Cholesky factors, then ``omega (Y
+    - A C)``, through the design's products instead of each task's block (20
+    tasks of 100 x 50: 0.25 against 0.8 ms)."""
+    d = design.n_features
+    if (
+        design._one_group
+        or design.dtype != np.float64
+        or any(len(rows) < _TALL * d for rows in groups)
+    ):
+        return None
+    B = np.asarray(design.adjoint(design.omega * design.Y), dtype=np.float64)
+    C = np.empty_like(B)
+    for t, rows in enumerate(groups):
+        chol = _conditioned_cholesky(_task_gram(design, t, rows))
+        if chol is None:
+            return None
+        C[t] = lapack.dpotrs(chol, B[t], lower=0)[0]
+    return design.omega * (design.Y - design.forward(C))
+
+
 def _lstsq_residual(design, t, ry):
     """``ry`` (rows of group ``t`` times ``sqrt(omega)``) minus its projection on
     the range of the group's weighted design ``Z``: by the normal equations of a
@@ -660,15 +699,11 @@ def _lstsq_residual(design, t, ry):
             u = u / np.linalg.norm(u)
             return np.multiply.outer(u, u @ ry).astype(dt, copy=False)
     elif len(rows) >= _TALL * design.n_features:
-        H = _task_gram(design, t, rows)
-        chol, info = lapack.dpotrf(H, lower=0, clean=1)
-        if info == 0 and H.size:
-            anorm = float(np.abs(H).sum(axis=0).max())
-            rcond, _ = lapack.dpocon(chol, anorm)
-            if rcond * _GRAM_COND >= 1.0:
-                Z = _weighted_block(design, t, rows)
-                coef, _ = lapack.dpotrs(chol, Z.T @ ry, lower=0)
-                return (ry - Z @ coef).astype(dt, copy=False)
+        chol = _conditioned_cholesky(_task_gram(design, t, rows))
+        if chol is not None:
+            Z = _weighted_block(design, t, rows)
+            coef, _ = lapack.dpotrs(chol, Z.T @ ry, lower=0)
+            return (ry - Z @ coef).astype(dt, copy=False)
     U, sv, _ = _task_svd(design, t, rows)
     U = U[:, sv > _RANK_RTOL * sv[:1].max(initial=0.0)].astype(dt, copy=False)
     return ry - U @ (U.T @ ry)

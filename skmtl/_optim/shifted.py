@@ -114,6 +114,7 @@ class GramShifts:
         self.H = H
         self._inverses = {}  # shift -> (n_tasks, d, d) inverses of H_t + r I
         self._eigen = None
+        self._upper = None  # the indices of the strict upper triangle
         self._max_trace = float(np.max(np.trace(H, axis1=1, axis2=2), initial=0.0))
 
     @property
@@ -148,7 +149,9 @@ class GramShifts:
                 _, info = lapack.dpotri(chol, lower=0, overwrite_c=1)
             if info != 0:
                 return None
-        i, j = np.triu_indices(d, 1)
+        if self._upper is None:
+            self._upper = np.triu_indices(d, 1)
+        i, j = self._upper
         out[:, i, j] = out[:, j, i]
         self._inverses[r] = out
         return out
