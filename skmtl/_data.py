@@ -1,8 +1,8 @@
 """The one place that turns user input into the multi-task view.
 
 Every skmtl estimator calls :func:`validate_fit_data` in ``fit`` and
-:func:`validate_predict_data` in ``predict``; both layouts of DESIGN.md §1 are
-therefore handled identically everywhere.
+:func:`validate_predict_data` in ``predict``; both layouts of doc/contract.md
+(section 1) are therefore handled identically everywhere.
 
 Layouts
 -------

@@ -2,8 +2,8 @@
 
 Every family combines per-task losses as ``sum_t lambda_t L_t`` where ``L_t`` is task
 ``t``'s (sample-weighted) mean loss. With ``n_t`` the sum of task ``t``'s sample
-weights, that is DESIGN.md's ``sum_t omega_t sum_{i in t} s_i l_i`` with
-``omega_t = lambda_t / n_t``. The fixed schemes, normalised so that
+weights, that is ``sum_t omega_t sum_{i in t} s_i l_i`` (doc/contract.md,
+section 2) with ``omega_t = lambda_t / n_t``. The fixed schemes, normalised so that
 ``sum_t lambda_t = 1`` over the tasks with data:
 
 ``"equal"``

@@ -9,7 +9,7 @@ and to a datafit on ``F``; they never see which layout they solve.
 Loss weights: ``omega_i = sample_weight_i * omega_t`` with the task multipliers
 ``omega_t`` of ``task_weighting`` (:mod:`skmtl._weights`); with "equal" (the default)
 ``omega_t = 1 / sum_{j in t} sample_weight_j``, so that each task's loss is its
-(weighted) mean, as in DESIGN.md §2. In the shared layout
+(weighted) mean, as in doc/contract.md (section 2). In the shared layout
 ``omega`` is ``(n_samples, n_tasks)`` and zero on missing targets.
 
 Centring (``center=True``, for the squared loss with an intercept): features and

@@ -6,8 +6,9 @@ A loss sees the head outputs ``Z`` of shape ``(n_entries, n_units)`` (one entry 
 per-entry loss ``l_e`` and its gradient with respect to ``Z``; the network multiplies
 them by the entry weights (see ``_network.py``).
 
-This follows the weighting convention of DESIGN.md: each task's loss is the weighted
-mean of its entries, ``L_t = sum_{e in t} s_e l_e / sum_{e in t} s_e``.
+This follows the weighting convention of doc/contract.md (section 2): each task's
+loss is the weighted mean of its entries,
+``L_t = sum_{e in t} s_e l_e / sum_{e in t} s_e``.
 """
 
 import numpy as np

@@ -2,9 +2,10 @@
 
 Every scheme combines the per-task losses ``L_t`` (each the weighted mean loss of
 task ``t``'s entries) as ``sum_t lambda_t L_t`` over the tasks that have data.
-With ``n_t`` the (sample-weighted) size of task ``t``, this is DESIGN.md's
-``sum_t omega_t sum_{i in t} l_i`` with ``omega_t = lambda_t / n_t``; the fixed
-schemes are normalised so that ``sum_t lambda_t = sum_t omega_t n_t = 1``:
+With ``n_t`` the (sample-weighted) size of task ``t``, this is
+``sum_t omega_t sum_{i in t} l_i`` (doc/contract.md, section 4) with
+``omega_t = lambda_t / n_t``; the fixed schemes are normalised so that
+``sum_t lambda_t = sum_t omega_t n_t = 1``:
 
 ``"equal"``
     ``omega_t`` proportional to ``1 / n_t``: ``lambda_t = 1 / T``, each task's
