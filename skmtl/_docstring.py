@@ -13,7 +13,9 @@ Rules, chosen so that a docstring never has to escape anything:
 - A placeholder alone on its line is replaced by the fragment re-indented to the
   placeholder's indentation (a fragment is registered dedented, so the same text
   fits a class docstring and a method docstring). A placeholder inside a line is
-  replaced by the fragment as is, which must then be a single line.
+  replaced by the fragment's first line; its other lines, dedented together,
+  continue at the indentation of the placeholder's line (text continuing a
+  sentence, e.g. ``default=%(tol)s`` or a note ending a parameter's paragraph).
 - Fragments may contain placeholders themselves (substituted recursively), e.g.
   a family's parameter block reusing the canonical ``task_column`` text.
 - An unknown name raises a KeyError at import time, naming the placeholder, so a
@@ -26,7 +28,8 @@ Fragments shared by every family live here (``task_column``, ``X_fit``,
 ``layout_attributes``). A family
 registers its own in its module with a prefix (``kernel.*`` in
 ``skmtl._kernel._docs``, ``datasets.*``, ``hierarchical.*``), or passes a table of
-them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``).
+them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``,
+``skmtl.linear_model._docs``).
 """
 
 import re
@@ -72,18 +75,21 @@ def _lookup(name, extra):
     )
 
 
+def _indented(lines, indent):
+    return "\n".join(indent + line if line else "" for line in lines)
+
+
 def _replace(match, extra):
     indent, line_name, inline_name = match.groups()
     if line_name is not None:
-        text = _lookup(line_name, extra)
-        return "\n".join(indent + line if line else "" for line in text.split("\n"))
-    text = _lookup(inline_name, extra)
-    if "\n" in text:
-        raise ValueError(
-            f"docstring fragment %({inline_name})s has several lines: put its "
-            "placeholder alone on a line"
-        )
-    return text
+        return _indented(_lookup(line_name, extra).split("\n"), indent)
+    first, *rest = _lookup(inline_name, extra).split("\n", 1)
+    if not rest:
+        return first
+    doc = match.string
+    line = doc[doc.rfind("\n", 0, match.start()) + 1 : match.start()]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    return first + "\n" + _indented(textwrap.dedent(rest[0]).split("\n"), indent)
 
 
 def substitute(doc, fragments=None, **extra):

@@ -166,12 +166,33 @@ def test_fragment_reindented_nested_and_literal_text_kept(restore_fragments):
     )
 
 
+def test_inline_fragment_continues_at_the_line_indentation():
+    # the later lines of a fragment inside a line (dedented together, whether
+    # written flush or already indented) continue at that line's indentation,
+    # also when the fragment is nested in one substituted alone on its line
+    doc = """Summary.
+
+        Parameters
+        ----------
+        %(_test_param)s
+        """
+    param = "tol : float\n    Stop at 100% of %(_test_note)s. Then more."
+    expected = """Summary.
+
+        Parameters
+        ----------
+        tol : float
+            Stop at 100% of one
+            two, {three}. Then more.
+        """
+    for note in ("one\ntwo, {three}", "one\n        two, {three}"):
+        assert substitute(doc, _test_param=param, _test_note=note) == expected
+
+
 def test_fragment_errors(restore_fragments):
     with pytest.raises(KeyError, match="_test_missing"):
         substitute("    %(_test_missing)s\n")
     register(_test_two_lines="one\ntwo")
-    with pytest.raises(ValueError, match="several lines"):
-        substitute("text %(_test_two_lines)s text")
     with pytest.raises(ValueError, match="already registered"):
         register(_test_two_lines="other")
     register(_test_two_lines="one\ntwo")  # the same text again is fine

@@ -1,7 +1,9 @@
 """Docstring fragments shared by the linear multi-task models (sparse, low-rank,
-structured): written once here, substituted by ``fill``."""
-
-from .._docstring import substitute
+structured): written once here, substituted by
+``fill_doc(cls, LINEAR, **values)`` (:mod:`skmtl._docstring`), where ``values``
+overrides the defaults ``LINEAR`` holds for the per-estimator texts (what an
+unseen task gets, the intercept model's default and its note, the solver's
+``max_iter`` and ``tol`` and their descriptions)."""
 
 #: the parameters every linear model shares, in the order of their signatures:
 #: the layout and intercept, the intercept model (``INTERCEPT_PARAMS``), the solver
@@ -12,7 +14,7 @@ COMMON_PARAMS = """\
     fit_intercept : bool, default=True
         Fit an intercept per task (unpenalised, or ``b_0 + c_t`` with a ridge on
         ``c_t`` where the model has ``alpha_intercepts``).
-%(intercept_params)s\
+    %(intercept_params)s
     max_iter : int, default=%(max_iter)s
         %(max_iter_doc)s
     tol : float, default=%(tol)s
@@ -29,7 +31,7 @@ COMMON_PARAMS = """\
 
 MAX_ITER = (
     "Maximum number of iterations of the solver (see above); a\n"
-    "        ``ConvergenceWarning`` is issued when it stops there before ``tol``."
+    "``ConvergenceWarning`` is issued when it stops there before ``tol``."
 )
 
 # parameters of scikit-learn's MultiTaskLasso / MultiTaskElasticNet (and their CV
@@ -47,24 +49,20 @@ SKLEARN_COMPAT_PARAMS = """\
         scikit-learn.
 """
 
-COMMON_ATTRIBUTES = substitute(
-    """\
+#: ``solver_attributes``: ``n_iter_`` and what else the solver reports
+COMMON_ATTRIBUTES = """\
     coef_ : ndarray of shape (n_tasks, n_features)
         Task weights (task column excluded).
     intercept_ : ndarray of shape (n_tasks,)
-    n_iter_ : int
-        Iterations of the solver.
+    %(solver_attributes)s
     %(layout_attributes)s
 """
-)
 
 GAP_TOL = (
     "Stop when the duality gap is at most ``tol * 2 P0`` where ``P0`` is the\n"
-    "        objective of the null model (``W = 0``, best intercepts): a certified\n"
-    "        bound ``objective - optimum <= dual_gap_``."
+    "objective of the null model (``W = 0``, best intercepts): a certified\n"
+    "bound ``objective - optimum <= dual_gap_``."
 )
-
-LOSS = "sum_t 1 / (2 n_t) * ||y_t - X_t w_t - b_t||^2"
 
 
 # ---------------------------------------------------------------- intercept model,
@@ -154,42 +152,27 @@ AUTO_DEFAULT_NOTE = """The default "auto" is this model's choice in
         treats the offsets exactly."""
 
 
-def fill(
-    doc,
-    *,
-    unseen=SIZE_WEIGHTED_MEAN,
-    intercepts_default="0.0",
-    max_iter=1000,
-    tol="1e-4",
-    max_iter_doc=MAX_ITER,
-    tol_doc=GAP_TOL,
-):
-    """Substitute the lines ``    %(common_params)s``, ``    %(alpha_mean_param)s``,
-    ``    %(common_attributes)s``, ``    %(shared_attributes)s`` and
-    ``    %(objective_terms)s`` (indented as the docstring body) in ``doc``.
-
-    ``unseen`` says what ``coef_shared_`` is, ``intercepts_default`` is the
-    default of ``alpha_intercepts``; the others are the solver's defaults and the
-    descriptions of ``max_iter`` and ``tol``.
-    """
-    intercept_params = INTERCEPT_PARAMS % {
-        "unseen": unseen,
-        "intercepts_default": intercepts_default,
-        "intercepts_note": (
-            AUTO_DEFAULT_NOTE if intercepts_default == '"auto"' else FREE_DEFAULT_NOTE
-        ),
-    }
-    params = COMMON_PARAMS % {
-        "intercept_params": intercept_params,
-        "max_iter": max_iter,
-        "max_iter_doc": max_iter_doc,
-        "tol": tol,
-        "tol_doc": tol_doc,
-    }
-    return (
-        doc.replace("    %(common_params)s\n", params)
-        .replace("    %(alpha_mean_param)s\n", ALPHA_MEAN_PARAM)
-        .replace("    %(common_attributes)s\n", COMMON_ATTRIBUTES)
-        .replace("    %(shared_attributes)s\n", SHARED_ATTRIBUTES % {"unseen": unseen})
-        .replace("    %(objective_terms)s", OBJECTIVE_TERMS)
-    )
+#: The fragments of the linear models' docstrings and the defaults of the texts
+#: each model may override (``fill_doc(cls, LINEAR, unseen=..., tol="1e-6")``):
+#: ``unseen`` says what ``coef_shared_`` is; ``intercepts_default`` is the default
+#: of ``alpha_intercepts`` and ``intercepts_note`` why (``AUTO_DEFAULT_NOTE`` or a
+#: model's own where the default is "auto"); ``max_iter`` and ``tol`` are the
+#: solver's defaults and ``max_iter_doc`` and ``tol_doc`` their descriptions.
+LINEAR = {
+    "common_params": COMMON_PARAMS,
+    "intercept_params": INTERCEPT_PARAMS,
+    "alpha_mean_param": ALPHA_MEAN_PARAM,
+    "objective_terms": OBJECTIVE_TERMS,
+    "common_attributes": COMMON_ATTRIBUTES,
+    "solver_attributes": """\
+        n_iter_ : int
+            Iterations of the solver.""",
+    "shared_attributes": SHARED_ATTRIBUTES,
+    "unseen": SIZE_WEIGHTED_MEAN,
+    "intercepts_default": "0.0",
+    "intercepts_note": FREE_DEFAULT_NOTE,
+    "max_iter": "1000",
+    "tol": "1e-4",
+    "max_iter_doc": MAX_ITER,
+    "tol_doc": GAP_TOL,
+}

@@ -24,7 +24,7 @@ from .._optim.prox_newton import prox_newton, prox_newton_affordable
 from .._optim.shifted import task_shifts
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
-from ._docs import AUTO_DEFAULT_NOTE, fill
+from ._docs import LINEAR
 
 __all__ = [
     "ReducedRankRegression",
@@ -333,9 +333,13 @@ _TRACE_AUTO_NOTE = """The default "auto" is this model's choice in
         Computer Survey at 10% training rows: pooled R^2 0.047 against -0.206
         with free intercepts), and the ADMM solver treats the offsets exactly
         inside each ridge step."""
-TraceNormRegression.__doc__ = fill(
-    TraceNormRegression.__doc__, unseen=_TRACE_UNSEEN, intercepts_default='"auto"'
-).replace(AUTO_DEFAULT_NOTE, _TRACE_AUTO_NOTE)
+fill_doc(
+    TraceNormRegression,
+    LINEAR,
+    unseen=_TRACE_UNSEEN,
+    intercepts_default='"auto"',
+    intercepts_note=_TRACE_AUTO_NOTE,
+)
 _TRACE_LOGISTIC_AUTO_NOTE = """The default "auto": with free intercepts a task
         whose few rows share one label gets an unbounded intercept, and tasks
         with 1-4 positives fit noisy ones. On 1,000 tasks of 2-10 rows
@@ -344,15 +348,17 @@ _TRACE_LOGISTIC_AUTO_NOTE = """The default "auto": with free intercepts a task
         Landmine at 10% training rows the cross-validated form chose the null
         model in both repeats with free intercepts. The proximal Newton solver
         treats the offsets exactly (7 steps on features of mean 0 or 100)."""
-TraceNormLogisticRegression.__doc__ = fill(
-    TraceNormLogisticRegression.__doc__,
+fill_doc(
+    TraceNormLogisticRegression,
+    LINEAR,
     unseen=_TRACE_UNSEEN,
     intercepts_default='"auto"',
+    intercepts_note=_TRACE_LOGISTIC_AUTO_NOTE,
     tol_doc=(
         "Stop when the duality gap is at most ``tol * 2 P0`` (``P0``: the\n"
-        "        objective of the intercept-only model)."
+        "objective of the intercept-only model)."
     ),
-).replace(AUTO_DEFAULT_NOTE, _TRACE_LOGISTIC_AUTO_NOTE)
+)
 
 
 # ---------------------------------------------------------------------------
@@ -745,11 +751,12 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         return self._fit(X, y, sample_weight)
 
 
-ReducedRankRegression.__doc__ = fill(
-    ReducedRankRegression.__doc__,
+fill_doc(
+    ReducedRankRegression,
+    LINEAR,
     tol="1e-6",
     tol_doc=(
         "Iterative solver only: stop at ``||(I - U U^T) grad_U|| <= tol * 2 "
-        "P0``\n        (first-order stationarity, see above)."
+        "P0``\n(first-order stationarity, see above)."
     ),
 )

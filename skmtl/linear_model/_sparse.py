@@ -10,7 +10,7 @@ from numbers import Real
 import numpy as np
 
 from .._compat import Interval, StrOptions
-from .._docstring import substitute
+from .._docstring import fill_doc
 from .._optim._threads import solver_threads
 from .._optim.base import SolverResult
 from .._optim.bcd import bcd
@@ -19,10 +19,10 @@ from .._optim.penalties import L21, L21Ridge, SparseGroupL1L21
 from .._optim.prox_newton import prox_newton, prox_newton_affordable
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
 from ._docs import (
+    LINEAR,
     MEAN_OR_SIZE_WEIGHTED,
     SIZE_WEIGHTED_MEAN,
     SKLEARN_COMPAT_PARAMS,
-    fill,
 )
 
 __all__ = [
@@ -53,15 +53,15 @@ L21_CONSTRAINTS = {
 
 BCD_TOL = (
     "Stop when the duality gap is at most ``tol * 2 P0`` where ``P0`` is the\n"
-    "        objective of the null model (``W = 0``, best intercepts); for the\n"
-    "        squared loss ``2 P0 = sum_t mean_{i in t} (y_i - ybar_t)^2``,\n"
-    "        scikit-learn's scaling of ``tol``. A certified bound: ``objective -\n"
-    "        optimum <= dual_gap_``."
+    "objective of the null model (``W = 0``, best intercepts); for the\n"
+    "squared loss ``2 P0 = sum_t mean_{i in t} (y_i - ybar_t)^2``,\n"
+    "scikit-learn's scaling of ``tol``. A certified bound: ``objective -\n"
+    "optimum <= dual_gap_``."
 )
 BCD_MAX_ITER = (
     "Maximum number of epochs of block coordinate descent (passes over the\n"
-    "        working set, ``n_iter_``); a ``ConvergenceWarning`` is issued when it\n"
-    "        stops there before ``tol``."
+    "working set, ``n_iter_``); a ``ConvergenceWarning`` is issued when it\n"
+    "stops there before ``tol``."
 )
 BCD_ATTRIBUTES = """\
     dual_gap_ : float
@@ -81,13 +81,16 @@ L21_BORROWS = """\
     a task of a few rows can fit large weights on the shared features.
 """
 
-
-def _fill(doc, unseen=MEAN_OR_SIZE_WEIGHTED):
-    doc = doc.replace("    %(sklearn_params)s\n", SKLEARN_COMPAT_PARAMS)
-    doc = fill(doc, unseen=unseen, max_iter_doc=BCD_MAX_ITER, tol_doc=BCD_TOL).replace(
-        "    n_iter_ : int\n        Iterations of the solver.\n", BCD_ATTRIBUTES
-    )
-    return substitute(doc, l21_borrows=L21_BORROWS)
+#: the docstring fragments of the models below (``skmtl.linear_model._docs``)
+BCD_FRAGMENTS = {
+    **LINEAR,
+    "unseen": MEAN_OR_SIZE_WEIGHTED,
+    "max_iter_doc": BCD_MAX_ITER,
+    "tol_doc": BCD_TOL,
+    "solver_attributes": BCD_ATTRIBUTES,
+    "sklearn_params": SKLEARN_COMPAT_PARAMS,
+    "l21_borrows": L21_BORROWS,
+}
 
 
 class _BCDMixin:
@@ -649,5 +652,5 @@ for _cls in (
     MultiTaskSparseGroupLasso,
     MultiTaskLogisticLasso,
 ):
-    _cls.__doc__ = _fill(_cls.__doc__)
-DirtyMultiTaskLasso.__doc__ = _fill(DirtyMultiTaskLasso.__doc__, SIZE_WEIGHTED_MEAN)
+    fill_doc(_cls, BCD_FRAGMENTS)
+fill_doc(DirtyMultiTaskLasso, BCD_FRAGMENTS, unseen=SIZE_WEIGHTED_MEAN)

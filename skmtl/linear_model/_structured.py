@@ -7,6 +7,7 @@ from sklearn.cluster import KMeans
 
 from .._compat import Interval
 from .._data import _is_pandas_df
+from .._docstring import fill_doc
 from .._optim._threads import solver_threads
 from .._optim.base import SolverResult
 from .._optim.cg import conjugate_gradient
@@ -19,7 +20,7 @@ from .._optim.structured import (
     cluster_matrix_from_eig,
 )
 from ._base import _PenalizedMultiTaskRegressor
-from ._docs import MEAN_OR_SIZE_WEIGHTED, fill
+from ._docs import AUTO_DEFAULT_NOTE, LINEAR, MEAN_OR_SIZE_WEIGHTED
 from ._low_rank import _DirectLipschitzMixin
 
 __all__ = ["ClusteredMultiTaskRegression", "GraphRegularizedMultiTaskRegression"]
@@ -482,14 +483,14 @@ def _least_squares_cg_intercepts(graph, W0, b0, tol, max_iter):
     return out
 
 
-ClusteredMultiTaskRegression.__doc__ = fill(
-    ClusteredMultiTaskRegression.__doc__, unseen=MEAN_OR_SIZE_WEIGHTED
-)
-GraphRegularizedMultiTaskRegression.__doc__ = fill(
-    GraphRegularizedMultiTaskRegression.__doc__,
+fill_doc(ClusteredMultiTaskRegression, LINEAR, unseen=MEAN_OR_SIZE_WEIGHTED)
+fill_doc(
+    GraphRegularizedMultiTaskRegression,
+    LINEAR,
     unseen=(
         "the plain mean of the rows of ``coef_``, the component of ``W`` the\n"
-        "        graph term does not penalise"
+        "graph term does not penalise"
     ),
     intercepts_default='"auto"',
+    intercepts_note=AUTO_DEFAULT_NOTE,
 )
