@@ -4,23 +4,21 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from .._compat import Interval, fit_context
 from .._data import validate_fit_data
 from .._docstring import fill_doc
-from .._ops import task_scatter
 from .._optim._threads import solver_threads
 from .._optim.admm import admm_quadratic, centred_factors, mean_shrink_affordable
 from .._optim.base import null_scale, solve_on_centred_features
-from .._optim.cg import conjugate_gradient
 from .._optim.datafits import Quadratic
 from .._optim.design import MultiTaskDesign
 from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista
 from .._optim.prox_newton import prox_newton, prox_newton_affordable
+from .._optim.reduced_rank import AlternatingRRR, closed_form, loadings_and_components
 from .._optim.shifted import task_shifts
 from .._optim.structured import AugmentedDatafit, MeanShrinkDesign
 from ._base import _PenalizedMultiTaskClassifier, _PenalizedMultiTaskRegressor
@@ -364,160 +362,6 @@ fill_doc(
 # ---------------------------------------------------------------------------
 # Reduced-rank regression
 # ---------------------------------------------------------------------------
-def _closed_form(design, rank, alpha):
-    """Izenman (1975) reduced-rank (ridge) regression on a fully observed shared
-    design: weighted least squares (ridge) fit, then projection of the tasks onto
-    the top ``rank`` eigenvectors of the fitted values' ``T x T`` second moment.
-
-    The ridge case is exact too: ridge is least squares on ``X`` augmented by
-    ``sqrt(alpha) I`` rows with zero targets (Mukherjee & Zhu 2011), whose fitted
-    second moment is ``C^T diag(s^2 / (s^2 + alpha)) C`` with ``C = P^T Yw``.
-    Never forms ``X^T X``: one thin SVD of the weighted, centred ``X``.
-    """
-    X = np.asarray(design.X, dtype=float)
-    om = design.omega if design.omega.ndim == 1 else design.omega[:, 0]
-    root = np.sqrt(om)[:, None]
-    Xw = root * (X - design.X_mean[0])
-    Yw = root * design.Y.reshape(len(om), -1)
-    P, s, Rt = scipy.linalg.svd(Xw, full_matrices=False, lapack_driver="gesdd")
-    cutoff = max(Xw.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0)
-    keep = s > cutoff
-    P, s, Rt = P[:, keep], s[keep], Rt[keep]
-    C = P.T @ Yw  # (r, T)
-    filt = s / (s**2 + alpha)
-    W_full = (C.T * filt) @ Rt  # (T, d): the (ridge) least-squares weights
-    S = C.T @ ((s**2 / (s**2 + alpha))[:, None] * C)
-    T = S.shape[0]
-    _, E = scipy.linalg.eigh(S, subset_by_index=[T - rank, T - 1])
-    return _factor(E, E.T @ W_full)
-
-
-def _factor(E, B):
-    """``W = E B`` (``E`` orthonormal columns) as ``loadings @ components``."""
-    a, sig, comp = np.linalg.svd(B, full_matrices=False)
-    return (E @ a) * sig, comp
-
-
-def _task_grams(design, Z):
-    """Per-task ``Z_t^T Omega_t Z_t`` of the (centred) reduced design ``Z = X U``."""
-    n, k = Z.shape
-    if design.shared:
-        G = np.einsum("it,ia,ib->tab", design.omega, Z, Z, optimize=True)
-    else:
-        outer = (Z[:, :, None] * Z[:, None, :]).reshape(n, k * k)
-        G = task_scatter(outer, design.omega, design.task, design.n_tasks)
-        G = G.reshape(design.n_tasks, k, k)
-    if design.center:
-        if design.shared:
-            m = design.omega.T @ Z  # (T, k) weighted means per task
-        else:
-            m = task_scatter(Z, design.omega, design.task, design.n_tasks)
-        S = design.task_omega_sums  # 1 with "equal" task weighting
-        inv = np.where(S > 0, 1.0, 0.0) / np.where(S > 0, S, 1.0)
-        G = G - (inv[:, None] * m)[:, :, None] * m[:, None, :]
-    return G
-
-
-class _AlternatingRRR:
-    """Alternating minimisation of ``f(A(V U^T)) + alpha/2 ||V U^T||^2``, ``U``
-    orthonormal: exact per-task ``V`` (k x k systems), a CG step on ``U``
-    (monotone), re-orthonormalisation. Stops when the Grassmann gradient
-    ``(I - U U^T) grad_U`` of ``f(U) = min_V objective`` has Frobenius norm at most
-    ``tol * 2 P0`` (first-order stationarity; ``U`` is dimensionless)."""
-
-    def __init__(self, design, rank, alpha, tol, max_iter, verbose):
-        self.design, self.rank, self.alpha = design, rank, alpha
-        self.tol, self.max_iter, self.verbose = tol, max_iter, verbose
-        self.R0 = design.adjoint(design.omega * design.Y)  # (T, d)
-        self.curv = design.column_curvature()
-
-    def init_basis(self):
-        """Spectral start: top right singular vectors of ``A*(omega Y)``."""
-        R0 = self.R0
-        T = R0.shape[0]
-        _, E = scipy.linalg.eigh(R0 @ R0.T, subset_by_index=[T - self.rank, T - 1])
-        U, _ = np.linalg.qr(R0.T @ E)
-        return U
-
-    def loadings(self, U):
-        X = self.design.X
-        Z = np.asarray(X @ U)
-        G = _task_grams(self.design, Z) + self.alpha * np.eye(U.shape[1])
-        rhs = self.R0 @ U
-        return np.einsum("tab,tb->ta", np.linalg.pinv(G, hermitian=True), rhs)
-
-    def objective(self, W):
-        design = self.design
-        loss = Quadratic().value(design.forward(W), design.Y, design.omega)
-        return loss + 0.5 * self.alpha * float(np.sum(W * W))
-
-    def forward(self, U, V):
-        """``A(V U^T)`` through ``X U`` (``n x k``): never a ``T x d`` array."""
-        design = self.design
-        Z = np.asarray(design.X @ U)
-        if design.shared:
-            F = Z @ V.T
-        else:
-            F = np.einsum("ik,ik->i", Z, V[design.task])
-        if design.center:
-            F = F - design.per_row(np.einsum("tk,tk->t", design.X_mean @ U, V))
-        return F
-
-    def adjoint_v(self, G, V):
-        """``A*(G)^T V`` (``d x k``) without forming ``A*(G)``."""
-        design = self.design
-        GV = G @ V if design.shared else G[:, None] * V[design.task]
-        out = np.asarray(design.X.T @ GV)
-        if design.center:
-            out = out - design.X_mean.T @ (design.task_sum(G)[:, None] * V)
-        return out
-
-    def grad_u(self, U, V):
-        design = self.design
-        Res = design.omega * (self.forward(U, V) - design.Y)
-        return self.adjoint_v(Res, V) + self.alpha * U @ (V.T @ V)
-
-    def u_step(self, U, V, grad_norm):
-        """CG on ``U`` for fixed ``V`` from ``U``, reducing the gradient tenfold."""
-        design = self.design
-        VtV = V.T @ V
-
-        def matvec(Uc):
-            F = design.omega * self.forward(Uc, V)
-            return self.adjoint_v(F, V) + self.alpha * (Uc @ VtV)
-
-        diag = self.curv.T @ (V * V) + self.alpha * np.sum(V * V, axis=0)
-        diag = np.where(diag > 0, diag, 1.0)
-        rhs = self.R0.T @ V
-        scale = max(float(np.linalg.norm(rhs)), 1e-300)
-        res = conjugate_gradient(
-            matvec,
-            rhs,
-            U,
-            tol=0.1 * grad_norm / scale,
-            max_iter=3 * U.shape[1] + 20,
-            precond=lambda R: R / diag,
-        )
-        Q, R = np.linalg.qr(res.x)
-        return Q, V @ R.T
-
-    def run(self, U):
-        threshold = self.tol * null_scale(self.design, Quadratic(), False)
-        crit = np.inf
-        for it in range(1, self.max_iter + 1):
-            V = self.loadings(U)
-            g = self.grad_u(U, V)
-            crit = float(np.linalg.norm(g - U @ (U.T @ g)))
-            if self.verbose:
-                W = V @ U.T
-                print(f"iter {it}: objective {self.objective(W):.10g} grad {crit:.3e}")
-            if crit <= threshold:
-                return U, V, it, crit, True
-            U, V = self.u_step(U, V, float(np.linalg.norm(g)))
-        V = self.loadings(U)
-        return U, V, self.max_iter, crit, False
-
-
 class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     r"""Reduced-rank multi-task regression: ``W = V U^T`` with a shared basis ``U``.
 
@@ -645,15 +489,17 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
             and not sp.issparse(data.X)
         )
         if closed:
-            V, comp = _closed_form(design, k, self.alpha)
+            V, comp = closed_form(design, k, self.alpha)
             return V, comp, 1, 0.0, True
-        solver = _AlternatingRRR(
+        solver = AlternatingRRR(
             design, k, self.alpha, self.tol, self.max_iter, self.verbose
         )
         with solver_threads(data.n_tasks, data.n_features):
             U0 = solver.init_basis() if U0 is None else U0
             U, V, n_iter, crit, converged = solver.run(U0)
-        V, comp = _factor(np.eye(V.shape[0]), V @ U.T) if k else (V, U.T)
+        V, comp = (
+            loadings_and_components(np.eye(V.shape[0]), V @ U.T) if k else (V, U.T)
+        )
         return V[:, :k], comp[:k], n_iter, crit, converged
 
     def _objective(self, design, W, b, Y=None):
