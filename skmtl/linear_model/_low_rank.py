@@ -483,10 +483,14 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         """``(loadings, components, n_iter, crit, converged)`` of the reduced-rank
         fit of ``design`` (its intercepts removed by centring, or none)."""
         data = design.data
+        # the closed form needs the same loss weights in every task (an array
+        # task_weighting gives each task its own multiplier)
+        omega_t = design.task_omega
         closed = (
             data.layout in ("shared", "single")
             and data.mask is None
             and not sp.issparse(data.X)
+            and bool(np.all(omega_t == omega_t[0]))
         )
         if closed:
             V, comp = closed_form(design, k, self.alpha)

@@ -391,6 +391,38 @@ def test_reduced_rank_alternating_equals_closed_form(alpha):
         assert est.objective_ == pytest.approx(closed.objective_, rel=1e-10)
 
 
+def test_reduced_rank_task_weights_array_is_weighted_izenman():
+    """An array ``task_weighting`` weighs task t's loss by w_t: the fully
+    observed shared design then takes the alternating solver (the closed form
+    assumes equal weights), whose optimum is Izenman's fit of the targets
+    scaled by ``sqrt(w_t)``, unscaled (column scaling keeps the rank); dense
+    and sparse X agree."""
+    X, Y = make_multitask_regression(
+        n_tasks=6,
+        n_samples=40,
+        n_features=8,
+        structure="low_rank",
+        rank=2,
+        noise=0.5,
+        layout="shared",
+        random_state=4,
+    )
+    w = np.array([1.0, 20.0, 1.0, 1.0, 5.0, 1.0])
+    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    Yw = Yc * np.sqrt(w)
+    B_ols = np.linalg.lstsq(Xc, Yw, rcond=None)[0]
+    fitted = Xc @ B_ols
+    P = np.linalg.eigh(fitted.T @ fitted)[1][:, -2:]
+    expected = (B_ols @ P @ P.T / np.sqrt(w)).T  # (n_tasks, n_features)
+    params = dict(rank=2, task_weighting=w, tol=1e-12, alpha_intercepts=0.0)
+    dense = ReducedRankRegression(**params).fit(X, Y)
+    sparse = ReducedRankRegression(**params).fit(sp.csr_matrix(X), Y)
+    assert dense.n_iter_ > 1
+    for est in (dense, sparse):
+        assert_allclose(est.coef_, expected, atol=1e-6)
+    assert dense.objective_ == pytest.approx(sparse.objective_, rel=1e-10)
+
+
 def test_reduced_rank_ridge_closed_form_is_optimal():
     """Any rank-2 perturbation of the ridge closed form is worse."""
     X, Y = _shared_missing(T=5, d=6, n=30)
