@@ -364,10 +364,9 @@ def test_reduced_rank_alpha0_equals_izenman(weights):
     assert_allclose(est.task_loadings_ @ est.components_, est.coef_, atol=1e-12)
 
 
-@pytest.mark.parametrize("alpha", [0.0, 0.3])
-def test_reduced_rank_alternating_equals_closed_form(alpha):
-    """Stacked identical rows and sparse X go through the alternating solver."""
-    X, Y = make_multitask_regression(
+def _shared_low_rank():
+    """6 tasks sharing 40 rows of 8 features, rank-2 weights."""
+    return make_multitask_regression(
         n_tasks=6,
         n_samples=40,
         n_features=8,
@@ -377,6 +376,12 @@ def test_reduced_rank_alternating_equals_closed_form(alpha):
         layout="shared",
         random_state=4,
     )
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_reduced_rank_alternating_equals_closed_form(alpha):
+    """Stacked identical rows and sparse X go through the alternating solver."""
+    X, Y = _shared_low_rank()
     closed = ReducedRankRegression(rank=2, alpha=alpha, alpha_intercepts=0.0).fit(X, Y)
     Xs = np.column_stack([np.repeat(np.arange(6), 40), np.tile(X, (6, 1))])
     stacked = ReducedRankRegression(
@@ -397,29 +402,15 @@ def test_reduced_rank_task_weights_array_is_weighted_izenman():
     assumes equal weights), whose optimum is Izenman's fit of the targets
     scaled by ``sqrt(w_t)``, unscaled (column scaling keeps the rank); dense
     and sparse X agree."""
-    X, Y = make_multitask_regression(
-        n_tasks=6,
-        n_samples=40,
-        n_features=8,
-        structure="low_rank",
-        rank=2,
-        noise=0.5,
-        layout="shared",
-        random_state=4,
-    )
+    X, Y = _shared_low_rank()
     w = np.array([1.0, 20.0, 1.0, 1.0, 5.0, 1.0])
-    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
-    Yw = Yc * np.sqrt(w)
-    B_ols = np.linalg.lstsq(Xc, Yw, rcond=None)[0]
-    fitted = Xc @ B_ols
-    P = np.linalg.eigh(fitted.T @ fitted)[1][:, -2:]
-    expected = (B_ols @ P @ P.T / np.sqrt(w)).T  # (n_tasks, n_features)
+    scaled, _ = _izenman(X, Y * np.sqrt(w), 2)
     params = dict(rank=2, task_weighting=w, tol=1e-12, alpha_intercepts=0.0)
     dense = ReducedRankRegression(**params).fit(X, Y)
     sparse = ReducedRankRegression(**params).fit(sp.csr_matrix(X), Y)
     assert dense.n_iter_ > 1
     for est in (dense, sparse):
-        assert_allclose(est.coef_, expected, atol=1e-6)
+        assert_allclose(est.coef_, scaled / np.sqrt(w)[:, None], atol=1e-6)
     assert dense.objective_ == pytest.approx(sparse.objective_, rel=1e-10)
 
 
