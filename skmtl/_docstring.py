@@ -45,9 +45,9 @@ FRAGMENTS = {}
 
 _NAME = r"%\(([A-Za-z_][\w.]*)\)s"
 _PLACEHOLDER = re.compile(_NAME)
-# a placeholder alone on its line (groups 1-3: indentation, name, the line's
-# newline), or anywhere (group 4)
-_ANY = re.compile(rf"^([ \t]*){_NAME}[ \t]*$(\n?)|{_NAME}", re.M)
+# a placeholder alone on its line (groups 1-4: the newline before it, its
+# indentation, name, the newline after it), or anywhere (group 5)
+_ANY = re.compile(rf"(\n?)^([ \t]*){_NAME}[ \t]*$(\n?)|{_NAME}", re.M)
 _MAX_DEPTH = 5
 
 
@@ -84,12 +84,12 @@ def _indented(lines, indent):
 
 
 def _replace(match, extra):
-    indent, line_name, newline, inline_name = match.groups()
+    before, indent, line_name, after, inline_name = match.groups()
     if line_name is not None:
         text = _lookup(line_name, extra)
         if not text:  # an empty fragment alone on its line: no line at all
-            return ""
-        return _indented(text.split("\n"), indent) + newline
+            return before if after else ""
+        return before + _indented(text.split("\n"), indent) + after
     first, *rest = _lookup(inline_name, extra).split("\n", 1)
     if not rest:
         return first

@@ -213,8 +213,7 @@ def test_empty_fragment_alone_on_its_line_removes_the_line():
         a : int
             Text.
         b : int
-            Default.
-"""
+            Default."""
     )
     filled = substitute(
         doc,
