@@ -171,7 +171,8 @@ class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
         return params
 
     #: default of ``alpha_means`` where the base estimator has ``alpha_mean``,
-    #: and the reason written into the docstring
+    #: and the reason written into the docstring (the reasons here are docstring
+    #: fragments, ``skmtl._docstring``: plain text, no leading indentation)
     _alpha_means_default = 1
     _alpha_means_why = ""
     #: defaults of passed-through parameters that differ from the base
@@ -461,15 +462,15 @@ class TraceNormRegressionCV(_PathCVRegressor):
     _alpha_means_default = 4
     _alpha_means_why = (
         "The default 4 (0, 100 L_max, L_max, 0.01\n"
-        '        L_max) with "auto" intercepts has the best mean rank in\n'
-        "        ``benchmarks/DEFAULTS.md`` over School, Parkinsons and Computer\n"
-        "        Survey (10% training rows: pooled R^2 0.335 / 0.967 / 0.313 against\n"
-        "        0.209 / 0.967 / 0.047 without the grid, and 0.337 / 0.907 / 0.309\n"
-        "        for pooled + task dummies; Computer Survey at 30%: 0.442 against\n"
-        "        0.363 and 0.429). It costs 4-5x the fit time of one path (10%\n"
-        "        training rows, one thread: School 1.6 s against 0.36 s, Computer\n"
-        "        Survey 1.05 s against 0.21 s, Parkinsons 0.9 s against 0.24 s):\n"
-        "        pass ``alpha_means=1`` for the plain path."
+        'L_max) with "auto" intercepts has the best mean rank in\n'
+        "``benchmarks/DEFAULTS.md`` over School, Parkinsons and Computer\n"
+        "Survey (10% training rows: pooled R^2 0.335 / 0.967 / 0.313 against\n"
+        "0.209 / 0.967 / 0.047 without the grid, and 0.337 / 0.907 / 0.309\n"
+        "for pooled + task dummies; Computer Survey at 30%: 0.442 against\n"
+        "0.363 and 0.429). It costs 4-5x the fit time of one path (10%\n"
+        "training rows, one thread: School 1.6 s against 0.36 s, Computer\n"
+        "Survey 1.05 s against 0.21 s, Parkinsons 0.9 s against 0.24 s):\n"
+        "pass ``alpha_means=1`` for the plain path."
     )
 
 
@@ -486,9 +487,8 @@ def _logistic_auto(null, auto, at30, many, extra=""):
         "(``tests/test_defaults_many_tasks.py``) the held-out log-loss was "
         f"{many} (base rate 0.69). {extra}"
     )
-    pad = " " * 8
-    wrapped = textwrap.fill(text.strip(), 80, initial_indent=pad, subsequent_indent=pad)
-    return "\n" + wrapped
+    # 72 columns: 80 at the indentation of a parameter's description
+    return textwrap.fill(text.strip(), 72)
 
 
 class TraceNormLogisticRegressionCV(_PathCVClassifier):
@@ -497,14 +497,14 @@ class TraceNormLogisticRegressionCV(_PathCVClassifier):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 (with "auto" intercepts) on Landmine (mean task AUC,\n'
-        "        2 repeats): 0.736 at 10% training rows against 0.638 without the\n"
-        "        grid (whose low-rank fits let tasks flip the shared direction's\n"
-        "        sign) and 0.732 for pooled + task dummies; 0.763 at 30% against\n"
-        "        0.775 and 0.737; on 1,000 tasks of 2-10 rows\n"
-        "        (``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
-        "        against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
-        "        3.5-4.4 s a fit against 0.7 s; 1,000 tasks: 23 s against 5 s): pass\n"
-        "        ``alpha_means=1`` for the plain path."
+        "2 repeats): 0.736 at 10% training rows against 0.638 without the\n"
+        "grid (whose low-rank fits let tasks flip the shared direction's\n"
+        "sign) and 0.732 for pooled + task dummies; 0.763 at 30% against\n"
+        "0.775 and 0.737; on 1,000 tasks of 2-10 rows\n"
+        "(``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
+        "against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
+        "3.5-4.4 s a fit against 0.7 s; 1,000 tasks: 23 s against 5 s): pass\n"
+        "``alpha_means=1`` for the plain path."
     )
 
 
@@ -514,13 +514,13 @@ class MultiTaskLogisticLassoCV(_PathCVClassifier):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 (with "auto" intercepts) on Landmine (mean task AUC,\n'
-        "        2 repeats): 0.736 at 10% training rows against 0.724 without the\n"
-        "        grid and 0.732 for pooled + task dummies; 0.762 at 30% against\n"
-        "        0.772 and 0.737; on 1,000 tasks of 2-10 rows\n"
-        "        (``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
-        "        against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
-        "        12-26 s a fit against 1.4-2 s): pass ``alpha_means=1`` for the\n"
-        "        plain path."
+        "2 repeats): 0.736 at 10% training rows against 0.724 without the\n"
+        "grid and 0.732 for pooled + task dummies; 0.762 at 30% against\n"
+        "0.772 and 0.737; on 1,000 tasks of 2-10 rows\n"
+        "(``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
+        "against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
+        "12-26 s a fit against 1.4-2 s): pass ``alpha_means=1`` for the\n"
+        "plain path."
     )
     _passed_defaults = {
         "alpha_intercepts": (
@@ -540,8 +540,8 @@ class MultiTaskLogisticLassoCV(_PathCVClassifier):
 _AUTO_SEE_MEANS = {
     "alpha_intercepts": (
         "auto",
-        '\n        Its default here is "auto" (the base estimator\'s is 0.0):\n'
-        "        see ``alpha_means``.",
+        'Its default here is "auto" (the base estimator\'s is 0.0):\n'
+        "see ``alpha_means``.",
     )
 }
 
@@ -552,14 +552,14 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 with "auto" intercepts was chosen on\n'
-        "        ``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
-        "        10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.367 /\n"
-        "        0.318"
+        "``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
+        "10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.367 /\n"
+        "0.318"
         " / 0.428 / 0.968 / 0.975 against 0.087 / 0.282 / -0.199 / 0.272 /\n"
-        "        0.968 / 0.975 with free intercepts and no grid, and 0.339 / 0.365 /\n"
-        "        0.317 / 0.423 / 0.911 / 0.922 for pooled + task dummies, at about\n"
-        "        10x the fit time of one path: pass ``alpha_means=1`` and\n"
-        "        ``alpha_intercepts=0.0`` for the plain path."
+        "0.968 / 0.975 with free intercepts and no grid, and 0.339 / 0.365 /\n"
+        "0.317 / 0.423 / 0.911 / 0.922 for pooled + task dummies, at about\n"
+        "10x the fit time of one path: pass ``alpha_means=1`` and\n"
+        "``alpha_intercepts=0.0`` for the plain path."
     )
     _passed_defaults = _AUTO_SEE_MEANS
     _penalty = "sparse_group"
@@ -571,14 +571,14 @@ class DirtyMultiTaskLassoCV(_PathCVRegressor):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 with "auto" intercepts was chosen on\n'
-        "        ``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
-        "        10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.367 /\n"
-        "        0.319 / 0.428 / 0.969 / 0.975 against 0.183 / 0.315 / -0.199 /\n"
-        "        0.347 / 0.970 / 0.975 with free intercepts and no grid, and 0.339\n"
-        "        / 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
-        "        dummies. It costs 5-10x one path (5-46 s a fit there, the mean\n"
-        "        steps of the dirty blocks being Python root-finds): pass\n"
-        "        ``alpha_means=1`` and ``alpha_intercepts=0.0`` for the plain path."
+        "``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
+        "10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.367 /\n"
+        "0.319 / 0.428 / 0.969 / 0.975 against 0.183 / 0.315 / -0.199 /\n"
+        "0.347 / 0.970 / 0.975 with free intercepts and no grid, and 0.339\n"
+        "/ 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
+        "dummies. It costs 5-10x one path (5-46 s a fit there, the mean\n"
+        "steps of the dirty blocks being Python root-finds): pass\n"
+        "``alpha_means=1`` and ``alpha_intercepts=0.0`` for the plain path."
     )
     _passed_defaults = _AUTO_SEE_MEANS
     _tuned = ("alpha_shared", "alpha_specific")
@@ -594,23 +594,23 @@ class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The defaults 4, "auto" intercepts and ``eps=1e-6`` were chosen on\n'
-        "        ``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
-        "        10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.366 /\n"
-        "        0.323 / 0.430 / 0.964 / 0.973 against 0.098 / 0.219 / -0.198 / 0.335\n"
-        "        / 0.922 / 0.932 with free intercepts, no grid and ``eps=1e-3``, and\n"
-        "        0.339 / 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
-        "        dummies, at 6-35 s a fit against about 0.6 s: pass\n"
-        "        ``alpha_means=1``, ``alpha_intercepts=0.0`` and ``eps=1e-3`` for the\n"
-        "        plain path."
+        "``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
+        "10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.366 /\n"
+        "0.323 / 0.430 / 0.964 / 0.973 against 0.098 / 0.219 / -0.198 / 0.335\n"
+        "/ 0.922 / 0.932 with free intercepts, no grid and ``eps=1e-3``, and\n"
+        "0.339 / 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
+        "dummies, at 6-35 s a fit against about 0.6 s: pass\n"
+        "``alpha_means=1``, ``alpha_intercepts=0.0`` and ``eps=1e-3`` for the\n"
+        "plain path."
     )
     _passed_defaults = _AUTO_SEE_MEANS
     _eps_default = (
         1e-6,
-        "\n        The default 1e-6 (1e-3 elsewhere): ``alpha_max`` gives the\n"
-        "        weakest direction, the cluster centres (curvature ``2 beta``), 100\n"
-        "        ``L_max``; the pooled fit with the mean term needs that ridge far\n"
-        "        below the data's curvature (School, 10%: the best point lay at\n"
-        "        ``1e-5 alpha_max``).",
+        "The default 1e-6 (1e-3 elsewhere): ``alpha_max`` gives the\n"
+        "weakest direction, the cluster centres (curvature ``2 beta``), 100\n"
+        "``L_max``; the pooled fit with the mean term needs that ridge far\n"
+        "below the data's curvature (School, 10%: the best point lay at\n"
+        "``1e-5 alpha_max``).",
     )
     _tuned = ("alpha", "beta")
     _scaled = "beta"
@@ -630,24 +630,24 @@ class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
     _passed_defaults = {
         "l1_ratio": (
             (0.0, 0.1, 0.5, 0.9),
-            "\n        The default (four paths; the base estimator's is 0.0) was\n"
-            "        chosen on ``benchmarks/bench_realdata.py`` (School, Computer\n"
-            "        Survey, Parkinsons at 10% and 30% training rows, 2 repeats):\n"
-            "        the graph term leaves the mean of the task weights\n"
-            "        unpenalised, and the L1 term is then the only shrinkage of the\n"
-            "        shared weights. Pooled R^2 0.340 / 0.368 / 0.312 / 0.433 /\n"
-            "        0.965 / 0.974 against 0.337 / 0.366 / 0.313 / 0.435 / 0.924 /\n"
-            "        0.935 with ``l1_ratio=0.0``, and 0.339 / 0.365 / 0.317 / 0.423\n"
-            "        / 0.911 / 0.922 for pooled + task dummies. It costs 10-80x the\n"
-            "        plain path (1.5-10 s a fit against 0.1-0.3 s): pass\n"
-            "        ``l1_ratio=0.0`` for it.",
+            "The default (four paths; the base estimator's is 0.0) was\n"
+            "chosen on ``benchmarks/bench_realdata.py`` (School, Computer\n"
+            "Survey, Parkinsons at 10% and 30% training rows, 2 repeats):\n"
+            "the graph term leaves the mean of the task weights\n"
+            "unpenalised, and the L1 term is then the only shrinkage of the\n"
+            "shared weights. Pooled R^2 0.340 / 0.368 / 0.312 / 0.433 /\n"
+            "0.965 / 0.974 against 0.337 / 0.366 / 0.313 / 0.435 / 0.924 /\n"
+            "0.935 with ``l1_ratio=0.0``, and 0.339 / 0.365 / 0.317 / 0.423\n"
+            "/ 0.911 / 0.922 for pooled + task dummies. It costs 10-80x the\n"
+            "plain path (1.5-10 s a fit against 0.1-0.3 s): pass\n"
+            "``l1_ratio=0.0`` for it.",
         ),
         "max_iter": (
             5000,
-            "\n        The default here is 5000 (the base estimator's is 1000): with\n"
-            "        ``l1_ratio > 0`` FISTA needed 1,020-2,530 iterations at the\n"
-            "        smallest ``alpha`` of the default grids on Parkinsons\n"
-            "        (correlated features), 0.1-0.3 s each.",
+            "The default here is 5000 (the base estimator's is 1000): with\n"
+            "``l1_ratio > 0`` FISTA needed 1,020-2,530 iterations at the\n"
+            "smallest ``alpha`` of the default grids on Parkinsons\n"
+            "(correlated features), 0.1-0.3 s each.",
         ),
     }
 
