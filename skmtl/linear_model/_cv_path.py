@@ -865,11 +865,15 @@ def _document(cls, **texts):
             template, name=name, base=base, default=repr(default), why=why
         )
 
+    # the chosen values: the form's own ratio and the strength it scales, then
+    # alpha_mean, then the value of a list-valued base parameter
     chosen = [name for name in (grid if own_grid else None, cls._scaled) if name]
-    chosen += ["alpha_mean"] if has_mean else []
     chosen_attributes = [substitute(_CHOSEN, name=name) for name in chosen]
     if has_mean:
-        chosen_attributes.append("%(alpha_means_attribute)s")
+        chosen_attributes += [
+            substitute(_CHOSEN, name="alpha_mean"),
+            "%(alpha_means_attribute)s",
+        ]
     if grid is not None and not own_grid:
         chosen_attributes.append(substitute(_CHOSEN, name=grid))
     cls.__doc__ = _DOC
