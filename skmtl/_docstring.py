@@ -32,7 +32,7 @@ Fragments shared by every family live here (``task_column``, ``X_fit``,
 registers its own in its module with a prefix (``kernel.*`` in
 ``skmtl._kernel._docs``, ``datasets.*``, ``hierarchical.*``), or passes a table of
 them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``,
-``skmtl.linear_model._docs``).
+``skmtl.linear_model._docs``, ``skmtl.linear_model._cv_path``).
 """
 
 import re
