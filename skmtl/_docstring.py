@@ -16,6 +16,9 @@ Rules, chosen so that a docstring never has to escape anything:
   replaced by the fragment's first line; its other lines, dedented together,
   continue at the indentation of the placeholder's line (text continuing a
   sentence, e.g. ``default=%(tol)s`` or a note ending a parameter's paragraph).
+- A placeholder alone on its line whose fragment is empty removes the line (an
+  optional block or paragraph leaves no blank line behind); inside a line an
+  empty fragment is just removed.
 - Fragments may contain placeholders themselves (substituted recursively), e.g.
   a family's parameter block reusing the canonical ``task_column`` text.
 - An unknown name raises a KeyError at import time, naming the placeholder, so a
@@ -29,7 +32,7 @@ Fragments shared by every family live here (``task_column``, ``X_fit``,
 registers its own in its module with a prefix (``kernel.*`` in
 ``skmtl._kernel._docs``, ``datasets.*``, ``hierarchical.*``), or passes a table of
 them, defaults included, to :func:`fill_doc` (``skmtl.neural_network._docs``,
-``skmtl.linear_model._docs``).
+``skmtl.linear_model._docs``, ``skmtl.linear_model._cv_path``).
 """
 
 import re
@@ -42,8 +45,9 @@ FRAGMENTS = {}
 
 _NAME = r"%\(([A-Za-z_][\w.]*)\)s"
 _PLACEHOLDER = re.compile(_NAME)
-# a placeholder alone on its line (groups 1-2), or anywhere (group 3)
-_ANY = re.compile(rf"^([ \t]*){_NAME}[ \t]*$|{_NAME}", re.M)
+# a placeholder alone on its line (groups 1-4: the newline before it, its
+# indentation, name, the newline after it), or anywhere (group 5)
+_ANY = re.compile(rf"(\n?)^([ \t]*){_NAME}[ \t]*$(\n?)|{_NAME}", re.M)
 _MAX_DEPTH = 5
 
 
@@ -80,9 +84,12 @@ def _indented(lines, indent):
 
 
 def _replace(match, extra):
-    indent, line_name, inline_name = match.groups()
+    before, indent, line_name, after, inline_name = match.groups()
     if line_name is not None:
-        return _indented(_lookup(line_name, extra).split("\n"), indent)
+        text = _lookup(line_name, extra)
+        if not text:  # an empty fragment alone on its line: no line at all
+            return before if after else ""
+        return before + _indented(text.split("\n"), indent) + after
     first, *rest = _lookup(inline_name, extra).split("\n", 1)
     if not rest:
         return first

@@ -189,6 +189,55 @@ def test_inline_fragment_continues_at_the_line_indentation():
         assert substitute(doc, _test_param=param, _test_note=note) == expected
 
 
+def test_empty_fragment_alone_on_its_line_removes_the_line():
+    # an optional block or note alone on its line leaves no blank line when it is
+    # empty; an empty fragment inside a line is removed from it
+    doc = """Summary.
+
+        Parameters
+        ----------
+        a : int
+            Text.
+            %(_test_note)s
+        %(_test_block)s
+        b : int
+            Default%(_test_inline)s.
+        %(_test_last)s"""
+    assert substitute(
+        doc, _test_note="", _test_block="", _test_inline="", _test_last=""
+    ) == (
+        """Summary.
+
+        Parameters
+        ----------
+        a : int
+            Text.
+        b : int
+            Default."""
+    )
+    filled = substitute(
+        doc,
+        _test_note="Note.",
+        _test_block="c : str\n    Block.",
+        _test_inline="=1",
+        _test_last="d : int",
+    )
+    assert filled == (
+        """Summary.
+
+        Parameters
+        ----------
+        a : int
+            Text.
+            Note.
+        c : str
+            Block.
+        b : int
+            Default=1.
+        d : int"""
+    )
+
+
 def test_fragment_errors(restore_fragments):
     with pytest.raises(KeyError, match="_test_missing"):
         substitute("    %(_test_missing)s\n")

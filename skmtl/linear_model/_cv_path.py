@@ -28,7 +28,7 @@ from .._compat import (
     safe_indexing,
 )
 from .._data import validate_fit_data
-from .._docstring import fill_doc
+from .._docstring import fill_doc, substitute
 from ..base import MultiTaskClassifierMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ._base import encode_binary_targets
 from ._cv import CVMixin, _check_fold, cv_splitter, task_mse
@@ -171,7 +171,8 @@ class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
         return params
 
     #: default of ``alpha_means`` where the base estimator has ``alpha_mean``,
-    #: and the reason written into the docstring
+    #: and the reason written into the docstring (the reasons here are docstring
+    #: fragments, ``skmtl._docstring``: plain text, no leading indentation)
     _alpha_means_default = 1
     _alpha_means_why = ""
     #: defaults of passed-through parameters that differ from the base
@@ -461,15 +462,15 @@ class TraceNormRegressionCV(_PathCVRegressor):
     _alpha_means_default = 4
     _alpha_means_why = (
         "The default 4 (0, 100 L_max, L_max, 0.01\n"
-        '        L_max) with "auto" intercepts has the best mean rank in\n'
-        "        ``benchmarks/DEFAULTS.md`` over School, Parkinsons and Computer\n"
-        "        Survey (10% training rows: pooled R^2 0.335 / 0.967 / 0.313 against\n"
-        "        0.209 / 0.967 / 0.047 without the grid, and 0.337 / 0.907 / 0.309\n"
-        "        for pooled + task dummies; Computer Survey at 30%: 0.442 against\n"
-        "        0.363 and 0.429). It costs 4-5x the fit time of one path (10%\n"
-        "        training rows, one thread: School 1.6 s against 0.36 s, Computer\n"
-        "        Survey 1.05 s against 0.21 s, Parkinsons 0.9 s against 0.24 s):\n"
-        "        pass ``alpha_means=1`` for the plain path."
+        'L_max) with "auto" intercepts has the best mean rank in\n'
+        "``benchmarks/DEFAULTS.md`` over School, Parkinsons and Computer\n"
+        "Survey (10% training rows: pooled R^2 0.335 / 0.967 / 0.313 against\n"
+        "0.209 / 0.967 / 0.047 without the grid, and 0.337 / 0.907 / 0.309\n"
+        "for pooled + task dummies; Computer Survey at 30%: 0.442 against\n"
+        "0.363 and 0.429). It costs 4-5x the fit time of one path (10%\n"
+        "training rows, one thread: School 1.6 s against 0.36 s, Computer\n"
+        "Survey 1.05 s against 0.21 s, Parkinsons 0.9 s against 0.24 s):\n"
+        "pass ``alpha_means=1`` for the plain path."
     )
 
 
@@ -486,9 +487,8 @@ def _logistic_auto(null, auto, at30, many, extra=""):
         "(``tests/test_defaults_many_tasks.py``) the held-out log-loss was "
         f"{many} (base rate 0.69). {extra}"
     )
-    pad = " " * 8
-    wrapped = textwrap.fill(text.strip(), 80, initial_indent=pad, subsequent_indent=pad)
-    return "\n" + wrapped
+    # 72 columns: 80 at the indentation of a parameter's description
+    return textwrap.fill(text.strip(), 72)
 
 
 class TraceNormLogisticRegressionCV(_PathCVClassifier):
@@ -497,14 +497,14 @@ class TraceNormLogisticRegressionCV(_PathCVClassifier):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 (with "auto" intercepts) on Landmine (mean task AUC,\n'
-        "        2 repeats): 0.736 at 10% training rows against 0.638 without the\n"
-        "        grid (whose low-rank fits let tasks flip the shared direction's\n"
-        "        sign) and 0.732 for pooled + task dummies; 0.763 at 30% against\n"
-        "        0.775 and 0.737; on 1,000 tasks of 2-10 rows\n"
-        "        (``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
-        "        against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
-        "        3.5-4.4 s a fit against 0.7 s; 1,000 tasks: 23 s against 5 s): pass\n"
-        "        ``alpha_means=1`` for the plain path."
+        "2 repeats): 0.736 at 10% training rows against 0.638 without the\n"
+        "grid (whose low-rank fits let tasks flip the shared direction's\n"
+        "sign) and 0.732 for pooled + task dummies; 0.763 at 30% against\n"
+        "0.775 and 0.737; on 1,000 tasks of 2-10 rows\n"
+        "(``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
+        "against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
+        "3.5-4.4 s a fit against 0.7 s; 1,000 tasks: 23 s against 5 s): pass\n"
+        "``alpha_means=1`` for the plain path."
     )
 
 
@@ -514,13 +514,13 @@ class MultiTaskLogisticLassoCV(_PathCVClassifier):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 (with "auto" intercepts) on Landmine (mean task AUC,\n'
-        "        2 repeats): 0.736 at 10% training rows against 0.724 without the\n"
-        "        grid and 0.732 for pooled + task dummies; 0.762 at 30% against\n"
-        "        0.772 and 0.737; on 1,000 tasks of 2-10 rows\n"
-        "        (``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
-        "        against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
-        "        12-26 s a fit against 1.4-2 s): pass ``alpha_means=1`` for the\n"
-        "        plain path."
+        "2 repeats): 0.736 at 10% training rows against 0.724 without the\n"
+        "grid and 0.732 for pooled + task dummies; 0.762 at 30% against\n"
+        "0.772 and 0.737; on 1,000 tasks of 2-10 rows\n"
+        "(``tests/test_defaults_many_tasks.py``) held-out log-loss 0.43\n"
+        "against 0.51 (base rate 0.69). It costs 5-10x one path (Landmine:\n"
+        "12-26 s a fit against 1.4-2 s): pass ``alpha_means=1`` for the\n"
+        "plain path."
     )
     _passed_defaults = {
         "alpha_intercepts": (
@@ -540,8 +540,8 @@ class MultiTaskLogisticLassoCV(_PathCVClassifier):
 _AUTO_SEE_MEANS = {
     "alpha_intercepts": (
         "auto",
-        '\n        Its default here is "auto" (the base estimator\'s is 0.0):\n'
-        "        see ``alpha_means``.",
+        'Its default here is "auto" (the base estimator\'s is 0.0):\n'
+        "see ``alpha_means``.",
     )
 }
 
@@ -552,14 +552,14 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 with "auto" intercepts was chosen on\n'
-        "        ``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
-        "        10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.367 /\n"
-        "        0.318"
+        "``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
+        "10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.367 /\n"
+        "0.318"
         " / 0.428 / 0.968 / 0.975 against 0.087 / 0.282 / -0.199 / 0.272 /\n"
-        "        0.968 / 0.975 with free intercepts and no grid, and 0.339 / 0.365 /\n"
-        "        0.317 / 0.423 / 0.911 / 0.922 for pooled + task dummies, at about\n"
-        "        10x the fit time of one path: pass ``alpha_means=1`` and\n"
-        "        ``alpha_intercepts=0.0`` for the plain path."
+        "0.968 / 0.975 with free intercepts and no grid, and 0.339 / 0.365 /\n"
+        "0.317 / 0.423 / 0.911 / 0.922 for pooled + task dummies, at about\n"
+        "10x the fit time of one path: pass ``alpha_means=1`` and\n"
+        "``alpha_intercepts=0.0`` for the plain path."
     )
     _passed_defaults = _AUTO_SEE_MEANS
     _penalty = "sparse_group"
@@ -571,14 +571,14 @@ class DirtyMultiTaskLassoCV(_PathCVRegressor):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The default 4 with "auto" intercepts was chosen on\n'
-        "        ``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
-        "        10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.367 /\n"
-        "        0.319 / 0.428 / 0.969 / 0.975 against 0.183 / 0.315 / -0.199 /\n"
-        "        0.347 / 0.970 / 0.975 with free intercepts and no grid, and 0.339\n"
-        "        / 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
-        "        dummies. It costs 5-10x one path (5-46 s a fit there, the mean\n"
-        "        steps of the dirty blocks being Python root-finds): pass\n"
-        "        ``alpha_means=1`` and ``alpha_intercepts=0.0`` for the plain path."
+        "``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
+        "10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.367 /\n"
+        "0.319 / 0.428 / 0.969 / 0.975 against 0.183 / 0.315 / -0.199 /\n"
+        "0.347 / 0.970 / 0.975 with free intercepts and no grid, and 0.339\n"
+        "/ 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
+        "dummies. It costs 5-10x one path (5-46 s a fit there, the mean\n"
+        "steps of the dirty blocks being Python root-finds): pass\n"
+        "``alpha_means=1`` and ``alpha_intercepts=0.0`` for the plain path."
     )
     _passed_defaults = _AUTO_SEE_MEANS
     _tuned = ("alpha_shared", "alpha_specific")
@@ -594,23 +594,23 @@ class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
     _alpha_means_default = 4
     _alpha_means_why = (
         'The defaults 4, "auto" intercepts and ``eps=1e-6`` were chosen on\n'
-        "        ``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
-        "        10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.366 /\n"
-        "        0.323 / 0.430 / 0.964 / 0.973 against 0.098 / 0.219 / -0.198 / 0.335\n"
-        "        / 0.922 / 0.932 with free intercepts, no grid and ``eps=1e-3``, and\n"
-        "        0.339 / 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
-        "        dummies, at 6-35 s a fit against about 0.6 s: pass\n"
-        "        ``alpha_means=1``, ``alpha_intercepts=0.0`` and ``eps=1e-3`` for the\n"
-        "        plain path."
+        "``benchmarks/RESULTS.md`` (School, Computer Survey, Parkinsons at\n"
+        "10% and 30% training rows, 2 repeats): pooled R^2 0.338 / 0.366 /\n"
+        "0.323 / 0.430 / 0.964 / 0.973 against 0.098 / 0.219 / -0.198 / 0.335\n"
+        "/ 0.922 / 0.932 with free intercepts, no grid and ``eps=1e-3``, and\n"
+        "0.339 / 0.365 / 0.317 / 0.423 / 0.911 / 0.922 for pooled + task\n"
+        "dummies, at 6-35 s a fit against about 0.6 s: pass\n"
+        "``alpha_means=1``, ``alpha_intercepts=0.0`` and ``eps=1e-3`` for the\n"
+        "plain path."
     )
     _passed_defaults = _AUTO_SEE_MEANS
     _eps_default = (
         1e-6,
-        "\n        The default 1e-6 (1e-3 elsewhere): ``alpha_max`` gives the\n"
-        "        weakest direction, the cluster centres (curvature ``2 beta``), 100\n"
-        "        ``L_max``; the pooled fit with the mean term needs that ridge far\n"
-        "        below the data's curvature (School, 10%: the best point lay at\n"
-        "        ``1e-5 alpha_max``).",
+        "The default 1e-6 (1e-3 elsewhere): ``alpha_max`` gives the\n"
+        "weakest direction, the cluster centres (curvature ``2 beta``), 100\n"
+        "``L_max``; the pooled fit with the mean term needs that ridge far\n"
+        "below the data's curvature (School, 10%: the best point lay at\n"
+        "``1e-5 alpha_max``).",
     )
     _tuned = ("alpha", "beta")
     _scaled = "beta"
@@ -630,24 +630,24 @@ class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
     _passed_defaults = {
         "l1_ratio": (
             (0.0, 0.1, 0.5, 0.9),
-            "\n        The default (four paths; the base estimator's is 0.0) was\n"
-            "        chosen on ``benchmarks/bench_realdata.py`` (School, Computer\n"
-            "        Survey, Parkinsons at 10% and 30% training rows, 2 repeats):\n"
-            "        the graph term leaves the mean of the task weights\n"
-            "        unpenalised, and the L1 term is then the only shrinkage of the\n"
-            "        shared weights. Pooled R^2 0.340 / 0.368 / 0.312 / 0.433 /\n"
-            "        0.965 / 0.974 against 0.337 / 0.366 / 0.313 / 0.435 / 0.924 /\n"
-            "        0.935 with ``l1_ratio=0.0``, and 0.339 / 0.365 / 0.317 / 0.423\n"
-            "        / 0.911 / 0.922 for pooled + task dummies. It costs 10-80x the\n"
-            "        plain path (1.5-10 s a fit against 0.1-0.3 s): pass\n"
-            "        ``l1_ratio=0.0`` for it.",
+            "The default (four paths; the base estimator's is 0.0) was\n"
+            "chosen on ``benchmarks/bench_realdata.py`` (School, Computer\n"
+            "Survey, Parkinsons at 10% and 30% training rows, 2 repeats):\n"
+            "the graph term leaves the mean of the task weights\n"
+            "unpenalised, and the L1 term is then the only shrinkage of the\n"
+            "shared weights. Pooled R^2 0.340 / 0.368 / 0.312 / 0.433 /\n"
+            "0.965 / 0.974 against 0.337 / 0.366 / 0.313 / 0.435 / 0.924 /\n"
+            "0.935 with ``l1_ratio=0.0``, and 0.339 / 0.365 / 0.317 / 0.423\n"
+            "/ 0.911 / 0.922 for pooled + task dummies. It costs 10-80x the\n"
+            "plain path (1.5-10 s a fit against 0.1-0.3 s): pass\n"
+            "``l1_ratio=0.0`` for it.",
         ),
         "max_iter": (
             5000,
-            "\n        The default here is 5000 (the base estimator's is 1000): with\n"
-            "        ``l1_ratio > 0`` FISTA needed 1,020-2,530 iterations at the\n"
-            "        smallest ``alpha`` of the default grids on Parkinsons\n"
-            "        (correlated features), 0.1-0.3 s each.",
+            "The default here is 5000 (the base estimator's is 1000): with\n"
+            "``l1_ratio > 0`` FISTA needed 1,020-2,530 iterations at the\n"
+            "smallest ``alpha`` of the default grids on Parkinsons\n"
+            "(correlated features), 0.1-0.3 s each.",
         ),
     }
 
@@ -673,19 +673,23 @@ def _positive(value):
     return value if value > 0 else 1.0
 
 
-_DOC = """{summary}
+# ---------------------------------------------------------------------------
+# the docstrings: ``_DOC`` filled by ``_document`` from the fragments of
+# ``_CV_PATH`` and each form's own texts (:mod:`skmtl._docstring`)
+# ---------------------------------------------------------------------------
+_DOC = """%(summary)s
 
-    Fits :class:`{base}` along a decreasing grid of {what}, from ``alpha_max``
+    Fits :class:`%(base)s` along a decreasing grid of %(what)s, from ``alpha_max``
     down to ``eps * alpha_max`` (log-spaced) or over the given ``alphas``; on
     every training fold each fit is warm-started from the previous one. The
-    strength with the lowest mean held-out {error} over the folds is refitted
+    strength with the lowest mean held-out %(error)s over the folds is refitted
     on all the data (``estimator_``), whose fitted attributes (``coef_``,
     ``intercept_``, ...) are copied onto this object and which makes the
-    predictions. Every parameter of :class:`{base}` other than {tuned} is a
+    predictions. Every parameter of :class:`%(base)s` other than %(tuned)s is a
     parameter here with the same default and meaning, passed through
     unchanged.
 
-    {alpha_max}
+    %(alpha_max)s
 
     Parameters
     ----------
@@ -693,9 +697,13 @@ _DOC = """{summary}
         Number of values on the automatic grid, or the values of ``alpha``.
         Each point is a full solve of the base estimator (warm-started), so the
         default grid is coarser than :class:`MultiTaskLassoCV`'s 100.
-    eps : float, default={eps}
-        ``alpha_min / alpha_max`` of the automatic grid.{eps_why}
-{extra}{passed}    cv : int, cross-validation generator or iterable, default=None
+    eps : float, default=%(eps)s
+        ``alpha_min / alpha_max`` of the automatic grid.
+        %(eps_why)s
+    %(ratio_param)s
+    %(alpha_means)s
+    %(passed_params)s
+    cv : int, cross-validation generator or iterable, default=None
         None or an int ``k`` (5 when None): ``TaskStratifiedKFold(k)`` in the
         stacked layout (every task in every training fold), scikit-learn's
         ``KFold(k)`` in the shared-design and single layouts, as
@@ -704,161 +712,200 @@ _DOC = """{summary}
         as every task has training rows in every fold (else a ValueError
         names the task); ``groups`` reach it under metadata routing.
     n_jobs : int, default=None
-        Folds (and the values of ``{grid}``) run in parallel with joblib.
+        Folds (and the values of ``%(grid)s``) run in parallel with joblib.
 
     Attributes
     ----------
     alpha_ : float
-        The chosen {alpha_word}.
-{chosen}    alphas_ : ndarray of shape (n_alphas,) or ({grid_shape}, n_alphas)
-        The grid (decreasing); one row per value of ``{grid}`` when it is a list.
-    {path} : ndarray of shape (n_alphas, n_folds) or ({grid_shape}, n_alphas, \
+        The chosen %(alpha_word)s.
+    %(chosen)s
+    alphas_ : ndarray of shape (n_alphas,) or (%(grid_shape)s, n_alphas)
+        The grid (decreasing); one row per value of ``%(grid)s`` when it is a list.
+    %(path)s : ndarray of shape (n_alphas, n_folds) or (%(grid_shape)s, n_alphas, \
 n_folds)
         Held-out error of each grid point on each fold: the mean over tasks
-        (those with held-out rows) of each task's sample-weighted {error_long},
-        every task counting equally as in the objective.{path_note}
-    estimator_ : {base}
+        (those with held-out rows) of each task's sample-weighted %(error_long)s,
+        every task counting equally as in the objective.
+        %(path_note)s
+    estimator_ : %(base)s
         The base estimator refitted on all the data with the chosen strength.
     coef_ : ndarray of shape (n_tasks, n_features)
         And every other fitted attribute of ``estimator_`` (see
-        :class:`{base}`).
+        :class:`%(base)s`).
     intercept_ : ndarray of shape (n_tasks,)
     %(layout_attributes)s
 
     See Also
     --------
-    {base} : The model at a fixed strength.
+    %(base)s : The model at a fixed strength.
 
     Examples
     --------
-{examples}"""
-
-
-_ALPHA_MEANS_DOC = """\
-    alpha_means : int or array-like, default={default!r}
-        Values of ``alpha_mean`` of :class:`{base}` (the ridge
-        ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling each task's weights
-        towards their mean) to try: each gets its own warm-started path over
-        the alphas (the same alpha grid: the term is flat at ``W = 0``, so
-        ``alpha_max`` does not depend on it) and the best ``(alpha,
-        alpha_mean)`` pair is refitted (``alpha_mean_``). An int ``n``: 1 is
-        ``[0.0]`` (no mean shrinkage); ``n >= 2`` is 0 followed by ``n - 1``
-        values log-spaced from ``100 * L_max`` down over 4 decades, where
-        ``L_max`` is the largest eigenvalue over tasks of the centred,
-        loss-weighted task Gram ``X_t^T Omega_t X_t``
-        ({curv_note}). Along a direction of curvature ``h`` a task's
-        deviation from ``wbar`` is shrunk by ``h / (h + alpha_mean)``: at
-        ``100 L_max`` no task keeps more than about 1% of it (one pooled
-        weight vector plus the intercept model, the "pooled + task
-        intercepts" baseline), at ``0.01 L_max`` almost all of it, at 0 the
-        model is the base one. The cost is ``n`` paths instead of
-        one. {why}
+    %(examples)s
 """
 
+#: The fragments of ``_DOC`` and the defaults of the texts a CV form may
+#: override (``_document(cls, ..., alpha_max=..., norm=...)``): ``alpha_max``
+#: says what the top of the automatic grid is (by default the dual norm
+#: ``norm`` of the penalty at the residuals ``residuals`` of the loss),
+#: ``quadratic_max`` and ``data_scale`` what it is where no strength gives
+#: ``W = 0`` (a form using them names its weakest penalised direction,
+#: ``weakest``; ``kept`` is what no task keeps more than 1% of there);
+#: ``ratio_param`` documents a ratio parameter of the form's own. The texts of
+#: each loss are in ``_LOSS_TEXTS``; the rest is filled in by ``_document``.
+_CV_PATH = {
+    "alpha_max": """\
+        ``alpha_max`` is the smallest ``alpha`` giving ``W = 0``: the dual norm of
+        the penalty (%(norm)s) of ``V = A*(-grad f)`` at ``W = 0`` with the best
+        intercepts, ``V[t] = sum_{i in t} omega_i x_i r_i`` (%(residuals)s).""",
+    "quadratic_max": """\
+        No finite strength gives ``W = 0`` (the penalty is quadratic), so
+        %(data_scale)s""",
+    "data_scale": """\
+        ``alpha_max`` is a data scale: the strength at which the weakest penalised
+        direction (%(weakest)s) has curvature 100 times ``L_max``, the largest
+        eigenvalue over tasks of the centred, loss-weighted task Gram
+        ``X_t^T Omega_t X_t``; there no task keeps more than about 1% of its
+        %(kept)s.""",
+    "kept": "unpenalised weights",
+    "ratio_param": "",
+    # the parameter and the attributes of a base estimator with ``alpha_mean``
+    "alpha_means_param": """\
+        alpha_means : int or array-like, default=%(alpha_means_default)s
+            Values of ``alpha_mean`` of :class:`%(base)s` (the ridge
+            ``alpha_mean / 2 * sum_t ||w_t - wbar||^2`` pulling each task's weights
+            towards their mean) to try: each gets its own warm-started path over
+            the alphas (the same alpha grid: the term is flat at ``W = 0``, so
+            ``alpha_max`` does not depend on it) and the best ``(alpha,
+            alpha_mean)`` pair is refitted (``alpha_mean_``). An int ``n``: 1 is
+            ``[0.0]`` (no mean shrinkage); ``n >= 2`` is 0 followed by ``n - 1``
+            values log-spaced from ``100 * L_max`` down over 4 decades, where
+            ``L_max`` is the largest eigenvalue over tasks of the centred,
+            loss-weighted task Gram ``X_t^T Omega_t X_t``
+            (%(curvature_note)s). Along a direction of curvature ``h`` a task's
+            deviation from ``wbar`` is shrunk by ``h / (h + alpha_mean)``: at
+            ``100 L_max`` no task keeps more than about 1% of it (one pooled
+            weight vector plus the intercept model, the "pooled + task
+            intercepts" baseline), at ``0.01 L_max`` almost all of it, at 0 the
+            model is the base one. The cost is ``n`` paths instead of
+            one. %(alpha_means_why)s""",
+    "alpha_means_attribute": """\
+        alpha_means_ : ndarray of shape (n_alpha_means,)
+            The ``alpha_mean`` values tried (in order).""",
+    "alpha_means_path_note": """\
+        With more than one ``alpha_mean`` an axis of length
+        ``n_alpha_means`` comes before ``n_alphas``: ``(n_alpha_means,
+        n_alphas, n_folds)``, or ``(n_%(grid)s, n_alpha_means, n_alphas,
+        n_folds)`` with a list of ``%(grid)s``.""",
+}
 
-def _document(cls, summary, what, tuned, alpha_max, examples, chosen="", extra=""):
+#: the texts that follow from the loss of the base estimator
+_LOSS_TEXTS = {
+    "squared": {
+        "error": "squared error",
+        "error_long": "mean squared error",
+        "path": "mse_path_",
+        "residuals": "``r_i = y_i - ybar_t``",
+        "curvature_note": "the same loss\nweights as the model",
+    },
+    "logistic": {
+        "error": "log-loss",
+        "error_long": "mean logistic loss (half the binomial deviance)",
+        "path": "log_loss_path_",
+        "residuals": (
+            "``r_i`` the residuals ``y01_i - p_t`` of the intercept-only logistic model"
+        ),
+        "curvature_note": (
+            "a quarter of it for the logistic loss, whose curvature is at\n"
+            "most 1/4 of the squared loss's"
+        ),
+    },
+}
+
+#: a parameter of the base estimator passed through unchanged (``why``: the
+#: reason for a default of its own, see ``_passed_defaults``)
+_PASSED_PARAM = """\
+%(name)s : see :class:`%(base)s`, default=%(default)s
+    Passed to :class:`%(base)s`.
+    %(why)s"""
+
+#: the ``_grid`` parameter of the base estimator: a value or a list of them
+_GRID_PARAM = """\
+%(name)s : float or list of float, default=%(default)s
+    As in :class:`%(base)s`; with a list, every value gets its own path
+    and grid and the best pair is chosen (the chosen value is
+    ``%(name)s_``).
+    %(why)s"""
+
+#: the attribute holding the chosen value of a parameter
+_CHOSEN = """\
+%(name)s_ : float
+    The chosen ``%(name)s``."""
+
+
+def _document(cls, **texts):
+    """Fill the docstring of the CV form ``cls`` from ``_DOC``.
+
+    ``texts`` are the form's own: ``summary``, ``what`` (the grid's strength),
+    ``tuned`` (the base parameters not passed through), ``examples`` and any
+    ``_CV_PATH`` default it overrides. The rest follows from the class: its base
+    estimator, loss, ``_grid``, ``_scaled``, ``alpha_means`` and the defaults of
+    its own (``_passed_defaults``, ``_eps_default``).
+    """
     base = cls._base.__name__
     defaults = inspect.signature(cls._base.__init__).parameters
-    path_note = ""
-    if cls._has_mean():
-        extra += _ALPHA_MEANS_DOC.format(
-            default=cls._alpha_means_default,
-            base=base,
-            curv_note=(
-                "a quarter of it for the logistic loss, whose curvature is at\n"
-                "        most 1/4 of the squared loss's"
-                if cls._clf
-                else "the same loss\n        weights as the model"
-            ),
-            why=cls._alpha_means_why,
-        )
-        chosen += (
-            "    alpha_mean_ : float\n        The chosen ``alpha_mean``.\n"
-            "    alpha_means_ : ndarray of shape (n_alpha_means,)\n"
-            "        The ``alpha_mean`` values tried (in order).\n"
-        )
-        path_note = (
-            "\n        With more than one ``alpha_mean`` an axis of length\n"
-            "        ``n_alpha_means`` comes before ``n_alphas``: ``(n_alpha_means,\n"
-            "        n_alphas, n_folds)``, or ``(n_{grid}, n_alpha_means, n_alphas,\n"
-            "        n_folds)`` with a list of ``{grid}``.".format(
-                grid=cls._grid or "alphas"
-            )
-        )
-    own = cls._passed_defaults
+    has_mean = cls._has_mean()
+    grid = cls._grid
+    own_grid = grid is not None and grid in cls._extra  # a parameter of the CV form
 
     def passed_param(name):
-        """The entry of a passed-through parameter (a list of values for the
-        ``_grid`` one), documented at its place in the signature."""
-        default, why = own.get(name, (defaults[name].default, ""))
-        if name == cls._grid:
-            return (
-                f"    {name} : float or list of float, default={default!r}\n"
-                f"        As in :class:`{base}`; with a list, every value gets its "
-                "own path\n        and grid and the best pair is chosen (the chosen "
-                f"value is\n        ``{name}_``).{why}\n"
-            )
-        return (
-            f"    {name} : see :class:`{base}`, default={default!r}\n"
-            f"        Passed to :class:`{base}`.{why}\n"
+        default, why = cls._passed_defaults.get(name, (defaults[name].default, ""))
+        template = _GRID_PARAM if name == grid else _PASSED_PARAM
+        return substitute(
+            template, name=name, base=base, default=repr(default), why=why
         )
 
-    passed = "".join(
-        passed_param(name) for name in cls._passed_names() if name not in cls._extra
-    )
-    if cls._grid is not None and cls._grid not in cls._extra:
-        chosen += f"    {cls._grid}_ : float\n        The chosen ``{cls._grid}``.\n"
-    clf = cls._clf
-    cls.__doc__ = _DOC.format(
+    # the chosen values: the form's own ratio and the strength it scales, then
+    # alpha_mean, then the value of a list-valued base parameter
+    chosen = [name for name in (grid if own_grid else None, cls._scaled) if name]
+    chosen_attributes = [substitute(_CHOSEN, name=name) for name in chosen]
+    if has_mean:
+        chosen_attributes += [
+            substitute(_CHOSEN, name="alpha_mean"),
+            "%(alpha_means_attribute)s",
+        ]
+    if grid is not None and not own_grid:
+        chosen_attributes.append(substitute(_CHOSEN, name=grid))
+    cls.__doc__ = _DOC
+    fill_doc(
+        cls,
+        {**_CV_PATH, **_LOSS_TEXTS["logistic" if cls._clf else "squared"]},
+        base=base,
         eps=np.format_float_scientific(cls._eps_default[0], trim="-", exp_digits=1),
         eps_why=cls._eps_default[1],
-        summary=summary,
-        base=base,
-        what=what,
-        tuned=tuned,
-        alpha_max=alpha_max,
-        error="log-loss" if clf else "squared error",
-        error_long=(
-            "mean logistic loss (half the binomial deviance)"
-            if clf
-            else "mean squared error"
+        alpha_means="%(alpha_means_param)s" if has_mean else "",
+        alpha_means_default=repr(cls._alpha_means_default),
+        alpha_means_why=cls._alpha_means_why,
+        passed_params="\n".join(
+            passed_param(name) for name in cls._passed_names() if name not in cls._extra
         ),
-        extra=extra,
-        passed=passed,
-        grid=cls._grid or "alphas",
-        grid_shape=f"n_{cls._grid}" if cls._grid else "1",
+        chosen="\n".join(chosen_attributes),
+        grid=grid or "alphas",
+        grid_shape=f"n_{grid}" if grid else "1",
         alpha_word="``alpha``" if "alpha" in cls._tuned else "strength",
-        chosen=chosen,
-        path="log_loss_path_" if clf else "mse_path_",
-        path_note=path_note,
-        examples=examples,
+        path_note="%(alpha_means_path_note)s" if has_mean else "",
+        **texts,
     )
-    fill_doc(cls)
 
-
-_NORM_MAX = (
-    "``alpha_max`` is the smallest ``alpha`` giving ``W = 0``: the dual norm of\n"
-    "    the penalty ({norm}) of ``V = A*(-grad f)`` at ``W = 0`` with the best\n"
-    "    intercepts, ``V[t] = sum_{{i in t}} omega_i x_i r_i`` ({resid})."
-)
-_SQ = "``r_i = y_i - ybar_t``"
-_LOG = "``r_i`` the residuals ``y01_i - p_t`` of the intercept-only logistic model"
-_QUAD_MAX = (
-    "No finite strength gives ``W = 0`` (the penalty is quadratic), so\n"
-    "    ``alpha_max`` is a data scale: the strength at which the weakest penalised\n"
-    "    direction ({weakest}) has curvature 100 times ``L_max``, the largest\n"
-    "    eigenvalue over tasks of the centred, loss-weighted task Gram\n"
-    "    ``X_t^T Omega_t X_t``; there no task keeps more than about 1% of its\n"
-    "    unpenalised weights{beyond}."
-)
 
 _document(
     TraceNormRegressionCV,
-    "Trace-norm multi-task regression with ``alpha`` chosen by cross-validation.",
-    "``alpha``",
-    "``alpha``",
-    _NORM_MAX.format(norm="the spectral norm ``||V||_2``", resid=_SQ),
-    """\
+    summary="Trace-norm multi-task regression with ``alpha`` chosen by "
+    "cross-validation.",
+    what="``alpha``",
+    tuned="``alpha``",
+    norm="the spectral norm ``||V||_2``",
+    examples="""\
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import TraceNormRegressionCV
     >>> X, y = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
@@ -872,12 +919,12 @@ _document(
 )
 _document(
     TraceNormLogisticRegressionCV,
-    "Trace-norm multi-task logistic regression with ``alpha`` chosen by "
+    summary="Trace-norm multi-task logistic regression with ``alpha`` chosen by "
     "cross-validation.",
-    "``alpha``",
-    "``alpha``",
-    _NORM_MAX.format(norm="the spectral norm ``||V||_2``", resid=_LOG),
-    """\
+    what="``alpha``",
+    tuned="``alpha``",
+    norm="the spectral norm ``||V||_2``",
+    examples="""\
     >>> from skmtl.datasets import make_multitask_classification
     >>> from skmtl.linear_model import TraceNormLogisticRegressionCV
     >>> X, y = make_multitask_classification(n_tasks=6, n_samples=40, n_features=8,
@@ -891,11 +938,12 @@ _document(
 )
 _document(
     MultiTaskLogisticLassoCV,
-    "Multi-task logistic Lasso (L2,1) with ``alpha`` chosen by cross-validation.",
-    "``alpha``",
-    "``alpha``",
-    _NORM_MAX.format(norm="the largest column norm ``max_j ||V[:, j]||``", resid=_LOG),
-    """\
+    summary="Multi-task logistic Lasso (L2,1) with ``alpha`` chosen by "
+    "cross-validation.",
+    what="``alpha``",
+    tuned="``alpha``",
+    norm="the largest column norm ``max_j ||V[:, j]||``",
+    examples="""\
     >>> from skmtl.datasets import make_multitask_classification
     >>> from skmtl.linear_model import MultiTaskLogisticLassoCV
     >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=8,
@@ -909,17 +957,13 @@ _document(
 )
 _document(
     MultiTaskSparseGroupLassoCV,
-    "Sparse-group multi-task Lasso with ``alpha`` (and ``l1_ratio``) chosen by "
-    "cross-validation.",
-    "``alpha``",
-    "``alpha``",
-    _NORM_MAX.format(
-        norm="the sparse-group dual norm: the smallest ``s`` with\n"
-        "    ``||soft_threshold(V[:, j] / s, l1_ratio)|| <= 1 - l1_ratio`` for "
-        "every ``j``",
-        resid=_SQ,
-    ),
-    """\
+    summary="Sparse-group multi-task Lasso with ``alpha`` (and ``l1_ratio``) chosen "
+    "by cross-validation.",
+    what="``alpha``",
+    tuned="``alpha``",
+    norm="the sparse-group dual norm: the smallest ``s`` with\n"
+    "``||soft_threshold(V[:, j] / s, l1_ratio)|| <= 1 - l1_ratio`` for every ``j``",
+    examples="""\
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import MultiTaskSparseGroupLassoCV
     >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
@@ -932,14 +976,22 @@ _document(
 )
 _document(
     DirtyMultiTaskLassoCV,
-    "Dirty multi-task Lasso with its strengths chosen by cross-validation.",
-    "``alpha_shared = alpha`` with ``alpha_specific = specific_ratio * alpha``",
-    "``alpha_shared`` and ``alpha_specific``",
-    "``alpha_max`` is the smallest ``alpha`` giving ``P = Q = 0``:\n"
-    "    ``max(max_j ||V[:, j]||, max_tj |V[t, j]| / specific_ratio)`` with\n"
-    "    ``V = A*(-grad f)`` at ``W = 0`` with the best intercepts\n"
-    "    (``V[t] = sum_{i in t} omega_i x_i (y_i - ybar_t)``).",
-    """\
+    summary="Dirty multi-task Lasso with its strengths chosen by cross-validation.",
+    what="``alpha_shared = alpha`` with ``alpha_specific = specific_ratio * alpha``",
+    tuned="``alpha_shared`` and ``alpha_specific``",
+    alpha_max="""\
+        ``alpha_max`` is the smallest ``alpha`` giving ``P = Q = 0``:
+        ``max(max_j ||V[:, j]||, max_tj |V[t, j]| / specific_ratio)`` with
+        ``V = A*(-grad f)`` at ``W = 0`` with the best intercepts
+        (``V[t] = sum_{i in t} omega_i x_i (y_i - ybar_t)``).""",
+    ratio_param="""\
+        specific_ratio : float or list of float, default=0.5
+            ``alpha_specific / alpha_shared``, fixed along each path; with a
+            list every value gets its own path (chosen: ``specific_ratio_``).
+            Below ``1 / sqrt(n_tasks)`` a feature shared by all tasks goes to
+            ``Q``; at 1 or more ``Q`` is used only where it is cheaper than
+            ``P`` for a single task (Jalali et al. 2010 take it in between).""",
+    examples="""\
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import DirtyMultiTaskLassoCV
     >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=6,
@@ -948,33 +1000,24 @@ _document(
     >>> bool(model.alpha_specific_ == 0.5 * model.alpha_)
     True
 """,
-    chosen="    alpha_specific_ : float\n        The chosen ``alpha_specific``.\n",
-    extra=(
-        "    specific_ratio : float or list of float, default=0.5\n"
-        "        ``alpha_specific / alpha_shared``, fixed along each path; with a\n"
-        "        list every value gets its own path (chosen: ``specific_ratio_``).\n"
-        "        Below ``1 / sqrt(n_tasks)`` a feature shared by all tasks goes to\n"
-        "        ``Q``; at 1 or more ``Q`` is used only where it is cheaper than\n"
-        "        ``P`` for a single task (Jalali et al. 2010 take it in between).\n"
-    ),
-)
-DirtyMultiTaskLassoCV.__doc__ = DirtyMultiTaskLassoCV.__doc__.replace(
-    "    alpha_specific_ : float\n",
-    "    specific_ratio_ : float\n        The chosen ``specific_ratio``.\n"
-    "    alpha_specific_ : float\n",
 )
 _document(
     ClusteredMultiTaskRegressionCV,
-    "Clustered multi-task regression with its strength chosen by cross-validation.",
-    "the overall strength: ``alpha`` with ``beta = beta_ratio * alpha`` (the\n"
-    "    penalty is homogeneous of degree one in ``(alpha, beta)``, so this scales\n"
-    "    it as a whole at a fixed shape; MALSAR's ``eta = beta_ratio``)",
-    "``alpha`` and ``beta``",
-    _QUAD_MAX.format(
-        weakest="a cluster centre, curvature ``2 beta = 2 beta_ratio alpha``",
-        beyond="",
-    ),
-    """\
+    summary="Clustered multi-task regression with its strength chosen by "
+    "cross-validation.",
+    what="""\
+        the overall strength: ``alpha`` with ``beta = beta_ratio * alpha`` (the
+        penalty is homogeneous of degree one in ``(alpha, beta)``, so this scales
+        it as a whole at a fixed shape; MALSAR's ``eta = beta_ratio``)""",
+    tuned="``alpha`` and ``beta``",
+    alpha_max="%(quadratic_max)s",
+    weakest="a cluster centre, curvature ``2 beta = 2 beta_ratio alpha``",
+    ratio_param="""\
+        beta_ratio : float or list of float, default=0.1
+            ``beta / alpha``, fixed along each path (0.1 is the base
+            estimator's default ratio); with a list every value gets its own
+            path (chosen: ``beta_ratio_``).""",
+    examples="""\
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import ClusteredMultiTaskRegressionCV
     >>> X, y = make_multitask_regression(n_tasks=6, n_samples=40, n_features=8,
@@ -984,39 +1027,26 @@ _document(
     >>> bool(model.beta_ == 0.1 * model.alpha_)
     True
 """,
-    chosen="    beta_ : float\n        The chosen ``beta``.\n",
-    extra=(
-        "    beta_ratio : float or list of float, default=0.1\n"
-        "        ``beta / alpha``, fixed along each path (0.1 is the base\n"
-        "        estimator's default ratio); with a list every value gets its own\n"
-        "        path (chosen: ``beta_ratio_``).\n"
-    ),
-)
-ClusteredMultiTaskRegressionCV.__doc__ = ClusteredMultiTaskRegressionCV.__doc__.replace(
-    "    beta_ : float\n",
-    "    beta_ratio_ : float\n        The chosen ``beta_ratio``.\n    beta_ : float\n",
 )
 _document(
     GraphRegularizedMultiTaskRegressionCV,
-    "Graph-regularised multi-task regression with ``alpha`` chosen by "
+    summary="Graph-regularised multi-task regression with ``alpha`` chosen by "
     "cross-validation.",
-    "``alpha``, the overall strength (graph term and L1 term together, at a\n"
-    "    fixed ``l1_ratio``)",
-    "``alpha``",
-    "With ``l1_ratio > 0``, ``alpha_max = max |V| / l1_ratio`` is the smallest\n"
-    "    ``alpha`` giving ``W = 0`` (``V = A*(-grad f)`` at ``W = 0`` with the best\n"
-    "    intercepts; the graph term is flat there). With ``l1_ratio = 0``\n"
-    "    no ``alpha`` gives ``W = 0`` (the graph term leaves the mean of the task\n"
-    "    weights free): "
-    + _QUAD_MAX.format(
-        weakest="curvature ``2 alpha lambda_2``, ``lambda_2`` the smallest\n"
-        "    positive eigenvalue of the graph Laplacian",
-        beyond=" beyond the pooled (graph-mean) fit",
-    ).replace(
-        "No finite strength gives ``W = 0`` (the penalty is quadratic), so\n    ``",
-        "``",
-    ),
-    """\
+    what="""\
+        ``alpha``, the overall strength (graph term and L1 term together, at a
+        fixed ``l1_ratio``)""",
+    tuned="``alpha``",
+    alpha_max="""\
+        With ``l1_ratio > 0``, ``alpha_max = max |V| / l1_ratio`` is the smallest
+        ``alpha`` giving ``W = 0`` (``V = A*(-grad f)`` at ``W = 0`` with the best
+        intercepts; the graph term is flat there). With ``l1_ratio = 0``
+        no ``alpha`` gives ``W = 0`` (the graph term leaves the mean of the task
+        weights free): %(data_scale)s""",
+    weakest="""\
+        curvature ``2 alpha lambda_2``, ``lambda_2`` the smallest
+        positive eigenvalue of the graph Laplacian""",
+    kept="unpenalised weights beyond the pooled (graph-mean) fit",
+    examples="""\
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import GraphRegularizedMultiTaskRegressionCV
     >>> X, y = make_multitask_regression(n_tasks=4, n_samples=20, n_features=5,
