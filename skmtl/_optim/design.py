@@ -615,7 +615,8 @@ def _task_gram(design, t, rows):
 def task_grams(design, shift=None):
     """``(n_groups, d, d)``: the Grams ``Z_t^T Z_t`` of every task group's weighted
     design ``Z_t = Omega_t^{1/2} (X_t - shift_t)`` (as :func:`task_svd_factors`),
-    in float64; cached on ``design`` without ``shift``. For designs whose groups
+    in float64; cached on ``design`` without ``shift`` (the cache then holds
+    views of the returned stack: one copy of the Grams). For designs whose groups
     are all tall (``admm``'s shifted solves invert ``Z_t^T Z_t + rho I``)."""
     groups = design._task_groups()
     d = design.n_features
@@ -623,6 +624,7 @@ def task_grams(design, shift=None):
     for t, rows in enumerate(groups):
         if shift is None:
             out[t] = _task_gram(design, t, rows)
+            design._grams[t] = out[t]
         else:
             Z = _weighted_block(design, t, rows, shift[t])
             out[t] = Z.T @ Z

@@ -115,7 +115,7 @@ class GramShifts:
         self._inverses = {}  # shift -> (n_tasks, d, d) inverses of H_t + r I
         self._eigen = None
         self._upper = None  # the indices of the strict upper triangle
-        self._max_trace = float(np.max(np.trace(H, axis1=1, axis2=2), initial=0.0))
+        self._traces = np.trace(H, axis1=1, axis2=2)
 
     @property
     def shape(self):
@@ -135,7 +135,7 @@ class GramShifts:
             self._eigen is not None
             or len(self._inverses) >= _MAX_INVERSES
             or (len(self._inverses) + 1) * self.H.size > _FACTOR_BUDGET
-            or not r * _INVERSE_COND > self._max_trace + r
+            or not r * _INVERSE_COND > float(np.max(self._traces, initial=0.0)) + r
         ):
             return None
         d = self.H.shape[1]
@@ -147,7 +147,8 @@ class GramShifts:
             chol, info = lapack.dpotrf(P.T, lower=0, clean=0, overwrite_a=1)
             if info == 0:
                 _, info = lapack.dpotri(chol, lower=0, overwrite_c=1)
-            if info != 0:
+            if info != 0:  # from now on, every new shift by the eigenpairs
+                self._eigenshifts()
                 return None
         if self._upper is None:
             self._upper = np.triu_indices(d, 1)
@@ -181,7 +182,7 @@ class GramShifts:
 
     def mean_trace(self):
         """The tasks' mean ``trace(H_t)``."""
-        return float(np.mean(np.trace(self.H, axis1=1, axis2=2)))
+        return float(np.mean(self._traces))
 
 
 def as_shifts(factors):

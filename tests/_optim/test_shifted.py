@@ -74,7 +74,10 @@ def test_gram_shifts_fall_back_without_losing_digits(monkeypatch):
     # not positive definite: H_0 + r I has a negative eigenvalue
     bad = H.copy()
     bad[0] -= 2 * np.linalg.eigvalsh(H[0])[-1] * np.eye(H.shape[1])
-    assert GramShifts(bad)._inverse(1.0) is None
+    failed = GramShifts(bad)
+    assert failed._inverse(1.0) is None
+    # the failure is not retried: every new shift goes to the eigenpairs
+    assert failed._eigen is not None and not failed._inverses
 
 
 def test_eigen_shifts_of_one_group_serve_every_task():
@@ -105,6 +108,8 @@ def test_task_shifts_pick_grams_for_tall_tasks(n_t, kind):
     design = MultiTaskDesign(_design(n_t), center=True)
     shifts = task_shifts(design)
     assert type(shifts) is kind
+    if kind is GramShifts:  # one copy of the Grams: the design's cache views it
+        assert all(np.shares_memory(shifts.H, g) for g in design._grams.values())
     H = []
     for t, rows in enumerate(design._task_groups()):
         Z = np.sqrt(design.omega[rows])[:, None] * (design.X[rows] - design.X_mean[t])
