@@ -1,7 +1,10 @@
-"""Packaging of skmtl. The compiled fused epoch (``skmtl/_optim/_cd_fast.pyx``) and
-the MLP's step kernels (``skmtl/neural_network/_nn_fast.pyx``) are optional: without
-a C compiler (or Cython) the build warns and skmtl runs its Python code instead
-(``skmtl._optim.epochs``, ``skmtl.neural_network._kernels``)."""
+"""Packaging of skmtl. The compiled fused epoch (``skmtl/_optim/_cd_fast.pyx``),
+the stacked-layout products (``skmtl/_ops_fast.pyx``), the per-task Cholesky loops
+(``skmtl/_optim/_gram_fast.pyx``) and the MLP's step kernels
+(``skmtl/neural_network/_nn_fast.pyx``) are optional: without a C compiler (or
+Cython) the build warns and skmtl runs its Python code instead
+(``skmtl._optim.epochs``, ``skmtl._ops``, ``skmtl._optim.shifted`` /
+``design``, ``skmtl.neural_network._kernels``)."""
 
 import os
 import sys
@@ -44,6 +47,8 @@ class OptionalBuildExt(build_ext):
 # the results are IEEE's either way)
 _PYX = [
     ("skmtl._optim._cd_fast", "skmtl/_optim/_cd_fast.pyx", []),
+    ("skmtl._ops_fast", "skmtl/_ops_fast.pyx", []),
+    ("skmtl._optim._gram_fast", "skmtl/_optim/_gram_fast.pyx", []),
     (
         "skmtl.neural_network._nn_fast",
         "skmtl/neural_network/_nn_fast.pyx",

@@ -9,10 +9,51 @@ loop in Python over samples.
 import numpy as np
 import scipy.sparse as sp
 
+try:  # optional: built by setup.py when a compiler is available
+    from . import _ops_fast
+except ImportError:  # pragma: no cover - depends on the build
+    _ops_fast = None
+
 __all__ = ["task_dot", "task_scatter", "task_sum", "task_indicator", "TaskScatter"]
 
 # rows per block in dense task_dot: bounds the gathered W[task] temporary to ~32 MB
 _BLOCK_ELEMENTS = 1 << 22
+# the compiled products (one BLAS call per run of equal task codes) take over
+# from this mean run length on: 2000 x 50 rows by task, 10 / 12 us against numpy's
+# 51 / 23 us (forward / adjoint); one row per run, 68 / 62 us against 52 / 27 us
+_MIN_RUN = 8
+# switches the compiled products off (tests compare the two)
+ENABLED = True
+
+
+def _long_runs(task):
+    """``task`` as ``intp`` if its rows come in runs of equal codes of mean length
+    at least ``_MIN_RUN`` (and the compiled products are built), else None."""
+    if _ops_fast is None or len(task) == 0:
+        return None
+    task = np.asarray(task, dtype=np.intp)
+    if (np.count_nonzero(task[1:] != task[:-1]) + 1) * _MIN_RUN > task.shape[0]:
+        return None
+    return task
+
+
+def _dense_pair(X, other):
+    """Whether the compiled products take ``X`` with ``other`` (``W`` or 1-D
+    ``R``): a dense C-contiguous float ``X`` of the dtype of ``other``."""
+    return (
+        ENABLED
+        and isinstance(X, np.ndarray)
+        and X.dtype in (np.float64, np.float32)
+        and X.dtype == other.dtype
+        and X.flags.c_contiguous
+    )
+
+
+def _scatter_runs(X, R, codes, n_tasks):
+    """The compiled adjoint for 1-D ``R`` (see :func:`_long_runs`)."""
+    out = np.zeros((n_tasks, X.shape[1]), dtype=X.dtype)
+    _ops_fast.task_scatter_runs(X, np.ascontiguousarray(R), codes, out)
+    return out
 
 
 def task_dot(X, W, task):
@@ -42,6 +83,12 @@ def task_dot(X, W, task):
         out = np.zeros((n, W.shape[2]), dtype=W.dtype)
         np.add.at(out, rows, prod)
         return out
+    if W.ndim == 2 and _dense_pair(X, W):
+        codes = _long_runs(task)
+        if codes is not None:
+            out = np.empty(n, dtype=X.dtype)
+            _ops_fast.task_dot_runs(X, np.ascontiguousarray(W), codes, out)
+            return out
     d = max(X.shape[1], 1)
     k = 1 if W.ndim == 2 else W.shape[2]
     block = max(1, _BLOCK_ELEMENTS // (d * k))
@@ -70,7 +117,9 @@ class TaskScatter:
     The sparse indicator's structure (a stable sort of the rows by task) is
     built once; a call with 1-D ``R`` refills its values (``R`` gathered in that
     order) and multiplies. Building the matrix costs 30-100 us of index checks
-    and sorting, more than the product on a few thousand rows. Other ``R`` go to
+    and sorting, more than the product on a few thousand rows. Rows grouped by
+    task (runs of mean length ``_MIN_RUN`` or more) of a dense ``X`` of ``R``'s
+    dtype take the compiled product instead. Other ``R`` go to
     :func:`task_scatter`. Not for concurrent use (the values are one buffer).
     """
 
@@ -79,11 +128,14 @@ class TaskScatter:
         self.order = np.argsort(self.task, kind="stable")
         self._structure = task_indicator(self.task, n_tasks)
         self._by_dtype = {}
+        self._codes = _long_runs(self.task)
 
     def __call__(self, X, R):
         R = np.asarray(R)
         if R.ndim != 1:
             return task_scatter(X, R, self.task, self.n_tasks)
+        if self._codes is not None and _dense_pair(X, R):
+            return _scatter_runs(X, R, self._codes, self.n_tasks)
         S = self._by_dtype.get(R.dtype)
         if S is None:
             base = self._structure
@@ -116,6 +168,10 @@ def task_scatter(X, R, task, n_tasks):
         with respect to ``W`` when ``F = task_dot(X, W, task)``).
     """
     R = np.asarray(R)
+    if R.ndim == 1 and _dense_pair(X, R):
+        codes = _long_runs(task)
+        if codes is not None:
+            return _scatter_runs(X, R, codes, n_tasks)
     if R.ndim == 1:
         S = task_indicator(task, n_tasks, values=R)
         G = S @ X

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
+import skmtl._ops as skmtl_ops
 from skmtl._ops import TaskScatter, task_dot, task_scatter, task_sum
 
 N, P, K, T = 37, 6, 3, 5  # K > 2 and K in (1, None) cover both scatter algorithms
@@ -99,3 +100,53 @@ def test_task_scatter_with_fixed_tasks_equals_task_scatter(sparse):
     assert_allclose(first, kept, rtol=0)
     R2 = rng.standard_normal((n, 2))  # 2-D R: task_scatter itself
     assert_allclose(scatter(X, R2), task_scatter(X, R2, task, T), rtol=1e-12)
+
+
+def _grouped(dtype, d=P, seed=5):
+    """Rows grouped by task (the compiled products' case): runs of 4-12 rows,
+    a task appearing in two runs, and task T - 1 without rows."""
+    rng = np.random.RandomState(seed)
+    sizes = [9, 12, 4, 10, 8]
+    codes = [0, 1, 2, 0, 3]
+    task = np.repeat(codes, sizes)
+    X = rng.standard_normal((task.size, d)).astype(dtype)
+    return X, task, rng
+
+
+@pytest.mark.skipif(skmtl_ops._ops_fast is None, reason="compiled products not built")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [P, 0])
+def test_compiled_products_on_grouped_rows_match_row_loops(dtype, d, monkeypatch):
+    X, task, rng = _grouped(dtype, d)
+    assert skmtl_ops._long_runs(task) is not None  # the compiled path applies
+    W = rng.standard_normal((T, d)).astype(dtype)
+    R = rng.standard_normal(task.size).astype(dtype)
+    X.flags.writeable = W.flags.writeable = R.flags.writeable = False  # read-only ok
+    n = task.size
+    F = task_dot(X, W, task)
+    G = task_scatter(X, R, task, T)
+    G_fixed = TaskScatter(task, T)(X, R)
+    Xd, Wd, Rd = (a.astype(np.float64) for a in (X, W, R))
+    F_loop = np.array([Xd[i] @ Wd[task[i]] for i in range(n)])
+    G_loop = np.zeros((T, d))
+    for i in range(n):
+        G_loop[task[i]] += Rd[i] * Xd[i]
+    tol = 1e-12 if dtype == np.float64 else 2e-5  # float32: ~10 products summed
+    for got, want in ((F, F_loop), (G, G_loop), (G_fixed, G_loop)):
+        assert got.dtype == dtype
+        assert_allclose(got, want, rtol=tol, atol=tol)
+    assert np.all(G[T - 1] == 0)
+    # the numpy code gives the same numbers up to rounding
+    monkeypatch.setattr(skmtl_ops, "ENABLED", False)
+    assert_allclose(task_dot(X, W, task), F, rtol=tol, atol=tol)
+    assert_allclose(task_scatter(X, R, task, T), G, rtol=tol, atol=tol)
+    assert_allclose(TaskScatter(task, T)(X, R), G, rtol=tol, atol=tol)
+
+
+def test_compiled_products_skip_short_runs_and_strided_rows():
+    X, task, rng = _grouped(np.float64)
+    assert skmtl_ops._long_runs(rng.permutation(task)) is None  # runs of ~1 row
+    W = rng.standard_normal((T, P))
+    Xs = np.asfortranarray(X)  # not C-contiguous: the numpy code
+    assert not skmtl_ops._dense_pair(Xs, W)
+    assert_allclose(task_dot(Xs, W, task), task_dot(X, W, task), rtol=1e-12)

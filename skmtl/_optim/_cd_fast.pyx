@@ -33,16 +33,16 @@ from scipy.linalg.cython_blas cimport (
     daxpy,
     ddot,
     dgemm,
-    dgemv,
     dger,
     saxpy,
     sdot,
     sgemm,
-    sgemv,
     sger,
 )
 
 import numpy as np
+
+from skmtl._blas cimport _gemv
 
 
 # ------------------------------------------------------------------ BLAS (fused)
@@ -65,13 +65,7 @@ cdef inline void _axpy(int n, floating a, floating *x, floating *y) noexcept nog
 cdef inline void _gemv_t(int n, int T, floating alpha, floating *A, int lda,
                          floating *x, floating *y) noexcept nogil:
     """y = alpha A^T x for A (n, T) column-major."""
-    cdef char trans = b'T'
-    cdef int one = 1
-    cdef floating zero = 0.0
-    if floating is float:
-        sgemv(&trans, &n, &T, &alpha, A, &lda, x, &one, &zero, y, &one)
-    else:
-        dgemv(&trans, &n, &T, &alpha, A, &lda, x, &one, &zero, y, &one)
+    _gemv(c'T', n, T, alpha, A, lda, x, <floating>0.0, y)
 
 
 cdef inline void _ger(int n, int T, floating alpha, floating *x, floating *y,

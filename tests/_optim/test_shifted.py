@@ -157,3 +157,47 @@ def test_admm_same_optimum_from_grams_and_eigenpairs(joint, alpha_mean):
     # both gaps certify 1e-11 of the null objective
     assert_allclose(runs[0].primal, runs[1].primal, rtol=1e-9)
     assert_allclose(runs[0].W, runs[1].W, atol=1e-4)
+
+
+@pytest.mark.skipif(shifted._gram_fast is None, reason="compiled loops not built")
+def test_compiled_gram_loops_equal_the_lapack_calls(monkeypatch):
+    """``_gram_fast`` gives the numbers of the ``scipy.linalg.lapack`` loops it
+    replaces: the shifted inverses (and their failure on a Gram that is not
+    positive definite), and the least-squares dual of an all-tall design (and
+    None on an ill-conditioned Gram)."""
+    import skmtl._optim.design as design_module
+
+    H = _grams()
+    bad = H.copy()
+    bad[2] -= 2 * np.linalg.eigvalsh(H[2])[-1] * np.eye(H.shape[1])
+    B = np.random.default_rng(3).standard_normal(H.shape[:2])
+
+    def run():
+        good, failed = GramShifts(H), GramShifts(bad)
+        return [good.solve(B, r) for r in (0.5, 3.0)] + [
+            good._inverse(0.5),
+            failed._inverse(1.0),
+            failed._eigen is not None,
+        ]
+
+    def lstsq(ill):
+        rng = np.random.default_rng(0)
+        X = np.column_stack([np.repeat(np.arange(4), 40), rng.random((160, 5))])
+        y = rng.standard_normal(160)
+        if ill:  # task 1's last feature repeats its first to 1e-9
+            X[40:80, -1] = X[40:80, 1] * (1 + 1e-9)
+        data = validate_fit_data(TraceNormRegression(task_column=0), X, y)
+        d = MultiTaskDesign(data, center=True)
+        return design_module._tall_lstsq_dual(d, d._task_groups())
+
+    compiled = run() + [lstsq(False), lstsq(True)]
+    monkeypatch.setattr(shifted, "_gram_fast", None)
+    monkeypatch.setattr(design_module, "_gram_fast", None)
+    python = run() + [lstsq(False), lstsq(True)]
+    for a, b in zip(compiled, python):
+        if isinstance(a, np.ndarray):
+            assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        else:
+            assert a == b or (a is None and b is None)
+    assert compiled[3] is None and compiled[4] is True
+    assert compiled[5] is not None and compiled[6] is None
