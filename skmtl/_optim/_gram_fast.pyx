@@ -11,7 +11,9 @@ Python calls around every small factorisation (about 10 us each through
   (``shifted.GramShifts``);
 - :func:`conditioned_solves`: ``H_t^{-1} b_t`` by ``potrf`` / ``potrs`` where
   LAPACK's condition estimate (``pocon``, 1-norm) is at most ``max_cond``
-  (``design._tall_lstsq_dual``).
+  (``design._tall_lstsq_dual``);
+- :func:`weighted_grams`: the Grams themselves, ``Z_t^T Z_t`` of the centred
+  weighted rows of each task, by BLAS ``syrk`` (``design.task_grams``).
 
 A C-ordered symmetric matrix is its own Fortran-ordered transpose, so LAPACK's
 upper triangle (``uplo = 'U'``) is the C array's lower one. The callers keep the
@@ -20,6 +22,7 @@ upper triangle (``uplo = 'U'``) is the C array's lower one. The callers keep the
 
 from libc.math cimport fabs
 from libc.string cimport memcpy
+from scipy.linalg.cython_blas cimport dsyrk
 from scipy.linalg.cython_lapack cimport dpocon, dpotrf, dpotri, dpotrs
 
 import numpy as np
@@ -92,3 +95,38 @@ def conditioned_solves(const double[:, :, ::1] H, const double[:, ::1] B,
             if info != 0:
                 break
     return t if info != 0 else -1
+
+
+def weighted_grams(const double[:, ::1] X, const Py_ssize_t[::1] starts,
+                   const Py_ssize_t[::1] stops, const double[:, ::1] shift,
+                   const double[::1] scale, double[:, :, ::1] out):
+    """``out[t] = Z_t^T Z_t`` with ``Z_t = diag(scale_i) (X_i - shift[t])`` over
+    the rows ``starts[t] <= i < stops[t]`` (each group's rows contiguous), by
+    ``syrk`` on a scratch copy of the block."""
+    cdef int T = <int>out.shape[0], d = <int>X.shape[1], m, t, i, j
+    cdef Py_ssize_t r, m_max = 0
+    cdef char uplo = b"U", trans = b"N"
+    cdef double one = 1.0, zero = 0.0, s
+    cdef double *Z
+    cdef double *P
+    cdef double[:, ::1] scratch
+    for t in range(T):
+        m_max = max(m_max, stops[t] - starts[t])
+    if d == 0:
+        return
+    scratch = np.empty((max(m_max, 1), d))
+    Z = &scratch[0, 0]
+    with nogil:
+        for t in range(T):
+            m = <int>(stops[t] - starts[t])
+            for i in range(m):
+                r = starts[t] + i
+                s = scale[r]
+                for j in range(d):
+                    Z[i * d + j] = s * (X[r, j] - shift[t, j])
+            P = &out[t, 0, 0]
+            # Z (m x d, C order) is Z^T column-major: P = (Z^T)(Z^T)^T
+            dsyrk(&uplo, &trans, &d, &m, &one, Z, &d, &zero, P, &d)
+            for i in range(d):  # LAPACK's upper triangle is the C lower one
+                for j in range(i + 1, d):
+                    P[i * d + j] = P[j * d + i]

@@ -630,6 +630,11 @@ def task_grams(design, shift=None):
     groups = design._task_groups()
     d = design.n_features
     out = np.empty((len(groups), d, d))
+    if _compiled_grams(design, groups, shift, out):
+        if shift is None:
+            design._grams = dict(enumerate(out))
+            design._gram_stack = out
+        return out
     for t, rows in enumerate(groups):
         if shift is None:
             out[t] = _task_gram(design, t, rows)
@@ -640,6 +645,34 @@ def task_grams(design, shift=None):
     if shift is None:
         design._gram_stack = out
     return out
+
+
+def _compiled_grams(design, groups, shift, out):
+    """:func:`task_grams` into ``out`` by ``_gram_fast.weighted_grams`` where it
+    applies (a dense float64 C-ordered ``X``, each group's rows one contiguous
+    range, one loss weight per row); False otherwise (nothing written)."""
+    X = design.X
+    if (
+        _gram_fast is None
+        or not isinstance(X, np.ndarray)
+        or X.dtype != np.float64
+        or not X.flags.c_contiguous
+        or (design.shared and not design._one_group)
+    ):
+        return False
+    starts = np.array([g[0] if len(g) else 0 for g in groups], dtype=np.intp)
+    stops = starts + np.array([len(g) for g in groups], dtype=np.intp)
+    for g, a in zip(groups, starts):  # ascending, distinct rows (task_indices)
+        if len(g) and g[-1] != a + len(g) - 1:
+            return False
+    om = design.omega[:, 0] if design._one_group else design.omega
+    centre = np.zeros((len(groups), X.shape[1]))
+    if design.center:
+        centre += design.X_mean[: len(groups)]
+    if shift is not None:
+        centre += shift
+    _gram_fast.weighted_grams(X, starts, stops, centre, np.sqrt(om.astype(float)), out)
+    return True
 
 
 def _task_svd(design, t, rows):

@@ -9,7 +9,7 @@ import skmtl._optim.shifted as shifted
 from skmtl._data import validate_fit_data
 from skmtl._optim.admm import admm_quadratic, centred_factors
 from skmtl._optim.datafits import Quadratic
-from skmtl._optim.design import MultiTaskDesign, gram_eigh
+from skmtl._optim.design import MultiTaskDesign, gram_eigh, task_grams
 from skmtl._optim.intercepts import Intercepts
 from skmtl._optim.penalties import TraceNorm
 from skmtl._optim.shifted import EigenShifts, GramShifts, as_shifts, task_shifts
@@ -201,3 +201,45 @@ def test_compiled_gram_loops_equal_the_lapack_calls(monkeypatch):
             assert a == b or (a is None and b is None)
     assert compiled[3] is None and compiled[4] is True
     assert compiled[5] is not None and compiled[6] is None
+
+
+@pytest.mark.skipif(shifted._gram_fast is None, reason="compiled loops not built")
+@pytest.mark.parametrize("case", ["sorted", "shuffled", "shared", "float32", "shift"])
+def test_compiled_task_grams_equal_the_numpy_blocks(case, monkeypatch):
+    """``task_grams`` by ``_gram_fast.weighted_grams`` (rows of each task in one
+    range) gives the Grams of the numpy blocks; other designs take the numpy
+    code. Size-weighted loss weights, so that rows are scaled unequally."""
+    import skmtl._optim.design as design_module
+
+    rng = np.random.default_rng(4)
+    T, n_t, d = 3, 14, 4
+    task = np.repeat(np.arange(T), n_t + np.arange(T))
+    X = rng.standard_normal((task.size, d)) * 3.0 + 10.0
+    y = rng.standard_normal(task.size)
+    if case == "shuffled":
+        order = rng.permutation(task.size)
+        task, X, y = task[order], X[order], y[order]
+    if case == "shared":
+        X, y = X[: 2 * n_t], rng.standard_normal((2 * n_t, T))
+        model = TraceNormRegression(task_weighting="size")
+        data = validate_fit_data(model, X.astype(np.float64), y)
+    else:
+        model = TraceNormRegression(task_column=0, task_weighting="size")
+        Xs = np.column_stack([task, X]).astype(
+            np.float32 if case == "float32" else np.float64
+        )
+        data = validate_fit_data(model, Xs, y)
+    shift = rng.standard_normal((T, d)) if case == "shift" else None
+
+    def grams():
+        des = MultiTaskDesign(data, center=True, task_weighting="size")
+        return des, task_grams(des, shift)
+
+    des, compiled = grams()
+    applies = design_module._compiled_grams(
+        des, des._task_groups(), shift, np.empty_like(compiled)
+    )
+    assert applies == (case in ("sorted", "shared", "shift"))
+    monkeypatch.setattr(design_module, "_gram_fast", None)
+    _, numpy_grams = grams()
+    assert_allclose(compiled, numpy_grams, rtol=1e-12, atol=1e-12)
