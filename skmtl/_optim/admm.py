@@ -48,7 +48,8 @@ by, where ``1 - a_t xbar_t (H_t + a_t xbar_t xbar_t^T + rho I)^{-1} xbar_t`` (th
 Stopping rule: the duality gap of ``base.duality_gap`` at the (penalty-feasible)
 ``Z`` iterate, at most ``tol * scale`` as for FISTA (same certificate, same scale).
 With ``alpha_mean > 0`` the dual value is the better of that gap's and the one at
-the ``W`` step's point for the multiplier ``rho U`` (``_stationary_dual``).
+the ``W`` step's point for the multiplier ``rho U`` (``_stationary_dual``); without
+it, the same once the first gap stalls (a tiny penalty on a full-rank design).
 """
 
 import numpy as np
@@ -313,8 +314,13 @@ def admm_quadratic(
         if it % gap_every == 0 or it == max_iter:
             Zc = Z.astype(design.dtype, copy=False)
             b_in = np.zeros(T, dtype=design.dtype) if joint else None
+            last_gap = gap
             gap, primal, b = duality_gap(gap_design, gap_datafit, penalty, Zc, b_in)
-            if gap > threshold and mu > 0:
+            # the multiplier's dual point: with the mean shrinkage always, else
+            # once the residual's gap stalls (less than halved in gap_every
+            # iterations: a tiny alpha, whose dual ball is tiny, on a full-rank
+            # design; unshifted solves, NaN and unused where a Gram is singular)
+            if gap > threshold and (mu > 0 or gap > 0.5 * last_gap):
                 gap = min(gap, primal - _stationary_dual(*stationary, rho * U, b_in))
             if verbose:
                 print(f"iter {it}: primal {primal:.10g} gap {gap:.3e} rho {rho:.3e}")

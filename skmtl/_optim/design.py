@@ -698,13 +698,32 @@ def _conditioned_cholesky(H):
     return chol if rcond * _GRAM_COND >= 1.0 else None
 
 
+def gram_solves(H, B):
+    """``C[t] = H_t^{-1} b_t`` for a stack ``H`` (n_tasks, d, d) of float64 Grams
+    and ``B`` (n_tasks, d), by each Gram's Cholesky factor; None unless every
+    Gram has one with a condition estimate of at most ``_GRAM_COND``
+    (:func:`_conditioned_cholesky`). One compiled loop
+    (``_gram_fast.conditioned_solves``) where it is built."""
+    B = np.ascontiguousarray(B, dtype=np.float64)
+    C = np.empty_like(B)
+    if _gram_fast is not None and H.flags.c_contiguous and H.dtype == np.float64:
+        scratch = np.empty(H.shape[1:])
+        failed = _gram_fast.conditioned_solves(H, B, _GRAM_COND, C, scratch)
+        return None if failed >= 0 else C
+    for t in range(H.shape[0]):
+        chol = _conditioned_cholesky(H[t])
+        if chol is None:
+            return None
+        C[t] = lapack.dpotrs(chol, B[t], lower=0)[0]
+    return C
+
+
 def _tall_lstsq_dual(design, groups):
     """``least_squares_dual`` of a float64 design whose tasks are each a tall
     group with a well-conditioned Gram (None otherwise): the coefficients ``c_t
-    = H_t^{-1} A*(omega Y)_t`` from the Grams' Cholesky factors, then ``omega (Y
-    - A C)``, through the design's products instead of each task's block (20
-    tasks of 100 x 50: 0.25 against 0.8 ms). The factorisations run in one
-    compiled loop (``_gram_fast.conditioned_solves``) where it is built."""
+    = H_t^{-1} A*(omega Y)_t`` (:func:`gram_solves`), then ``omega (Y - A C)``,
+    through the design's products instead of each task's block (20 tasks of 100
+    x 50: 0.25 against 0.8 ms)."""
     d = design.n_features
     if (
         design._one_group
@@ -712,18 +731,9 @@ def _tall_lstsq_dual(design, groups):
         or any(len(rows) < _TALL * d for rows in groups)
     ):
         return None
-    B = np.ascontiguousarray(design.adjoint(design.omega * design.Y), np.float64)
-    C = np.empty_like(B)
-    if _gram_fast is not None:  # the same loop in C
-        H = task_grams(design)
-        failed = _gram_fast.conditioned_solves(H, B, _GRAM_COND, C, np.empty((d, d)))
-        return None if failed >= 0 else design.omega * (design.Y - design.forward(C))
-    for t, rows in enumerate(groups):
-        chol = _conditioned_cholesky(_task_gram(design, t, rows))
-        if chol is None:
-            return None
-        C[t] = lapack.dpotrs(chol, B[t], lower=0)[0]
-    return design.omega * (design.Y - design.forward(C))
+    B = design.adjoint(design.omega * design.Y)
+    C = gram_solves(task_grams(design), B)
+    return None if C is None else design.omega * (design.Y - design.forward(C))
 
 
 def _lstsq_residual(design, t, ry):

@@ -37,6 +37,7 @@ from .design import (
     _TALL,
     factors_shape,
     gram_eigh,
+    gram_solves,
     task_grams,
     task_svd_factors,
 )
@@ -82,9 +83,15 @@ class EigenShifts:
         return EigenShifts(V, self.s2 * ratio[:, None])
 
     def solve(self, B, r):
-        """Rows ``(H_t + r I)^{-1} b_t`` of ``B`` (n_groups, d)."""
+        """Rows ``(H_t + r I)^{-1} b_t`` of ``B`` (n_groups, d); at ``r = 0``
+        NaN unless every ``H_t`` is non-singular (a full basis ``V_t``, no zero
+        ``s2``)."""
         V, s2 = self.V, self.s2
         C = np.matmul(B[:, None, :], V)[:, 0, :]  # (T, k): V_t^T b_t
+        if r == 0:
+            if V.shape[2] < V.shape[1] or not np.all(s2 > 0):
+                return np.full(np.broadcast_shapes(B.shape, V.shape[:2]), np.nan)
+            return np.matmul(V, (C / s2)[:, :, None])[:, :, 0]
         coef = C / (s2 + r) - C / r
         return B / r + np.matmul(V, coef[:, :, None])[:, :, 0]
 
@@ -176,7 +183,12 @@ class GramShifts:
         return self._eigen
 
     def solve(self, B, r):
-        """Rows ``(H_t + r I)^{-1} b_t`` of ``B`` (n_tasks, d)."""
+        """Rows ``(H_t + r I)^{-1} b_t`` of ``B`` (n_tasks, d); at ``r = 0`` by
+        the Grams' Cholesky factors (:func:`design.gram_solves`), NaN unless
+        every Gram is well conditioned."""
+        if r == 0:
+            C = gram_solves(self.H, np.broadcast_to(B, self.H.shape[:2]))
+            return np.full(self.H.shape[:2], np.nan) if C is None else C
         P = self._inverse(r)
         if P is None:
             return self._eigenshifts().solve(B, r)

@@ -243,3 +243,24 @@ def test_compiled_task_grams_equal_the_numpy_blocks(case, monkeypatch):
     monkeypatch.setattr(design_module, "_gram_fast", None)
     _, numpy_grams = grams()
     assert_allclose(compiled, numpy_grams, rtol=1e-12, atol=1e-12)
+
+
+def test_unshifted_solves_or_nan():
+    """``solve(B, 0)``: ``H_t^{-1} b_t`` where every Gram is non-singular (ADMM's
+    stationary dual point at ``rho = 0``), NaN otherwise (it is then unused)."""
+    H = _grams()
+    B = np.random.default_rng(5).standard_normal(H.shape[:2])
+    expected = np.stack([np.linalg.solve(Ht, b) for Ht, b in zip(H, B)])
+    cond = max(np.linalg.cond(Ht) for Ht in H)
+    tol = 50 * cond * np.finfo(float).eps
+    for shifts in (GramShifts(H), EigenShifts(*gram_eigh(H)[::-1])):
+        assert_allclose(shifts.solve(B, 0.0), expected, rtol=tol, atol=tol)
+    singular = H.copy()
+    singular[1] = np.outer(H[1, 0], H[1, 0])  # rank one
+    V, s2 = gram_eigh(singular)[::-1]
+    for shifts in (
+        GramShifts(singular),
+        EigenShifts(V, s2),
+        EigenShifts(V[:, :, :2], s2[:, :2]),
+    ):
+        assert np.all(np.isnan(shifts.solve(B, 0.0)))
