@@ -107,7 +107,7 @@ def _check_fold(sub, k):
 def _predict(data, coef, intercept):
     if data.layout == "shared":
         return np.asarray(data.X @ coef.T) + intercept
-    return task_dot(data.X, coef, data.task) + intercept[data.task]
+    return task_dot(data.X, coef, data.task_codes) + intercept[data.task_codes]
 
 
 def task_mse(data, pred):
@@ -119,9 +119,9 @@ def task_mse(data, pred):
         num = np.sum(w * (data.y - pred) ** 2, axis=0)
         den = w.sum(axis=0)
     else:
-        T = data.n_tasks
-        num = np.bincount(data.task, weights=sw * (data.y - pred) ** 2, minlength=T)
-        den = np.bincount(data.task, weights=sw, minlength=T)
+        T, codes = data.n_tasks, data.task_codes
+        num = np.bincount(codes, weights=sw * (data.y - pred) ** 2, minlength=T)
+        den = np.bincount(codes, weights=sw, minlength=T)
     present = den > 0
     return float(np.mean(num[present] / den[present]))
 

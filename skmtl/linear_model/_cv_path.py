@@ -79,8 +79,8 @@ def task_log_loss(data, decision):
         den = w.sum(axis=0)
     else:
         T = data.n_tasks
-        num = np.bincount(data.task, weights=sw * loss, minlength=T)
-        den = np.bincount(data.task, weights=sw, minlength=T)
+        num = np.bincount(data.task_codes, weights=sw * loss, minlength=T)
+        den = np.bincount(data.task_codes, weights=sw, minlength=T)
     present = den > 0
     return float(np.mean(num[present] / den[present]))
 

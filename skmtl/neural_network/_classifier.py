@@ -73,7 +73,7 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
     def _labels_by_task(self, data):
         """Observed labels and their task codes, flattened."""
         if data.layout != "shared":
-            return np.asarray(data.y), data.task
+            return np.asarray(data.y), data.task_codes
         T = data.n_tasks
         tasks = np.broadcast_to(np.arange(T), data.y.shape)
         if data.mask is None:
@@ -141,8 +141,8 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
 
     # ------------------------------------------------------------------ hooks
     def _stratify_codes(self, train):
-        if train.task is not None:
-            return train.task * self._class_codes.shape[1] + train.y
+        if train.task_codes is not None:
+            return train.task_codes * self._class_codes.shape[1] + train.y
         if train.y.shape[1] == 1:
             return train.y[:, 0]
         return np.zeros(train.n_rows, dtype=np.intp)

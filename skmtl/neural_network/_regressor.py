@@ -173,12 +173,13 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
         )
 
     def _stratify_codes(self, train):
-        return train.task if train.task is not None else np.zeros(train.n_rows, int)
+        codes = train.task_codes
+        return codes if codes is not None else np.zeros(train.n_rows, int)
 
     def _validation_reference(self, fit):
         """Each task's training-target variance (the R^2 denominator)."""
         mean = fit.per_task_mean(fit.y)
-        centred = fit.y - (mean if fit.task is None else mean[fit.task])
+        centred = fit.y - (mean if fit.task_codes is None else mean[fit.task_codes])
         var = fit.per_task_mean(centred**2)
         return np.where(var > 0, var, 1.0)
 
