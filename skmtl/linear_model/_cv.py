@@ -474,11 +474,13 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import MultiTaskLassoCV
+    >>> from skmtl.model_selection import TaskStratifiedKFold
     >>> X, y = make_multitask_regression(n_tasks=4, n_samples=40, n_features=10,
     ...                                  n_informative=3, random_state=0)
-    >>> model = MultiTaskLassoCV(alphas=10, task_column=0).fit(X, y)
-    >>> model.mse_path_.shape
-    (10, 5)
+    >>> cv = TaskStratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    >>> model = MultiTaskLassoCV(alphas=10, cv=cv, task_column=0).fit(X, y)
+    >>> model.mse_path_.shape  # (n_alphas, n_splits)
+    (10, 3)
     >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
     3
     """
@@ -556,12 +558,13 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import MultiTaskElasticNetCV
-    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=40, n_features=10,
-    ...                                  n_informative=3, random_state=0)
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=40, random_state=0)
     >>> model = MultiTaskElasticNetCV(l1_ratio=[0.5, 1.0], alphas=8,
     ...                               task_column=0).fit(X, y)
-    >>> model.mse_path_.shape
+    >>> model.mse_path_.shape  # (n_l1_ratio, n_alphas, n_splits)
     (2, 8, 5)
+    >>> float(model.l1_ratio_)
+    1.0
     """
 
     _base = MultiTaskElasticNet

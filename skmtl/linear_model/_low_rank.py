@@ -223,13 +223,14 @@ class TraceNormRegression(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import TraceNormRegression
-    >>> X, y = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
-    ...     structure="low_rank", rank=2, random_state=0)
+    >>> X, y, W = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
+    ...     structure="low_rank", rank=2, coef=True, random_state=0)
     >>> model = TraceNormRegression(alpha=0.3, task_column=0).fit(X, y)
-    >>> model.coef_.shape, model.rank_
-    ((8, 10), 2)
+    >>> model.coef_.shape, model.rank_, int(np.linalg.matrix_rank(W))  # true rank
+    ((8, 10), 2, 2)
     """
 
 

@@ -108,7 +108,7 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import ClusteredMultiTaskRegression
     >>> X, y = make_multitask_regression(n_tasks=6, n_samples=40, n_features=8,
-    ...     structure="clustered", n_clusters=2, random_state=0)
+    ...     structure="clustered", n_clusters=2, spread=0.05, random_state=0)
     >>> model = ClusteredMultiTaskRegression(n_clusters=2, alpha=1.0, beta=0.01,
     ...                                      task_column=0).fit(X, y)
     >>> model.task_clusters_
