@@ -669,8 +669,7 @@ default="size"
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.kernel_ridge import MultiTaskKernelRidgeCV
-    >>> X, y = make_multitask_regression(
-    ...     n_tasks=4, n_samples=20, n_features=3, structure="mean", random_state=0)
+    >>> X, y = make_multitask_regression(4, 20, 3, structure="mean", random_state=0)
     >>> model = MultiTaskKernelRidgeCV(kernel="rbf", task_column=0).fit(X, y + 10)
     >>> model.solver_, model.intercept_.shape, bool(model.best_score_ > 0)
     ('kernel', (4,), True)

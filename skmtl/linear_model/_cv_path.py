@@ -593,8 +593,8 @@ _AUTO_SEE_MEANS = {
 
 
 class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
-    """Sparse-group multi-task Lasso with ``alpha`` (and ``l1_ratio``) chosen by
-    cross-validation.
+    """Sparse-group multi-task Lasso with ``alpha`` (and ``l1_ratio``) chosen
+    by cross-validation.
 
     Examples
     --------
@@ -630,8 +630,8 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
 
 
 class DirtyMultiTaskLassoCV(_PathCVRegressor):
-    """Dirty multi-task Lasso with ``alpha_shared`` and ``alpha_specific`` chosen
-    by cross-validation.
+    """Dirty multi-task Lasso with ``alpha_shared`` and ``alpha_specific``
+    chosen by cross-validation.
 
     Examples
     --------
@@ -718,8 +718,8 @@ class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
 
 
 class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
-    """Graph-regularised multi-task regression with ``alpha`` chosen by
-    cross-validation.
+    """Graph-regularised multi-task regression with
+    ``alpha`` chosen by cross-validation.
 
     Examples
     --------

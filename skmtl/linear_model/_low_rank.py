@@ -208,7 +208,6 @@ class TraceNormRegression(
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit (``objective - optimum <= dual_gap_``).
     rank_ : int
@@ -294,7 +293,6 @@ class TraceNormLogisticRegression(
     classes_ : ndarray of shape (2,)
         The two labels shared by all tasks.
     %(common_attributes)s
-    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit.
     rank_ : int
@@ -418,7 +416,6 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
     components_ : ndarray of shape (rank_, n_features)
         Orthonormal basis of the shared subspace (rows ordered by the singular
         values of ``coef_``).

@@ -133,7 +133,6 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -227,7 +226,6 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -324,7 +322,6 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -338,8 +335,7 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import MultiTaskSparseGroupLasso
-    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
-    ...                                  n_informative=2, layout="shared",
+    >>> X, y = make_multitask_regression(3, 40, 8, n_informative=2, layout="shared",
     ...                                  random_state=0)
     >>> y.shape  # one column per task, every task on the same rows
     (40, 3)
@@ -435,7 +431,6 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     coef_specific_ : ndarray of shape (n_tasks, n_features)
         ``Q``, the entry-wise sparse part.
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -576,7 +571,6 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
     classes_ : ndarray of shape (2,)
         The two labels; ``decision_function > 0`` predicts ``classes_[1]``.
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------

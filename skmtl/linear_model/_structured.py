@@ -80,7 +80,6 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit.
     cluster_matrix_ : ndarray of shape (n_tasks, n_tasks)
@@ -304,7 +303,6 @@ default=None
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit (``l1_ratio > 0`` only).
     gradient_norm_ : float

@@ -56,8 +56,7 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
     --------
     >>> from skmtl.datasets import make_multitask_classification
     >>> from skmtl.neural_network import MultiTaskMLPClassifier
-    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4,
-    ...                                      random_state=0)
+    >>> X, y = make_multitask_classification(3, 60, 4, random_state=0)
     >>> clf = MultiTaskMLPClassifier((16,), task_column=0, alpha=0.1,
     ...                              learning_rate_init=0.01, max_iter=300,
     ...                              random_state=0).fit(X, y)

@@ -231,8 +231,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     --------
     >>> from skmtl.datasets import make_multitask_classification
     >>> from skmtl.svm import MultiTaskSVC
-    >>> X, y = make_multitask_classification(
-    ...     n_tasks=3, n_samples=40, n_features=5, structure="mean", random_state=0)
+    >>> X, y = make_multitask_classification(3, 40, 5, structure="mean", random_state=0)
     >>> clf = MultiTaskSVC(kernel="linear", mu=0.5, task_column=0).fit(X, y)
     >>> clf.solver_, clf.coef_.shape
     ('kernel', (3, 5))
@@ -501,11 +500,11 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.svm import MultiTaskSVR
-    >>> X, y = make_multitask_regression(
-    ...     n_tasks=3, n_samples=30, n_features=4, structure="mean", random_state=0)
-    >>> reg = MultiTaskSVR(kernel="linear", C=10.0, task_column=0).fit(X, y)
-    >>> reg.predict(X[:2]).shape, round(reg.score(X, y), 2)
-    ((2,), 1.0)
+    >>> X, Y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=4,
+    ...     structure="mean", layout="shared", random_state=0)
+    >>> reg = MultiTaskSVR(kernel="linear", C=10.0).fit(X, Y)  # a column of Y a task
+    >>> reg.predict(X[:2]).shape, round(reg.score(X, Y), 2)
+    ((2, 3), 1.0)
     """
 
     _parameter_constraints = {
