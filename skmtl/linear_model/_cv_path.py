@@ -30,7 +30,12 @@ from .._compat import (
 )
 from .._data import validate_fit_data
 from .._docstring import fill_doc, substitute
-from ..base import MultiTaskClassifierMixin, MultiTaskMixin, MultiTaskRegressorMixin
+from ..base import (
+    MultiTaskClassifierMixin,
+    MultiTaskMixin,
+    MultiTaskRegressorMixin,
+    RefitMixin,
+)
 from ._base import encode_binary_targets
 from ._cv import CVMixin, _check_fold, cv_splitter, task_mse
 from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
@@ -120,7 +125,7 @@ def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, mean, cv_for
     return errors
 
 
-class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
+class _PathCV(RefitMixin, CVMixin, MultiTaskMixin, BaseEstimator):
     """Generic cross-validated path of a penalised linear base estimator.
 
     A subclass sets ``_base`` (the base class), ``_tuned`` (its parameters set
@@ -357,16 +362,6 @@ class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
         if self._clf:
             tags.classifier_tags = base.classifier_tags
         return tags
-
-    # ------------------------------------------------------------ predict
-    @fill_doc
-    def predict(self, X):
-        """Predict with the refitted base estimator (``estimator_``).
-
-        %(predict_sections)s
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
 
 
 class _PathCVClassifier(MultiTaskClassifierMixin, _PathCV):

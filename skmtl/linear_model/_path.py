@@ -563,19 +563,5 @@ def multitask_lasso_path(
     >>> [int((abs(coefs[:, :, k]).sum(axis=0) > 0).sum()) for k in range(5)]
     [0, 2, 2, 5, 5]
     """
-    return multitask_enet_path(
-        X,
-        y,
-        task_column=task_column,
-        l1_ratio=1.0,
-        eps=eps,
-        alphas=alphas,
-        fit_intercept=fit_intercept,
-        sample_weight=sample_weight,
-        max_iter=max_iter,
-        tol=tol,
-        coef_init=coef_init,
-        return_intercept=return_intercept,
-        return_n_iter=return_n_iter,
-        verbose=verbose,
-    )
+    arguments = locals()  # this call's arguments, by their names in the signature
+    return multitask_enet_path(**arguments, l1_ratio=1.0)

@@ -13,10 +13,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches, shuffle
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import Interval, Options, StrOptions
+from .._compat import Interval, Options, StrOptions, fit_context
 from .._data import validate_fit_data, validate_predict_data
+from .._docstring import fill_doc
 from ..base import MultiTaskMixin
 from ..model_selection import _rank_within_task
+from ._docs import FRAGMENTS
 from ._network import Batch, MultiTaskNetwork, SharedHead
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._weighting import SCHEMES, check_weights, dwa_weights, static_weights
@@ -104,6 +106,25 @@ def _layer_sizes(value, name):
 
 def _label(v):
     return v.item() if hasattr(v, "item") else v
+
+
+def fit_method(y_fit):
+    """The ``fit`` of a network whose ``y`` the docstring describes as ``y_fit``.
+
+    One body for both estimators; each gets its own function, so that its
+    docstring says what its targets are.
+    """
+
+    @fill_doc(fragments=FRAGMENTS, y_fit=y_fit)
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network.
+
+        %(fit_sections)s
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    return fit
 
 
 class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):

@@ -5,7 +5,7 @@ import numpy as np
 from .._compat import fit_context
 from .._docstring import fill_doc
 from ..base import MultiTaskClassifierMixin
-from ._base import BaseMultiTaskMLP, _label
+from ._base import BaseMultiTaskMLP, _label, fit_method
 from ._docs import FRAGMENTS
 from ._losses import TaskLogLoss
 
@@ -154,14 +154,7 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
         return float(np.mean(acc[val.sizes > 0]))
 
     # ------------------------------------------------------------------ API
-    @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network.
-
-        %(fit_sections)s
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
+    fit = fit_method(_Y_FIT)
 
     @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
     @fit_context(prefer_skip_nested_validation=True)

@@ -52,6 +52,17 @@ class _BaseMultiTaskSVM(BaseMultiTaskKernel):
     def _liblinear_max_iter(self):
         return _LIBLINEAR_MAX_ITER if self.max_iter == -1 else max(self.max_iter, 1)
 
+    def _libsvm_params(self):
+        """The settings of the inner libsvm model on the precomputed Gram matrix
+        (``solver_ == "kernel"``) that the classifier and the regressor share."""
+        return {
+            "kernel": "precomputed",
+            "C": self.C,
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "cache_size": self.cache_size,
+        }
+
     def _store_support(self, design):
         """Keep the training rows the kernel path needs at predict: the SVs."""
         model = self.estimator_
@@ -298,11 +309,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     def _inner(self, classes, y):
         if self.solver_ == "kernel":
             return SVC(
-                kernel="precomputed",
-                C=self.C,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                cache_size=self.cache_size,
+                **self._libsvm_params(),
                 class_weight=self.class_weight,
                 decision_function_shape="ovr",
             )
@@ -567,14 +574,7 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         design = self._fit_design(X, y, sample_weight, classification=False)
         sw = design.sample_weight if design.weighted else None
         if self.solver_ == "kernel":
-            inner = SVR(
-                kernel="precomputed",
-                C=self.C,
-                epsilon=self.epsilon,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                cache_size=self.cache_size,
-            )
+            inner = SVR(**self._libsvm_params(), epsilon=self.epsilon)
         else:
             inner = LinearSVR(
                 loss="epsilon_insensitive",
