@@ -9,7 +9,7 @@ Layouts
 ``"stacked"``
     ``task_column`` names a column of ``X`` holding each row's task label and ``y``
     is 1-D. Internally: ``X`` (features only), ``y`` (n,), integer task codes
-    ``task`` (n,). Nothing of size ``n_samples * n_tasks`` is ever built.
+    ``task_codes`` (n,). Nothing of size ``n_samples * n_tasks`` is ever built.
 ``"shared"``
     ``task_column=None`` and 2-D ``y`` ``(n_samples, n_tasks)``: every task sees
     the same rows. ``NaN`` in ``y`` marks a missing target; ``mask`` holds the
@@ -65,8 +65,9 @@ class TaskData:
     y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
         Targets. In the shared layout missing entries are set to 0 and flagged by
         ``mask``.
-    task : ndarray of shape (n_samples,) or None
-        Integer task code of each row (stacked and single layouts).
+    task_codes : ndarray of int of shape (n_samples,) or None
+        Integer task code of each row (stacked and single layouts); ``None`` in
+        the shared layout.
     mask : ndarray of shape (n_samples, n_tasks) of bool or None
         Observed entries of ``y`` in the shared layout; ``None`` when all observed.
     sample_weight : ndarray of shape (n_samples,)
@@ -81,7 +82,7 @@ class TaskData:
 
     X: object
     y: np.ndarray
-    task: np.ndarray | None
+    task_codes: np.ndarray | None
     mask: np.ndarray | None
     sample_weight: np.ndarray
     tasks: np.ndarray
@@ -111,8 +112,8 @@ class TaskData:
                 else:
                     self._groups = [np.flatnonzero(m) for m in self.mask.T]
             else:
-                order = np.argsort(self.task, kind="stable")
-                bounds = np.cumsum(np.bincount(self.task, minlength=self.n_tasks))
+                order = np.argsort(self.task_codes, kind="stable")
+                bounds = np.cumsum(np.bincount(self.task_codes, minlength=self.n_tasks))
                 self._groups = np.split(order, bounds[:-1])
         return self._groups
 
@@ -122,7 +123,7 @@ class TaskData:
             if self.mask is None:
                 return np.full(self.n_tasks, self.n_samples)
             return self.mask.sum(axis=0)
-        return np.bincount(self.task, minlength=self.n_tasks)
+        return np.bincount(self.task_codes, minlength=self.n_tasks)
 
     def task_weight_sums(self):
         """Sum of the sample weights of each task's observed rows."""
@@ -131,7 +132,7 @@ class TaskData:
             if self.mask is None:
                 return np.full(self.n_tasks, sw.sum())
             return sw @ self.mask
-        return np.bincount(self.task, weights=sw, minlength=self.n_tasks)
+        return np.bincount(self.task_codes, weights=sw, minlength=self.n_tasks)
 
     def stacked_rows(self):
         """The training set as stacked rows, whatever the layout.
@@ -147,7 +148,7 @@ class TaskData:
         sample_weight : ndarray of shape (n_stacked,)
         """
         if self.layout != "shared":
-            return None, self.task, self.y, self.sample_weight
+            return None, self.task_codes, self.y, self.sample_weight
         groups = self.task_indices()
         rows = np.concatenate(groups)
         task = np.repeat(np.arange(self.n_tasks), [len(g) for g in groups])
@@ -159,7 +160,7 @@ class TaskData:
         return TaskData(
             self.X[rows],
             self.y[rows],
-            None if self.task is None else self.task[rows],
+            None if self.task_codes is None else self.task_codes[rows],
             None if self.mask is None else self.mask[rows],
             self.sample_weight[rows],
             self.tasks,
@@ -566,7 +567,7 @@ def check_task_data(
     >>> from skmtl._data import check_task_data
     >>> X = np.array([[0, 1.0], [1, 2.0], [0, 3.0], [1, 4.0]])
     >>> data = check_task_data(X, [1.0, 2.0, 3.0, 4.0], task_column=0)
-    >>> data.layout, data.tasks.tolist(), data.task.tolist(), data.X.shape
+    >>> data.layout, data.tasks.tolist(), data.task_codes.tolist(), data.X.shape
     ('stacked', [0, 1], [0, 1, 0, 1], (4, 1))
     """
     _check_y_given(y, "check_task_data")

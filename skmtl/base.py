@@ -15,6 +15,7 @@ __all__ = [
     "MultiTaskRegressorMixin",
     "MultiTaskClassifierMixin",
     "LinearMultiTaskMixin",
+    "RefitMixin",
     "multitask_r2_score",
     "multitask_accuracy_score",
 ]
@@ -123,6 +124,20 @@ class MultiTaskClassifierMixin(ClassifierMixin):
             Fraction of the (weighted) entries predicted right.
         """
         return multitask_accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+class RefitMixin:
+    """``predict`` of a form that refits a model on all the data (``estimator_``,
+    with the strengths it chose by cross-validation): that model's predictions."""
+
+    @fill_doc
+    def predict(self, X):
+        """Predict with the refitted estimator (``estimator_``).
+
+        %(predict_sections)s
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
 
 
 class LinearMultiTaskMixin:

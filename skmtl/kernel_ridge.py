@@ -25,7 +25,7 @@ from ._optim.mixed import (
     task_deviations,
     task_moments,
 )
-from .base import MultiTaskRegressorMixin
+from .base import MultiTaskRegressorMixin, RefitMixin
 
 __all__ = ["MultiTaskKernelRidge", "MultiTaskKernelRidgeCV"]
 
@@ -557,7 +557,7 @@ _CV_FORWARD = (
 
 
 @fill_doc
-class MultiTaskKernelRidgeCV(MultiTaskRegressorMixin, BaseMultiTaskKernel):
+class MultiTaskKernelRidgeCV(RefitMixin, MultiTaskRegressorMixin, BaseMultiTaskKernel):
     """Multi-task kernel ridge with its strengths chosen by exact leave-one-out.
 
     The objective fitted for each candidate ``(alpha, mu, alpha_intercepts)`` is
@@ -669,8 +669,7 @@ default="size"
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.kernel_ridge import MultiTaskKernelRidgeCV
-    >>> X, y = make_multitask_regression(
-    ...     n_tasks=4, n_samples=20, n_features=3, structure="mean", random_state=0)
+    >>> X, y = make_multitask_regression(4, 20, 3, structure="mean", random_state=0)
     >>> model = MultiTaskKernelRidgeCV(kernel="rbf", task_column=0).fit(X, y + 10)
     >>> model.solver_, model.intercept_.shape, bool(model.best_score_ > 0)
     ('kernel', (4,), True)
@@ -877,12 +876,3 @@ default="size"
         self._task_position = self.estimator_._task_position
         self._layout = self.estimator_._layout
         return self
-
-    @fill_doc
-    def predict(self, X):
-        """Prediction of each row by its task's function (``estimator_``).
-
-        %(predict_sections)s
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)

@@ -23,6 +23,7 @@ or shared (2-D ``y`` with one column per task, ``NaN`` marking a missing target)
 """
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn import metrics as skm
@@ -466,15 +467,15 @@ def _item(label):
 
 
 # --------------------------------------------------------------------------- scorer
+@dataclass(repr=False, eq=False)
 class _TaskScorer:
     """``scoring=`` callable that averages a metric over the tasks found in ``X``."""
 
-    def __init__(self, metric, task_column, average, sign, response_method):
-        self.metric = metric
-        self.task_column = task_column
-        self.average = average
-        self.sign = sign
-        self.response_method = response_method
+    metric: object
+    task_column: object
+    average: str
+    sign: float
+    response_method: object
 
     def _response(self, estimator, X):
         methods = self.response_method

@@ -47,7 +47,7 @@ def test_stacked_layout():
     assert data.X.shape == (12, 3)
     assert_array_equal(est.tasks_, [0, 1, 2])
     assert est.n_tasks_ == 3 and est.n_features_in_ == 4
-    assert_array_equal(data.task, X[:, 0].astype(int))
+    assert_array_equal(data.task_codes, X[:, 0].astype(int))
     assert_array_equal(data.task_sizes(), [4, 4, 4])
     Xp, task = validate_predict_data(est, X[:5])
     assert_array_equal(task, [0, 1, 2, 0, 1])
@@ -90,7 +90,7 @@ def test_subset_keeps_every_task_and_its_code(layout):
     assert_array_equal(sub.y, data.y[rows])
     assert_array_equal(sub.sample_weight, data.sample_weight[rows])
     if layout == "stacked":
-        assert_array_equal(sub.task, data.task[rows])
+        assert_array_equal(sub.task_codes, data.task_codes[rows])
         assert sub.n_tasks == 3 and sub.task_sizes()[2] == 0  # task 2 kept, no rows
     else:
         assert_array_equal(sub.mask, data.mask[rows])
@@ -350,7 +350,7 @@ def test_reset_false_encodes_against_fitted_tasks():
     X2, y2 = _stacked_labels(["c", "c", "a"], seed=1)
     data = validate_fit_data(est, X2, y2, reset=False)
     assert list(data.tasks) == ["a", "b", "c"]
-    assert_array_equal(data.task, [2, 2, 0])
+    assert_array_equal(data.task_codes, [2, 2, 0])
     assert_array_equal(data.task_sizes(), [1, 0, 2])  # task "b" absent: fine
     assert list(est.tasks_) == ["a", "b", "c"]
 
@@ -458,7 +458,7 @@ def _pure_cases():
 
 
 def _assert_same_data(a, b):
-    for name in ("X", "y", "task", "mask", "sample_weight"):
+    for name in ("X", "y", "task_codes", "mask", "sample_weight"):
         left, right = getattr(a, name), getattr(b, name)
         if sp.issparse(left):
             assert sp.issparse(right) and left.format == right.format
@@ -546,7 +546,7 @@ def test_check_task_data_against_known_tasks():
     tasks = np.array(["a", "b", "c", "d"], dtype=object)
     data = check_task_data(X[:2], y[:2], task_column=0, tasks=tasks)
     assert data.tasks is tasks and data.n_tasks == 4
-    assert_array_equal(data.task, [0, 1])
+    assert_array_equal(data.task_codes, [0, 1])
     with pytest.raises(ValueError, match="Unknown task label"):
         check_task_data(X, y, task_column=0, tasks=tasks[:2])
 
@@ -570,7 +570,7 @@ def test_warm_start_names_new_and_missing_tasks(reset):
         est, *_stacked_labels(["c", "a", "b"]), reset=reset, warm_start=True
     )
     assert_array_equal(data.tasks, ["a", "b", "c"])
-    assert_array_equal(data.task, [2, 0, 1])
+    assert_array_equal(data.task_codes, [2, 0, 1])
     cases = [(["a", "b", "z"], "new 'z', missing 'c'"), (["a"], "new none")]
     for labels, shown in cases:
         with pytest.raises(ValueError, match=f"warm_start=True.*{shown}"):

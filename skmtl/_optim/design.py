@@ -125,7 +125,7 @@ class MultiTaskDesign:
         # with it would copy it, so make it contiguous once
         self.X = data.X if sp.issparse(data.X) else np.ascontiguousarray(data.X)
         self.shared = data.layout == "shared"
-        self.task = data.task
+        self.task = data.task_codes
         self.n_tasks = data.n_tasks
         self.n_features = data.X.shape[1]
         self.dtype = data.X.dtype

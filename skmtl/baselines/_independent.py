@@ -50,14 +50,15 @@ class IndependentTaskEstimator(_BaselineBase):
 
     See Also
     --------
-    PooledTaskEstimator : One model for all tasks.
+    PooledTaskEstimator : The other baseline, one model for all tasks.
 
     Examples
     --------
     >>> from sklearn.linear_model import Ridge
     >>> from skmtl.baselines import IndependentTaskEstimator
     >>> from skmtl.datasets import make_multitask_regression
-    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=20, random_state=0)
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=[10, 20, 30],
+    ...                                  random_state=0)
     >>> model = IndependentTaskEstimator(Ridge(), task_column=0).fit(X, y)
     >>> len(model.estimators_)
     3

@@ -181,7 +181,7 @@ def make_multitask_regression(
 
     See Also
     --------
-    make_multitask_classification : The same structures for binary labels.
+    make_multitask_classification : The same structures, with binary labels.
 
     Examples
     --------

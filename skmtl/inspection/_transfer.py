@@ -63,7 +63,7 @@ def default_baselines(classifier, task_column):
 
     See Also
     --------
-    transfer_report : Compares a model with these baselines.
+    transfer_report : Compares a model with these baselines, task by task.
 
     Examples
     --------
@@ -249,14 +249,11 @@ def transfer_report(
 
     Examples
     --------
-    >>> from sklearn.linear_model import Ridge
-    >>> from skmtl.baselines import PooledTaskEstimator
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.inspection import transfer_report
-    >>> X, y = make_multitask_regression(n_tasks=5, n_samples=30, n_features=5,
-    ...     structure="mean", random_state=0)
-    >>> model = PooledTaskEstimator(Ridge(), task_column=0, task_intercepts=True)
-    >>> report = transfer_report(model, X, y, task_column=0, cv=3)
+    >>> from skmtl.linear_model import HierarchicalRidge
+    >>> X, y = make_multitask_regression(5, 30, 5, structure="mean", random_state=0)
+    >>> report = transfer_report(HierarchicalRidge(), X, y, task_column=0, cv=3)
     >>> report.summary["independent"]["wins"] + report.summary["independent"]["losses"]
     5
     >>> report.verdicts["pooled"].shape
@@ -368,7 +365,8 @@ class TransferReport:
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.inspection import transfer_report
     >>> from skmtl.linear_model import HierarchicalRidge
-    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, random_state=0)
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, structure="mean",
+    ...                                  random_state=0)
     >>> report = transfer_report(HierarchicalRidge(task_column=0), X, y, cv=3)
     >>> report.baselines
     ['independent', 'pooled']

@@ -107,7 +107,7 @@ def _check_fold(sub, k):
 def _predict(data, coef, intercept):
     if data.layout == "shared":
         return np.asarray(data.X @ coef.T) + intercept
-    return task_dot(data.X, coef, data.task) + intercept[data.task]
+    return task_dot(data.X, coef, data.task_codes) + intercept[data.task_codes]
 
 
 def task_mse(data, pred):
@@ -119,9 +119,9 @@ def task_mse(data, pred):
         num = np.sum(w * (data.y - pred) ** 2, axis=0)
         den = w.sum(axis=0)
     else:
-        T = data.n_tasks
-        num = np.bincount(data.task, weights=sw * (data.y - pred) ** 2, minlength=T)
-        den = np.bincount(data.task, weights=sw, minlength=T)
+        T, codes = data.n_tasks, data.task_codes
+        num = np.bincount(codes, weights=sw * (data.y - pred) ** 2, minlength=T)
+        den = np.bincount(codes, weights=sw, minlength=T)
     present = den > 0
     return float(np.mean(num[present] / den[present]))
 
@@ -474,11 +474,13 @@ class MultiTaskLassoCV(_MultiTaskLinearCV):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import MultiTaskLassoCV
+    >>> from skmtl.model_selection import TaskStratifiedKFold
     >>> X, y = make_multitask_regression(n_tasks=4, n_samples=40, n_features=10,
     ...                                  n_informative=3, random_state=0)
-    >>> model = MultiTaskLassoCV(alphas=10, task_column=0).fit(X, y)
-    >>> model.mse_path_.shape
-    (10, 5)
+    >>> cv = TaskStratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    >>> model = MultiTaskLassoCV(alphas=10, cv=cv, task_column=0).fit(X, y)
+    >>> model.mse_path_.shape  # (n_alphas, n_splits)
+    (10, 3)
     >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
     3
     """
@@ -556,12 +558,13 @@ class MultiTaskElasticNetCV(_MultiTaskLinearCV):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import MultiTaskElasticNetCV
-    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=40, n_features=10,
-    ...                                  n_informative=3, random_state=0)
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=40, random_state=0)
     >>> model = MultiTaskElasticNetCV(l1_ratio=[0.5, 1.0], alphas=8,
     ...                               task_column=0).fit(X, y)
-    >>> model.mse_path_.shape
+    >>> model.mse_path_.shape  # (n_l1_ratio, n_alphas, n_splits)
     (2, 8, 5)
+    >>> float(model.l1_ratio_)
+    1.0
     """
 
     _base = MultiTaskElasticNet

@@ -13,6 +13,7 @@ appear in its CV form without an edit here.
 """
 
 import inspect
+import re
 import textwrap
 from numbers import Integral, Real
 
@@ -29,7 +30,12 @@ from .._compat import (
 )
 from .._data import validate_fit_data
 from .._docstring import fill_doc, substitute
-from ..base import MultiTaskClassifierMixin, MultiTaskMixin, MultiTaskRegressorMixin
+from ..base import (
+    MultiTaskClassifierMixin,
+    MultiTaskMixin,
+    MultiTaskRegressorMixin,
+    RefitMixin,
+)
 from ._base import encode_binary_targets
 from ._cv import CVMixin, _check_fold, cv_splitter, task_mse
 from ._low_rank import TraceNormLogisticRegression, TraceNormRegression
@@ -79,8 +85,8 @@ def task_log_loss(data, decision):
         den = w.sum(axis=0)
     else:
         T = data.n_tasks
-        num = np.bincount(data.task, weights=sw * loss, minlength=T)
-        den = np.bincount(data.task, weights=sw, minlength=T)
+        num = np.bincount(data.task_codes, weights=sw * loss, minlength=T)
+        den = np.bincount(data.task_codes, weights=sw, minlength=T)
     present = den > 0
     return float(np.mean(num[present] / den[present]))
 
@@ -119,7 +125,7 @@ def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, mean, cv_for
     return errors
 
 
-class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
+class _PathCV(RefitMixin, CVMixin, MultiTaskMixin, BaseEstimator):
     """Generic cross-validated path of a penalised linear base estimator.
 
     A subclass sets ``_base`` (the base class), ``_tuned`` (its parameters set
@@ -357,16 +363,6 @@ class _PathCV(CVMixin, MultiTaskMixin, BaseEstimator):
             tags.classifier_tags = base.classifier_tags
         return tags
 
-    # ------------------------------------------------------------ predict
-    @fill_doc
-    def predict(self, X):
-        """Predict with the refitted base estimator (``estimator_``).
-
-        %(predict_sections)s
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
 
 class _PathCVClassifier(MultiTaskClassifierMixin, _PathCV):
     _clf = True
@@ -457,6 +453,21 @@ def _constraints(cls):
 # the CV forms
 # ---------------------------------------------------------------------------
 class TraceNormRegressionCV(_PathCVRegressor):
+    """Trace-norm multi-task regression with ``alpha`` chosen by cross-validation.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import TraceNormRegressionCV
+    >>> X, y = make_multitask_regression(8, 30, 10, structure="low_rank",
+    ...                                  random_state=0)
+    >>> model = TraceNormRegressionCV(alphas=8, cv=3, task_column=0).fit(X, y)
+    >>> model.alpha_means_.shape, model.mse_path_.shape
+    ((4,), (4, 8, 3))
+    >>> bool(model.alpha_ < model.alphas_[0])
+    True
+    """
+
     _base = TraceNormRegression
     _penalty = "trace"
     _alpha_means_default = 4
@@ -492,6 +503,22 @@ def _logistic_auto(null, auto, at30, many, extra=""):
 
 
 class TraceNormLogisticRegressionCV(_PathCVClassifier):
+    """Trace-norm multi-task logistic regression with ``alpha`` chosen by
+    cross-validation.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.linear_model import TraceNormLogisticRegressionCV
+    >>> X, y = make_multitask_classification(6, 40, 8, structure="low_rank",
+    ...                                      rank=1, random_state=0)
+    >>> clf = TraceNormLogisticRegressionCV(alphas=6, cv=3, task_column=0)
+    >>> clf.fit(X, y).log_loss_path_.shape  # (alpha_mean, alpha, fold)
+    (4, 6, 3)
+    >>> bool(clf.score(X, y) > 0.8)
+    True
+    """
+
     _base = TraceNormLogisticRegression
     _penalty = "trace"
     _alpha_means_default = 4
@@ -509,6 +536,20 @@ class TraceNormLogisticRegressionCV(_PathCVClassifier):
 
 
 class MultiTaskLogisticLassoCV(_PathCVClassifier):
+    """Multi-task logistic Lasso (L2,1) with ``alpha`` chosen by cross-validation.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.linear_model import MultiTaskLogisticLassoCV
+    >>> X, y = make_multitask_classification(3, 60, 8, n_informative=2, random_state=0)
+    >>> clf = MultiTaskLogisticLassoCV(alphas=6, cv=3, task_column=0).fit(X, y)
+    >>> clf.classes_
+    array([0, 1])
+    >>> clf.log_loss_path_.shape  # (alpha_mean, alpha, fold)
+    (4, 6, 3)
+    """
+
     _base = MultiTaskLogisticLasso
     _penalty = "l21"
     _alpha_means_default = 4
@@ -547,6 +588,23 @@ _AUTO_SEE_MEANS = {
 
 
 class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
+    """Sparse-group multi-task Lasso with ``alpha`` (and ``l1_ratio``) chosen
+    by cross-validation.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import MultiTaskSparseGroupLassoCV
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=[30, 40, 50],
+    ...                                  n_features=8, n_informative=2, random_state=0)
+    >>> model = MultiTaskSparseGroupLassoCV(l1_ratio=[0.2, 0.8], alphas=5, cv=3,
+    ...                                     task_column=0).fit(X, y)
+    >>> model.mse_path_.shape  # (l1_ratio, alpha_mean, alpha, fold)
+    (2, 4, 5, 3)
+    >>> float(model.l1_ratio_)
+    0.2
+    """
+
     _base = MultiTaskSparseGroupLasso
     _grid = "l1_ratio"
     _alpha_means_default = 4
@@ -567,6 +625,22 @@ class MultiTaskSparseGroupLassoCV(_PathCVRegressor):
 
 
 class DirtyMultiTaskLassoCV(_PathCVRegressor):
+    """Dirty multi-task Lasso with ``alpha_shared`` and ``alpha_specific``
+    chosen by cross-validation.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import DirtyMultiTaskLassoCV
+    >>> X, y = make_multitask_regression(n_tasks=3, n_features=6, random_state=0)
+    >>> model = DirtyMultiTaskLassoCV(specific_ratio=[0.25, 0.5], alphas=4, cv=3,
+    ...                               task_column=0).fit(X, y)
+    >>> model.mse_path_.shape  # (specific_ratio, alpha_mean, alpha, fold)
+    (2, 4, 4, 3)
+    >>> bool(model.alpha_specific_ == model.specific_ratio_ * model.alpha_)
+    True
+    """
+
     _base = DirtyMultiTaskLasso
     _alpha_means_default = 4
     _alpha_means_why = (
@@ -590,6 +664,20 @@ class DirtyMultiTaskLassoCV(_PathCVRegressor):
 
 
 class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
+    """Clustered multi-task regression with its strength chosen by cross-validation.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import ClusteredMultiTaskRegressionCV
+    >>> X, y = make_multitask_regression(6, 40, 8, structure="clustered", n_clusters=2,
+    ...                                  random_state=0)
+    >>> model = ClusteredMultiTaskRegressionCV(alphas=5, cv=3,
+    ...                                        task_column=0).fit(X, y)
+    >>> bool(model.beta_ == 0.1 * model.alpha_)
+    True
+    """
+
     _base = ClusteredMultiTaskRegression
     _alpha_means_default = 4
     _alpha_means_why = (
@@ -625,6 +713,22 @@ class ClusteredMultiTaskRegressionCV(_PathCVRegressor):
 
 
 class GraphRegularizedMultiTaskRegressionCV(_PathCVRegressor):
+    """Graph-regularised multi-task regression with
+    ``alpha`` chosen by cross-validation.
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.linear_model import GraphRegularizedMultiTaskRegressionCV
+    >>> X, y = make_multitask_regression(4, 20, 5, structure="mean", random_state=0)
+    >>> model = GraphRegularizedMultiTaskRegressionCV(alphas=6, cv=3,
+    ...                                               task_column=0).fit(X, y)
+    >>> model.alphas_.shape, model.mse_path_.shape  # (l1_ratio, alpha, fold)
+    ((4, 6), (4, 6, 3))
+    >>> float(model.l1_ratio_)  # the graph term alone won on these tasks
+    0.0
+    """
+
     _base = GraphRegularizedMultiTaskRegression
     _grid = "l1_ratio"
     _passed_defaults = {
@@ -675,7 +779,8 @@ def _positive(value):
 
 # ---------------------------------------------------------------------------
 # the docstrings: ``_DOC`` filled by ``_document`` from the fragments of
-# ``_CV_PATH`` and each form's own texts (:mod:`skmtl._docstring`)
+# ``_CV_PATH``, each form's own docstring (its summary and examples) and its
+# own texts (:mod:`skmtl._docstring`)
 # ---------------------------------------------------------------------------
 _DOC = """%(summary)s
 
@@ -744,10 +849,23 @@ n_folds)
     %(examples)s
 """
 
+#: the Examples header of a CV form's own docstring, between its summary and
+#: its examples
+_EXAMPLES = re.compile(r"\n\s*Examples\n\s*-+\n")
+
+#: the dual norm of each ``_penalty`` (that of ``_document``'s ``alpha_max``)
+_DUAL_NORMS = {
+    "trace": "the spectral norm ``||V||_2``",
+    "l21": "the largest column norm ``max_j ||V[:, j]||``",
+    "sparse_group": "the sparse-group dual norm: the smallest ``s`` with\n"
+    "``||soft_threshold(V[:, j] / s, l1_ratio)|| <= 1 - l1_ratio`` for every ``j``",
+}
+
 #: The fragments of ``_DOC`` and the defaults of the texts a CV form may
-#: override (``_document(cls, ..., alpha_max=..., norm=...)``): ``alpha_max``
-#: says what the top of the automatic grid is (by default the dual norm
-#: ``norm`` of the penalty at the residuals ``residuals`` of the loss),
+#: override (``_document(cls, ..., alpha_max=...)``): ``what`` is the strength
+#: the grid runs over; ``alpha_max`` says what the top of the automatic grid is
+#: (by default the dual norm ``norm`` of the penalty, from ``_DUAL_NORMS``, at
+#: the residuals ``residuals`` of the loss),
 #: ``quadratic_max`` and ``data_scale`` what it is where no strength gives
 #: ``W = 0`` (a form using them names its weakest penalised direction,
 #: ``weakest``; ``kept`` is what no task keeps more than 1% of there);
@@ -768,6 +886,7 @@ _CV_PATH = {
         ``X_t^T Omega_t X_t``; there no task keeps more than about 1% of its
         %(kept)s.""",
     "kept": "unpenalised weights",
+    "what": "``alpha``",
     "ratio_param": "",
     # the parameter and the attributes of a base estimator with ``alpha_mean``
     "alpha_means_param": """\
@@ -844,15 +963,20 @@ _CHOSEN = """\
 
 
 def _document(cls, **texts):
-    """Fill the docstring of the CV form ``cls`` from ``_DOC``.
+    """Complete the docstring of the CV form ``cls`` from ``_DOC``.
 
-    ``texts`` are the form's own: ``summary``, ``what`` (the grid's strength),
-    ``tuned`` (the base parameters not passed through), ``examples`` and any
-    ``_CV_PATH`` default it overrides. The rest follows from the class: its base
-    estimator, loss, ``_grid``, ``_scaled``, ``alpha_means`` and the defaults of
-    its own (``_passed_defaults``, ``_eps_default``).
+    The class docstring holds the form's own summary and Examples section;
+    ``texts`` any ``_CV_PATH`` default it overrides (such as ``what``, the grid's
+    strength). The rest follows from the class: its base estimator, loss, tuned
+    parameters (``_tuned``, named as the base parameters not passed through),
+    penalty (``_penalty``, whose dual norm gives ``alpha_max``), ``_grid``,
+    ``_scaled``, ``alpha_means`` and the defaults of its own
+    (``_passed_defaults``, ``_eps_default``).
     """
+    summary, examples = _EXAMPLES.split(cls.__doc__)
     base = cls._base.__name__
+    # alpha_mean is tuned too, but documented as the form's own alpha_means
+    tuned = " and ".join(f"``{name}``" for name in cls._tuned if name != "alpha_mean")
     defaults = inspect.signature(cls._base.__init__).parameters
     has_mean = cls._has_mean()
     grid = cls._grid
@@ -893,92 +1017,22 @@ def _document(cls, **texts):
         grid=grid or "alphas",
         grid_shape=f"n_{grid}" if grid else "1",
         alpha_word="``alpha``" if "alpha" in cls._tuned else "strength",
+        tuned=tuned,
         path_note="%(alpha_means_path_note)s" if has_mean else "",
+        summary=" ".join(summary.split()),
+        examples=examples,
+        norm=_DUAL_NORMS.get(cls._penalty, ""),
         **texts,
     )
 
 
-_document(
-    TraceNormRegressionCV,
-    summary="Trace-norm multi-task regression with ``alpha`` chosen by "
-    "cross-validation.",
-    what="``alpha``",
-    tuned="``alpha``",
-    norm="the spectral norm ``||V||_2``",
-    examples="""\
-    >>> from skmtl.datasets import make_multitask_regression
-    >>> from skmtl.linear_model import TraceNormRegressionCV
-    >>> X, y = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
-    ...     structure="low_rank", rank=2, random_state=0)
-    >>> model = TraceNormRegressionCV(alphas=8, cv=3, task_column=0).fit(X, y)
-    >>> model.alpha_means_.shape, model.mse_path_.shape
-    ((4,), (4, 8, 3))
-    >>> bool(model.alpha_ < model.alphas_[0])
-    True
-""",
-)
-_document(
-    TraceNormLogisticRegressionCV,
-    summary="Trace-norm multi-task logistic regression with ``alpha`` chosen by "
-    "cross-validation.",
-    what="``alpha``",
-    tuned="``alpha``",
-    norm="the spectral norm ``||V||_2``",
-    examples="""\
-    >>> from skmtl.datasets import make_multitask_classification
-    >>> from skmtl.linear_model import TraceNormLogisticRegressionCV
-    >>> X, y = make_multitask_classification(n_tasks=6, n_samples=40, n_features=8,
-    ...     structure="low_rank", rank=1, random_state=0)
-    >>> clf = TraceNormLogisticRegressionCV(alphas=6, cv=3, task_column=0)
-    >>> clf.fit(X, y).log_loss_path_.shape  # (alpha_mean, alpha, fold)
-    (4, 6, 3)
-    >>> bool(clf.score(X, y) > 0.8)
-    True
-""",
-)
-_document(
-    MultiTaskLogisticLassoCV,
-    summary="Multi-task logistic Lasso (L2,1) with ``alpha`` chosen by "
-    "cross-validation.",
-    what="``alpha``",
-    tuned="``alpha``",
-    norm="the largest column norm ``max_j ||V[:, j]||``",
-    examples="""\
-    >>> from skmtl.datasets import make_multitask_classification
-    >>> from skmtl.linear_model import MultiTaskLogisticLassoCV
-    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=8,
-    ...                                      n_informative=2, random_state=0)
-    >>> clf = MultiTaskLogisticLassoCV(alphas=6, cv=3, task_column=0).fit(X, y)
-    >>> clf.classes_
-    array([0, 1])
-    >>> clf.log_loss_path_.shape  # (alpha_mean, alpha, fold)
-    (4, 6, 3)
-""",
-)
-_document(
-    MultiTaskSparseGroupLassoCV,
-    summary="Sparse-group multi-task Lasso with ``alpha`` (and ``l1_ratio``) chosen "
-    "by cross-validation.",
-    what="``alpha``",
-    tuned="``alpha``",
-    norm="the sparse-group dual norm: the smallest ``s`` with\n"
-    "``||soft_threshold(V[:, j] / s, l1_ratio)|| <= 1 - l1_ratio`` for every ``j``",
-    examples="""\
-    >>> from skmtl.datasets import make_multitask_regression
-    >>> from skmtl.linear_model import MultiTaskSparseGroupLassoCV
-    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
-    ...                                  n_informative=2, random_state=0)
-    >>> model = MultiTaskSparseGroupLassoCV(l1_ratio=[0.2, 0.8], alphas=5, cv=3,
-    ...                                     task_column=0).fit(X, y)
-    >>> model.mse_path_.shape  # (l1_ratio, alpha_mean, alpha, fold)
-    (2, 4, 5, 3)
-""",
-)
+_document(TraceNormRegressionCV)
+_document(TraceNormLogisticRegressionCV)
+_document(MultiTaskLogisticLassoCV)
+_document(MultiTaskSparseGroupLassoCV)
 _document(
     DirtyMultiTaskLassoCV,
-    summary="Dirty multi-task Lasso with its strengths chosen by cross-validation.",
     what="``alpha_shared = alpha`` with ``alpha_specific = specific_ratio * alpha``",
-    tuned="``alpha_shared`` and ``alpha_specific``",
     alpha_max="""\
         ``alpha_max`` is the smallest ``alpha`` giving ``P = Q = 0``:
         ``max(max_j ||V[:, j]||, max_tj |V[t, j]| / specific_ratio)`` with
@@ -991,25 +1045,13 @@ _document(
             Below ``1 / sqrt(n_tasks)`` a feature shared by all tasks goes to
             ``Q``; at 1 or more ``Q`` is used only where it is cheaper than
             ``P`` for a single task (Jalali et al. 2010 take it in between).""",
-    examples="""\
-    >>> from skmtl.datasets import make_multitask_regression
-    >>> from skmtl.linear_model import DirtyMultiTaskLassoCV
-    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=6,
-    ...                                  n_informative=2, random_state=0)
-    >>> model = DirtyMultiTaskLassoCV(alphas=4, cv=3, task_column=0).fit(X, y)
-    >>> bool(model.alpha_specific_ == 0.5 * model.alpha_)
-    True
-""",
 )
 _document(
     ClusteredMultiTaskRegressionCV,
-    summary="Clustered multi-task regression with its strength chosen by "
-    "cross-validation.",
     what="""\
         the overall strength: ``alpha`` with ``beta = beta_ratio * alpha`` (the
         penalty is homogeneous of degree one in ``(alpha, beta)``, so this scales
         it as a whole at a fixed shape; MALSAR's ``eta = beta_ratio``)""",
-    tuned="``alpha`` and ``beta``",
     alpha_max="%(quadratic_max)s",
     weakest="a cluster centre, curvature ``2 beta = 2 beta_ratio alpha``",
     ratio_param="""\
@@ -1017,25 +1059,12 @@ _document(
             ``beta / alpha``, fixed along each path (0.1 is the base
             estimator's default ratio); with a list every value gets its own
             path (chosen: ``beta_ratio_``).""",
-    examples="""\
-    >>> from skmtl.datasets import make_multitask_regression
-    >>> from skmtl.linear_model import ClusteredMultiTaskRegressionCV
-    >>> X, y = make_multitask_regression(n_tasks=6, n_samples=40, n_features=8,
-    ...     structure="clustered", n_clusters=2, random_state=0)
-    >>> model = ClusteredMultiTaskRegressionCV(alphas=5, cv=3,
-    ...                                        task_column=0).fit(X, y)
-    >>> bool(model.beta_ == 0.1 * model.alpha_)
-    True
-""",
 )
 _document(
     GraphRegularizedMultiTaskRegressionCV,
-    summary="Graph-regularised multi-task regression with ``alpha`` chosen by "
-    "cross-validation.",
     what="""\
         ``alpha``, the overall strength (graph term and L1 term together, at a
         fixed ``l1_ratio``)""",
-    tuned="``alpha``",
     alpha_max="""\
         With ``l1_ratio > 0``, ``alpha_max = max |V| / l1_ratio`` is the smallest
         ``alpha`` giving ``W = 0`` (``V = A*(-grad f)`` at ``W = 0`` with the best
@@ -1046,16 +1075,4 @@ _document(
         curvature ``2 alpha lambda_2``, ``lambda_2`` the smallest
         positive eigenvalue of the graph Laplacian""",
     kept="unpenalised weights beyond the pooled (graph-mean) fit",
-    examples="""\
-    >>> from skmtl.datasets import make_multitask_regression
-    >>> from skmtl.linear_model import GraphRegularizedMultiTaskRegressionCV
-    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=20, n_features=5,
-    ...     structure="mean", random_state=0)
-    >>> model = GraphRegularizedMultiTaskRegressionCV(alphas=6, cv=3,
-    ...                                               task_column=0).fit(X, y)
-    >>> model.alphas_.shape, model.mse_path_.shape  # (l1_ratio, alpha, fold)
-    ((4, 6), (4, 6, 3))
-    >>> float(model.l1_ratio_)  # the graph term alone won on these tasks
-    0.0
-""",
 )

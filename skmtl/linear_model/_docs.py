@@ -49,13 +49,15 @@ SKLEARN_COMPAT_PARAMS = """\
         scikit-learn.
 """
 
-#: ``solver_attributes``: ``n_iter_`` and what else the solver reports
+#: ``solver_attributes``: ``n_iter_`` and what else the solver reports;
+#: ``shared_attributes``: what an unseen task gets (``SHARED_ATTRIBUTES``)
 COMMON_ATTRIBUTES = """\
     coef_ : ndarray of shape (n_tasks, n_features)
         Task weights (task column excluded).
     intercept_ : ndarray of shape (n_tasks,)
     %(solver_attributes)s
     %(layout_attributes)s
+    %(shared_attributes)s
 """
 
 GAP_TOL = (

@@ -208,7 +208,6 @@ class TraceNormRegression(
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit (``objective - optimum <= dual_gap_``).
     rank_ : int
@@ -223,13 +222,14 @@ class TraceNormRegression(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import TraceNormRegression
-    >>> X, y = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
-    ...     structure="low_rank", rank=2, random_state=0)
+    >>> X, y, W = make_multitask_regression(n_tasks=8, n_samples=30, n_features=10,
+    ...     structure="low_rank", rank=2, coef=True, random_state=0)
     >>> model = TraceNormRegression(alpha=0.3, task_column=0).fit(X, y)
-    >>> model.coef_.shape, model.rank_
-    ((8, 10), 2)
+    >>> model.coef_.shape, model.rank_, int(np.linalg.matrix_rank(W))  # true rank
+    ((8, 10), 2, 2)
     """
 
 
@@ -293,7 +293,6 @@ class TraceNormLogisticRegression(
     classes_ : ndarray of shape (2,)
         The two labels shared by all tasks.
     %(common_attributes)s
-    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit.
     rank_ : int
@@ -417,7 +416,6 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
     components_ : ndarray of shape (rank_, n_features)
         Orthonormal basis of the shared subspace (rows ordered by the singular
         values of ``coef_``).

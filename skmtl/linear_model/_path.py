@@ -478,8 +478,7 @@ def multitask_enet_path(
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import multitask_enet_path
-    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=6,
-    ...                                  n_informative=2, random_state=0)
+    >>> X, y = make_multitask_regression(3, 30, 6, n_informative=2, random_state=0)
     >>> alphas, coefs, gaps = multitask_enet_path(X, y, task_column=0,
     ...                                           l1_ratio=0.5, alphas=5)
     >>> coefs.shape
@@ -553,28 +552,16 @@ def multitask_lasso_path(
     Examples
     --------
     >>> from skmtl.datasets import make_multitask_regression
-    >>> from skmtl.linear_model import multitask_lasso_path
+    >>> from skmtl.linear_model import alpha_max, multitask_lasso_path
     >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=6,
     ...                                  n_informative=2, random_state=0)
     >>> alphas, coefs, gaps = multitask_lasso_path(X, y, task_column=0, alphas=5)
+    >>> bool(alphas[0] == alpha_max(X, y, task_column=0))
+    True
     >>> coefs.shape
     (3, 6, 5)
     >>> [int((abs(coefs[:, :, k]).sum(axis=0) > 0).sum()) for k in range(5)]
     [0, 2, 2, 5, 5]
     """
-    return multitask_enet_path(
-        X,
-        y,
-        task_column=task_column,
-        l1_ratio=1.0,
-        eps=eps,
-        alphas=alphas,
-        fit_intercept=fit_intercept,
-        sample_weight=sample_weight,
-        max_iter=max_iter,
-        tol=tol,
-        coef_init=coef_init,
-        return_intercept=return_intercept,
-        return_n_iter=return_n_iter,
-        verbose=verbose,
-    )
+    arguments = locals()  # this call's arguments, by their names in the signature
+    return multitask_enet_path(**arguments, l1_ratio=1.0)

@@ -133,7 +133,6 @@ class MultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -227,7 +226,6 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -240,12 +238,12 @@ class MultiTaskElasticNet(_BCDMixin, _PenalizedMultiTaskRegressor):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import MultiTaskElasticNet
-    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
-    ...                                  n_informative=2, random_state=0)
+    >>> X, y, W = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
+    ...                                     n_informative=2, coef=True, random_state=0)
     >>> model = MultiTaskElasticNet(alpha=0.1, l1_ratio=0.7, task_column=0)
-    >>> model = model.fit(X, y)
-    >>> int((abs(model.coef_).sum(axis=0) > 0).sum())
-    2
+    >>> support = abs(model.fit(X, y).coef_).sum(axis=0) > 0
+    >>> bool((support == (abs(W).sum(axis=0) > 0)).all())  # the true features
+    True
     """
 
     _parameter_constraints = {**L21_CONSTRAINTS, "l1_ratio": RATIO}
@@ -324,7 +322,6 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -338,9 +335,11 @@ class MultiTaskSparseGroupLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import MultiTaskSparseGroupLasso
-    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
-    ...                                  n_informative=2, random_state=0)
-    >>> model = MultiTaskSparseGroupLasso(alpha=0.1, task_column=0).fit(X, y)
+    >>> X, y = make_multitask_regression(3, 40, 8, n_informative=2, layout="shared",
+    ...                                  random_state=0)
+    >>> y.shape  # one column per task, every task on the same rows
+    (40, 3)
+    >>> model = MultiTaskSparseGroupLasso(alpha=0.1).fit(X, y)
     >>> model.coef_.shape
     (3, 8)
     """
@@ -432,7 +431,6 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     coef_specific_ : ndarray of shape (n_tasks, n_features)
         ``Q``, the entry-wise sparse part.
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -446,11 +444,12 @@ class DirtyMultiTaskLasso(_BCDMixin, _PenalizedMultiTaskRegressor):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import DirtyMultiTaskLasso
-    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=8,
-    ...                                  n_informative=2, random_state=0)
-    >>> model = DirtyMultiTaskLasso(0.1, 0.05, task_column=0).fit(X, y)
+    >>> X, y = make_multitask_regression(3, 40, 8, n_informative=2, random_state=0)
+    >>> model = DirtyMultiTaskLasso(0.1, 0.3, task_column=0).fit(X, y)
     >>> bool((model.coef_ == model.coef_group_ + model.coef_specific_).all())
     True
+    >>> int((model.coef_specific_ != 0).sum())  # the support is shared by all tasks
+    0
     """
 
     _parameter_constraints = {
@@ -572,7 +571,6 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
     classes_ : ndarray of shape (2,)
         The two labels; ``decision_function > 0`` predicts ``classes_[1]``.
     %(common_attributes)s
-    %(shared_attributes)s
 
     See Also
     --------
@@ -587,7 +585,8 @@ class MultiTaskLogisticLasso(_BCDMixin, _PenalizedMultiTaskClassifier):
     >>> from skmtl.datasets import make_multitask_classification
     >>> from skmtl.linear_model import MultiTaskLogisticLasso
     >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=8,
-    ...                                      n_informative=2, random_state=0)
+    ...                                      n_informative=2, class_sep=2.0,
+    ...                                      random_state=0)
     >>> model = MultiTaskLogisticLasso(alpha=0.05, task_column=0).fit(X, y)
     >>> model.classes_
     array([0, 1])

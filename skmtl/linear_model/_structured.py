@@ -80,7 +80,6 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit.
     cluster_matrix_ : ndarray of shape (n_tasks, n_tasks)
@@ -108,7 +107,7 @@ class ClusteredMultiTaskRegression(_DirectLipschitzMixin, _PenalizedMultiTaskReg
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.linear_model import ClusteredMultiTaskRegression
     >>> X, y = make_multitask_regression(n_tasks=6, n_samples=40, n_features=8,
-    ...     structure="clustered", n_clusters=2, random_state=0)
+    ...     structure="clustered", n_clusters=2, spread=0.05, random_state=0)
     >>> model = ClusteredMultiTaskRegression(n_clusters=2, alpha=1.0, beta=0.01,
     ...                                      task_column=0).fit(X, y)
     >>> model.task_clusters_
@@ -304,7 +303,6 @@ default=None
     Attributes
     ----------
     %(common_attributes)s
-    %(shared_attributes)s
     dual_gap_ : float
         Duality gap at exit (``l1_ratio > 0`` only).
     gradient_norm_ : float

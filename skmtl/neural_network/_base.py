@@ -13,10 +13,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches, shuffle
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import Interval, Options, StrOptions
+from .._compat import Interval, Options, StrOptions, fit_context
 from .._data import validate_fit_data, validate_predict_data
+from .._docstring import fill_doc
 from ..base import MultiTaskMixin
 from ..model_selection import _rank_within_task
+from ._docs import FRAGMENTS
 from ._network import Batch, MultiTaskNetwork, SharedHead
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._weighting import SCHEMES, check_weights, dwa_weights, static_weights
@@ -30,25 +32,29 @@ _DEFAULT_ALPHA_INTERCEPTS = 1.0
 class TrainingSet:
     """Rows, targets and loss weights of a training (or validation) set.
 
-    ``y`` and ``entry_weight`` are ``(n_rows,)`` with a task code per row (stacked
-    layout) or ``(n_rows, n_tasks)`` with ``task=None`` (dense: shared / single
-    layouts); ``entry_weight`` is the row's sample weight, 0 on a missing target.
+    ``y`` and ``entry_weight`` are ``(n_rows,)`` with a task code per row in
+    ``task_codes`` (stacked layout) or ``(n_rows, n_tasks)`` with
+    ``task_codes=None`` (dense: shared / single layouts); ``entry_weight`` is the
+    row's sample weight, 0 on a missing target.
     ``beta = entry_weight / S_t`` makes each task's weights sum to one.
     """
 
-    def __init__(self, X, y, task, entry_weight, n_tasks):
-        self.X, self.y, self.task, self.n_tasks = X, y, task, n_tasks
+    def __init__(self, X, y, task_codes, entry_weight, n_tasks):
+        self.X, self.y, self.task_codes, self.n_tasks = X, y, task_codes, n_tasks
         self.entry_weight = entry_weight
-        if task is None:
+        dense = task_codes is None
+        if dense:
             self.sizes = entry_weight.sum(axis=0, dtype=np.float64)
             self.row_weight = entry_weight.sum(axis=1, dtype=np.float64)
         else:
-            self.sizes = np.bincount(task, weights=entry_weight, minlength=n_tasks)
+            self.sizes = np.bincount(
+                task_codes, weights=entry_weight, minlength=n_tasks
+            )
             self.row_weight = entry_weight.astype(np.float64)
         safe = np.where(self.sizes > 0, self.sizes, 1.0)
-        self.beta = entry_weight / (safe if task is None else safe[task])
+        self.beta = entry_weight / (safe if dense else safe[task_codes])
         self.total = float(self.row_weight.sum())
-        self._mark = None if task is None else np.full(n_tasks, -1, dtype=np.intp)
+        self._mark = None if dense else np.full(n_tasks, -1, dtype=np.intp)
 
     @property
     def n_rows(self):
@@ -59,11 +65,11 @@ class TrainingSet:
         total = float(self.row_weight[idx].sum())
         if total <= 0:
             return None
-        task = None if self.task is None else self.task[idx]
+        codes = None if self.task_codes is None else self.task_codes[idx]
         weight = (self.total / total) * self.beta[idx].ravel()
         return Batch(
             self.X[idx],
-            task,
+            codes,
             self.y[idx].ravel(),
             weight,
             total,
@@ -72,23 +78,23 @@ class TrainingSet:
         )
 
     def subset(self, rows):
-        task = None if self.task is None else self.task[rows]
+        codes = None if self.task_codes is None else self.task_codes[rows]
         return TrainingSet(
-            self.X[rows], self.y[rows], task, self.entry_weight[rows], self.n_tasks
+            self.X[rows], self.y[rows], codes, self.entry_weight[rows], self.n_tasks
         )
 
     def per_task_mean(self, values):
         """Weighted mean of per-entry ``values`` (shaped like ``y``) in each task."""
-        if self.task is None:
+        if self.task_codes is None:
             return (values * self.beta).sum(axis=0)
         return np.bincount(
-            self.task, weights=self.beta * values, minlength=self.n_tasks
+            self.task_codes, weights=self.beta * values, minlength=self.n_tasks
         )
 
     def entry_tasks(self):
-        if self.task is None:
+        if self.task_codes is None:
             return np.broadcast_to(np.arange(self.n_tasks), self.y.shape).ravel()
-        return self.task
+        return self.task_codes
 
 
 def _layer_sizes(value, name):
@@ -100,6 +106,25 @@ def _layer_sizes(value, name):
 
 def _label(v):
     return v.item() if hasattr(v, "item") else v
+
+
+def fit_method(y_fit):
+    """The ``fit`` of a network whose ``y`` the docstring describes as ``y_fit``.
+
+    One body for both estimators; each gets its own function, so that its
+    docstring says what its targets are.
+    """
+
+    @fill_doc(fragments=FRAGMENTS, y_fit=y_fit)
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network.
+
+        %(fit_sections)s
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    return fit
 
 
 class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
@@ -274,7 +299,7 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
         sw = data.sample_weight
         X = data.X.tocsr() if sp.issparse(data.X) else data.X  # row batches
         if data.layout == "stacked":
-            return TrainingSet(X, y, data.task, sw, data.n_tasks)
+            return TrainingSet(X, y, data.task_codes, sw, data.n_tasks)
         y = y.reshape(data.n_samples, -1)
         weight = np.repeat(sw[:, None], y.shape[1], axis=1)
         if data.mask is not None:
@@ -519,7 +544,7 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
             return
-        out = net.forward(val.X, val.task)
+        out = net.forward(val.X, val.task_codes)
         score = self._validation_score(net.output_entries(out), val)
         self.validation_scores_.append(score)
         if self.verbose:

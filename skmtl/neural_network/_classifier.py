@@ -5,7 +5,7 @@ import numpy as np
 from .._compat import fit_context
 from .._docstring import fill_doc
 from ..base import MultiTaskClassifierMixin
-from ._base import BaseMultiTaskMLP, _label
+from ._base import BaseMultiTaskMLP, _label, fit_method
 from ._docs import FRAGMENTS
 from ._losses import TaskLogLoss
 
@@ -56,8 +56,7 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
     --------
     >>> from skmtl.datasets import make_multitask_classification
     >>> from skmtl.neural_network import MultiTaskMLPClassifier
-    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4,
-    ...                                      random_state=0)
+    >>> X, y = make_multitask_classification(3, 60, 4, random_state=0)
     >>> clf = MultiTaskMLPClassifier((16,), task_column=0, alpha=0.1,
     ...                              learning_rate_init=0.01, max_iter=300,
     ...                              random_state=0).fit(X, y)
@@ -73,7 +72,7 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
     def _labels_by_task(self, data):
         """Observed labels and their task codes, flattened."""
         if data.layout != "shared":
-            return np.asarray(data.y), data.task
+            return np.asarray(data.y), data.task_codes
         T = data.n_tasks
         tasks = np.broadcast_to(np.arange(T), data.y.shape)
         if data.mask is None:
@@ -141,8 +140,8 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
 
     # ------------------------------------------------------------------ hooks
     def _stratify_codes(self, train):
-        if train.task is not None:
-            return train.task * self._class_codes.shape[1] + train.y
+        if train.task_codes is not None:
+            return train.task_codes * self._class_codes.shape[1] + train.y
         if train.y.shape[1] == 1:
             return train.y[:, 0]
         return np.zeros(train.n_rows, dtype=np.intp)
@@ -155,14 +154,7 @@ class MultiTaskMLPClassifier(MultiTaskClassifierMixin, BaseMultiTaskMLP):
         return float(np.mean(acc[val.sizes > 0]))
 
     # ------------------------------------------------------------------ API
-    @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network.
-
-        %(fit_sections)s
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
+    fit = fit_method(_Y_FIT)
 
     @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
     @fit_context(prefer_skip_nested_validation=True)

@@ -88,7 +88,7 @@ class Batch:
     Parameters
     ----------
     X : ndarray or sparse matrix of shape (n_rows, n_features)
-    task : ndarray of int of shape (n_rows,) or None
+    task_codes : ndarray of int of shape (n_rows,) or None
         Task code of each row (gathered path); None: every row has every task.
     y : ndarray of shape (n_entries,)
         Target of each entry (row-major ``(n_rows, n_tasks)`` on the dense path).
@@ -102,26 +102,26 @@ class Batch:
         training set so that finding the batch's tasks does not cost ``O(n_tasks)``.
     """
 
-    def __init__(self, X, task, y, weight, total, n_tasks, mark=None):
+    def __init__(self, X, task_codes, y, weight, total, n_tasks, mark=None):
         self.X = X
-        self.task = task
+        self.task_codes = task_codes
         self.y = y
         self.weight = weight
         self.total = total
         self.n_tasks = n_tasks
-        if task is None:
+        if task_codes is None:
             self.rows = None
             return
         fast = None if mark is None else kernels()
         if fast is not None:  # mark: the training set's scratch, one slot per task
-            self.local = np.empty(task.shape[0], dtype=np.intp)
-            rows = fast.batch_tasks(_codes(task), mark, self.local)
-        elif n_tasks <= 8 * task.shape[0]:
-            present = np.bincount(task, minlength=n_tasks) > 0
+            self.local = np.empty(task_codes.shape[0], dtype=np.intp)
+            rows = fast.batch_tasks(_codes(task_codes), mark, self.local)
+        elif n_tasks <= 8 * task_codes.shape[0]:
+            present = np.bincount(task_codes, minlength=n_tasks) > 0
             rows = np.flatnonzero(present)
-            self.local = (np.cumsum(present) - 1)[task]
+            self.local = (np.cumsum(present) - 1)[task_codes]
         else:
-            rows, self.local = np.unique(task, return_inverse=True)
+            rows, self.local = np.unique(task_codes, return_inverse=True)
         self.n_present = rows.shape[0]
         # rows: the tasks whose heads get a gradient (None: all of them)
         self.rows = None if rows.shape[0] == n_tasks else rows
@@ -148,21 +148,21 @@ class Batch:
     @property
     def entry_task(self):
         """Task code of each entry."""
-        if self.task is not None:
-            return self.task
+        if self.task_codes is not None:
+            return self.task_codes
         return np.tile(np.arange(self.n_tasks), self.X.shape[0])
 
     def per_entry(self, v):
         """A per-task vector ``v`` spread over the entries."""
-        if self.task is not None:
-            return v[self.task]
+        if self.task_codes is not None:
+            return v[self.task_codes]
         return np.tile(v, self.X.shape[0])
 
     def per_task(self, v):
         """Sum of the per-entry values ``v`` by task, shape (n_tasks,)."""
-        if self.task is None:
+        if self.task_codes is None:
             return v.reshape(-1, self.n_tasks).sum(axis=0)
-        return np.bincount(self.task, weights=v, minlength=self.n_tasks)
+        return np.bincount(self.task_codes, weights=v, minlength=self.n_tasks)
 
 
 class SharedHead:
@@ -380,17 +380,17 @@ class MultiTaskNetwork:
                 coef_grads[layer] = _dot(A.T, D)
                 intercept_grads[layer] = D.sum(axis=0)
                 dA = D @ W.T if need_input else None
-            elif batch.task is not None and self._select(layer):
+            elif batch.task_codes is not None and self._select(layer):
                 T, g, k = W.shape
                 D_all = np.zeros((D.shape[0], T, k), dtype=D.dtype)
-                D_all[np.arange(D.shape[0]), batch.task] = D
+                D_all[np.arange(D.shape[0]), batch.task_codes] = D
                 D2 = D_all.reshape(-1, T * k)
                 G = _dot(A.T, D2).reshape(g, T, k).transpose(1, 0, 2)
                 present = slice(None) if batch.rows is None else batch.rows
                 coef_grads[layer] = G[present]
                 intercept_grads[layer] = D_all.sum(axis=0)[present]
                 dA = D2 @ _concat_heads(W).T if need_input else None
-            elif batch.task is not None and _fast(A, D, W):
+            elif batch.task_codes is not None and _fast(A, D, W):
                 # the three products below in one compiled pass over the rows
                 A, D = _c(A), _c(D)
                 n, (T, g, k) = D.shape[0], W.shape
@@ -403,7 +403,7 @@ class MultiTaskNetwork:
                     A,
                     D,
                     _c(W),
-                    _codes(batch.task),
+                    _codes(batch.task_codes),
                     _codes(batch.local),
                     G,
                     gb,
@@ -419,14 +419,14 @@ class MultiTaskNetwork:
                 dA = dA if need_input else None
                 if use_W0 or use_b0:  # and the shared part's gradients
                     folded, self.shared_grads = True, [gW0, gb0]
-            elif batch.task is not None:
+            elif batch.task_codes is not None:
                 coef_grads[layer] = batch.head_grad(A, D)
                 intercept_grads[layer] = task_sum(D, batch.local, batch.n_present)
                 dA = None
                 if need_input:
                     Wg = gathered.get(layer)
                     if Wg is None:
-                        Wg = W[batch.task]
+                        Wg = W[batch.task_codes]
                     # dA[i] = D[i] @ W[task[i]].T
                     if D.shape[1] == 1:
                         dA = Wg[:, :, 0] * D
@@ -481,7 +481,7 @@ class MultiTaskNetwork:
             ``Lhat_t``, the batch estimate of each task's mean loss.
         """
         gathered = {}
-        acts = self.forward(batch.X, batch.task, gathered)
+        acts = self.forward(batch.X, batch.task_codes, gathered)
         out = acts[-1]
         loss_e, dZ = self.loss.value_grad(self.output_entries(acts), batch.y, batch)
         task_loss = batch.per_task(batch.weight * loss_e)

@@ -5,7 +5,12 @@ import numpy as np
 from .._compat import fit_context
 from .._docstring import fill_doc
 from ..base import MultiTaskRegressorMixin
-from ._base import _DEFAULT_ALPHA_HEADS, _DEFAULT_ALPHA_INTERCEPTS, BaseMultiTaskMLP
+from ._base import (
+    _DEFAULT_ALPHA_HEADS,
+    _DEFAULT_ALPHA_INTERCEPTS,
+    BaseMultiTaskMLP,
+    fit_method,
+)
 from ._docs import FRAGMENTS
 from ._losses import SquaredLoss
 
@@ -173,12 +178,13 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
         )
 
     def _stratify_codes(self, train):
-        return train.task if train.task is not None else np.zeros(train.n_rows, int)
+        codes = train.task_codes
+        return codes if codes is not None else np.zeros(train.n_rows, int)
 
     def _validation_reference(self, fit):
         """Each task's training-target variance (the R^2 denominator)."""
         mean = fit.per_task_mean(fit.y)
-        centred = fit.y - (mean if fit.task is None else mean[fit.task])
+        centred = fit.y - (mean if fit.task_codes is None else mean[fit.task_codes])
         var = fit.per_task_mean(centred**2)
         return np.where(var > 0, var, 1.0)
 
@@ -191,14 +197,7 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, BaseMultiTaskMLP):
         return float(1.0 - np.mean(mse[present] / self._val_reference[present]))
 
     # ------------------------------------------------------------------ API
-    @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network.
-
-        %(fit_sections)s
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
+    fit = fit_method(_Y_FIT)
 
     @fill_doc(fragments=FRAGMENTS, y_fit=_Y_FIT)
     @fit_context(prefer_skip_nested_validation=True)

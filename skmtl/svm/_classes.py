@@ -52,6 +52,17 @@ class _BaseMultiTaskSVM(BaseMultiTaskKernel):
     def _liblinear_max_iter(self):
         return _LIBLINEAR_MAX_ITER if self.max_iter == -1 else max(self.max_iter, 1)
 
+    def _libsvm_params(self):
+        """The settings of the inner libsvm model on the precomputed Gram matrix
+        (``solver_ == "kernel"``) that the classifier and the regressor share."""
+        return {
+            "kernel": "precomputed",
+            "C": self.C,
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "cache_size": self.cache_size,
+        }
+
     def _store_support(self, design):
         """Keep the training rows the kernel path needs at predict: the SVs."""
         model = self.estimator_
@@ -231,8 +242,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     --------
     >>> from skmtl.datasets import make_multitask_classification
     >>> from skmtl.svm import MultiTaskSVC
-    >>> X, y = make_multitask_classification(
-    ...     n_tasks=3, n_samples=40, n_features=5, structure="mean", random_state=0)
+    >>> X, y = make_multitask_classification(3, 40, 5, structure="mean", random_state=0)
     >>> clf = MultiTaskSVC(kernel="linear", mu=0.5, task_column=0).fit(X, y)
     >>> clf.solver_, clf.coef_.shape
     ('kernel', (3, 5))
@@ -299,11 +309,7 @@ class MultiTaskSVC(MultiTaskClassifierMixin, _BaseMultiTaskSVM):
     def _inner(self, classes, y):
         if self.solver_ == "kernel":
             return SVC(
-                kernel="precomputed",
-                C=self.C,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                cache_size=self.cache_size,
+                **self._libsvm_params(),
                 class_weight=self.class_weight,
                 decision_function_shape="ovr",
             )
@@ -501,11 +507,11 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
     --------
     >>> from skmtl.datasets import make_multitask_regression
     >>> from skmtl.svm import MultiTaskSVR
-    >>> X, y = make_multitask_regression(
-    ...     n_tasks=3, n_samples=30, n_features=4, structure="mean", random_state=0)
-    >>> reg = MultiTaskSVR(kernel="linear", C=10.0, task_column=0).fit(X, y)
-    >>> reg.predict(X[:2]).shape, round(reg.score(X, y), 2)
-    ((2,), 1.0)
+    >>> X, Y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=4,
+    ...     structure="mean", layout="shared", random_state=0)
+    >>> reg = MultiTaskSVR(kernel="linear", C=10.0).fit(X, Y)  # a column of Y a task
+    >>> reg.predict(X[:2]).shape, round(reg.score(X, Y), 2)
+    ((2, 3), 1.0)
     """
 
     _parameter_constraints = {
@@ -568,14 +574,7 @@ class MultiTaskSVR(MultiTaskRegressorMixin, _BaseMultiTaskSVM):
         design = self._fit_design(X, y, sample_weight, classification=False)
         sw = design.sample_weight if design.weighted else None
         if self.solver_ == "kernel":
-            inner = SVR(
-                kernel="precomputed",
-                C=self.C,
-                epsilon=self.epsilon,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                cache_size=self.cache_size,
-            )
+            inner = SVR(**self._libsvm_params(), epsilon=self.epsilon)
         else:
             inner = LinearSVR(
                 loss="epsilon_insensitive",

@@ -154,8 +154,8 @@ def test_validation_split_is_within_every_task():
 
     ts = TrainingSet(X[:, 1:], y, data_task, np.ones(len(y)), 5)
     fit, val = est._split_validation(ts)
-    assert_array_equal(np.bincount(val.task, minlength=5), [1, 1, 2, 4, 10])
-    assert_array_equal(np.bincount(fit.task, minlength=5), [1, 2, 8, 16, 40])
+    assert_array_equal(np.bincount(val.task_codes, minlength=5), [1, 1, 2, 4, 10])
+    assert_array_equal(np.bincount(fit.task_codes, minlength=5), [1, 2, 8, 16, 40])
 
 
 def test_validation_split_stratifies_classes_within_tasks():
@@ -170,7 +170,7 @@ def test_validation_split_stratifies_classes_within_tasks():
     _, val = est._split_validation(ts)
     for t in range(3):
         counts = np.bincount(y[task == t], minlength=2)
-        got = np.bincount(val.y[val.task == t], minlength=2)
+        got = np.bincount(val.y[val.task_codes == t], minlength=2)
         assert_array_equal(got, np.minimum(np.ceil(0.25 * counts), counts - 1))
 
 

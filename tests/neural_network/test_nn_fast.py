@@ -152,7 +152,7 @@ def test_head_forward_backward_equal_numpy(
 
     def run():
         value, grads, rows, task_loss = net.objective(batch, 0.3, lam=lam)
-        out = net.forward(ts.X, ts.task)[-1]
+        out = net.forward(ts.X, ts.task_codes)[-1]
         return [np.asarray(value), out, task_loss] + grads, rows
 
     fast, fast_rows = run()

@@ -149,7 +149,7 @@ def test_gradient_on_minibatch_with_absent_task(layout, scheme):
     rng = np.random.RandomState(2)
     ts = _training_set(False, layout, rng)
     if layout == "stacked":
-        idx = np.flatnonzero(ts.task != 2)[:6]
+        idx = np.flatnonzero(ts.task_codes != 2)[:6]
     else:
         ts = TrainingSet(ts.X, ts.y, None, ts.entry_weight * [1, 1, 0], N_TASKS)
         ts.sizes[2] = 1.0  # task 2 "has data elsewhere": absent from this batch only

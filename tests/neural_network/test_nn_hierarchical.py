@@ -116,7 +116,9 @@ def test_gradient_on_minibatch_without_trunk(layout, stacked_path):
     rng = np.random.RandomState(1)
     ts = _training_set(False, layout, rng)
     net = _network([], [], SquaredLoss(N_TASKS), rng, 1.5, 0.4)
-    idx = np.flatnonzero(ts.task != 2)[:6] if layout == "stacked" else np.arange(5)
+    idx = (
+        np.flatnonzero(ts.task_codes != 2)[:6] if layout == "stacked" else np.arange(5)
+    )
     _check_gradient(net, ts.batch(idx), 0.2, static_weights("equal", ts.sizes))
 
 
