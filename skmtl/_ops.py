@@ -9,10 +9,9 @@ loop in Python over samples.
 import numpy as np
 import scipy.sparse as sp
 
-try:  # optional: built by setup.py when a compiler is available
-    from . import _ops_fast
-except ImportError:  # pragma: no cover - depends on the build
-    _ops_fast = None
+from ._compiled import compiled
+
+_ops_fast = compiled("_ops_fast")  # optional: None without a C compiler
 
 __all__ = ["task_dot", "task_scatter", "task_sum", "task_indicator", "TaskScatter"]
 

@@ -23,13 +23,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
-try:  # optional: built by setup.py when a compiler is available
-    from . import _gram_fast
-except ImportError:  # pragma: no cover - depends on the build
-    _gram_fast = None
-
+from .._compiled import compiled
 from .._ops import TaskScatter, task_dot, task_scatter
 from .._weights import task_multipliers
+
+_gram_fast = compiled("_optim._gram_fast")  # optional: None without a C compiler
 
 __all__ = [
     "MultiTaskDesign",

@@ -26,10 +26,9 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-try:  # optional: built by setup.py when a compiler is available
-    from . import _cd_fast
-except ImportError:  # pragma: no cover - depends on the build
-    _cd_fast = None
+from .._compiled import compiled
+
+_cd_fast = compiled("_optim._cd_fast")  # optional: None without a C compiler
 
 __all__ = [
     "AVAILABLE",

@@ -42,12 +42,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._compiled import compiled
 from .svd import ThresholdedSVD, gram_spectral_norm
 
-try:  # the compiled Newton iteration of mean_group_shrink (optional, see setup.py)
-    from . import _cd_fast
-except ImportError:  # pragma: no cover - built without a C compiler
-    _cd_fast = None
+# the compiled Newton iteration of mean_group_shrink (None without a C compiler)
+_cd_fast = compiled("_optim._cd_fast")
 
 __all__ = [
     "BlockThreshold",

@@ -26,11 +26,7 @@ representations offer the same four operations (``solve``, ``apply``,
 import numpy as np
 from scipy.linalg import lapack
 
-try:  # optional: built by setup.py when a compiler is available
-    from . import _gram_fast
-except ImportError:  # pragma: no cover - depends on the build
-    _gram_fast = None
-
+from .._compiled import compiled
 from .design import (
     _FACTOR_BUDGET,
     _LSTSQ_BUDGET,
@@ -41,6 +37,8 @@ from .design import (
     task_grams,
     task_svd_factors,
 )
+
+_gram_fast = compiled("_optim._gram_fast")  # optional: None without a C compiler
 
 __all__ = ["EigenShifts", "GramShifts", "as_shifts", "task_shifts"]
 

@@ -12,10 +12,9 @@ activations) also runs the numpy code.
 
 import numpy as np
 
-try:  # optional: built by setup.py when a compiler is available
-    from . import _nn_fast
-except ImportError:  # pragma: no cover - depends on the build
-    _nn_fast = None
+from .._compiled import compiled
+
+_nn_fast = compiled("neural_network._nn_fast")  # optional: None without a C compiler
 
 __all__ = ["AVAILABLE", "ENABLED", "kernels"]
 
