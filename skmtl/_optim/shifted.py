@@ -127,6 +127,9 @@ class GramShifts:
         self._eigen = None
         self._upper = None  # the indices of the strict upper triangle
         self._traces = np.trace(H, axis1=1, axis2=2)
+        # r = 0: None (not asked yet), False (a Gram is ill-conditioned), True
+        # (well conditioned, H^-1 over the budget) or the stack of H_t^-1
+        self._unshifted = None
 
     @property
     def shape(self):
@@ -149,14 +152,20 @@ class GramShifts:
             or not r * _INVERSE_COND > float(np.max(self._traces, initial=0.0)) + r
         ):
             return None
+        out = self._invert(r)
+        if out is None:  # from now on, every new shift by the eigenpairs
+            self._eigenshifts()
+            return None
+        self._inverses[r] = out
+        return out
+
+    def _invert(self, r):
+        """``(H_t + r I)^{-1}`` by Cholesky (``potrf``, ``potri``), None where a
+        factorisation fails."""
         d = self.H.shape[1]
         if _gram_fast is not None and self.H.flags.c_contiguous:  # the loop in C
             out = np.empty_like(self.H)
-            if _gram_fast.shifted_inverses(self.H, r, out) >= 0:
-                self._eigenshifts()
-                return None
-            self._inverses[r] = out
-            return out
+            return None if _gram_fast.shifted_inverses(self.H, r, out) >= 0 else out
         out = self.H.copy()
         out[:, np.arange(d), np.arange(d)] += r
         for P in out:
@@ -165,15 +174,35 @@ class GramShifts:
             chol, info = lapack.dpotrf(P.T, lower=0, clean=0, overwrite_a=1)
             if info == 0:
                 _, info = lapack.dpotri(chol, lower=0, overwrite_c=1)
-            if info != 0:  # from now on, every new shift by the eigenpairs
-                self._eigenshifts()
+            if info != 0:
                 return None
         if self._upper is None:
             self._upper = np.triu_indices(d, 1)
         i, j = self._upper
         out[:, i, j] = out[:, j, i]
-        self._inverses[r] = out
         return out
+
+    def _unshifted_solve(self, B):
+        """``H_t^{-1} b_t``, NaN unless every Gram is well conditioned. The
+        first call decides by LAPACK's condition estimates
+        (:func:`design.gram_solves`) and keeps ``H_t^{-1}`` where it fits the
+        float budget, so that later calls (ADMM's stalled gap checks) are one
+        batched product."""
+        B = np.broadcast_to(B, self.H.shape[:2])
+        nan = np.full(self.H.shape[:2], np.nan)
+        if self._unshifted is None:
+            C = gram_solves(self.H, B)
+            fits = (len(self._inverses) + 1) * self.H.size <= _FACTOR_BUDGET
+            self._unshifted = (
+                False if C is None else (self._invert(0.0) if fits else True)
+            )
+            return nan if C is None else C
+        if self._unshifted is False:
+            return nan
+        if self._unshifted is True:  # well conditioned, over the budget
+            C = gram_solves(self.H, B)
+            return nan if C is None else C
+        return np.matmul(self._unshifted, B[:, :, None])[:, :, 0]
 
     def _eigenshifts(self):
         if self._eigen is None:
@@ -185,8 +214,7 @@ class GramShifts:
         the Grams' Cholesky factors (:func:`design.gram_solves`), NaN unless
         every Gram is well conditioned."""
         if r == 0:
-            C = gram_solves(self.H, np.broadcast_to(B, self.H.shape[:2]))
-            return np.full(self.H.shape[:2], np.nan) if C is None else C
+            return self._unshifted_solve(B)
         P = self._inverse(r)
         if P is None:
             return self._eigenshifts().solve(B, r)

@@ -245,7 +245,7 @@ def test_compiled_task_grams_equal_the_numpy_blocks(case, monkeypatch):
     assert_allclose(compiled, numpy_grams, rtol=1e-12, atol=1e-12)
 
 
-def test_unshifted_solves_or_nan():
+def test_unshifted_solves_or_nan(monkeypatch):
     """``solve(B, 0)``: ``H_t^{-1} b_t`` where every Gram is non-singular (ADMM's
     stationary dual point at ``rho = 0``), NaN otherwise (it is then unused)."""
     H = _grams()
@@ -255,6 +255,14 @@ def test_unshifted_solves_or_nan():
     tol = 50 * cond * np.finfo(float).eps
     for shifts in (GramShifts(H), EigenShifts(*gram_eigh(H)[::-1])):
         assert_allclose(shifts.solve(B, 0.0), expected, rtol=tol, atol=tol)
+        # again: GramShifts by the inverses its first call kept
+        assert_allclose(shifts.solve(B, 0.0), expected, rtol=tol, atol=tol)
+    with monkeypatch.context() as m:  # H^-1 over the float budget: solves again
+        m.setattr(shifted, "_FACTOR_BUDGET", H.size - 1)
+        over = GramShifts(H)
+        for _ in range(2):
+            assert_allclose(over.solve(B, 0.0), expected, rtol=tol, atol=tol)
+        assert over._unshifted is True
     singular = H.copy()
     singular[1] = np.outer(H[1, 0], H[1, 0])  # rank one
     V, s2 = gram_eigh(singular)[::-1]
@@ -263,4 +271,5 @@ def test_unshifted_solves_or_nan():
         EigenShifts(V, s2),
         EigenShifts(V[:, :, :2], s2[:, :2]),
     ):
-        assert np.all(np.isnan(shifts.solve(B, 0.0)))
+        for _ in range(2):  # (GramShifts: the second from its kept verdict)
+            assert np.all(np.isnan(shifts.solve(B, 0.0)))
