@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import skmtl._ops as skmtl_ops
@@ -150,3 +152,39 @@ def test_compiled_products_skip_short_runs_and_strided_rows():
     Xs = np.asfortranarray(X)  # not C-contiguous: the numpy code
     assert not skmtl_ops._dense_pair(Xs, W)
     assert_allclose(task_dot(Xs, W, task), task_dot(X, W, task), rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(
+    runs=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(1, 20)), min_size=1, max_size=8
+    ),
+    d=st.integers(0, 7),
+    single=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_products_equal_numpy_on_any_runs(runs, d, single, seed):
+    """Property: on rows in any runs of task codes (repeated tasks, empty tasks,
+    runs of one row) the products give numpy's numbers, compiled or not."""
+    task = np.repeat([t for t, _ in runs], [m for _, m in runs])
+    rng = np.random.default_rng(seed)
+    dtype = np.float32 if single else np.float64
+    X = rng.standard_normal((task.size, d)).astype(dtype)
+    W = rng.standard_normal((5, d)).astype(dtype)
+    R = rng.standard_normal(task.size).astype(dtype)
+    got = (
+        task_dot(X, W, task),
+        task_scatter(X, R, task, 5),
+        TaskScatter(task, 5)(X, R),
+    )
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(skmtl_ops, "ENABLED", False)
+        want = (
+            task_dot(X, W, task),
+            task_scatter(X, R, task, 5),
+            TaskScatter(task, 5)(X, R),
+        )
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        assert_allclose(g, w, rtol=tol, atol=tol)
