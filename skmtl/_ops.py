@@ -167,11 +167,10 @@ def task_scatter(X, R, task, n_tasks):
         with respect to ``W`` when ``F = task_dot(X, W, task)``).
     """
     R = np.asarray(R)
-    if R.ndim == 1 and _dense_pair(X, R):
-        codes = _long_runs(task)
+    if R.ndim == 1:
+        codes = _long_runs(task) if _dense_pair(X, R) else None
         if codes is not None:
             return _scatter_runs(X, R, codes, n_tasks)
-    if R.ndim == 1:
         S = task_indicator(task, n_tasks, values=R)
         G = S @ X
         if sp.issparse(G):

@@ -28,10 +28,19 @@ from scipy.linalg.cython_lapack cimport dpocon, dpotrf, dpotri, dpotrs
 import numpy as np
 
 
+cdef inline void _symmetrise(double *P, int d) noexcept nogil:
+    """Copy the C lower triangle of ``P`` (d x d) onto its upper one (LAPACK's
+    upper triangle, ``uplo = 'U'``, is the C lower one)."""
+    cdef int i, j
+    for i in range(d):
+        for j in range(i + 1, d):
+            P[i * d + j] = P[j * d + i]
+
+
 def shifted_inverses(const double[:, :, ::1] H, double r, double[:, :, ::1] out):
     """``out[t] = (H[t] + r I)^{-1}`` (full symmetric); returns -1, or the first
     task whose factorisation failed (``out`` is then partly written)."""
-    cdef int T = <int>H.shape[0], d = <int>H.shape[1], t, i, j, info = 0
+    cdef int T = <int>H.shape[0], d = <int>H.shape[1], t, i, info = 0
     cdef char uplo = b"U"
     cdef double *P
     if d == 0:
@@ -47,9 +56,7 @@ def shifted_inverses(const double[:, :, ::1] H, double r, double[:, :, ::1] out)
                 dpotri(&uplo, &d, P, &d, &info)
             if info != 0:
                 break
-            for i in range(d):  # the C upper triangle from the lower one
-                for j in range(i + 1, d):
-                    P[i * d + j] = P[j * d + i]
+            _symmetrise(P, d)
     return t if info != 0 else -1
 
 
@@ -127,6 +134,4 @@ def weighted_grams(const double[:, ::1] X, const Py_ssize_t[::1] starts,
             P = &out[t, 0, 0]
             # Z (m x d, C order) is Z^T column-major: P = (Z^T)(Z^T)^T
             dsyrk(&uplo, &trans, &d, &m, &one, Z, &d, &zero, P, &d)
-            for i in range(d):  # LAPACK's upper triangle is the C lower one
-                for j in range(i + 1, d):
-                    P[i * d + j] = P[j * d + i]
+            _symmetrise(P, d)

@@ -185,7 +185,8 @@ def _w_step(shifts, G, rho, mu, inter, sum_p):
 
 
 def _stationary_dual(shifts, R, mu, inter, sum_p, design, datafit, penalty, Theta, b):
-    """A dual value from ADMM's multiplier ``Theta = rho U`` (mean shrinkage only).
+    """A dual value from ADMM's multiplier ``Theta = rho U`` (with the mean
+    shrinkage, or once the residual's gap stalls).
 
     ``Theta`` lies in ``dg(Z)`` exactly (the ``Z`` step's optimality), but the
     dual point ``duality_gap`` builds from the residuals at ``Z`` does not: with a

@@ -628,19 +628,15 @@ def task_grams(design, shift=None):
     groups = design._task_groups()
     d = design.n_features
     out = np.empty((len(groups), d, d))
-    if _compiled_grams(design, groups, shift, out):
-        if shift is None:
-            design._grams = dict(enumerate(out))
-            design._gram_stack = out
-        return out
-    for t, rows in enumerate(groups):
-        if shift is None:
-            out[t] = _task_gram(design, t, rows)
-            design._grams[t] = out[t]
-        else:
-            Z = _weighted_block(design, t, rows, shift[t])
-            out[t] = Z.T @ Z
-    if shift is None:
+    if not _compiled_grams(design, groups, shift, out):
+        for t, rows in enumerate(groups):
+            if shift is None:
+                out[t] = _task_gram(design, t, rows)
+            else:
+                Z = _weighted_block(design, t, rows, shift[t])
+                out[t] = Z.T @ Z
+    if shift is None:  # the per-group cache: views of the stack
+        design._grams = dict(enumerate(out))
         design._gram_stack = out
     return out
 

@@ -189,20 +189,15 @@ class GramShifts:
         float budget, so that later calls (ADMM's stalled gap checks) are one
         batched product."""
         B = np.broadcast_to(B, self.H.shape[:2])
-        nan = np.full(self.H.shape[:2], np.nan)
-        if self._unshifted is None:
-            C = gram_solves(self.H, B)
+        if isinstance(self._unshifted, np.ndarray):
+            return np.matmul(self._unshifted, B[:, :, None])[:, :, 0]
+        C = None if self._unshifted is False else gram_solves(self.H, B)
+        if self._unshifted is None:  # the first call: keep the verdict
             fits = (len(self._inverses) + 1) * self.H.size <= _FACTOR_BUDGET
             self._unshifted = (
                 False if C is None else (self._invert(0.0) if fits else True)
             )
-            return nan if C is None else C
-        if self._unshifted is False:
-            return nan
-        if self._unshifted is True:  # well conditioned, over the budget
-            C = gram_solves(self.H, B)
-            return nan if C is None else C
-        return np.matmul(self._unshifted, B[:, :, None])[:, :, 0]
+        return np.full(self.H.shape[:2], np.nan) if C is None else C
 
     def _eigenshifts(self):
         if self._eigen is None:
