@@ -34,6 +34,7 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import check_sample_weight
+from ._ops import linear_output
 
 __all__ = [
     "TaskData",
@@ -167,6 +168,13 @@ class TaskData:
             self.layout,
             self.task_position,
         )
+
+    def linear_output(self, coef, intercept=None):
+        """Each row's output ``x_i @ coef[t] + intercept[t]`` under its task's
+        coefficients: ``(n_samples,)``, or ``(n_samples, n_tasks)`` in the shared
+        layout (:func:`~skmtl._ops.linear_output`)."""
+        task = None if self.layout == "shared" else self.task_codes
+        return linear_output(self.X, coef, task, intercept)
 
     def task_subset(self, t):
         """``(X_t, y_t, sample_weight_t)`` for task code ``t``."""

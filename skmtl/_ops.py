@@ -13,7 +13,14 @@ from ._compiled import compiled
 
 _ops_fast = compiled("_ops_fast")  # optional: None without a C compiler
 
-__all__ = ["task_dot", "task_scatter", "task_sum", "task_indicator", "TaskScatter"]
+__all__ = [
+    "TaskScatter",
+    "linear_output",
+    "task_dot",
+    "task_indicator",
+    "task_scatter",
+    "task_sum",
+]
 
 # rows per block in dense task_dot: bounds the gathered W[task] temporary to ~32 MB
 _BLOCK_ELEMENTS = 1 << 22
@@ -99,6 +106,30 @@ def task_dot(X, W, task):
         else:  # a batched (1, p) @ (p, k) product: BLAS-backed, ~2x einsum's speed
             out[sl] = np.matmul(X[sl][:, None, :], W[task[sl]])[:, 0, :]
     return out
+
+
+def linear_output(X, coef, task=None, intercept=None):
+    """Each row's linear output under its own task's coefficients.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    coef : ndarray of shape (n_tasks, n_features)
+    task : ndarray of int of shape (n_samples,) or None
+        Task code of each row (stacked layout), or None: every row feeds every
+        task (shared layout).
+    intercept : ndarray of shape (n_tasks,) or None
+
+    Returns
+    -------
+    F : ndarray of shape (n_samples,), or (n_samples, n_tasks) when ``task`` is None
+        ``X[i] @ coef[task[i]] + intercept[task[i]]``, or ``X @ coef.T + intercept``.
+    """
+    if task is None:
+        F = np.asarray(X @ coef.T)
+        return F if intercept is None else F + intercept
+    F = task_dot(X, coef, task)
+    return F if intercept is None else F + intercept[task]
 
 
 def task_indicator(task, n_tasks, values=None, dtype=np.float64):

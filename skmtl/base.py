@@ -3,12 +3,11 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import validate_predict_data
 from ._docstring import fill_doc
-from ._ops import task_dot
+from ._ops import linear_output
 
 __all__ = [
     "MultiTaskMixin",
@@ -157,13 +156,11 @@ class LinearMultiTaskMixin:
         dtype = Xf.dtype if self._predict_dtype is None else self._predict_dtype
         coef = self.coef_.astype(dtype, copy=False)
         intercept = np.asarray(self.intercept_, dtype=dtype)
-        if task is None:
-            return safe_sparse_dot(Xf, coef.T, dense_output=True) + intercept
-        unseen = task < 0
-        if not unseen.any():
-            return task_dot(Xf, coef, task) + intercept[task]
-        # unseen tasks: one more "task" holding the shared model
-        coef = np.vstack([coef, np.asarray(self.coef_shared_, dtype=dtype)])
-        intercept = np.append(intercept, np.dtype(dtype).type(self.intercept_shared_))
-        task = np.where(unseen, len(coef) - 1, task)
-        return task_dot(Xf, coef, task) + intercept[task]
+        if task is not None and (task < 0).any():
+            # unseen tasks: one more "task" holding the shared model
+            coef = np.vstack([coef, np.asarray(self.coef_shared_, dtype=dtype)])
+            intercept = np.append(
+                intercept, np.dtype(dtype).type(self.intercept_shared_)
+            )
+            task = np.where(task < 0, len(coef) - 1, task)
+        return linear_output(Xf, coef, task, intercept)

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import skmtl._ops as skmtl_ops
-from skmtl._ops import TaskScatter, task_dot, task_scatter, task_sum
+from skmtl._data import check_task_data
+from skmtl._ops import TaskScatter, linear_output, task_dot, task_scatter, task_sum
 
 N, P, K, T = 37, 6, 3, 5  # K > 2 and K in (1, None) cover both scatter algorithms
 
@@ -28,6 +29,38 @@ def test_task_dot_matches_row_loop(sparse, k):
     W = rng.standard_normal((T, P) if k is None else (T, P, k))
     expected = np.array([X[i] @ W[task[i]] for i in range(N)])
     assert_allclose(task_dot(Xin, W, task), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("with_intercept", [False, True])
+def test_linear_output_matches_row_loop(sparse, with_intercept):
+    Xin, X, task, rng = _data(sparse)
+    W, b = rng.standard_normal((T, P)), rng.standard_normal(T)
+    b_or_none = b if with_intercept else None
+    shift = b if with_intercept else np.zeros(T)
+    stacked = [X[i] @ W[task[i]] + shift[task[i]] for i in range(N)]
+    shared = [[X[i] @ W[t] + shift[t] for t in range(T)] for i in range(N)]
+    out = linear_output(Xin, W, task, b_or_none)
+    assert isinstance(out, np.ndarray) and out.shape == (N,)
+    assert_allclose(out, stacked, rtol=1e-12, atol=1e-12)
+    out = linear_output(Xin, W, None, b_or_none)
+    assert isinstance(out, np.ndarray) and out.shape == (N, T)
+    assert_allclose(out, shared, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["stacked", "shared"])
+def test_task_data_linear_output_follows_the_layout(layout):
+    _, X, task, rng = _data(False)
+    if layout == "stacked":
+        y = rng.standard_normal(N)
+        data = check_task_data(np.column_stack([task, X]), y, task_column=0)
+    else:
+        data = check_task_data(X, rng.standard_normal((N, T)))
+    W, b = rng.standard_normal((data.n_tasks, P)), rng.standard_normal(data.n_tasks)
+    codes = data.task_codes if layout == "stacked" else None
+    assert_allclose(data.linear_output(W, b), linear_output(X, W, codes, b))
+    expected_shape = (N,) if layout == "stacked" else (N, T)
+    assert data.linear_output(W).shape == expected_shape
 
 
 @pytest.mark.parametrize("sparse", [False, True])

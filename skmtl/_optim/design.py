@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from .._compiled import compiled
-from .._ops import TaskScatter, task_dot, task_scatter
+from .._ops import TaskScatter, linear_output, task_scatter
 from .._weights import task_multipliers
 
 _gram_fast = compiled("_optim._gram_fast")  # optional: None without a C compiler
@@ -296,10 +296,7 @@ class MultiTaskDesign:
     # ------------------------------------------------------------ operator
     def forward(self, W):
         """``F = A(W)`` (centred when ``center``), shape of ``Y``."""
-        if self.shared:
-            F = np.asarray(self.X @ W.T)
-        else:
-            F = task_dot(self.X, W, self.task)
+        F = linear_output(self.X, W, None if self.shared else self.task)
         if self.center:
             F = F - self.per_row(np.einsum("td,td->t", self.X_mean, W))
         return F

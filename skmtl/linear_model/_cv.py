@@ -21,7 +21,6 @@ from .._compat import (
 )
 from .._data import validate_fit_data
 from .._docstring import fill_doc
-from .._ops import task_dot
 from .._optim.penalties import L21
 from ..base import LinearMultiTaskMixin, MultiTaskMixin, MultiTaskRegressorMixin
 from ..model_selection import TaskStratifiedKFold
@@ -104,12 +103,6 @@ def _check_fold(sub, k):
         )
 
 
-def _predict(data, coef, intercept):
-    if data.layout == "shared":
-        return np.asarray(data.X @ coef.T) + intercept
-    return task_dot(data.X, coef, data.task_codes) + intercept[data.task_codes]
-
-
 def task_mse(data, pred):
     """Mean over tasks (those with test rows) of each task's weighted MSE."""
     sw = data.sample_weight
@@ -134,7 +127,8 @@ def _fold_path(data, train, test, k, alphas, l1_ratio, alpha_mean, params):
     )
     held_out = data.subset(test)
     errors = [
-        task_mse(held_out, _predict(held_out, c, b)) for c, b in zip(coefs, intercepts)
+        task_mse(held_out, held_out.linear_output(c, b))
+        for c, b in zip(coefs, intercepts)
     ]
     return np.array(errors)
 
