@@ -527,6 +527,27 @@ cdef inline void _mean_solve(int T, double mu, double kappa, double *base,
         out[t] += scale / (base[t] + mu)
 
 
+cdef inline bint _bracketed_step(double *x, double f, double df, double *lo,
+                                 double *hi, bint increasing,
+                                 double rtol) noexcept nogil:
+    """One iteration of ``roots.bracketed_newton`` at ``x[0]``, given ``f(x)`` and
+    ``f'(x)``: moves the bracket ``(lo, hi)`` and ``x[0]``; True once converged."""
+    cdef double new
+    if (f > 0) == increasing:
+        hi[0] = x[0]
+    else:
+        lo[0] = x[0]
+    if df != 0 and (df > 0) == increasing:
+        new = x[0] - f / df
+    else:
+        new = 0.5 * (lo[0] + hi[0])
+    if fabs(new - x[0]) <= rtol * x[0]:
+        x[0] = new
+        return True
+    x[0] = new if lo[0] < new < hi[0] else 0.5 * (lo[0] + hi[0])
+    return False
+
+
 cdef void _mean_newton(int T, double *u, double *base, double kappa, double lam,
                        double mu, double lo, double hi, int n_iter, double rtol,
                        double *out, double *work) noexcept nogil:
@@ -536,7 +557,7 @@ cdef void _mean_newton(int T, double *u, double *base, double kappa, double lam,
     cdef int it, t
     cdef double *e = work
     cdef double *g = work + T
-    cdef double ne, f, slope, new, eg
+    cdef double ne, f, slope, eg
     for it in range(n_iter):
         _mean_solve(T, mu, kappa, base, u, e)
         ne = 0.0
@@ -553,16 +574,8 @@ cdef void _mean_newton(int T, double *u, double *base, double kappa, double lam,
         for t in range(T):
             eg += e[t] * g[t]
         slope = ne - mu * eg / ne
-        if slope > 0:
-            new = mu - f / slope
-        else:
-            new = 0.5 * (lo + hi)
-        if not (lo < new < hi):
-            new = 0.5 * (lo + hi)
-        if fabs(new - mu) <= rtol * new:
-            mu = new
+        if _bracketed_step(&mu, f, slope, &lo, &hi, True, rtol):
             break
-        mu = new
     _mean_solve(T, mu, kappa, base, u, out)
 
 
@@ -588,9 +601,8 @@ cdef void _dirty_prox(int T, double *u, double *c, double a, double b,
     """``dirty.Dirty.block_prox(u, c)`` into ``z = [p; q]`` (``2 T``), the root
     ``r`` started from ``hint[0]`` and stored there (``Dirty._last_r``)."""
     cdef int t, it
-    cdef double s2 = 0.0, hi = 0.0, lo = 0.0, r, den, m, v, f, df, step, r_new
+    cdef double s2 = 0.0, hi = 0.0, lo = 0.0, r, den, m, v, f, df
     cdef double cap, ua, ct
-    cdef bint done
     for t in range(T):
         z[t] = 0.0
         if c[t] > 0:
@@ -618,15 +630,7 @@ cdef void _dirty_prox(int T, double *u, double *c, double a, double b,
                     if m < cap:
                         df += m * m * ct / den
             df *= -2.0
-            if f > 0:
-                lo = r
-            else:
-                hi = r
-            step = r - f / df if df < 0 else lo
-            r_new = step if lo < step < hi else 0.5 * (lo + hi)
-            done = fabs(r_new - r) <= 1e-15 * r
-            r = r_new
-            if done:
+            if _bracketed_step(&r, f, df, &lo, &hi, False, 1e-15):
                 break
         for t in range(T):
             ct = c[t]

@@ -22,6 +22,7 @@ from .penalties import (
     _compiled_mean_block_prox,
     soft_threshold,
 )
+from .roots import bracketed_newton
 
 __all__ = ["Dirty"]
 
@@ -94,23 +95,17 @@ class Dirty:
             # mean_block_prox) calls this on nearby columns in turn
             hint = self._last_r
             r = hint if lo < hint < hi else hi
-            for _ in range(max_iter):
+
+            def fdf(r):  # sum_t min(|u_t| / (c_t r + a), cap)^2 - 1, decreasing in r
                 den = ca * r + a
                 m = ua / den
                 v = np.minimum(m, cap)
-                f = float(v @ v) - 1.0
-                if f > 0:
-                    lo = r
-                else:
-                    hi = r
                 # d/dr of the free terms m^2 (the capped ones are constant)
-                df = -2.0 * float((m * m * ca / den) @ (m < cap))
-                step = r - f / df if df < 0 else lo
-                r_new = step if lo < step < hi else 0.5 * (lo + hi)
-                done = abs(r_new - r) <= 1e-15 * r
-                r = r_new
-                if done:
-                    break
+                return float(v @ v) - 1.0, -2.0 * float((m * m * ca / den) @ (m < cap))
+
+            r = bracketed_newton(
+                fdf, r, lo, hi, increasing=False, max_iter=max_iter, rtol=1e-15
+            )
             p[active] = np.sign(u[active]) * r * np.minimum(ua / (ca * r + a), cap)
             self._last_r = r
         q = soft_threshold(u - c * p, b)

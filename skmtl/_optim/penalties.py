@@ -43,6 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._compiled import compiled
+from .roots import bracketed_newton
 from .svd import ThresholdedSVD, gram_spectral_norm
 
 # the compiled Newton iteration of mean_group_shrink (None without a C compiler)
@@ -172,22 +173,13 @@ def mean_group_shrink(u, c, alpha_mean, lam, w0=None, n_iter=60, rtol=1e-13):
             work,
         )
         return out.astype(dtype, copy=False)
-    for _ in range(n_iter):
+
+    def fdf(mu):  # psi(mu) - lam and its slope
         e = solve(mu, u)
         ne = math.sqrt(float(e @ e))
-        f = mu * ne - lam
-        if f > 0:
-            hi = mu
-        else:
-            lo = mu
-        slope = ne - mu * float(e @ solve(mu, e)) / ne
-        new = mu - f / slope if slope > 0 else 0.5 * (lo + hi)
-        if not lo < new < hi:
-            new = 0.5 * (lo + hi)
-        if abs(new - mu) <= rtol * new:
-            mu = new
-            break
-        mu = new
+        return mu * ne - lam, ne - mu * float(e @ solve(mu, e)) / ne
+
+    mu = bracketed_newton(fdf, mu, lo, hi, increasing=True, max_iter=n_iter, rtol=rtol)
     return solve(mu, u).astype(dtype, copy=False)
 
 
