@@ -42,7 +42,8 @@ Modules, one job each:
 - ``solver``: ``bcd``, the outer loop (gap, screening, working sets);
 - ``working_set``: ``WorkingSetSolver``, the inner solve on a working set;
 - ``state``: the solver state per datafit (``ResidualState``, ``OutputState``);
-- ``newton``: support Newton steps (L2,1) and prox-Newton (other datafits);
+- ``newton``: support Newton steps (L2,1 and sparse group) and prox-Newton
+  (other datafits);
 - ``anderson``: Anderson extrapolation;
 - ``profile``: penalised intercepts profiled out of the squared loss;
 - ``screening``: column operator norms, null correlations, ``alpha_max``;

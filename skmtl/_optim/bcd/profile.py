@@ -44,12 +44,12 @@ class InterceptProfile:
     the diagonal ``curvature`` majorises it (a rank-one term is subtracted), so
     the existing block step applies. Features of large mean couple the columns through
     ``a_t xbar_t xbar_t^T`` (every task's mean residual depends on all of
-    them): the support Newton steps (``newton.SupportNewton``, L2,1 penalties) carry
-    that term and its rank-one correction in their Hessian, which coordinate
-    descent alone converges on slowly. ``b_0`` is never a coordinate: it is
-    ``mbar`` at every step, ``m`` a ``T``-vector updated with each column (no
-    ``O(n)`` work). The intercepts ``b = Intercepts.solve(m, S)`` come out in
-    closed form.
+    them): the support Newton steps (``newton.SupportNewton``, L2,1 and
+    sparse-group penalties) carry that term and its rank-one correction in their
+    Hessian, which coordinate descent alone converges on slowly. ``b_0`` is never
+    a coordinate: it is ``mbar`` at every step, ``m`` a ``T``-vector updated with
+    each column (no ``O(n)`` work). The intercepts ``b = Intercepts.solve(m, S)``
+    come out in closed form.
     """
 
     def __init__(self, design, intercepts):

@@ -2,9 +2,9 @@
 
 Epochs of block coordinate descent over the working-set columns (compiled or
 fused where ``epochs`` covers the problem, a generic Python loop otherwise), with
-Anderson extrapolation of the iterates, support Newton steps (L2,1 penalties) and
-prox-Newton steps (other datafits than the squared loss), until the duality gap
-of the working-set problem is small enough.
+Anderson extrapolation of the iterates, support Newton steps (L2,1 and
+sparse-group penalties) and prox-Newton steps (other datafits than the squared
+loss), until the duality gap of the working-set problem is small enough.
 """
 
 import math
@@ -251,8 +251,13 @@ class WorkingSetSolver:
             V = state.adjoint_ws(Theta).T  # (p, T): minus the loss gradient
         W = Wl[S]
         norms = np.sqrt(np.einsum("st,st->s", W, W))
-        grad = -V[S] + self.newton.lam * W / norms[:, None] + self.newton.ridge * W
-        D = self.newton.direction(Wl, S, grad)
+        newton = self.newton
+        grad = -V[S] + newton.lam * W / norms[:, None] + newton.ridge * W
+        mask = None
+        if newton.l1 > 0:  # sparse group: the non-zero entries move
+            mask = W != 0
+            grad = (grad + newton.l1 * np.sign(W)) * mask
+        D = newton.direction(Wl, S, grad, mask)
         if D is None or not np.all(np.isfinite(D)):
             return False
         p_old = self.objective(Wl, state.output())
@@ -328,7 +333,11 @@ class WorkingSetSolver:
                 self.dw_ok = w_max == 0.0 or dw_max <= dw_tol * w_max
             if n_epochs % self.reset_every == 0:
                 state.reset(El)  # no drift
-                if self.newton is not None and nz == nz_prev:
+                if (
+                    self.newton is not None
+                    and nz == nz_prev
+                    and n_epochs >= self.newton.after
+                ):
                     if self._newton_step(Wl, nz):
                         history[0], h = Wl.ravel(), 1
                         continue  # V is stale
