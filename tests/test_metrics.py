@@ -185,7 +185,7 @@ def test_task_scorer_gridsearch_picks_best_and_callable_metric():
     constant_task=st.booleans(),
     exact_task=st.booleans(),
 )
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
 def test_per_task_scores_from_sums_equal_scikit_learn(
     seed, n_tasks, n_rows, weighted, constant_task, exact_task
 ):
@@ -220,6 +220,9 @@ def test_per_task_scores_from_sums_equal_scikit_learn(
                 assert value == float(np.all(pred[tasks == label] == yt))
             elif np.isnan(slow[label]):
                 assert np.isnan(value)
+            elif name == "r2":  # 1 - SSE / SST: the ratio is what is exact to
+                # rounding (an R^2 near 0 loses digits to the subtraction)
+                assert 1 - value == pytest.approx(1 - slow[label], rel=1e-12)
             else:
                 assert value == pytest.approx(slow[label], rel=1e-12, abs=1e-300)
 
