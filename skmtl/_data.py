@@ -176,6 +176,19 @@ class TaskData:
         task = None if self.layout == "shared" else self.task_codes
         return linear_output(self.X, coef, task, intercept)
 
+    def grouped_by_task(self):
+        """The same data with each task's rows in one run, in the order of the
+        task codes (stable within a task); ``self`` when they already are, or in
+        the shared layout. The stacked solvers' per-task products then take one
+        block of rows per task (``skmtl._ops``, ``skmtl._optim.epochs``)."""
+        codes = self.task_codes
+        if self.layout == "shared" or codes is None or codes.size < 2:
+            return self
+        n_runs = np.count_nonzero(codes[1:] != codes[:-1]) + 1
+        if n_runs == np.count_nonzero(np.bincount(codes)):
+            return self
+        return self.subset(np.argsort(codes, kind="stable"))
+
     def task_subset(self, t):
         """``(X_t, y_t, sample_weight_t)`` for task code ``t``."""
         rows = self.task_indices()[t]

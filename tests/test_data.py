@@ -69,6 +69,37 @@ def test_shared_layout_with_missing_targets():
     assert validate_predict_data(est, X)[1] is None
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_grouped_by_task_puts_each_task_in_one_run(sparse):
+    """``TaskData.grouped_by_task`` (what the linear solvers' design works on):
+    each task's rows in one run, in the order of the codes and stable within a
+    task; data already grouped, or shared, come back as they are."""
+    rng = np.random.default_rng(0)
+    codes = np.array([2, 0, 2, 1, 0, 0, 2, 1])
+    X = rng.standard_normal((8, 3))
+    sw = rng.uniform(1, 2, 8)
+    Xin = sp.csr_matrix(X) if sparse else X
+    data = TaskData(
+        Xin, np.arange(8.0), codes, None, sw, np.array(list("abc")), "stacked"
+    )
+    grouped = data.grouped_by_task()
+    order = [1, 4, 5, 3, 7, 0, 2, 6]
+    assert_array_equal(grouped.task_codes, codes[order])
+    assert_array_equal(grouped.y, np.array(order, dtype=float))
+    Xg = grouped.X.toarray() if sparse else grouped.X
+    assert_array_equal(Xg, X[order])
+    assert_array_equal(grouped.sample_weight, sw[order])
+    assert_array_equal(grouped.tasks, data.tasks)
+    assert grouped.grouped_by_task() is grouped
+    # runs in any order of the codes are grouped too; shared data are left alone
+    runs = data.subset(np.array([0, 2, 6, 1, 4, 5, 3, 7]))
+    assert runs.grouped_by_task() is runs
+    shared = TaskData(
+        X, rng.standard_normal((8, 2)), None, None, sw, np.arange(2), "shared"
+    )
+    assert shared.grouped_by_task() is shared
+
+
 @pytest.mark.parametrize("layout", ["stacked", "shared"])
 def test_subset_keeps_every_task_and_its_code(layout):
     """``TaskData.subset`` (a cross-validation fold) takes the rows of every

@@ -118,6 +118,10 @@ class MultiTaskDesign:
     )
 
     def __init__(self, data, center=False, task_weighting="equal", intercepts=None):
+        # each task's rows in one block: the products and epochs of the stacked
+        # layout go by blocks of rows (shuffled School rows made an L2,1 fit 3x
+        # slower); the solution does not depend on the order of the rows
+        data = data.grouped_by_task()
         self.data = data
         # a column slice (task column dropped) is not contiguous: every product
         # with it would copy it, so make it contiguous once

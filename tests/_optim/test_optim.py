@@ -93,6 +93,7 @@ def test_operator_matches_per_task_loop(make):
     F = design.forward(W)
     curv = design.column_curvature()
     lips = design.task_lipschitz(n_iter=500, tol=1e-10)
+    data = design.data  # its rows, grouped by task in the stacked layout
     for t, rows in enumerate(data.task_indices()):
         Xt = data.X[rows].toarray() if sp.issparse(data.X) else data.X[rows]
         om = design.omega[rows, t] if design.shared else design.omega[rows]

@@ -339,6 +339,8 @@ def test_task_lipschitz_direct_is_exact(layout, intercept):
         )
     design = MultiTaskDesign(data, center=not intercept)
     lips = design.task_lipschitz_direct(intercept=intercept)
+    data = design.data  # its rows, grouped by task in the stacked layout
+    X = data.X.toarray() if sp.issparse(data.X) else data.X
     for t, rows in enumerate(data.task_indices()):
         om = design.omega[rows, t] if design.shared else design.omega[rows]
         Xt = X[rows] - (om @ X[rows] if not intercept else 0)
