@@ -60,33 +60,36 @@ def cv_splitter(cv, data, task_column, classification=False):
     (contiguous blocks, no shuffling) in the shared and single layouts, and
     ``TaskStratifiedKFold`` in the stacked layout (plain K-fold over stacked
     rows, sorted by task, would leave whole tasks out of training folds). In the
-    shared layout with missing targets the rows are dealt as ``TaskStratifiedKFold``
-    deals a task's rows, grouped by their rarest observed task: contiguous blocks
-    would leave a task observed on few rows out of a training fold (with
-    ``classification``, ``data.y`` holding 0/1 targets, grouped by that task's
-    class too, so that both classes train)."""
+    shared layout with missing targets, or with ``classification`` (``data.y``
+    holding 0/1 targets), the rows are dealt by their rarest observed cell
+    (``_shared_folds``): contiguous blocks would leave a task observed on few
+    rows, or a rare class of a task, out of a training fold (as scikit-learn's
+    classifiers stratify their folds by class)."""
     cv = 5 if cv is None else cv
     if isinstance(cv, Integral) and data.layout == "stacked":
         return TaskStratifiedKFold(cv, task_column=task_column)
-    if isinstance(cv, Integral) and data.layout == "shared" and data.mask is not None:
-        classes = data.y if classification else None
-        return _masked_shared_folds(cv, data.mask, classes)
+    if isinstance(cv, Integral) and data.layout == "shared":
+        if data.mask is not None or classification:
+            return _shared_folds(cv, data.mask, data.y if classification else None)
     if isinstance(cv, Integral):
         return KFold(cv)
     return check_cv(cv)
 
 
-def _masked_shared_folds(n_splits, mask, classes=None):
-    """Folds of a shared layout with missing targets (``mask``: observed): each
-    row is labelled by its observed task with the fewest observed rows (-1: none
-    observed), and by that task's 0/1 target with ``classes``, and the labels are
-    dealt by ``TaskStratifiedKFold``."""
-    counts = mask.sum(axis=0)
-    rank = np.where(mask, counts, np.iinfo(np.int64).max)
-    rarest = np.argmin(rank, axis=1)
-    label = 2 * rarest
+def _shared_folds(n_splits, mask, classes=None):
+    """Folds of the shared layout: each row is labelled by its rarest observed
+    cell, the task with the fewest observed rows or, with ``classes`` (0/1
+    targets), the (task, class) with the fewest rows (-1: nothing observed), and
+    the labels are dealt by ``TaskStratifiedKFold``, which spreads each label's
+    rows over the test folds. ``mask`` (observed entries) None: all observed."""
+    shape = classes.shape if mask is None else mask.shape
+    mask = np.ones(shape, dtype=bool) if mask is None else mask
+    cell = np.broadcast_to(np.arange(shape[1]), shape)
     if classes is not None:
-        label = label + (classes[np.arange(len(rarest)), rarest] > 0)
+        cell = 2 * cell + (classes > 0)
+    counts = np.bincount(cell[mask], minlength=2 * shape[1])
+    size = np.where(mask, counts[cell], np.iinfo(np.int64).max)
+    label = cell[np.arange(shape[0]), np.argmin(size, axis=1)]
     label = np.where(mask.any(axis=1), label, -1)
     folds = TaskStratifiedKFold(n_splits, task_column=0).split(label[:, None])
     return check_cv(list(folds))

@@ -810,10 +810,13 @@ _DOC = """%(summary)s
     %(passed_params)s
     cv : int, cross-validation generator or iterable, default=None
         None or an int ``k`` (5 when None): ``TaskStratifiedKFold(k)`` in the
-        stacked layout (every task in every training fold), scikit-learn's
-        ``KFold(k)`` in the shared-design and single layouts, as
-        :class:`MultiTaskLassoCV` (with missing targets the rows are dealt
-        by their rarest observed task instead). Any splitter works as long
+        stacked layout (every task in every training fold). In the
+        shared-design layout scikit-learn's ``KFold(k)``, as
+        :class:`MultiTaskLassoCV`, except with missing targets or for a
+        classifier: the rows are then dealt by their rarest observed task
+        (classifiers: task and class), so that each keeps training rows. In
+        the single layout ``KFold(k)``, or ``StratifiedKFold(k)`` for a
+        classifier, as ``LogisticRegressionCV``. Any splitter works as long
         as every task has training rows in every fold (else a ValueError
         names the task); ``groups`` reach it under metadata routing.
     n_jobs : int, default=None

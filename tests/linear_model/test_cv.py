@@ -155,6 +155,29 @@ def test_integer_cv_keeps_both_classes_of_a_sparsely_observed_task():
         assert set(kept) == {0.0, 1.0}
 
 
+def test_integer_cv_keeps_both_classes_of_every_task_when_fully_observed():
+    """Fully observed shared layout: task 1's three positives are rows 6-8, one
+    block of KFold(5), whose training rows then hold no positive of task 1. Rows
+    dealt by their rarest (task, class) keep both classes of every task in every
+    training fold, as scikit-learn's classifiers stratify by class."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((30, 3))
+    Y = (rng.random((30, 2)) < 0.5).astype(float)
+    Y[:, 1] = 0.0
+    Y[6:9, 1] = 1.0
+    assert any(set(Y[tr, 1]) == {0.0} for tr, _ in KFold(5).split(X))
+    est = MultiTaskLogisticLassoCV(alphas=2, alpha_means=1, cv=5, tol=1e-8)
+    est.fit(X, Y)
+    data = validate_fit_data(est, X, Y, classification=True)
+    data.y = encode_binary_targets(data)[1]
+    folds = list(cv_splitter(5, data, None, classification=True).split(X))
+    assert len(folds) == 5
+    for train, test in folds:
+        assert len(train) + len(test) == 30 and not np.isin(test, train).any()
+        for t in range(2):
+            assert set(Y[train, t]) == {0.0, 1.0}
+
+
 def test_group_kfold_with_metadata_routing():
     X, Y = _shared(n=60)
     groups = np.repeat(np.arange(6), 10)
