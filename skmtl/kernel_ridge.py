@@ -514,9 +514,13 @@ def _loo_blocks(Z, y, w, task, n_tasks, alphas, mu, alpha_intercepts, fit_interc
     d = Z.shape[1] - int(fit_intercept)
     out = np.empty(alphas.size)
     for k, alpha in enumerate(alphas):
-        beta, U, blocks, F, A_chol = _block_fit(
-            mom, d, alpha, mu, alpha_intercepts, fit_intercept
-        )
+        try:
+            beta, U, blocks, F, A_chol = _block_fit(
+                mom, d, alpha, mu, alpha_intercepts, fit_intercept
+            )
+        except np.linalg.LinAlgError:  # not positive definite at this strength
+            out[k] = np.inf
+            continue
         C = posterior_coef_cov(blocks, F, A_chol)
         e = y - design @ (beta[None, :] + U).ravel()
         h = loo_hat_diagonal(design, Z, w, C)
@@ -844,7 +848,9 @@ default="size"
             raise ValueError(
                 "The leave-one-out criterion is not finite for any candidate: it "
                 "needs more than one training row (n_samples = 1?) and rows that "
-                "are not fitted exactly whatever the strengths."
+                "are not fitted exactly at some strength (with features of large "
+                "values every candidate in alphas may be negligible: standardise "
+                "the features or pass larger alphas)."
             )
         k = int(np.argmin(values))
         self.alpha_ = float(alphas[k])

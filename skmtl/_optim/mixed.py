@@ -165,6 +165,14 @@ def marginal_blocks(mom, s):
     return Blocks(logdet_M, s, M_inv, K, H, b, c)
 
 
+_NOT_PD = (
+    "The mixed model's fixed-effects system is not positive definite in floating "
+    "point: features with large values (or on very different scales) leave the "
+    "task deviations almost unpenalised. Standardise the features (for example "
+    "with sklearn.preprocessing.StandardScaler) or use stronger penalties."
+)
+
+
 def fixed_effects(blocks, F, prior=None):
     """GLS (or ridge, with a prior precision) estimate of the fixed effects.
 
@@ -192,7 +200,13 @@ def fixed_effects(blocks, F, prior=None):
     HF = 0.5 * (HF + HF.T)
     A = HF if prior is None else HF + np.diag(prior)
     bF = blocks.b[:, F].sum(axis=0)
-    A_chol = np.linalg.cholesky(A)
+    try:
+        A_chol = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        # H_t = G_t - G_t S M_t^-1 S G_t loses its definiteness to cancellation
+        # when S G_t S >> I (lme4 stops here too: "downdated VtV is not positive
+        # definite"); the REML searches catch this as an infinite deviance
+        raise np.linalg.LinAlgError(_NOT_PD) from None
     beta_F = _cho_solve(A_chol, bF)
     beta = np.zeros(blocks.b.shape[1])
     beta[F] = beta_F

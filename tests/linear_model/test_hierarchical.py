@@ -540,3 +540,29 @@ def test_degenerate_random_slopes_fall_back_to_random_intercepts(monkeypatch):
     monkeypatch.undo()
     ref = BayesianHierarchicalRegression(task_column=0, random_slopes=False).fit(Xs, y)
     assert_allclose(est.predict(Xs), ref.predict(Xs), rtol=1e-10)
+
+
+def _huge_features(seed):
+    """Two tasks, features in units ~1e6 (incomes, say), a few rows a task."""
+    rng = np.random.default_rng(seed)
+    n = rng.integers(6, 14)
+    task = rng.integers(0, 2, n)
+    task[:2] = [0, 1]
+    F = rng.standard_normal((n, 3)) * 1e6
+    return np.column_stack([task, F]), rng.standard_normal(n)
+
+
+def test_features_of_large_values_give_a_clear_error():
+    """Features ~1e6 and a 2-row task: at the default strengths the deviations are
+    almost unpenalised and the block system loses its definiteness to
+    cancellation (lme4 stops there too). The fit raises a LinAlgError, a
+    ValueError, that says what to do, instead of numpy's bare one; the input is
+    left as it was, and standardised features fit."""
+    X, y = _huge_features(30)
+    X0 = X.copy()
+    with pytest.raises(ValueError, match="large values.*Standardise the features"):
+        HierarchicalRidge(task_column=0).fit(X, y)
+    np.testing.assert_array_equal(X, X0)
+    Xs = X.copy()
+    Xs[:, 1:] = (X[:, 1:] - X[:, 1:].mean(axis=0)) / X[:, 1:].std(axis=0)
+    assert np.all(np.isfinite(HierarchicalRidge(task_column=0).fit(Xs, y).coef_))
