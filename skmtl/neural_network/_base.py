@@ -291,7 +291,9 @@ class BaseMultiTaskMLP(MultiTaskMixin, BaseEstimator, ABC):
         if not all(np.isfinite(p).all() for p in params):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed."
+                "contain large values and need to be preprocessed, or the steps "
+                "are too long (learning_rate_init, and with solver='sgd' "
+                "learning_rate_init times alpha, too large)."
             )
         return self
 

@@ -360,3 +360,15 @@ def test_no_trunk_is_a_per_task_linear_model():
         coef = np.linalg.lstsq(A, y[rows], rcond=None)[0]
         assert_allclose(est.coefs_[0][t, :, 0], coef[:-1], rtol=1e-8, atol=1e-10)
         assert_allclose(est.intercepts_[0][t, 0], coef[-1], rtol=1e-8, atol=1e-10)
+
+
+def test_diverging_sgd_names_the_step_as_a_cause():
+    """alpha=1e6 with 'sgd' diverges (as scikit-learn's MLPRegressor does on the
+    same data); the error says the step may be what is too large, not only the
+    data."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.arange(12) % 2, rng.standard_normal((12, 3))])
+    y = rng.standard_normal(12)
+    est = MultiTaskMLPRegressor(alpha=1e6, solver="sgd", task_column=0, random_state=0)
+    with pytest.raises(ValueError, match="learning_rate_init times alpha"):
+        est.fit(X, y)
