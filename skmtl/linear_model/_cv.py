@@ -95,7 +95,9 @@ def _shared_folds(n_splits, mask, classes=None):
     return check_cv(list(folds))
 
 
-def _check_fold(sub, k):
+def _check_fold(sub, k, classification=False):
+    """A clear error for a training fold the model cannot be fitted on: a task
+    without rows, or (``classification``, 0/1 targets) a single class."""
     empty = np.flatnonzero(sub.task_weight_sums() <= 0)
     if empty.size:
         labels = sub.tasks[empty[:10]].tolist()
@@ -103,6 +105,13 @@ def _check_fold(sub, k):
             f"Training fold {k} has no rows (of positive weight) for task(s) "
             f"{labels}; every task needs training rows in every fold. Use "
             "skmtl.model_selection.TaskStratifiedKFold."
+        )
+    observed = sub.y if sub.mask is None else sub.y[sub.mask]
+    if classification and np.unique(observed).size < 2:
+        raise ValueError(
+            f"Training fold {k} has targets of one class only; every training "
+            "fold needs both classes. Use fewer folds, or pass cv a splitter "
+            "that keeps both classes in training."
         )
 
 

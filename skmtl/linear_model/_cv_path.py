@@ -107,7 +107,7 @@ def _rows(a, rows):
 
 def _fold_path(base, X, y, sw, data, train, test, k, grid, setting, mean, cv_form):
     """Held-out errors of the warm-started path of ``base`` on one fold."""
-    _check_fold(data.subset(train), k)
+    _check_fold(data.subset(train), k, classification=cv_form._clf)
     held = data.subset(test)
     X_train, y_train, sw_train = _rows(X, train), _rows(y, train), _rows(sw, train)
     X_test = _rows(X, test)

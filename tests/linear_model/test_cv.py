@@ -212,3 +212,18 @@ def test_sklearn_constructor_parameters(Est):
     assert_allclose(other.coef_, base.coef_, rtol=1e-10, atol=1e-12)
     with pytest.raises(InvalidParameterError, match="selection"):
         Est(selection="shuffled", **kw).fit(X, Y)
+
+
+def test_a_training_fold_of_one_class_is_named():
+    """A classifier's training fold whose targets are all one class (every task
+    present) stops with an error naming the fold, before the fit's generic
+    'needs samples of 2 classes'."""
+    rng = np.random.default_rng(0)
+    task = np.repeat([0, 1], 6)
+    X = np.column_stack([task, rng.standard_normal((12, 2))])
+    y = np.tile([0, 0, 1, 1, 1, 1], 2)
+    ones = np.flatnonzero(y == 1)
+    folds = [(ones, np.flatnonzero(y == 0)), (np.arange(12)[::2], np.arange(12)[1::2])]
+    est = MultiTaskLogisticLassoCV(alphas=2, alpha_means=1, cv=folds, task_column=0)
+    with pytest.raises(ValueError, match="Training fold 0 has targets of one class"):
+        est.fit(X, y)
