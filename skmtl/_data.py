@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import check_sample_weight
-from ._ops import linear_output
+from ._ops import count_runs, linear_output
 
 __all__ = [
     "TaskData",
@@ -184,8 +184,7 @@ class TaskData:
         codes = self.task_codes
         if self.layout == "shared" or codes is None or codes.size < 2:
             return self
-        n_runs = np.count_nonzero(codes[1:] != codes[:-1]) + 1
-        if n_runs == np.count_nonzero(np.bincount(codes)):
+        if count_runs(codes) == np.count_nonzero(np.bincount(codes)):
             return self
         return self.subset(np.argsort(codes, kind="stable"))
 

@@ -15,6 +15,7 @@ _ops_fast = compiled("_ops_fast")  # optional: None without a C compiler
 
 __all__ = [
     "TaskScatter",
+    "count_runs",
     "linear_output",
     "task_dot",
     "task_indicator",
@@ -32,13 +33,19 @@ _MIN_RUN = 8
 ENABLED = True
 
 
+def count_runs(task):
+    """The number of runs of equal consecutive codes in ``task`` (0 when empty)."""
+    task = np.asarray(task)
+    return int(np.count_nonzero(task[1:] != task[:-1])) + 1 if task.size else 0
+
+
 def _long_runs(task):
     """``task`` as ``intp`` if its rows come in runs of equal codes of mean length
     at least ``_MIN_RUN`` (and the compiled products are built), else None."""
     if _ops_fast is None or len(task) == 0:
         return None
     task = np.asarray(task, dtype=np.intp)
-    if (np.count_nonzero(task[1:] != task[:-1]) + 1) * _MIN_RUN > task.shape[0]:
+    if count_runs(task) * _MIN_RUN > task.shape[0]:
         return None
     return task
 

@@ -9,7 +9,14 @@ from numpy.testing import assert_allclose
 
 import skmtl._ops as skmtl_ops
 from skmtl._data import check_task_data
-from skmtl._ops import TaskScatter, linear_output, task_dot, task_scatter, task_sum
+from skmtl._ops import (
+    TaskScatter,
+    count_runs,
+    linear_output,
+    task_dot,
+    task_scatter,
+    task_sum,
+)
 
 N, P, K, T = 37, 6, 3, 5  # K > 2 and K in (1, None) cover both scatter algorithms
 
@@ -221,3 +228,9 @@ def test_compiled_products_equal_numpy_on_any_runs(runs, d, single, seed):
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and g.shape == w.shape
         assert_allclose(g, w, rtol=tol, atol=tol)
+
+
+def test_count_runs():
+    assert count_runs(np.array([], dtype=int)) == 0
+    assert count_runs([4]) == 1
+    assert count_runs([0, 0, 1, 1, 0, 2, 2, 2]) == 4

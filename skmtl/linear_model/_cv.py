@@ -106,8 +106,10 @@ def _check_fold(sub, k, classification=False):
             f"{labels}; every task needs training rows in every fold. Use "
             "skmtl.model_selection.TaskStratifiedKFold."
         )
+    if not classification:
+        return
     observed = sub.y if sub.mask is None else sub.y[sub.mask]
-    if classification and np.unique(observed).size < 2:
+    if np.unique(observed).size < 2:
         raise ValueError(
             f"Training fold {k} has targets of one class only; every training "
             "fold needs both classes. Use fewer folds, or pass cv a splitter "

@@ -14,7 +14,6 @@ from .._optim._threads import solver_threads
 from .._optim.admm import admm_quadratic, centred_factors, mean_shrink_affordable
 from .._optim.base import null_scale, solve_on_centred_features
 from .._optim.datafits import Quadratic
-from .._optim.design import MultiTaskDesign
 from .._optim.penalties import TraceNorm
 from .._optim.prox_grad import fista
 from .._optim.prox_newton import prox_newton, prox_newton_affordable
@@ -548,10 +547,8 @@ class ReducedRankRegression(_PenalizedMultiTaskRegressor):
         penalised = intercepts is not None and not intercepts.free
         if penalised:
             design.intercepts = intercepts
-        else:
-            design = MultiTaskDesign(
-                data, center=self.fit_intercept, task_weighting=self.task_weighting
-            )
+        elif self.fit_intercept:
+            design = design.centred()
         k = min(self.rank, data.n_tasks, data.n_features)
         U0 = None
         if self.warm_start and hasattr(self, "components_"):

@@ -119,7 +119,7 @@ def _design(data, fit_intercept, alpha_intercepts, task_weighting, classificatio
             strength = auto_intercept_strength(data, design, classification)
         intercepts = Intercepts(strength, design.task_omega)
     if intercepts is not None and intercepts.free and not classification:
-        return MultiTaskDesign(data, center=True, task_weighting=task_weighting), True
+        return design.centred(), True
     design.intercepts = intercepts
     return design, False
 

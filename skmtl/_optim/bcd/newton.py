@@ -64,7 +64,8 @@ class SupportNewton:
     @classmethod
     def maybe(cls, state, penalty, m):
         """A ``SupportNewton`` for this working-set problem, or None where it
-        does not apply (a penalty without a ``"group"`` block threshold, stacked
+        does not apply (a penalty without a ``"group"`` or ``"sparse_group"``
+        block threshold, stacked
         blocks, other losses, sparse ``X``, intercepts updated in the loop)."""
         threshold = getattr(penalty, "block_threshold", None)
         if threshold is None or threshold.kind not in ("group", "sparse_group"):
